@@ -1,0 +1,42 @@
+# Every target bootstraps its own .venv from nothing; constraints.txt pins the whole tree.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+
+.PHONY: demo test lint format bench clean lock
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/monitor demo
+
+test: $(STAMP) lint
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check monitor tests bench
+	$(BIN)/ruff format --check monitor tests bench
+	$(BIN)/mypy monitor
+
+format: $(STAMP)
+	$(BIN)/ruff format monitor tests bench
+	$(BIN)/ruff check --fix monitor tests bench
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+# Regenerate constraints.txt from a fresh resolve (commit the result).
+lock:
+	rm -rf /tmp/monitor-lock-venv && $(PYTHON) -m venv /tmp/monitor-lock-venv
+	/tmp/monitor-lock-venv/bin/pip install --quiet --upgrade pip
+	/tmp/monitor-lock-venv/bin/pip install --quiet -e '.[dev]'
+	/tmp/monitor-lock-venv/bin/pip freeze --exclude-editable | grep -v '^sql-drift-monitor' > constraints.txt
+
+clean:
+	rm -rf $(VENV) demo/*.duckdb* dbt_project/target dbt_project/logs .pytest_cache .mypy_cache .ruff_cache

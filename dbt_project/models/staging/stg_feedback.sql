@@ -1,0 +1,25 @@
+-- Typed feedback: the true outcome of a prediction (by prediction_id) or of a request
+-- (by request_id, then it applies to every prediction of that request). Exact
+-- re-deliveries of the same event are deduped, keeping the latest; a genuinely
+-- second outcome for the same key (a later label_ts) is kept: prediction_outcomes
+-- takes the first.
+with typed as (
+    select
+        cast(prediction_id as varchar) as prediction_id,
+        cast(request_id as varchar) as request_id,
+        cast(label as double) as label,
+        cast(label_ts as timestamp) as label_ts
+    from {{ var('feedback_table') }}
+    where label_ts is not null
+      and (prediction_id is not null or request_id is not null)
+)
+
+select
+    md5(concat_ws('|', coalesce(prediction_id, ''), coalesce(request_id, ''), cast(label_ts as varchar)))
+        as feedback_id,
+    *
+from typed
+qualify row_number() over (
+    partition by prediction_id, request_id, label_ts
+    order by label desc
+) = 1

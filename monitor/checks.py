@@ -1,0 +1,336 @@
+"""SQL checks: discover the files, read their headers, render, parse and transpile.
+
+A check is one ``.sql`` file under a ``sql_dirs`` folder: a YAML header in a
+``/* --- ... --- */`` comment, then a Jinja template in DuckDB's dialect. Rendering
+uses StrictUndefined (a typo is an error, not an empty string) and the quoting
+filters from ``monitor.sqltext``; every rendered query is parsed by sqlglot before it
+reaches the warehouse and transpiled to the warehouse's dialect.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import sqlglot
+import yaml
+from jinja2 import nodes
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
+
+from monitor import sqltext
+from monitor.errors import CheckError
+
+REQUIRED_COLUMNS = ("segment", "feature", "metric", "value", "sample_size")
+OPTIONAL_COLUMNS = ("baseline_value", "baseline_size", "p_value")
+HEADER = re.compile(r"\A\s*/\*\s*---\s*\n(?P<body>.*?)\n\s*---\s*\*/", re.DOTALL)
+PARAM_TYPES = ("str", "int", "float", "bool", "list[str]", "list[int]", "list[float]", "list[list[str]]")
+MACRO_DIR = "macros"
+# DESIGN.md writes `{type: list[str]}` unquoted; brackets are not allowed in a YAML flow
+# scalar, so bracketed type names are quoted before the header is parsed.
+BRACKETED_TYPE = re.compile(r"(\btype:\s*)([a-z]+\[[a-z\[\]]+\])")
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str
+    required: bool = False
+    default: Any = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One parsed check file."""
+
+    name: str
+    path: Path
+    root: Path  # the sql_dir it was found in
+    family: str
+    description: str
+    params: dict[str, Param]
+    returns: tuple[str, ...]
+    source: str
+    header: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    @property
+    def template_name(self) -> str:
+        return self.path.relative_to(self.root).as_posix()
+
+
+def discover_checks(sql_dirs: list[Path]) -> dict[str, Check]:
+    """Every ``*.sql`` below the folders except ``macros/``; all header problems at once."""
+    checks: dict[str, Check] = {}
+    problems: list[str] = []
+    for root in sql_dirs:
+        if not root.is_dir():
+            problems.append(f"{root}: sql folder not found (see sql_dirs in alerts.yaml)")
+            continue
+        for path in sorted(root.rglob("*.sql")):
+            if path.relative_to(root).parts[0] == MACRO_DIR:
+                continue
+            try:
+                check = parse_check(path, root)
+            except CheckError as exc:
+                problems.append(str(exc))
+                continue
+            if check.name in checks:
+                problems.append(
+                    f"{path}: check name {check.name!r} is already defined by {checks[check.name].path}"
+                )
+                continue
+            checks[check.name] = check
+    if problems:
+        raise CheckError("\n".join(problems))
+    return checks
+
+
+def find_check(checks: dict[str, Check], name: str) -> Check:
+    """Look a check up by name ('numeric_drift') or by path ('drift/numeric_drift')."""
+    key = name.removesuffix(".sql").split("/")[-1]
+    if key in checks:
+        return checks[key]
+    close = difflib.get_close_matches(key, list(checks), n=1)
+    hint = f" — did you mean {close[0]!r}?" if close else f" (known: {', '.join(sorted(checks))})"
+    raise CheckError(f"unknown check {name!r}{hint}")
+
+
+def parse_check(path: Path, root: Path) -> Check:
+    source = path.read_text(encoding="utf-8")
+    match = HEADER.match(source)
+    if not match:
+        raise CheckError(f"{path}:1: a check must start with a /* --- YAML header --- */ comment")
+    body_line = source[: match.start("body")].count("\n") + 1
+    try:
+        header = yaml.safe_load(BRACKETED_TYPE.sub(r'\1"\2"', match.group("body"))) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = body_line + mark.line if mark else body_line
+        raise CheckError(f"{path}:{line}: invalid YAML in the header: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(header, dict):
+        raise CheckError(f"{path}:{body_line}: the header must be a YAML mapping")
+
+    def fail(msg: str) -> CheckError:
+        return CheckError(f"{path}:{body_line}: {msg}")
+
+    known = {"name", "description", "family", "params", "returns"}
+    for key in header:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), list(known), n=1)
+            raise fail(f"unknown header key {key!r}" + (f" — did you mean {close[0]!r}?" if close else ""))
+    name = header.get("name")
+    if name != path.stem:
+        raise fail(f"header name {name!r} must equal the file name {path.stem!r}")
+    if not header.get("description"):
+        raise fail("the header needs a description (what it measures, the formula, a reference)")
+    returns = header.get("returns")
+    if not isinstance(returns, list) or not all(isinstance(c, str) for c in returns):
+        raise fail("'returns' must be a list of column names")
+    missing = [c for c in REQUIRED_COLUMNS if c not in returns]
+    if missing:
+        raise fail(f"'returns' lacks the required column(s) {', '.join(missing)}")
+    extra = [c for c in returns if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+    if extra:
+        raise fail(
+            f"'returns' has unknown column(s) {', '.join(extra)}; "
+            f"allowed: {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)}"
+        )
+    params: dict[str, Param] = {}
+    for pname, spec in (header.get("params") or {}).items():
+        if not isinstance(spec, dict):
+            raise fail(f"param {pname!r} must be a mapping like {{type: int, default: 10}}")
+        ptype = spec.get("type", "str")
+        if ptype not in PARAM_TYPES:
+            raise fail(f"param {pname!r} has unknown type {ptype!r}; use one of {', '.join(PARAM_TYPES)}")
+        unknown = set(spec) - {"type", "required", "default", "description"}
+        if unknown:
+            raise fail(f"param {pname!r} has unknown key(s) {', '.join(sorted(unknown))}")
+        default = spec.get("default")
+        if default is not None:
+            try:
+                default = _coerce(default, ptype)
+            except ValueError as exc:
+                raise fail(f"param {pname!r} default: {exc}") from None
+        params[pname] = Param(pname, ptype, bool(spec.get("required", False)), default, spec.get("description", ""))
+    family = header.get("family") or path.parent.name
+    return Check(
+        name=name,
+        path=path,
+        root=root,
+        family=str(family),
+        description=str(header["description"]).strip(),
+        params=params,
+        returns=tuple(returns),
+        source=source,
+        header=header,
+    )
+
+
+def _coerce(value: Any, ptype: str) -> Any:
+    def scalar(v: Any, t: str) -> Any:
+        if t == "str" and isinstance(v, str):
+            return v
+        if t == "int" and isinstance(v, int) and not isinstance(v, bool):
+            return v
+        if t == "float" and isinstance(v, (int, float)) and not isinstance(v, bool):
+            return float(v)
+        if t == "bool" and isinstance(v, bool):
+            return v
+        raise ValueError(f"expected {t}, got {v!r}")
+
+    if ptype.startswith("list[list["):
+        inner = ptype[len("list[list[") : -2]
+        if not isinstance(value, list):
+            raise ValueError(f"expected a list of lists, got {value!r}")
+        # A bare column name is shorthand for a one-column list.
+        return [[scalar(v, inner) for v in (x if isinstance(x, list) else [x])] for x in value]
+    if ptype.startswith("list["):
+        inner = ptype[len("list[") : -1]
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise ValueError(f"expected a list, got {value!r}")
+        return [scalar(v, inner) for v in value]
+    return scalar(value, ptype)
+
+
+def resolve_params(check: Check, given: dict[str, Any]) -> dict[str, Any]:
+    """Declared params only, typed, with defaults; every problem in one error."""
+    problems = []
+    for key in given:
+        if key not in check.params:
+            close = difflib.get_close_matches(key, list(check.params), n=1)
+            hint = f" — did you mean {close[0]!r}?" if close else f" (declared: {', '.join(check.params) or 'none'})"
+            problems.append(f"unknown param {key!r} for check {check.name}{hint}")
+    out: dict[str, Any] = {}
+    for name, p in check.params.items():
+        if name in given:
+            try:
+                out[name] = _coerce(given[name], p.type)
+            except ValueError as exc:
+                problems.append(f"param {name!r} of check {check.name}: {exc}")
+        elif p.required:
+            problems.append(f"check {check.name} needs param {name!r} ({p.type})")
+        else:
+            out[name] = p.default
+    if problems:
+        raise CheckError("; ".join(problems))
+    return out
+
+
+# ----------------------------------------------------------------------------- render
+
+
+def _environment(sql_dirs: list[Path]) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in sql_dirs]),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+    )
+    env.filters["ident"] = sqltext.ident
+    env.filters["literal"] = sqltext.literal
+    env.filters["table"] = sqltext.table
+    env.globals["fail"] = _fail
+    return env
+
+
+def _fail(message: str) -> str:
+    """`{{ fail("...") }}` in a template: stop rendering with a message for the user."""
+    raise CheckError(message)
+
+
+def _macro_imports(env: jinja2.Environment, sql_dirs: list[Path]) -> str:
+    """One line-0 prefix importing every macro of sql/macros/*.sql, so line numbers hold."""
+    parts = []
+    for root in sql_dirs:
+        for path in sorted((root / MACRO_DIR).glob("*.sql")):
+            name = path.relative_to(root).as_posix()
+            tree = env.parse(path.read_text(encoding="utf-8"))
+            macros = [m.name for m in tree.find_all(nodes.Macro)]
+            if macros:
+                parts.append(f"{{% from {name!r} import {', '.join(macros)} with context %}}")
+    return "".join(parts)
+
+
+def render(check: Check, context: dict[str, Any], sql_dirs: list[Path]) -> str:
+    """Render the template to DuckDB SQL; errors name the check file and line."""
+    env = _environment(sql_dirs)
+    body = HEADER.sub(lambda m: "\n" * m.group(0).count("\n"), check.source, count=1)
+    try:
+        template = env.from_string(_macro_imports(env, sql_dirs) + body)
+        return template.render(**context).strip()
+    except jinja2.TemplateSyntaxError as exc:
+        raise CheckError(f"{check.path}:{exc.lineno}: template syntax error: {exc.message}") from None
+    except jinja2.UndefinedError as exc:
+        raise CheckError(f"{check.path}: {exc.message} (see `monitor render` for the context)") from None
+    except ValueError as exc:  # raised by the quoting filters
+        raise CheckError(f"{check.path}: {exc}") from None
+    except CheckError as exc:  # raised by fail()
+        raise CheckError(f"{check.path}: {exc}") from None
+
+
+def parse_sql(sql: str, check: Check) -> exp.Expression:
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except ParseError as exc:
+        detail = exc.errors[0] if exc.errors else {}
+        raise CheckError(
+            f"{check.path}: rendered SQL does not parse at line {detail.get('line', '?')}, "
+            f"column {detail.get('col', '?')}: {detail.get('description', exc)} "
+            f"(run `monitor render {check.name}` to see it)"
+        ) from None
+    if not isinstance(tree, exp.Query):
+        raise CheckError(f"{check.path}: a check must be a single SELECT query")
+    return tree
+
+
+def output_columns(tree: exp.Expression) -> list[str]:
+    """The names of the query's result columns (the first branch of a UNION)."""
+    node = tree
+    while isinstance(node, exp.SetOperation):
+        node = node.left
+    if isinstance(node, exp.Subquery):
+        node = node.this
+    return [s.alias_or_name for s in node.selects] if isinstance(node, exp.Query) else []
+
+
+def verify_returns(tree: exp.Expression, check: Check) -> None:
+    columns = output_columns(tree)
+    if "*" in columns:
+        raise CheckError(f"{check.path}: the final SELECT must name its columns, not use *")
+    if sorted(columns) != sorted(check.returns):
+        raise CheckError(
+            f"{check.path}: the query returns ({', '.join(columns)}) but the header declares "
+            f"returns: [{', '.join(check.returns)}]"
+        )
+
+
+def transpile(tree: exp.Expression, dialect: str, check: Check) -> str:
+    try:
+        return tree.sql(dialect=dialect, pretty=True, unsupported_level=ErrorLevel.RAISE)
+    except SqlglotError as exc:
+        raise CheckError(f"{check.path}: cannot be written in the {dialect} dialect: {exc}") from None
+
+
+@dataclass(frozen=True)
+class CompiledCheck:
+    check: Check
+    params: dict[str, Any]
+    rendered: str  # DuckDB dialect, as the analyst wrote it
+    sql: str  # in the warehouse's dialect
+
+
+def compile_check(
+    check: Check, context: dict[str, Any], sql_dirs: list[Path], dialect: str
+) -> CompiledCheck:
+    """Render → parse → verify declared returns → transpile."""
+    rendered = render(check, context, sql_dirs)
+    tree = parse_sql(rendered, check)
+    verify_returns(tree, check)
+    return CompiledCheck(check, context.get("params", {}), rendered, transpile(tree, dialect, check))

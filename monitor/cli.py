@@ -1,0 +1,263 @@
+"""`monitor ...`: the command line. Every verb only calls the runner or the checks.
+
+One error boundary (``main``): a MonitorError prints its message in red and exits 1;
+``--debug`` shows the traceback instead. Every verb takes ``--config``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from monitor import demo as demo_world
+from monitor.checks import discover_checks, find_check
+from monitor.config import Config, load_config
+from monitor.errors import CheckError, MonitorError
+from monitor.runner import Runner, RunResult
+from monitor.state import StateStore
+from monitor.timeline import Episode, episodes
+from monitor.warehouse import connect
+from monitor.windows import Window, window_for
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="SQL Drift Monitor: model monitoring computed inside the warehouse.",
+)
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+_debug = {"on": False}
+
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Path to alerts.yaml.")]
+MonitorOpt = Annotated[list[str] | None, typer.Option("--monitor", "-m", help="Monitor name (repeatable).")]
+
+
+@app.callback()
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")] = False,
+) -> None:
+    _debug["on"] = debug
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+def parse_time(text: str) -> datetime:
+    """ISO date or datetime; naive means UTC."""
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise MonitorError(f"cannot read time {text!r}: use ISO format, e.g. 2026-09-30 or 2026-09-30T06:00") from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise MonitorError(f"cannot read date {text!r}: use YYYY-MM-DD") from None
+
+
+# ------------------------------------------------------------------------------ verbs
+
+
+@app.command()
+def run(
+    config: ConfigOpt = Path("alerts.yaml"),
+    monitor: MonitorOpt = None,
+    at: Annotated[str | None, typer.Option(help="Run as if at this UTC time (default: now).")] = None,
+    no_build: Annotated[bool, typer.Option("--no-build", help="Skip the dbt build.")] = False,
+) -> None:
+    """One pass over the monitors (for cron): evaluate the window ending at --at."""
+    cfg = load_config(config)
+    results = Runner(cfg).run(monitor, parse_time(at) if at else None, "manual", build=not no_build)
+    _print_results(results)
+    _exit_for(results)
+
+
+@app.command()
+def backfill(
+    from_: Annotated[str, typer.Option("--from", help="First day (UTC, YYYY-MM-DD).")],
+    to: Annotated[str, typer.Option("--to", help="Last day (UTC, inclusive).")],
+    config: ConfigOpt = Path("alerts.yaml"),
+    monitor: MonitorOpt = None,
+    no_build: Annotated[bool, typer.Option("--no-build", help="Skip the dbt build.")] = False,
+) -> None:
+    """Run every window that starts within [--from, --to], as the schedule would have."""
+    cfg = load_config(config)
+    first, last = parse_day(from_), parse_day(to)
+    if last < first:
+        raise MonitorError(f"--to {last} is before --from {first}")
+    results = Runner(cfg).backfill(first, last, monitor, build=not no_build)
+    _print_summary(results)
+    _exit_for(results)
+
+
+@app.command()
+def validate(config: ConfigOpt = Path("alerts.yaml")) -> None:
+    """Check alerts.yaml and every monitor's check (render, parse, returns, transpile)."""
+    cfg = load_config(config)
+    runner = Runner(cfg)
+    problems = []
+    now = datetime.now(timezone.utc)
+    for m in cfg.monitors:
+        try:
+            runner.compile(m, window_for(now, m), now, cfg.warehouse.type)
+        except MonitorError as exc:
+            problems.append(f"monitor {m.name!r}: {exc}")
+    if problems:
+        raise CheckError("\n".join(problems))
+    console.print(
+        f"[green]ok[/green]: {config} — {len(cfg.monitors)} monitor(s), {len(runner.checks)} check(s)"
+    )
+
+
+@app.command()
+def render(
+    check: Annotated[str, typer.Argument(help="Check name, e.g. numeric_drift.")],
+    monitor: Annotated[str, typer.Option("--monitor", "-m", help="Monitor whose params and model to use.")],
+    config: ConfigOpt = Path("alerts.yaml"),
+    dialect: Annotated[str | None, typer.Option(help="Target dialect (default: the warehouse's).")] = None,
+    at: Annotated[str | None, typer.Option(help="Render the window of this time.")] = None,
+) -> None:
+    """Print the exact SQL a monitor's run would execute."""
+    cfg = load_config(config)
+    runner = Runner(cfg)
+    mon = cfg.monitor(monitor)
+    found = find_check(runner.checks, check)
+    if found.name != find_check(runner.checks, mon.check).name:
+        raise MonitorError(f"monitor {mon.name!r} runs check {mon.check!r}, not {check!r}")
+    when = parse_time(at) if at else datetime.now(timezone.utc)
+    compiled = runner.compile(mon, window_for(when, mon), when, dialect or cfg.warehouse.type)
+    print(compiled.sql)
+
+
+@app.command(name="list")
+def list_checks(config: ConfigOpt = Path("alerts.yaml")) -> None:
+    """List the checks found in sql_dirs with their descriptions and params."""
+    cfg = load_config(config)
+    table = Table("check", "family", "params", "description")
+    for c in sorted(discover_checks(cfg.sql_dirs).values(), key=lambda c: (c.family, c.name)):
+        params = ", ".join(
+            f"{p.name}: {p.type}" + ("" if p.required else f" = {p.default!r}") for p in c.params.values()
+        )
+        table.add_row(c.name, c.family, params, c.description.splitlines()[0])
+    console.print(table)
+
+
+@app.command()
+def demo(
+    config: ConfigOpt = Path("alerts.yaml"),
+    days: Annotated[int, typer.Option(help="Days of history to generate (at least 21).")] = 35,
+    rows_per_day: Annotated[int, typer.Option(help="Requests per weekday (weekends +30%).")] = 4000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+) -> None:
+    """Write the demo world, build dbt, backfill every monitor, print the alert timeline."""
+    cfg = load_config(config)
+    t0 = time.time()
+    counts = demo_world.write_world(cfg.warehouse.path, days, rows_per_day, seed)
+    console.print(
+        f"wrote {counts['raw_predictions']:,} predictions and {counts['raw_feedback']:,} feedback rows "
+        f"into {cfg.warehouse.path} ({time.time() - t0:.1f}s)"
+    )
+    first, last = demo_world.period(days)
+    results = Runner(cfg).backfill(first, last)
+    _print_summary(results)
+    with connect(cfg.warehouse) as wh:
+        rows = StateStore(wh, cfg.state.schema_).metrics()
+    inc = demo_world.incidents_for(days)
+    console.print(
+        f"\nIncidents planted: null spike in account_age_days on {inc.null_spike}; "
+        f"amount in cents on {inc.device} {inc.pipeline_break[0]}..{inc.pipeline_break[1]}; "
+        f"shadow v2 blocks {inc.country} {inc.shadow_country[0]}..{inc.shadow_country[1]}."
+    )
+    print_timeline(episodes(rows, cfg), cfg)
+    console.print(f"\ndone in {time.time() - t0:.1f}s")
+    _exit_for(results)
+
+
+# ---------------------------------------------------------------------------- output
+
+
+def _print_results(results: list[RunResult]) -> None:
+    for r in results:
+        colour = {"ok": "green", "no_data": "yellow", "error": "red"}[r.status]
+        console.print(f"[{colour}]{r.status:7}[/{colour}] {r.monitor}  {r.window}  ({r.seconds:.2f}s)")
+        if r.error:
+            console.print(f"         [red]{r.error}[/red]")
+        for b in sorted(r.breaches, key=lambda b: (b["status"] != "alert", b["segment"], b["feature"])):
+            colour = "red" if b["status"] == "alert" else "yellow"
+            console.print(
+                f"         [{colour}]{b['status']:5}[/{colour}] {b['metric']} = {b['value']:.4g} "
+                f"(threshold {b['threshold']:.4g}) segment={b['segment']} feature={b['feature'] or '-'}"
+            )
+
+
+def _print_summary(results: list[RunResult]) -> None:
+    by_status: dict[str, int] = {}
+    for r in results:
+        by_status[r.status] = by_status.get(r.status, 0) + 1
+    console.print("runs: " + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())))
+    for r in results:
+        if r.status == "error":
+            console.print(f"[red]error[/red] {r.monitor} {r.window}: {r.error}")
+
+
+def print_timeline(eps: list[Episode], cfg: Config) -> None:
+    if not eps:
+        console.print("\nNo alerts fired.")
+        return
+    table = Table(title="Alert timeline (UTC)", title_justify="left")
+    for col in ("from", "to", "level", "monitor", "segment", "feature", "metric", "peak", "threshold"):
+        table.add_column(col)
+    for e in eps:
+        colour = "red" if e.status == "alert" else "yellow"
+        table.add_row(
+            f"{e.start:%Y-%m-%d}",
+            f"{e.end:%Y-%m-%d}",
+            f"[{colour}]{e.status}[/{colour}]",
+            e.monitor,
+            e.segment,
+            e.feature or "-",
+            e.metric,
+            f"{e.peak_value:.4g}",
+            f"{e.threshold:.4g}" if e.threshold is not None else "-",
+        )
+    console.print(table)
+
+
+def _exit_for(results: list[RunResult]) -> None:
+    if any(r.status == "error" for r in results):
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Console entry point and the one error boundary."""
+    try:
+        app(standalone_mode=False)
+    except MonitorError as exc:
+        if _debug["on"]:
+            raise
+        err_console.print(f"[red]error:[/red] {exc}")
+        sys.exit(1)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+
+
+__all__ = ["Window", "app", "main"]

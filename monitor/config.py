@@ -1,0 +1,473 @@
+"""alerts.yaml: load, merge defaults, validate, and explain every problem at once.
+
+Errors name the file, the line and the key path, and suggest the nearest valid key
+("unknown key 'treshold' in monitors[2].rules[0] (alerts.yaml:41) — did you mean
+'threshold'?"). Positions come from PyYAML's node tree, so no second YAML library is
+needed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from monitor.durations import parse_duration
+from monitor.errors import ConfigError
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def _utc(value: object) -> object:
+    """Dates and naive datetimes in the config are UTC."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if hasattr(value, "isoformat") and not isinstance(value, str):  # a date
+        return datetime.fromisoformat(value.isoformat()).replace(tzinfo=timezone.utc)
+    if isinstance(value, str):
+        parsed = datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return value
+
+
+UtcDatetime = Annotated[datetime, BeforeValidator(_utc)]
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors (with a suggestion), never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class DuckDBWarehouse(Strict):
+    type: Literal["duckdb"] = "duckdb"
+    path: Path
+    memory_limit: str | None = None  # e.g. "8GB"; DuckDB's default is 80% of RAM
+    threads: int | None = None
+    temp_directory: Path | None = None
+
+
+WarehouseConfig = DuckDBWarehouse
+
+
+class StateConfig(Strict):
+    schema_: str = Field("monitor", alias="schema")
+
+
+class DbtConfig(Strict):
+    project_dir: Path = Path("dbt_project")
+    profiles_dir: Path | None = None  # default: project_dir
+    build_before_checks: bool = True
+    vars: dict[str, Any] = Field(default_factory=dict)
+
+
+class SlackConfig(Strict):
+    token_env: str = "SLACK_BOT_TOKEN"
+    default_channel: str = "#ml-alerts"
+    base_url: str | None = None  # a Slack-API-compatible server, e.g. for tests
+
+
+class NotifyConfig(Strict):
+    slack: SlackConfig | None = None
+
+
+class Features(Strict):
+    numeric: list[str] = Field(default_factory=list)
+    categorical: list[str] = Field(default_factory=list)
+
+
+class ModelConfig(Strict):
+    model_name: str | None = None  # value of `model_name` in the logs; default: the key
+    predictions: str = "prediction_outcomes"
+    shadow_pairs: str | None = "shadow_pairs"
+    features: Features = Field(default_factory=Features)
+    slices: list[str] = Field(default_factory=list)
+    label_maturity: Duration = timedelta(0)
+
+
+class FixedBaseline(Strict):
+    kind: Literal["fixed"]
+    start: UtcDatetime
+    end: UtcDatetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FixedBaseline:
+        if self.end <= self.start:
+            raise ValueError("baseline end must be after its start")
+        return self
+
+
+class RollingBaseline(Strict):
+    kind: Literal["rolling"]
+    days: int = Field(7, ge=1)
+
+
+class SeasonalBaseline(Strict):
+    kind: Literal["seasonal"]
+    weeks: int = Field(4, ge=1)
+
+
+class TableBaseline(Strict):
+    kind: Literal["table"]
+    name: str
+
+
+Baseline = Annotated[
+    Union[FixedBaseline, RollingBaseline, SeasonalBaseline, TableBaseline],  # noqa: UP007
+    Field(discriminator="kind"),
+]
+
+
+class Rule(Strict):
+    metric: str
+    warn: float | None = None
+    alert: float | None = None
+    direction: Literal["above", "below", "both"] = "above"
+    measure: Literal["value", "delta", "relative_delta"] = "value"
+    max_p_value: float | None = Field(None, gt=0, le=1)
+    max_q_value: float | None = Field(None, gt=0, le=1)
+    segment: str = "*"
+    feature: str = "*"
+
+    @model_validator(mode="after")
+    def _has_threshold(self) -> Rule:
+        if self.warn is None and self.alert is None:
+            raise ValueError("a rule needs a 'warn' or an 'alert' threshold (or both)")
+        if (
+            self.warn is not None
+            and self.alert is not None
+            and self.direction != "both"
+            and (self.alert < self.warn if self.direction == "above" else self.alert > self.warn)
+        ):
+            worse = "above" if self.direction == "above" else "below"
+            raise ValueError(f"'alert' must be at or {worse} 'warn' for direction {self.direction}")
+        return self
+
+
+class MonitorSettings(Strict):
+    """Everything a monitor may inherit from `defaults:`."""
+
+    params: dict[str, Any] = Field(default_factory=dict)
+    schedule: str = "0 * * * *"
+    timezone: str = "UTC"
+    window: Duration = timedelta(days=1)
+    lag: Duration = timedelta(0)
+    baseline: Baseline | None = None
+    role: Literal["production", "shadow", "canary"] = "production"
+    rules: list[Rule] = Field(default_factory=list)
+    min_samples: int = Field(100, ge=0)
+    for_: int = Field(1, alias="for", ge=1)
+    severity: Literal["page", "ticket", "info"] = "ticket"
+    channel: str | None = None
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        try:
+            CronTrigger.from_crontab(value, timezone="UTC")
+        except ValueError as exc:
+            raise ValueError(f"invalid cron expression {value!r}: {exc}") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
+        return value
+
+    @field_validator("window")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("window must be longer than zero")
+        return value
+
+
+class MonitorConfig(MonitorSettings):
+    name: str
+    model: str
+    check: str
+
+
+class DaemonConfig(Strict):
+    host: str = "127.0.0.1"
+    port: int = 9464
+
+
+class Config(Strict):
+    warehouse: WarehouseConfig
+    state: StateConfig = Field(default_factory=StateConfig)
+    dbt: DbtConfig | None = None
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    sql_dirs: list[Path] = Field(default_factory=lambda: [Path("sql")])
+    daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    models: dict[str, ModelConfig]
+    defaults: MonitorSettings | None = None
+    monitors: list[MonitorConfig] = Field(default_factory=list)
+
+    # Set by load_config, not by the YAML.
+    path: Path = Field(Path("alerts.yaml"), exclude=True)
+
+    def monitor(self, name: str) -> MonitorConfig:
+        for m in self.monitors:
+            if m.name == name:
+                return m
+        raise ConfigError([f"no monitor named {name!r}{_suggest(name, self.monitor_names())}"])
+
+    def monitor_names(self) -> list[str]:
+        return [m.name for m in self.monitors]
+
+    def model_rows_name(self, model_key: str) -> str:
+        """The `model_name` value that marks this model's rows in the logs."""
+        return self.models[model_key].model_name or model_key
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def load_config(path: str | Path) -> Config:
+    """Read, merge `defaults:` into monitors, validate; raise ConfigError with all problems."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError([f"{path}: file not found (pass --config PATH)"])
+    text = path.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        raw = yaml.load(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path.name}:{mark.line + 1}" if mark else path.name
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([f"invalid YAML at {where}: {problem}"]) from None
+    if not isinstance(raw, dict):
+        raise ConfigError([f"{path.name}: expected a mapping of keys at the top level"])
+
+    lines: dict[tuple[Any, ...], int] = {}
+    _record_lines(node, (), lines)
+    merged, inherited = _merge_defaults(raw)
+    locate = _Locator(path.name, lines, inherited)
+
+    try:
+        config = Config.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError([_describe(err, locate) for err in exc.errors()]) from None
+
+    problems = _cross_checks(config, locate)
+    if problems:
+        raise ConfigError(problems)
+    base = path.resolve().parent
+    return config.model_copy(update={"path": path.resolve(), **_resolved_paths(config, base)})
+
+
+def _resolved_paths(config: Config, base: Path) -> dict[str, Any]:
+    """Relative paths in the file are relative to the file's folder."""
+
+    def resolve(p: Path) -> Path:
+        return p if p.is_absolute() else (base / p).resolve()
+
+    wh = config.warehouse.model_copy(
+        update={
+            "path": resolve(config.warehouse.path),
+            "temp_directory": resolve(config.warehouse.temp_directory)
+            if config.warehouse.temp_directory
+            else None,
+        }
+    )
+    update: dict[str, Any] = {"warehouse": wh, "sql_dirs": [resolve(d) for d in config.sql_dirs]}
+    if config.dbt:
+        update["dbt"] = config.dbt.model_copy(
+            update={
+                "project_dir": resolve(config.dbt.project_dir),
+                "profiles_dir": resolve(config.dbt.profiles_dir)
+                if config.dbt.profiles_dir
+                else None,
+            }
+        )
+    return update
+
+
+def _record_lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
+    out.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            out[(*path, key)] = key_node.start_mark.line + 1
+            _record_lines(value_node, (*path, key), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            out[(*path, i)] = item.start_mark.line + 1
+            _record_lines(item, (*path, i), out)
+
+
+def _merge_defaults(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[int, set[str]]]:
+    """Monitors inherit every key of `defaults:` they do not set themselves (shallow)."""
+    defaults = raw.get("defaults") or {}
+    monitors = raw.get("monitors")
+    inherited: dict[int, set[str]] = {}
+    if not isinstance(defaults, dict) or not isinstance(monitors, list):
+        return raw, inherited
+    merged_monitors = []
+    for i, mon in enumerate(monitors):
+        if isinstance(mon, dict):
+            keys = set(defaults) - set(mon)
+            inherited[i] = keys
+            mon = {**{k: defaults[k] for k in keys}, **mon}
+        merged_monitors.append(mon)
+    return {**raw, "monitors": merged_monitors}, inherited
+
+
+class _Locator:
+    """Maps a pydantic error location to a readable key path and a file line."""
+
+    def __init__(self, filename: str, lines: dict[tuple[Any, ...], int], inherited: dict[int, set[str]]):
+        self.filename = filename
+        self.lines = lines
+        self.inherited = inherited
+
+    def yaml_path(self, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+        """Drop the parts pydantic adds (union tags) that are not keys in the file."""
+        path: tuple[Any, ...] = ()
+        for part in loc:
+            if (*path, part) in self.lines or not self.lines:
+                path = (*path, part)
+            elif part in ("fixed", "rolling", "seasonal", "table", "duckdb"):
+                continue  # a discriminated-union tag
+            else:
+                path = (*path, part)
+        # A key inherited from defaults lives in the defaults block.
+        if len(path) >= 3 and path[0] == "monitors" and isinstance(path[1], int):
+            if path[2] in self.inherited.get(path[1], set()):
+                path = ("defaults", *path[2:])
+        return path
+
+    def line(self, path: tuple[Any, ...]) -> int | None:
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return None
+
+    def where(self, path: tuple[Any, ...]) -> str:
+        line = self.line(path)
+        return f"{self.filename}:{line}" if line else self.filename
+
+
+def format_path(path: tuple[Any, ...]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" — did you mean {close[0]!r}?" if close else ""
+
+
+def _describe(err: Any, locate: _Locator) -> str:
+    loc = tuple(err["loc"])
+    path = locate.yaml_path(loc)
+    where = locate.where(path)
+    if err["type"] == "extra_forbidden":
+        key, parent = path[-1], path[:-1]
+        valid = _valid_keys(loc[:-1])
+        hint = _suggest(str(key), valid)
+        if not hint and valid:
+            hint = f" (valid keys: {', '.join(sorted(valid))})"
+        return f"unknown key {key!r} in {format_path(parent)} ({where}){hint}"
+    if err["type"] == "missing":
+        return f"missing required key {path[-1]!r} in {format_path(path[:-1])} ({where})"
+    if err["type"] == "union_tag_invalid":
+        tags = err.get("ctx", {}).get("expected_tags", "")
+        got = err.get("ctx", {}).get("tag", "")
+        return f"{format_path(path)} ({where}): unknown kind {got!r}; expected one of {tags}"
+    msg = err["msg"].removeprefix("Value error, ")
+    return f"{format_path(path)} ({where}): {msg}"
+
+
+def _valid_keys(loc: tuple[Any, ...]) -> list[str]:
+    """The keys the model at `loc` accepts (aliases as written in YAML)."""
+    current: Any = Config
+    for part in loc:
+        current = _step(current, part)
+        if current is None:
+            return []
+    current = _unwrap(current, None)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [f.alias or name for name, f in current.model_fields.items() if name != "path"]
+    return []
+
+
+def _unwrap(tp: Any, tag: Any) -> Any:
+    """Strip Optional/Annotated; pick a union member by discriminator tag when given."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin in (Union, types.UnionType):
+            members = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(members) == 1:
+                tp = members[0]
+                continue
+            for m in members:
+                kind = getattr(m, "model_fields", {}).get("kind")
+                if kind is not None and tag in typing.get_args(kind.annotation):
+                    return m
+            return tp
+        else:
+            return tp
+
+
+def _step(tp: Any, part: Any) -> Any:
+    tp = _unwrap(tp, part)
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        for name, field in tp.model_fields.items():
+            if part in (name, field.alias):
+                return field.annotation
+        return None
+    origin = typing.get_origin(tp)
+    if origin in (list, dict):
+        return typing.get_args(tp)[-1]
+    if origin in (Union, types.UnionType):
+        return _unwrap(tp, part)  # `part` was the union tag
+    return None
+
+
+def _cross_checks(config: Config, locate: _Locator) -> list[str]:
+    """Problems pydantic cannot see: references between sections, duplicates."""
+    problems: list[str] = []
+    seen: set[str] = set()
+    model_keys = list(config.models)
+    for i, mon in enumerate(config.monitors):
+        if mon.name in seen:
+            where = locate.where(("monitors", i, "name"))
+            problems.append(f"monitors[{i}].name ({where}): duplicate monitor name {mon.name!r}")
+        seen.add(mon.name)
+        if mon.model not in config.models:
+            where = locate.where(("monitors", i, "model"))
+            problems.append(
+                f"monitors[{i}].model ({where}): unknown model {mon.model!r}"
+                f"{_suggest(mon.model, model_keys)}"
+                + ("" if _suggest(mon.model, model_keys) else f" (models: {', '.join(model_keys)})")
+            )
+    return problems

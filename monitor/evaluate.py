@@ -1,0 +1,132 @@
+"""Turn metric rows into states (ok | warn | alert | no_data) with the monitor's rules.
+
+Pure functions over small rows: no warehouse, no clock. DESIGN.md "Rules" fixes the
+vocabulary: `warn`/`alert` thresholds, `direction`, `measure`, `max_p_value`,
+`max_q_value` (Benjamini–Hochberg across every row the run tested with that rule),
+`segment`/`feature` globs, and `min_samples` (a thin row is no_data, never a breach).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from monitor.config import MonitorSettings, Rule
+
+SEVERITY = {"ok": 0, "no_data": 1, "warn": 2, "alert": 3}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: str
+    threshold: float | None
+    reason: str | None
+    q_value: float | None = None
+
+
+def _num(value: Any) -> float | None:
+    if value is None:
+        return None
+    f = float(value)
+    return None if math.isnan(f) else f
+
+
+def rule_matches(rule: Rule, row: dict[str, Any]) -> bool:
+    return (
+        rule.metric == row["metric"]
+        and fnmatch.fnmatchcase(str(row["segment"]), rule.segment)
+        and fnmatch.fnmatchcase(str(row["feature"]), rule.feature)
+    )
+
+
+def measured(rule: Rule, row: dict[str, Any]) -> float | None:
+    """The number a rule compares: the value, or its change against the baseline."""
+    value, base = _num(row.get("value")), _num(row.get("baseline_value"))
+    if value is None:
+        return None
+    if rule.measure == "value":
+        return value
+    if base is None:
+        return None
+    if rule.measure == "delta":
+        return value - base
+    return (value - base) / abs(base) if base != 0 else None
+
+
+def breach_level(rule: Rule, x: float) -> tuple[str, float | None]:
+    """'alert', 'warn' or 'ok' with the threshold that decided it (strictly beyond)."""
+
+    def beyond(limit: float) -> bool:
+        if rule.direction == "above":
+            return x > limit
+        if rule.direction == "below":
+            return x < limit
+        return abs(x) > abs(limit)
+
+    if rule.alert is not None and beyond(rule.alert):
+        return "alert", rule.alert
+    if rule.warn is not None and beyond(rule.warn):
+        return "warn", rule.warn
+    return "ok", rule.warn if rule.warn is not None else rule.alert
+
+
+def benjamini_hochberg(p_values: list[float]) -> list[float]:
+    """BH adjusted p-values (q-values), monotone, capped at 1; same order as input."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    q = [0.0] * m
+    running = 1.0
+    for rank in range(m, 0, -1):
+        i = order[rank - 1]
+        running = min(running, p_values[i] * m / rank)
+        q[i] = running
+    return q
+
+
+def evaluate(rows: list[dict[str, Any]], settings: MonitorSettings) -> list[Verdict]:
+    """One verdict per row: the worst over the rules that match it."""
+    # q-values per rule, across every row that rule tests in this run.
+    q_by_row: dict[int, float] = {}
+    for rule in settings.rules:
+        tested = [
+            i for i, r in enumerate(rows) if rule_matches(rule, r) and _num(r.get("p_value")) is not None
+        ]
+        for i, q in zip(tested, benjamini_hochberg([float(rows[i]["p_value"]) for i in tested]), strict=True):
+            q_by_row[i] = min(q, q_by_row.get(i, 1.0))
+
+    verdicts = []
+    for i, row in enumerate(rows):
+        verdicts.append(_verdict(row, settings, q_by_row.get(i)))
+    return verdicts
+
+
+def _verdict(row: dict[str, Any], settings: MonitorSettings, q_value: float | None) -> Verdict:
+    n, nb = row.get("sample_size"), row.get("baseline_size")
+    if n is None or n < settings.min_samples:
+        return Verdict("no_data", None, f"sample_size {n or 0} < min_samples {settings.min_samples}", q_value)
+    if nb is not None and nb < settings.min_samples:
+        return Verdict("no_data", None, f"baseline_size {nb} < min_samples {settings.min_samples}", q_value)
+    if _num(row.get("value")) is None:
+        return Verdict("no_data", None, "value undefined for this window", q_value)
+
+    best = Verdict("ok", None, None, q_value)
+    for rule in settings.rules:
+        if not rule_matches(rule, row):
+            continue
+        x = measured(rule, row)
+        if x is None:
+            v = Verdict("no_data", None, f"{rule.measure} needs a baseline_value", q_value)
+        else:
+            level, threshold = breach_level(rule, x)
+            reason = None
+            p = _num(row.get("p_value"))
+            if level != "ok" and rule.max_p_value is not None and (p is None or p > rule.max_p_value):
+                level, reason = "ok", f"not significant: p={p} > {rule.max_p_value}"
+            if level != "ok" and rule.max_q_value is not None and (q_value is None or q_value > rule.max_q_value):
+                level, reason = "ok", f"not significant: q={q_value} > {rule.max_q_value}"
+            v = Verdict(level, threshold, reason, q_value)
+        if SEVERITY[v.status] > SEVERITY[best.status] or (best.threshold is None and v.status == best.status):
+            best = v
+    return best

@@ -1,0 +1,256 @@
+"""One pass over the monitors: window → baseline → render → execute → evaluate → store.
+
+The CLI (and later the scheduler) only call this module. One warehouse connection per
+pass, closed afterwards, so the DuckDB file is free between runs. A monitor that fails
+is recorded as an `error` run and never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+
+from monitor import dbt
+from monitor.checks import Check, CompiledCheck, compile_check, discover_checks, find_check, resolve_params
+from monitor.config import Config, MonitorConfig
+from monitor.errors import MonitorError
+from monitor.evaluate import evaluate
+from monitor.state import RunRecord, StateStore
+from monitor.warehouse import Warehouse, connect
+from monitor.windows import BaselineSpec, Window, backfill_windows, baseline_for, window_for
+
+log = logging.getLogger(__name__)
+
+RESULT_COLUMNS = ("segment", "feature", "metric", "value", "sample_size", "baseline_value", "baseline_size", "p_value")
+
+
+@dataclass
+class RunResult:
+    """What one monitor execution produced (also what the CLI prints)."""
+
+    monitor: str
+    window: Window
+    status: str  # ok | error | no_data
+    error: str | None = None
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def breaches(self) -> list[dict[str, Any]]:
+        return [r for r in self.rows if r["status"] in ("warn", "alert")]
+
+
+def check_context(
+    config: Config,
+    monitor: MonitorConfig,
+    params: dict[str, Any],
+    window: Window,
+    baseline: BaselineSpec | None,
+    run_at: datetime,
+) -> dict[str, Any]:
+    """Everything a check template can use (see docs/writing-checks.md)."""
+    model = config.models[monitor.model]
+    return {
+        **params,
+        "params": params,
+        "model": {
+            "key": monitor.model,
+            "name": config.model_rows_name(monitor.model),
+            "predictions": model.predictions,
+            "shadow_pairs": model.shadow_pairs,
+            "numeric_features": model.features.numeric,
+            "categorical_features": model.features.categorical,
+            "slices": model.slices,
+            "label_maturity_seconds": model.label_maturity.total_seconds(),
+        },
+        "monitor": {"name": monitor.name, "min_samples": monitor.min_samples},
+        "role": monitor.role,
+        "window": {"start": window.start, "end": window.end},
+        "baseline": None
+        if baseline is None
+        else {
+            "kind": baseline.kind,
+            "table": baseline.table,
+            "ranges": [{"start": r.start, "end": r.end} for r in baseline.ranges],
+        },
+        "run_at": run_at,
+    }
+
+
+class Runner:
+    def __init__(self, config: Config):
+        self.config = config
+        self._checks: dict[str, Check] | None = None
+
+    @property
+    def checks(self) -> dict[str, Check]:
+        if self._checks is None:
+            self._checks = discover_checks(self.config.sql_dirs)
+        return self._checks
+
+    def select(self, names: Iterable[str] | None) -> list[MonitorConfig]:
+        if not names:
+            return list(self.config.monitors)
+        return [self.config.monitor(n) for n in names]
+
+    def compile(
+        self, monitor: MonitorConfig, window: Window, run_at: datetime, dialect: str
+    ) -> CompiledCheck:
+        check = find_check(self.checks, monitor.check)
+        params = resolve_params(check, monitor.params)
+        context = check_context(
+            self.config, monitor, params, window, baseline_for(window, monitor), run_at
+        )
+        return compile_check(check, context, self.config.sql_dirs, dialect)
+
+    # ------------------------------------------------------------------ entry points
+
+    def run(
+        self,
+        monitors: Iterable[str] | None = None,
+        at: datetime | None = None,
+        trigger: str = "manual",
+        build: bool = True,
+    ) -> list[RunResult]:
+        """One pass at time `at` (default: now) over the selected monitors."""
+        at = at or datetime.now(timezone.utc)
+        selected = self.select(monitors)
+        plan = [(m, window_for(at, m), at) for m in selected]
+        return self._execute(plan, trigger, build)
+
+    def backfill(
+        self,
+        first_day: date,
+        last_day: date,
+        monitors: Iterable[str] | None = None,
+        build: bool = True,
+        progress: Callable[[RunResult], None] | None = None,
+    ) -> list[RunResult]:
+        """Every window starting within [first_day, last_day], oldest first, as scheduled."""
+        plan = []
+        for m in self.select(monitors):
+            for w in backfill_windows(first_day, last_day, m):
+                plan.append((m, w, w.end + m.lag))
+        plan.sort(key=lambda item: (item[1].start, item[0].name))
+        return self._execute(plan, "backfill", build, progress)
+
+    # ------------------------------------------------------------------ execution
+
+    def _execute(
+        self,
+        plan: list[tuple[MonitorConfig, Window, datetime]],
+        trigger: str,
+        build: bool,
+        progress: Callable[[RunResult], None] | None = None,
+    ) -> list[RunResult]:
+        build_error: str | None = None
+        if build and self.config.dbt and self.config.dbt.build_before_checks:
+            try:
+                dbt.build(self.config)
+            except MonitorError as exc:
+                build_error = str(exc)
+        results = []
+        with connect(self.config.warehouse) as wh:
+            store = StateStore(wh, self.config.state.schema_)
+            for monitor, window, run_at in plan:
+                if build_error:
+                    result = RunResult(monitor.name, window, "error", build_error)
+                    self._record(store, result, run_at, trigger, time.time())
+                else:
+                    result = self.run_one(wh, store, monitor, window, run_at, trigger)
+                results.append(result)
+                if progress:
+                    progress(result)
+        return results
+
+    def run_one(
+        self,
+        wh: Warehouse,
+        store: StateStore,
+        monitor: MonitorConfig,
+        window: Window,
+        run_at: datetime,
+        trigger: str,
+    ) -> RunResult:
+        started = time.time()
+        try:
+            compiled = self.compile(monitor, window, run_at, wh.dialect)
+            raw = wh.execute(compiled.sql)
+            rows = [_normalise(r) for r in raw]
+            verdicts = evaluate(rows, monitor)
+            for row, v in zip(rows, verdicts, strict=True):
+                row.update(status=v.status, threshold=v.threshold, reason=v.reason, q_value=v.q_value)
+            status = "ok" if any(r["status"] != "no_data" for r in rows) else "no_data"
+            result = RunResult(monitor.name, window, status, None, rows)
+        except MonitorError as exc:
+            result = RunResult(monitor.name, window, "error", str(exc))
+        except Exception as exc:  # a bug must not stop the other monitors
+            log.exception("monitor %s failed unexpectedly", monitor.name)
+            result = RunResult(monitor.name, window, "error", f"internal error: {type(exc).__name__}: {exc}")
+        self._record(store, result, run_at, trigger, started, monitor)
+        return result
+
+    def _record(
+        self,
+        store: StateStore,
+        result: RunResult,
+        run_at: datetime,
+        trigger: str,
+        started: float,
+        monitor: MonitorConfig | None = None,
+    ) -> None:
+        run_id = uuid.uuid4().hex
+        finished = time.time()
+        result.seconds = finished - started
+        metric_rows = None
+        if result.status != "error" and monitor is not None:
+            metric_rows = [
+                {
+                    **row,
+                    "run_id": run_id,
+                    "monitor": monitor.name,
+                    "check": monitor.check,
+                    "model": monitor.model,
+                    "window_start": result.window.start,
+                    "window_end": result.window.end,
+                }
+                for row in result.rows
+            ]
+        store.record_run(
+            RunRecord(
+                run_id=run_id,
+                monitor=result.monitor,
+                window_start=result.window.start,
+                window_end=result.window.end,
+                started_at=datetime.fromtimestamp(started, timezone.utc),
+                finished_at=datetime.fromtimestamp(finished, timezone.utc),
+                status=result.status,
+                error=result.error,
+                trigger=trigger,
+                row_count=len(result.rows),
+            ),
+            metric_rows,
+        )
+        log.info(
+            "run monitor=%s window=%s status=%s rows=%d seconds=%.3f",
+            result.monitor, result.window, result.status, len(result.rows), result.seconds,
+        )  # fmt: skip
+
+
+def _normalise(row: dict[str, Any]) -> dict[str, Any]:
+    """The contract's row shape; NaN/inf values become NULL (evaluated as no_data)."""
+    out = {c: row.get(c) for c in RESULT_COLUMNS}
+    for key in ("value", "baseline_value", "p_value"):
+        v = out[key]
+        out[key] = float(v) if v is not None and math.isfinite(float(v)) else None
+    for key in ("sample_size", "baseline_size"):
+        out[key] = int(out[key]) if out[key] is not None else None
+    out["segment"] = str(out["segment"]) if out["segment"] is not None else "all"
+    out["feature"] = str(out["feature"]) if out["feature"] is not None else ""
+    return out

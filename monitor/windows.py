@@ -1,0 +1,117 @@
+"""Window and baseline arithmetic, all in UTC (DESIGN.md, "Time").
+
+A run at time T looks at ``[end - window, end)`` with ``end = floor(T - lag, grain)``,
+where the grain is the window's largest whole unit among day, hour and minute (a
+``1d`` or ``7d`` window floors to the day, ``1h`` to the hour). Timestamps are
+floored against the Unix epoch, so there is no DST: a day is always 24 hours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+from monitor.config import (
+    FixedBaseline,
+    MonitorSettings,
+    RollingBaseline,
+    SeasonalBaseline,
+    TableBaseline,
+)
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A half-open UTC interval [start, end)."""
+
+    start: datetime
+    end: datetime
+
+    def __str__(self) -> str:
+        return f"[{self.start:%Y-%m-%d %H:%M}, {self.end:%Y-%m-%d %H:%M}) UTC"
+
+
+@dataclass(frozen=True)
+class BaselineSpec:
+    """Where a check's reference rows come from: time ranges of the same model, or a table."""
+
+    kind: str
+    ranges: tuple[Window, ...] = ()
+    table: str | None = None
+
+    def describe(self) -> str:
+        if self.table:
+            return f"table {self.table}"
+        return f"{self.kind}: " + ", ".join(str(r) for r in self.ranges)
+
+
+def to_utc(value: datetime) -> datetime:
+    """Naive datetimes are read as UTC; aware ones are converted."""
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def grain(window: timedelta) -> timedelta:
+    """The unit a window's end is floored to: day, hour or minute."""
+    for unit in (timedelta(days=1), timedelta(hours=1), timedelta(minutes=1)):
+        if window % unit == timedelta(0):
+            return unit
+    return timedelta(seconds=1)
+
+
+def floor_time(t: datetime, unit: timedelta) -> datetime:
+    t = to_utc(t)
+    return EPOCH + ((t - EPOCH) // unit) * unit
+
+
+def window_for(at: datetime, settings: MonitorSettings) -> Window:
+    """The window a run at time `at` evaluates."""
+    end = floor_time(to_utc(at) - settings.lag, grain(settings.window))
+    return Window(end - settings.window, end)
+
+
+def run_time_for_window(window: Window, settings: MonitorSettings) -> datetime:
+    """The T whose run produces `window` (used by backfill): end + lag."""
+    return window.end + settings.lag
+
+
+def backfill_windows(first_day: date, last_day: date, settings: MonitorSettings) -> list[Window]:
+    """Every window on the monitor's grain that *starts* within [first_day, last_day] (UTC).
+
+    Windows step by the grain (a daily 7d window is evaluated every day), as the
+    schedule would have run them.
+    """
+    step = grain(settings.window)
+    lo = datetime.combine(first_day, datetime.min.time(), tzinfo=timezone.utc)
+    hi = datetime.combine(last_day, datetime.min.time(), tzinfo=timezone.utc) + timedelta(days=1)
+    start = floor_time(lo, step)
+    if start < lo:
+        start += step
+    out = []
+    while start < hi:
+        out.append(Window(start, start + settings.window))
+        start += step
+    return out
+
+
+def baseline_for(window: Window, settings: MonitorSettings) -> BaselineSpec | None:
+    """Baseline ranges for a window (DESIGN.md): fixed, rolling, seasonal or a table."""
+    b = settings.baseline
+    if b is None:
+        return None
+    if isinstance(b, FixedBaseline):
+        return BaselineSpec("fixed", (Window(to_utc(b.start), to_utc(b.end)),))
+    if isinstance(b, RollingBaseline):
+        # The N days immediately before the window.
+        return BaselineSpec("rolling", (Window(window.start - timedelta(days=b.days), window.start),))
+    if isinstance(b, SeasonalBaseline):
+        # Same weekday and time of day in each of the K previous weeks, pooled.
+        week = timedelta(weeks=1)
+        ranges = tuple(
+            Window(window.start - k * week, window.end - k * week) for k in range(b.weeks, 0, -1)
+        )
+        return BaselineSpec("seasonal", ranges)
+    if isinstance(b, TableBaseline):
+        return BaselineSpec("table", table=b.name)
+    raise AssertionError(f"unhandled baseline {b!r}")
