@@ -28,7 +28,16 @@ from monitor.errors import CheckError
 REQUIRED_COLUMNS = ("segment", "feature", "metric", "value", "sample_size")
 OPTIONAL_COLUMNS = ("baseline_value", "baseline_size", "p_value")
 HEADER = re.compile(r"\A\s*/\*\s*---\s*\n(?P<body>.*?)\n\s*---\s*\*/", re.DOTALL)
-PARAM_TYPES = ("str", "int", "float", "bool", "list[str]", "list[int]", "list[float]", "list[list[str]]")
+PARAM_TYPES = (
+    "str",
+    "int",
+    "float",
+    "bool",
+    "list[str]",
+    "list[int]",
+    "list[float]",
+    "list[list[str]]",
+)
 MACRO_DIR = "macros"
 # DESIGN.md writes `{type: list[str]}` unquoted; brackets are not allowed in a YAML flow
 # scalar, so bracketed type names are quoted before the header is parsed.
@@ -111,7 +120,9 @@ def parse_check(path: Path, root: Path) -> Check:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = body_line + mark.line if mark else body_line
-        raise CheckError(f"{path}:{line}: invalid YAML in the header: {getattr(exc, 'problem', exc)}") from None
+        raise CheckError(
+            f"{path}:{line}: invalid YAML in the header: {getattr(exc, 'problem', exc)}"
+        ) from None
     if not isinstance(header, dict):
         raise CheckError(f"{path}:{body_line}: the header must be a YAML mapping")
 
@@ -122,7 +133,9 @@ def parse_check(path: Path, root: Path) -> Check:
     for key in header:
         if key not in known:
             close = difflib.get_close_matches(str(key), list(known), n=1)
-            raise fail(f"unknown header key {key!r}" + (f" — did you mean {close[0]!r}?" if close else ""))
+            raise fail(
+                f"unknown header key {key!r}" + (f" — did you mean {close[0]!r}?" if close else "")
+            )
     name = header.get("name")
     if name != path.stem:
         raise fail(f"header name {name!r} must equal the file name {path.stem!r}")
@@ -146,7 +159,9 @@ def parse_check(path: Path, root: Path) -> Check:
             raise fail(f"param {pname!r} must be a mapping like {{type: int, default: 10}}")
         ptype = spec.get("type", "str")
         if ptype not in PARAM_TYPES:
-            raise fail(f"param {pname!r} has unknown type {ptype!r}; use one of {', '.join(PARAM_TYPES)}")
+            raise fail(
+                f"param {pname!r} has unknown type {ptype!r}; use one of {', '.join(PARAM_TYPES)}"
+            )
         unknown = set(spec) - {"type", "required", "default", "description"}
         if unknown:
             raise fail(f"param {pname!r} has unknown key(s) {', '.join(sorted(unknown))}")
@@ -156,7 +171,9 @@ def parse_check(path: Path, root: Path) -> Check:
                 default = _coerce(default, ptype)
             except ValueError as exc:
                 raise fail(f"param {pname!r} default: {exc}") from None
-        params[pname] = Param(pname, ptype, bool(spec.get("required", False)), default, spec.get("description", ""))
+        params[pname] = Param(
+            pname, ptype, bool(spec.get("required", False)), default, spec.get("description", "")
+        )
     family = header.get("family") or path.parent.name
     return Check(
         name=name,
@@ -205,7 +222,11 @@ def resolve_params(check: Check, given: dict[str, Any]) -> dict[str, Any]:
     for key in given:
         if key not in check.params:
             close = difflib.get_close_matches(key, list(check.params), n=1)
-            hint = f" — did you mean {close[0]!r}?" if close else f" (declared: {', '.join(check.params) or 'none'})"
+            hint = (
+                f" — did you mean {close[0]!r}?"
+                if close
+                else f" (declared: {', '.join(check.params) or 'none'})"
+            )
             problems.append(f"unknown param {key!r} for check {check.name}{hint}")
     out: dict[str, Any] = {}
     for name, p in check.params.items():
@@ -266,16 +287,20 @@ def render(check: Check, context: dict[str, Any], sql_dirs: list[Path]) -> str:
         template = env.from_string(_macro_imports(env, sql_dirs) + body)
         return template.render(**context).strip()
     except jinja2.TemplateSyntaxError as exc:
-        raise CheckError(f"{check.path}:{exc.lineno}: template syntax error: {exc.message}") from None
+        raise CheckError(
+            f"{check.path}:{exc.lineno}: template syntax error: {exc.message}"
+        ) from None
     except jinja2.UndefinedError as exc:
-        raise CheckError(f"{check.path}: {exc.message} (see `monitor render` for the context)") from None
+        raise CheckError(
+            f"{check.path}: {exc.message} (see `monitor render` for the context)"
+        ) from None
     except ValueError as exc:  # raised by the quoting filters
         raise CheckError(f"{check.path}: {exc}") from None
     except CheckError as exc:  # raised by fail()
         raise CheckError(f"{check.path}: {exc}") from None
 
 
-def parse_sql(sql: str, check: Check) -> exp.Expression:
+def parse_sql(sql: str, check: Check) -> exp.Query:
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")
     except ParseError as exc:
@@ -290,9 +315,9 @@ def parse_sql(sql: str, check: Check) -> exp.Expression:
     return tree
 
 
-def output_columns(tree: exp.Expression) -> list[str]:
+def output_columns(tree: exp.Expr) -> list[str]:
     """The names of the query's result columns (the first branch of a UNION)."""
-    node = tree
+    node: exp.Expr = tree
     while isinstance(node, exp.SetOperation):
         node = node.left
     if isinstance(node, exp.Subquery):
@@ -300,7 +325,7 @@ def output_columns(tree: exp.Expression) -> list[str]:
     return [s.alias_or_name for s in node.selects] if isinstance(node, exp.Query) else []
 
 
-def verify_returns(tree: exp.Expression, check: Check) -> None:
+def verify_returns(tree: exp.Expr, check: Check) -> None:
     columns = output_columns(tree)
     if "*" in columns:
         raise CheckError(f"{check.path}: the final SELECT must name its columns, not use *")
@@ -311,11 +336,13 @@ def verify_returns(tree: exp.Expression, check: Check) -> None:
         )
 
 
-def transpile(tree: exp.Expression, dialect: str, check: Check) -> str:
+def transpile(tree: exp.Expr, dialect: str, check: Check) -> str:
     try:
         return tree.sql(dialect=dialect, pretty=True, unsupported_level=ErrorLevel.RAISE)
     except SqlglotError as exc:
-        raise CheckError(f"{check.path}: cannot be written in the {dialect} dialect: {exc}") from None
+        raise CheckError(
+            f"{check.path}: cannot be written in the {dialect} dialect: {exc}"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -333,4 +360,6 @@ def compile_check(
     rendered = render(check, context, sql_dirs)
     tree = parse_sql(rendered, check)
     verify_returns(tree, check)
-    return CompiledCheck(check, context.get("params", {}), rendered, transpile(tree, dialect, check))
+    return CompiledCheck(
+        check, context.get("params", {}), rendered, transpile(tree, dialect, check)
+    )

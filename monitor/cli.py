@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -33,12 +33,15 @@ app = typer.Typer(
     no_args_is_help=True,
     help="SQL Drift Monitor: model monitoring computed inside the warehouse.",
 )
-console = Console(highlight=False)
+# Off a terminal (CI logs, pipes) rich would wrap at 80 columns; tables need more.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, highlight=False)
 _debug = {"on": False}
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Path to alerts.yaml.")]
-MonitorOpt = Annotated[list[str] | None, typer.Option("--monitor", "-m", help="Monitor name (repeatable).")]
+MonitorOpt = Annotated[
+    list[str] | None, typer.Option("--monitor", "-m", help="Monitor name (repeatable).")
+]
 
 
 @app.callback()
@@ -57,8 +60,10 @@ def parse_time(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise MonitorError(f"cannot read time {text!r}: use ISO format, e.g. 2026-09-30 or 2026-09-30T06:00") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        raise MonitorError(
+            f"cannot read time {text!r}: use ISO format, e.g. 2026-09-30 or 2026-09-30T06:00"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def parse_day(text: str) -> date:
@@ -75,7 +80,9 @@ def parse_day(text: str) -> date:
 def run(
     config: ConfigOpt = Path("alerts.yaml"),
     monitor: MonitorOpt = None,
-    at: Annotated[str | None, typer.Option(help="Run as if at this UTC time (default: now).")] = None,
+    at: Annotated[
+        str | None, typer.Option(help="Run as if at this UTC time (default: now).")
+    ] = None,
     no_build: Annotated[bool, typer.Option("--no-build", help="Skip the dbt build.")] = False,
 ) -> None:
     """One pass over the monitors (for cron): evaluate the window ending at --at."""
@@ -109,7 +116,7 @@ def validate(config: ConfigOpt = Path("alerts.yaml")) -> None:
     cfg = load_config(config)
     runner = Runner(cfg)
     problems = []
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for m in cfg.monitors:
         try:
             runner.compile(m, window_for(now, m), now, cfg.warehouse.type)
@@ -125,9 +132,13 @@ def validate(config: ConfigOpt = Path("alerts.yaml")) -> None:
 @app.command()
 def render(
     check: Annotated[str, typer.Argument(help="Check name, e.g. numeric_drift.")],
-    monitor: Annotated[str, typer.Option("--monitor", "-m", help="Monitor whose params and model to use.")],
+    monitor: Annotated[
+        str, typer.Option("--monitor", "-m", help="Monitor whose params and model to use.")
+    ],
     config: ConfigOpt = Path("alerts.yaml"),
-    dialect: Annotated[str | None, typer.Option(help="Target dialect (default: the warehouse's).")] = None,
+    dialect: Annotated[
+        str | None, typer.Option(help="Target dialect (default: the warehouse's).")
+    ] = None,
     at: Annotated[str | None, typer.Option(help="Render the window of this time.")] = None,
 ) -> None:
     """Print the exact SQL a monitor's run would execute."""
@@ -137,7 +148,7 @@ def render(
     found = find_check(runner.checks, check)
     if found.name != find_check(runner.checks, mon.check).name:
         raise MonitorError(f"monitor {mon.name!r} runs check {mon.check!r}, not {check!r}")
-    when = parse_time(at) if at else datetime.now(timezone.utc)
+    when = parse_time(at) if at else datetime.now(UTC)
     compiled = runner.compile(mon, window_for(when, mon), when, dialect or cfg.warehouse.type)
     print(compiled.sql)
 
@@ -149,7 +160,8 @@ def list_checks(config: ConfigOpt = Path("alerts.yaml")) -> None:
     table = Table("check", "family", "params", "description")
     for c in sorted(discover_checks(cfg.sql_dirs).values(), key=lambda c: (c.family, c.name)):
         params = ", ".join(
-            f"{p.name}: {p.type}" + ("" if p.required else f" = {p.default!r}") for p in c.params.values()
+            f"{p.name}: {p.type}" + ("" if p.required else f" = {p.default!r}")
+            for p in c.params.values()
         )
         table.add_row(c.name, c.family, params, c.description.splitlines()[0])
     console.print(table)
@@ -192,10 +204,14 @@ def demo(
 def _print_results(results: list[RunResult]) -> None:
     for r in results:
         colour = {"ok": "green", "no_data": "yellow", "error": "red"}[r.status]
-        console.print(f"[{colour}]{r.status:7}[/{colour}] {r.monitor}  {r.window}  ({r.seconds:.2f}s)")
+        console.print(
+            f"[{colour}]{r.status:7}[/{colour}] {r.monitor}  {r.window}  ({r.seconds:.2f}s)"
+        )
         if r.error:
             console.print(f"         [red]{r.error}[/red]")
-        for b in sorted(r.breaches, key=lambda b: (b["status"] != "alert", b["segment"], b["feature"])):
+        for b in sorted(
+            r.breaches, key=lambda b: (b["status"] != "alert", b["segment"], b["feature"])
+        ):
             colour = "red" if b["status"] == "alert" else "yellow"
             console.print(
                 f"         [{colour}]{b['status']:5}[/{colour}] {b['metric']} = {b['value']:.4g} "
@@ -218,13 +234,23 @@ def print_timeline(eps: list[Episode], cfg: Config) -> None:
         console.print("\nNo alerts fired.")
         return
     table = Table(title="Alert timeline (UTC)", title_justify="left")
-    for col in ("from", "to", "level", "monitor", "segment", "feature", "metric", "peak", "threshold"):
+    for col in (
+        "first day",
+        "last day",
+        "level",
+        "monitor",
+        "segment",
+        "feature",
+        "metric",
+        "peak",
+        "threshold",
+    ):
         table.add_column(col)
     for e in eps:
         colour = "red" if e.status == "alert" else "yellow"
         table.add_row(
             f"{e.start:%Y-%m-%d}",
-            f"{e.end:%Y-%m-%d}",
+            f"{e.end - timedelta(microseconds=1):%Y-%m-%d}",
             f"[{colour}]{e.status}[/{colour}]",
             e.monitor,
             e.segment,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import types
 import typing
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -36,12 +36,12 @@ Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 def _utc(value: object) -> object:
     """Dates and naive datetimes in the config are UTC."""
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if hasattr(value, "isoformat") and not isinstance(value, str):  # a date
-        return datetime.fromisoformat(value.isoformat()).replace(tzinfo=timezone.utc)
+        return datetime.fromisoformat(value.isoformat()).replace(tzinfo=UTC)
     if isinstance(value, str):
         parsed = datetime.fromisoformat(value)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return value
 
 
@@ -115,11 +115,15 @@ class FixedBaseline(Strict):
 class RollingBaseline(Strict):
     kind: Literal["rolling"]
     days: int = Field(7, ge=1)
+    # Leave out earlier windows in which this monitor raised an alert, so an incident
+    # does not become the reference that later, healthy windows are judged against.
+    skip_alerting: bool = True
 
 
 class SeasonalBaseline(Strict):
     kind: Literal["seasonal"]
     weeks: int = Field(4, ge=1)
+    skip_alerting: bool = True
 
 
 class TableBaseline(Strict):
@@ -216,7 +220,7 @@ class DaemonConfig(Strict):
 
 class Config(Strict):
     warehouse: WarehouseConfig
-    state: StateConfig = Field(default_factory=StateConfig)
+    state: StateConfig = Field(default_factory=lambda: StateConfig.model_validate({}))
     dbt: DbtConfig | None = None
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     sql_dirs: list[Path] = Field(default_factory=lambda: [Path("sql")])
@@ -263,18 +267,20 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError([f"{path.name}: expected a mapping of keys at the top level"])
 
     lines: dict[tuple[Any, ...], int] = {}
-    _record_lines(node, (), lines)
+    if node is not None:
+        _record_lines(node, (), lines)
     merged, inherited = _merge_defaults(raw)
     locate = _Locator(path.name, lines, inherited)
 
+    problems = []
     try:
         config = Config.model_validate(merged)
     except ValidationError as exc:
-        raise ConfigError([_describe(err, locate) for err in exc.errors()]) from None
-
-    problems = _cross_checks(config, locate)
+        problems = [_describe(err, locate) for err in exc.errors()]
+    problems += _cross_checks(merged, locate)
     if problems:
-        raise ConfigError(problems)
+        # A bad key in `defaults:` is inherited by every monitor: report it once.
+        raise ConfigError(list(dict.fromkeys(problems)))
     base = path.resolve().parent
     return config.model_copy(update={"path": path.resolve(), **_resolved_paths(config, base)})
 
@@ -339,7 +345,9 @@ def _merge_defaults(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[int, set[
 class _Locator:
     """Maps a pydantic error location to a readable key path and a file line."""
 
-    def __init__(self, filename: str, lines: dict[tuple[Any, ...], int], inherited: dict[int, set[str]]):
+    def __init__(
+        self, filename: str, lines: dict[tuple[Any, ...], int], inherited: dict[int, set[str]]
+    ):
         self.filename = filename
         self.lines = lines
         self.inherited = inherited
@@ -355,9 +363,13 @@ class _Locator:
             else:
                 path = (*path, part)
         # A key inherited from defaults lives in the defaults block.
-        if len(path) >= 3 and path[0] == "monitors" and isinstance(path[1], int):
-            if path[2] in self.inherited.get(path[1], set()):
-                path = ("defaults", *path[2:])
+        if (
+            len(path) >= 3
+            and path[0] == "monitors"
+            and isinstance(path[1], int)
+            and path[2] in self.inherited.get(path[1], set())
+        ):
+            path = ("defaults", *path[2:])
         return path
 
     def line(self, path: tuple[Any, ...]) -> int | None:
@@ -409,6 +421,9 @@ def _valid_keys(loc: tuple[Any, ...]) -> list[str]:
     """The keys the model at `loc` accepts (aliases as written in YAML)."""
     current: Any = Config
     for part in loc:
+        if typing.get_origin(_unwrap(current, None)) in (Union, types.UnionType):
+            current = _unwrap(current, part)  # `part` is a discriminated union's tag
+            continue
         current = _step(current, part)
         if current is None:
             return []
@@ -448,26 +463,28 @@ def _step(tp: Any, part: Any) -> Any:
     origin = typing.get_origin(tp)
     if origin in (list, dict):
         return typing.get_args(tp)[-1]
-    if origin in (Union, types.UnionType):
-        return _unwrap(tp, part)  # `part` was the union tag
     return None
 
 
-def _cross_checks(config: Config, locate: _Locator) -> list[str]:
-    """Problems pydantic cannot see: references between sections, duplicates."""
+def _cross_checks(merged: dict[str, Any], locate: _Locator) -> list[str]:
+    """Problems pydantic cannot see (references between sections, duplicate names),
+    read from the raw mapping so they are reported together with pydantic's."""
     problems: list[str] = []
+    models = merged.get("models")
+    model_keys = [str(k) for k in models] if isinstance(models, dict) else []
+    monitors = merged.get("monitors")
     seen: set[str] = set()
-    model_keys = list(config.models)
-    for i, mon in enumerate(config.monitors):
-        if mon.name in seen:
-            where = locate.where(("monitors", i, "name"))
-            problems.append(f"monitors[{i}].name ({where}): duplicate monitor name {mon.name!r}")
-        seen.add(mon.name)
-        if mon.model not in config.models:
+    for i, mon in enumerate(monitors if isinstance(monitors, list) else []):
+        if not isinstance(mon, dict):
+            continue
+        name, model = mon.get("name"), mon.get("model")
+        if isinstance(name, str):
+            if name in seen:
+                where = locate.where(("monitors", i, "name"))
+                problems.append(f"monitors[{i}].name ({where}): duplicate monitor name {name!r}")
+            seen.add(name)
+        if isinstance(model, str) and model_keys and model not in model_keys:
             where = locate.where(("monitors", i, "model"))
-            problems.append(
-                f"monitors[{i}].model ({where}): unknown model {mon.model!r}"
-                f"{_suggest(mon.model, model_keys)}"
-                + ("" if _suggest(mon.model, model_keys) else f" (models: {', '.join(model_keys)})")
-            )
+            hint = _suggest(model, model_keys) or f" (models: {', '.join(model_keys)})"
+            problems.append(f"monitors[{i}].model ({where}): unknown model {model!r}{hint}")
     return problems

@@ -21,7 +21,11 @@ def dbt_vars(config: Config) -> dict[str, Any]:
         for key, model in config.models.items()
     }
     slices = sorted({c for model in config.models.values() for c in model.slices})
-    return {"label_maturity_hours": maturity, "slice_columns": slices, **(config.dbt.vars if config.dbt else {})}
+    return {
+        "label_maturity_hours": maturity,
+        "slice_columns": slices,
+        **(config.dbt.vars if config.dbt else {}),
+    }
 
 
 def build(config: Config, select: list[str] | None = None) -> None:

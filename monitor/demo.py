@@ -19,19 +19,21 @@ scales to millions.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
-DEMO_START = datetime(2026, 9, 1, tzinfo=timezone.utc)  # a Tuesday
+DEMO_START = datetime(2026, 9, 1, tzinfo=UTC)  # a Tuesday
 COUNTRIES = np.array(["US", "GB", "DE", "FR", "ES", "PT", "BR"])
 COUNTRY_P = np.array([0.40, 0.15, 0.12, 0.10, 0.08, 0.08, 0.07])
 DEVICES = np.array(["ios", "android", "web"])
 DEVICE_P = {False: np.array([0.35, 0.40, 0.25]), True: np.array([0.40, 0.44, 0.16])}
-MERCHANTS = np.array(["grocery", "electronics", "travel", "fashion", "gaming", "restaurants", "fuel", "digital"])
+MERCHANTS = np.array(
+    ["grocery", "electronics", "travel", "fashion", "gaming", "restaurants", "fuel", "digital"]
+)
 MERCHANT_P = {
     False: np.array([0.22, 0.10, 0.06, 0.12, 0.08, 0.14, 0.18, 0.10]),
     True: np.array([0.18, 0.08, 0.12, 0.14, 0.12, 0.22, 0.08, 0.06]),
@@ -49,7 +51,9 @@ class Incidents:
 
 
 def incidents_for(days: int) -> Incidents:
-    day = lambda i: (DEMO_START + timedelta(days=i)).date()  # noqa: E731
+    def day(i: int) -> date:
+        return (DEMO_START + timedelta(days=i)).date()
+
     return Incidents(
         null_spike=day(days - 15),
         pipeline_break=(day(days - 9), day(days - 8)),
@@ -177,7 +181,9 @@ def generate(days: int = 35, rows_per_day: int = 4000, seed: int = 7) -> tuple[p
     return predictions, fb
 
 
-def write_world(path: Path, days: int = 35, rows_per_day: int = 4000, seed: int = 7) -> dict[str, int]:
+def write_world(
+    path: Path, days: int = 35, rows_per_day: int = 4000, seed: int = 7
+) -> dict[str, int]:
     """Replace the demo's raw tables in the DuckDB file at `path`; return row counts."""
     predictions, feedback = generate(days, rows_per_day, seed)
     path.parent.mkdir(parents=True, exist_ok=True)

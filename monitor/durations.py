@@ -16,9 +16,7 @@ def parse_duration(text: object) -> timedelta:
     if text == 0 or text == "0":
         return timedelta(0)
     if not isinstance(text, str) or not (m := _PATTERN.match(text)):
-        raise ValueError(
-            f"expected a duration like 30m, 1h, 1d, 7d or 2w, got {text!r}"
-        )
+        raise ValueError(f"expected a duration like 30m, 1h, 1d, 7d or 2w, got {text!r}")
     return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
 
 

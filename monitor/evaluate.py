@@ -91,9 +91,13 @@ def evaluate(rows: list[dict[str, Any]], settings: MonitorSettings) -> list[Verd
     q_by_row: dict[int, float] = {}
     for rule in settings.rules:
         tested = [
-            i for i, r in enumerate(rows) if rule_matches(rule, r) and _num(r.get("p_value")) is not None
+            i
+            for i, r in enumerate(rows)
+            if rule_matches(rule, r) and _num(r.get("p_value")) is not None
         ]
-        for i, q in zip(tested, benjamini_hochberg([float(rows[i]["p_value"]) for i in tested]), strict=True):
+        for i, q in zip(
+            tested, benjamini_hochberg([float(rows[i]["p_value"]) for i in tested]), strict=True
+        ):
             q_by_row[i] = min(q, q_by_row.get(i, 1.0))
 
     verdicts = []
@@ -105,9 +109,13 @@ def evaluate(rows: list[dict[str, Any]], settings: MonitorSettings) -> list[Verd
 def _verdict(row: dict[str, Any], settings: MonitorSettings, q_value: float | None) -> Verdict:
     n, nb = row.get("sample_size"), row.get("baseline_size")
     if n is None or n < settings.min_samples:
-        return Verdict("no_data", None, f"sample_size {n or 0} < min_samples {settings.min_samples}", q_value)
+        return Verdict(
+            "no_data", None, f"sample_size {n or 0} < min_samples {settings.min_samples}", q_value
+        )
     if nb is not None and nb < settings.min_samples:
-        return Verdict("no_data", None, f"baseline_size {nb} < min_samples {settings.min_samples}", q_value)
+        return Verdict(
+            "no_data", None, f"baseline_size {nb} < min_samples {settings.min_samples}", q_value
+        )
     if _num(row.get("value")) is None:
         return Verdict("no_data", None, "value undefined for this window", q_value)
 
@@ -122,11 +130,21 @@ def _verdict(row: dict[str, Any], settings: MonitorSettings, q_value: float | No
             level, threshold = breach_level(rule, x)
             reason = None
             p = _num(row.get("p_value"))
-            if level != "ok" and rule.max_p_value is not None and (p is None or p > rule.max_p_value):
+            if (
+                level != "ok"
+                and rule.max_p_value is not None
+                and (p is None or p > rule.max_p_value)
+            ):
                 level, reason = "ok", f"not significant: p={p} > {rule.max_p_value}"
-            if level != "ok" and rule.max_q_value is not None and (q_value is None or q_value > rule.max_q_value):
+            if (
+                level != "ok"
+                and rule.max_q_value is not None
+                and (q_value is None or q_value > rule.max_q_value)
+            ):
                 level, reason = "ok", f"not significant: q={q_value} > {rule.max_q_value}"
             v = Verdict(level, threshold, reason, q_value)
-        if SEVERITY[v.status] > SEVERITY[best.status] or (best.threshold is None and v.status == best.status):
+        if SEVERITY[v.status] > SEVERITY[best.status] or (
+            best.threshold is None and v.status == best.status
+        ):
             best = v
     return best

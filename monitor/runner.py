@@ -13,11 +13,18 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from monitor import dbt
-from monitor.checks import Check, CompiledCheck, compile_check, discover_checks, find_check, resolve_params
+from monitor.checks import (
+    Check,
+    CompiledCheck,
+    compile_check,
+    discover_checks,
+    find_check,
+    resolve_params,
+)
 from monitor.config import Config, MonitorConfig
 from monitor.errors import MonitorError
 from monitor.evaluate import evaluate
@@ -27,7 +34,16 @@ from monitor.windows import BaselineSpec, Window, backfill_windows, baseline_for
 
 log = logging.getLogger(__name__)
 
-RESULT_COLUMNS = ("segment", "feature", "metric", "value", "sample_size", "baseline_value", "baseline_size", "p_value")
+RESULT_COLUMNS = (
+    "segment",
+    "feature",
+    "metric",
+    "value",
+    "sample_size",
+    "baseline_value",
+    "baseline_size",
+    "p_value",
+)
 
 
 @dataclass
@@ -99,14 +115,29 @@ class Runner:
             return list(self.config.monitors)
         return [self.config.monitor(n) for n in names]
 
+    def baseline(
+        self, monitor: MonitorConfig, window: Window, store: StateStore | None
+    ) -> BaselineSpec | None:
+        """The window's baseline; rolling/seasonal ones skip this monitor's alerting windows."""
+        spec = baseline_for(window, monitor)
+        if spec is None or store is None or not spec.skips_alerting or spec.span is None:
+            return spec
+        if not getattr(monitor.baseline, "skip_alerting", False):
+            return spec
+        return spec.without(store.alert_windows(monitor.name, spec.span))
+
     def compile(
-        self, monitor: MonitorConfig, window: Window, run_at: datetime, dialect: str
+        self,
+        monitor: MonitorConfig,
+        window: Window,
+        run_at: datetime,
+        dialect: str,
+        store: StateStore | None = None,
     ) -> CompiledCheck:
         check = find_check(self.checks, monitor.check)
         params = resolve_params(check, monitor.params)
-        context = check_context(
-            self.config, monitor, params, window, baseline_for(window, monitor), run_at
-        )
+        baseline = self.baseline(monitor, window, store)
+        context = check_context(self.config, monitor, params, window, baseline, run_at)
         return compile_check(check, context, self.config.sql_dirs, dialect)
 
     # ------------------------------------------------------------------ entry points
@@ -119,7 +150,7 @@ class Runner:
         build: bool = True,
     ) -> list[RunResult]:
         """One pass at time `at` (default: now) over the selected monitors."""
-        at = at or datetime.now(timezone.utc)
+        at = at or datetime.now(UTC)
         selected = self.select(monitors)
         plan = [(m, window_for(at, m), at) for m in selected]
         return self._execute(plan, trigger, build)
@@ -180,19 +211,23 @@ class Runner:
     ) -> RunResult:
         started = time.time()
         try:
-            compiled = self.compile(monitor, window, run_at, wh.dialect)
+            compiled = self.compile(monitor, window, run_at, wh.dialect, store)
             raw = wh.execute(compiled.sql)
             rows = [_normalise(r) for r in raw]
             verdicts = evaluate(rows, monitor)
             for row, v in zip(rows, verdicts, strict=True):
-                row.update(status=v.status, threshold=v.threshold, reason=v.reason, q_value=v.q_value)
+                row.update(
+                    status=v.status, threshold=v.threshold, reason=v.reason, q_value=v.q_value
+                )
             status = "ok" if any(r["status"] != "no_data" for r in rows) else "no_data"
             result = RunResult(monitor.name, window, status, None, rows)
         except MonitorError as exc:
             result = RunResult(monitor.name, window, "error", str(exc))
         except Exception as exc:  # a bug must not stop the other monitors
             log.exception("monitor %s failed unexpectedly", monitor.name)
-            result = RunResult(monitor.name, window, "error", f"internal error: {type(exc).__name__}: {exc}")
+            result = RunResult(
+                monitor.name, window, "error", f"internal error: {type(exc).__name__}: {exc}"
+            )
         self._record(store, result, run_at, trigger, started, monitor)
         return result
 
@@ -228,8 +263,8 @@ class Runner:
                 monitor=result.monitor,
                 window_start=result.window.start,
                 window_end=result.window.end,
-                started_at=datetime.fromtimestamp(started, timezone.utc),
-                finished_at=datetime.fromtimestamp(finished, timezone.utc),
+                started_at=datetime.fromtimestamp(started, UTC),
+                finished_at=datetime.fromtimestamp(finished, UTC),
                 status=result.status,
                 error=result.error,
                 trigger=trigger,
@@ -250,7 +285,8 @@ def _normalise(row: dict[str, Any]) -> dict[str, Any]:
         v = out[key]
         out[key] = float(v) if v is not None and math.isfinite(float(v)) else None
     for key in ("sample_size", "baseline_size"):
-        out[key] = int(out[key]) if out[key] is not None else None
+        n = out[key]
+        out[key] = int(n) if n is not None else None
     out["segment"] = str(out["segment"]) if out["segment"] is not None else "all"
     out["feature"] = str(out["feature"]) if out["feature"] is not None else ""
     return out

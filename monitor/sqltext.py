@@ -8,7 +8,7 @@ quote characters are re-escaped correctly for each target engine.
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlglot import exp
@@ -43,7 +43,7 @@ def literal(value: Any) -> str:
             raise ValueError(f"cannot write the non-finite number {value!r} as a SQL literal")
         return repr(value)
     if isinstance(value, datetime):
-        utc = value.astimezone(timezone.utc) if value.tzinfo else value
+        utc = value.astimezone(UTC) if value.tzinfo else value
         return f"TIMESTAMP '{utc.strftime('%Y-%m-%d %H:%M:%S.%f')}'"
     if isinstance(value, date):
         return f"DATE '{value.isoformat()}'"

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from monitor import sqltext
 from monitor.warehouse import Warehouse
+from monitor.windows import Window, to_utc
 
 RUN_COLUMNS = (
     "run_id", "monitor", "window_start", "window_end", "started_at", "finished_at",
@@ -66,7 +67,7 @@ def _ddl(schema: str) -> list[str]:
 
 
 def naive_utc(value: datetime) -> datetime:
-    return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
 @dataclass(frozen=True)
@@ -112,11 +113,24 @@ class StateStore:
                     f"{self.schema}.metrics",
                     METRIC_COLUMNS,
                     [
-                        [naive_utc(r[c]) if isinstance(r[c], datetime) else r[c] for c in METRIC_COLUMNS]
+                        [
+                            naive_utc(r[c]) if isinstance(r[c], datetime) else r[c]
+                            for c in METRIC_COLUMNS
+                        ]
                         for r in metric_rows
                     ],
                 )
             self.wh.insert_rows(f"{self.schema}.runs", RUN_COLUMNS, [values])
+
+    def alert_windows(self, monitor: str, span: Window) -> list[Window]:
+        """Earlier windows of `monitor` within `span` in which any row was in `alert`."""
+        rows = self.wh.execute(
+            f"SELECT DISTINCT window_start, window_end FROM {self.table('metrics')} "
+            "WHERE monitor = ? AND status = 'alert' AND window_start < ? AND window_end > ? "
+            "ORDER BY window_start",
+            [monitor, naive_utc(span.end), naive_utc(span.start)],
+        )
+        return [Window(to_utc(r["window_start"]), to_utc(r["window_end"])) for r in rows]
 
     def metrics(self, monitor: str | None = None) -> list[dict[str, Any]]:
         where, params = ("WHERE monitor = ?", [monitor]) if monitor else ("", [])

@@ -9,7 +9,7 @@ floored against the Unix epoch, so there is no DST: a day is always 24 hours.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from monitor.config import (
     FixedBaseline,
@@ -19,7 +19,7 @@ from monitor.config import (
     TableBaseline,
 )
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -40,16 +40,48 @@ class BaselineSpec:
     kind: str
     ranges: tuple[Window, ...] = ()
     table: str | None = None
+    skipped: tuple[Window, ...] = ()  # alerting windows left out of the ranges
 
     def describe(self) -> str:
         if self.table:
             return f"table {self.table}"
-        return f"{self.kind}: " + ", ".join(str(r) for r in self.ranges)
+        text = f"{self.kind}: " + (", ".join(str(r) for r in self.ranges) or "no ranges left")
+        if self.skipped:
+            text += " (skipped alerting " + ", ".join(str(w) for w in self.skipped) + ")"
+        return text
+
+    @property
+    def skips_alerting(self) -> bool:
+        return self.kind in ("rolling", "seasonal")
+
+    def without(self, excluded: list[Window]) -> BaselineSpec:
+        """The same baseline with the `excluded` intervals cut out of its ranges."""
+        ranges = list(self.ranges)
+        skipped = []
+        for cut in sorted(excluded, key=lambda w: w.start):
+            kept = []
+            for r in ranges:
+                if cut.end <= r.start or cut.start >= r.end:
+                    kept.append(r)
+                    continue
+                skipped.append(Window(max(r.start, cut.start), min(r.end, cut.end)))
+                if r.start < cut.start:
+                    kept.append(Window(r.start, cut.start))
+                if cut.end < r.end:
+                    kept.append(Window(cut.end, r.end))
+            ranges = kept
+        return BaselineSpec(self.kind, tuple(ranges), self.table, self.skipped + tuple(skipped))
+
+    @property
+    def span(self) -> Window | None:
+        if not self.ranges:
+            return None
+        return Window(min(r.start for r in self.ranges), max(r.end for r in self.ranges))
 
 
 def to_utc(value: datetime) -> datetime:
     """Naive datetimes are read as UTC; aware ones are converted."""
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def grain(window: timedelta) -> timedelta:
@@ -83,8 +115,8 @@ def backfill_windows(first_day: date, last_day: date, settings: MonitorSettings)
     schedule would have run them.
     """
     step = grain(settings.window)
-    lo = datetime.combine(first_day, datetime.min.time(), tzinfo=timezone.utc)
-    hi = datetime.combine(last_day, datetime.min.time(), tzinfo=timezone.utc) + timedelta(days=1)
+    lo = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
+    hi = datetime.combine(last_day, datetime.min.time(), tzinfo=UTC) + timedelta(days=1)
     start = floor_time(lo, step)
     if start < lo:
         start += step
@@ -104,7 +136,9 @@ def baseline_for(window: Window, settings: MonitorSettings) -> BaselineSpec | No
         return BaselineSpec("fixed", (Window(to_utc(b.start), to_utc(b.end)),))
     if isinstance(b, RollingBaseline):
         # The N days immediately before the window.
-        return BaselineSpec("rolling", (Window(window.start - timedelta(days=b.days), window.start),))
+        return BaselineSpec(
+            "rolling", (Window(window.start - timedelta(days=b.days), window.start),)
+        )
     if isinstance(b, SeasonalBaseline):
         # Same weekday and time of day in each of the K previous weeks, pooled.
         week = timedelta(weeks=1)

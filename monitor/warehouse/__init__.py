@@ -33,7 +33,9 @@ class Warehouse(ABC):
         """(name, type) of a table's columns; raises WarehouseError if it does not exist."""
 
     @abstractmethod
-    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
         """Append rows (small result sets: metric rows, run records)."""
 
     @abstractmethod

@@ -15,7 +15,9 @@ from monitor.config import DuckDBWarehouse as DuckDBConfig
 from monitor.errors import WarehouseError, WarehouseLockedError
 from monitor.warehouse import Warehouse
 
-_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<holder>.+?)(?: by user (?P<user>\S+))?\.")
+_LOCK_HOLDER = re.compile(
+    r"Conflicting lock is held in (?P<holder>.+?)(?: by user (?P<user>\S+))?\."
+)
 
 
 class DuckDBWarehouse(Warehouse):
@@ -33,7 +35,9 @@ class DuckDBWarehouse(Warehouse):
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         elif not self.path.exists():
-            raise WarehouseError(f"{self.path}: DuckDB file not found (run `monitor demo` or check warehouse.path)")
+            raise WarehouseError(
+                f"{self.path}: DuckDB file not found (run `monitor demo` or check warehouse.path)"
+            )
         try:
             self.con = duckdb.connect(str(self.path), read_only=read_only, config=settings)
         except duckdb.IOException as exc:
@@ -53,7 +57,7 @@ class DuckDBWarehouse(Warehouse):
 
     def arrow(self, sql: str) -> pa.Table:
         try:
-            result = self.con.execute(sql).arrow()
+            result: Any = self.con.execute(sql).to_arrow_table()
             return result if isinstance(result, pa.Table) else result.read_all()
         except duckdb.Error as exc:
             raise WarehouseError(f"DuckDB ({self.path.name}): {_first_line(exc)}") from None
@@ -62,15 +66,21 @@ class DuckDBWarehouse(Warehouse):
         rows = self.execute(f"DESCRIBE {sqltext.table(table)}")
         return [(r["column_name"], r["column_type"]) for r in rows]
 
-    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
         if not rows:
             return
         cols = ", ".join(sqltext.ident(c) for c in columns)
         marks = ", ".join("?" for _ in columns)
         try:
-            self.con.executemany(f"INSERT INTO {sqltext.table(table)} ({cols}) VALUES ({marks})", list(rows))
+            self.con.executemany(
+                f"INSERT INTO {sqltext.table(table)} ({cols}) VALUES ({marks})", list(rows)
+            )
         except duckdb.Error as exc:
-            raise WarehouseError(f"DuckDB ({self.path.name}): writing {table}: {_first_line(exc)}") from None
+            raise WarehouseError(
+                f"DuckDB ({self.path.name}): writing {table}: {_first_line(exc)}"
+            ) from None
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -97,7 +107,9 @@ def _explain_io_error(path: object, exc: duckdb.IOException) -> WarehouseError:
         m = _LOCK_HOLDER.search(text)
         holder = ""
         if m:
-            holder = f" by {m.group('holder')}" + (f" (user {m.group('user')})" if m.group("user") else "")
+            holder = f" by {m.group('holder')}" + (
+                f" (user {m.group('user')})" if m.group("user") else ""
+            )
         return WarehouseLockedError(
             f"DuckDB file {path} is locked{holder}. Another process has it open for writing: "
             "close it (for example an analyst's DuckDB shell) or wait for the other run, then retry."

@@ -1,0 +1,97 @@
+"""Shared fixtures: a real DuckDB file per test, configs written to tmp folders."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pytest
+import yaml
+
+from monitor.config import load_config
+from monitor.runner import Runner, RunResult
+
+REPO = Path(__file__).resolve().parents[1]
+os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
+
+
+@pytest.fixture
+def write_config(tmp_path: Path) -> Callable[..., Path]:
+    """Write alerts.yaml into tmp_path; `{repo}` in the text is the repository root."""
+
+    def write(text: str, name: str = "alerts.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text).replace("{repo}", str(REPO)), encoding="utf-8")
+        return path
+
+    return write
+
+
+BASE_DAY = "2026-09-01"  # baseline rows' day
+CUR_DAY = "2026-09-08"  # current rows' day (a run at 2026-09-09 looks at it)
+RUN_AT = "2026-09-09T06:00:00"
+
+
+class World:
+    """A real DuckDB file with one prediction table, and a config that watches it."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.db = root / "wh.duckdb"
+        self.sql_dirs = [str(REPO / "sql")]
+
+    def load(self, baseline: dict[str, list[Any]], current: dict[str, list[Any]], table: str = "preds") -> None:
+        """Rows of the model 'm' (production): baseline on BASE_DAY, current on CUR_DAY."""
+        cols: dict[str, list[Any]] = {}
+        for day, part in ((BASE_DAY, baseline), (CUR_DAY, current)):
+            n = len(next(iter(part.values()))) if part else 0
+            for k, v in part.items():
+                cols.setdefault(k, []).extend(v)
+            cols.setdefault("ts", []).extend([datetime.fromisoformat(f"{day}T12:00:00")] * n)
+        n_all = len(cols["ts"])
+        cols.setdefault("model_name", ["m"] * n_all)
+        cols.setdefault("role", ["production"] * n_all)
+        arrow = pa.table({k: pa.array(v, from_pandas=False) for k, v in cols.items()})
+        con = duckdb.connect(str(self.db))
+        try:
+            con.register("incoming", arrow)
+            con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM incoming')
+        finally:
+            con.close()
+
+    def config(self, monitors: list[dict[str, Any]], **top: Any) -> Path:
+        doc = {
+            "warehouse": {"type": "duckdb", "path": str(self.db)},
+            "sql_dirs": self.sql_dirs,
+            "models": {"m": {"predictions": "preds"}},
+            "monitors": [
+                {"model": "m", "baseline": {"kind": "fixed", "start": BASE_DAY, "end": "2026-09-02"},
+                 "min_samples": 1, **m}  # fmt: skip
+                for m in monitors
+            ],
+            **top,
+        }
+        path = self.root / "alerts.yaml"
+        path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+        return path
+
+    def run(self, monitors: list[dict[str, Any]], **top: Any) -> list[RunResult]:
+        config = load_config(self.config(monitors, **top))
+        return Runner(config).run(at=datetime.fromisoformat(RUN_AT).replace(tzinfo=timezone.utc))
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> World:
+    return World(tmp_path)
+
+
+def metric_map(result: RunResult) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """(segment, feature, metric) -> row, asserting the run succeeded."""
+    assert result.status != "error", result.error
+    return {(r["segment"], r["feature"], r["metric"]): r for r in result.rows}

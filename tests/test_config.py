@@ -1,0 +1,143 @@
+"""alerts.yaml: loading, defaults, paths, and errors that name file, line and key."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from monitor.config import RollingBaseline, SeasonalBaseline, load_config
+from monitor.errors import ConfigError
+from tests.conftest import REPO
+
+MINIMAL = """\
+warehouse: {type: duckdb, path: data/wh.duckdb}
+models:
+  fraud: {predictions: preds, label_maturity: 14d}
+defaults:
+  window: 1d
+  min_samples: 50
+  baseline: {kind: rolling, days: 7}
+monitors:
+  - name: a
+    model: fraud
+    check: numeric_drift
+    params: {columns: [x]}
+  - name: b
+    model: fraud
+    check: numeric_drift
+    window: 1h
+    baseline: {kind: seasonal, weeks: 2}
+"""
+
+
+def problems(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    return info.value.problems
+
+
+def test_repository_alerts_yaml_is_valid() -> None:
+    config = load_config(REPO / "alerts.yaml")
+    assert config.warehouse.path == REPO / "demo" / "warehouse.duckdb"
+    assert config.sql_dirs == [REPO / "sql"]
+    assert {m.name for m in config.monitors} >= {"fraud-feature-drift"}
+
+
+def test_defaults_are_inherited_and_overridden(write_config) -> None:
+    config = load_config(write_config(MINIMAL))
+    a, b = config.monitors
+    assert a.window == timedelta(days=1) and b.window == timedelta(hours=1)
+    assert a.min_samples == b.min_samples == 50
+    assert isinstance(a.baseline, RollingBaseline) and a.baseline.days == 7
+    assert isinstance(b.baseline, SeasonalBaseline) and b.baseline.weeks == 2
+    assert config.models["fraud"].label_maturity == timedelta(days=14)
+
+
+def test_relative_paths_resolve_against_the_config_folder(write_config, tmp_path, monkeypatch) -> None:
+    path = write_config(MINIMAL)
+    monkeypatch.chdir("/")
+    config = load_config(path)
+    assert config.warehouse.path == tmp_path / "data" / "wh.duckdb"
+    assert config.sql_dirs == [tmp_path / "sql"]
+
+
+def test_unknown_key_names_file_line_path_and_suggests(write_config) -> None:
+    text = MINIMAL + "    rules:\n      - {metric: psi, warn: 0.2, alrt: 0.3}\n"
+    line = text.splitlines().index("      - {metric: psi, warn: 0.2, alrt: 0.3}") + 1
+    assert problems(write_config(text)) == [
+        f"unknown key 'alrt' in monitors[1].rules[0] (alerts.yaml:{line}) — did you mean 'alert'?"
+    ]
+
+
+def test_unknown_key_without_a_near_match_lists_the_valid_keys(write_config) -> None:
+    text = MINIMAL + "    rules:\n      - {metric: psi, treshold: 0.2, alert: 0.3}\n"
+    line = text.splitlines().index("      - {metric: psi, treshold: 0.2, alert: 0.3}") + 1
+    assert problems(write_config(text)) == [
+        f"unknown key 'treshold' in monitors[1].rules[0] (alerts.yaml:{line}) (valid keys: alert, "
+        "direction, feature, max_p_value, max_q_value, measure, metric, segment, warn)"
+    ]
+
+
+def test_misspelt_key_gets_did_you_mean(write_config) -> None:
+    path = write_config(MINIMAL.replace("    window: 1h", "    windwo: 1h"))
+    line = MINIMAL.splitlines().index("    window: 1h") + 1
+    assert problems(path) == [f"unknown key 'windwo' in monitors[1] (alerts.yaml:{line}) — did you mean 'window'?"]
+
+
+def test_all_problems_are_reported_at_once(write_config) -> None:
+    text = (
+        MINIMAL.replace("model: fraud\n    check: numeric_drift\n    window: 1h", "model: frud\n    check: numeric_drift\n    window: 1 day")
+        .replace("min_samples: 50", "min_samples: -1")
+        .replace("days: 7", "dayz: 7")
+    )
+    found = problems(write_config(text))
+    joined = "\n".join(found)
+    assert len(found) == 4, found
+    assert "monitors[1].model (alerts.yaml:14): unknown model 'frud' — did you mean 'fraud'?" in joined
+    assert "defaults.min_samples (alerts.yaml:6)" in joined  # an inherited key is reported where it is written
+    assert "unknown key 'dayz' in defaults.baseline (alerts.yaml:7) — did you mean 'days'?" in joined
+    assert "monitors[1].window (alerts.yaml:16): expected a duration like 30m, 1h, 1d, 7d or 2w, got '1 day'" in joined
+
+
+def test_unknown_model_reference_suggests_the_nearest(write_config) -> None:
+    path = write_config(MINIMAL.replace("  - name: b\n    model: fraud", "  - name: b\n    model: frud"))
+    assert problems(path) == ["monitors[1].model (alerts.yaml:14): unknown model 'frud' — did you mean 'fraud'?"]
+
+
+def test_invalid_yaml_names_the_line(write_config) -> None:
+    path = write_config(MINIMAL.replace("params: {columns: [x]}", "params: {columns: [x}"))
+    (problem,) = problems(path)
+    assert problem.startswith("invalid YAML at alerts.yaml:12")
+
+
+def test_bad_cron_time_zone_and_duplicate_names(write_config) -> None:
+    text = MINIMAL.replace("  - name: b", "  - name: a").replace(
+        "    window: 1h", "    window: 1h\n    schedule: '61 * * * *'\n    timezone: Mars/Olympus"
+    )
+    joined = "\n".join(problems(write_config(text)))
+    assert "invalid cron expression '61 * * * *'" in joined
+    assert "unknown time zone 'Mars/Olympus'" in joined
+
+
+def test_duplicate_monitor_names(write_config) -> None:
+    found = problems(write_config(MINIMAL.replace("  - name: b", "  - name: a")))
+    assert found == ["monitors[1].name (alerts.yaml:13): duplicate monitor name 'a'"]
+
+
+def test_rule_needs_a_threshold_and_sane_order(write_config) -> None:
+    text = MINIMAL + "    rules:\n      - {metric: psi}\n      - {metric: ks, warn: 0.5, alert: 0.2}\n"
+    joined = "\n".join(problems(write_config(text)))
+    assert "monitors[1].rules[0] (alerts.yaml:19): a rule needs a 'warn' or an 'alert' threshold" in joined
+    assert "monitors[1].rules[1] (alerts.yaml:20): 'alert' must be at or above 'warn'" in joined
+
+
+def test_unknown_baseline_kind(write_config) -> None:
+    (problem,) = problems(write_config(MINIMAL.replace("kind: seasonal, weeks: 2", "kind: weekly")))
+    assert "monitors[1].baseline (alerts.yaml:17): unknown kind 'weekly'" in problem
+
+
+def test_missing_file_is_a_clear_error(tmp_path) -> None:
+    (problem,) = problems(tmp_path / "nope.yaml")
+    assert "file not found" in problem

@@ -1,0 +1,174 @@
+"""Drift statistics computed by the SQL checks, against independent references.
+
+Tolerance: 1e-9 relative. The SQL sums doubles in a different order than numpy and
+scipy (grouped counts, window sums), so results agree to ~1e-12 but not bit for bit;
+1e-9 leaves room for that and still catches any formula or binning error.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from tests.conftest import metric_map
+
+RTOL = 1e-9
+
+
+def valid(values: list[float | None]) -> np.ndarray:
+    return np.array([v for v in values if v is not None and math.isfinite(v)], dtype=float)
+
+
+def reference_bins(base: list[float | None], cur: list[float | None], bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Shares per bin (missing bin last): edges are the baseline's inverse-CDF quantiles
+    at j/bins (smallest value whose ECDF reaches j/bins), ties collapsed; a value goes to
+    the number of edges strictly below it."""
+    b = np.sort(valid(base))
+    edges = np.unique([b[math.ceil(j * len(b) / bins) - 1] for j in range(1, bins)])
+
+    def shares(values: list[float | None]) -> np.ndarray:
+        v = valid(values)
+        counts = np.bincount(np.searchsorted(edges, v, side="left"), minlength=len(edges) + 1).astype(float)
+        missing = len(values) - len(v)
+        return np.append(counts, missing) / len(values)
+
+    return shares(cur), shares(base)
+
+
+def psi_ref(p: np.ndarray, q: np.ndarray) -> float:
+    p, q = np.maximum(p, 1e-4), np.maximum(q, 1e-4)
+    return float(np.sum((p - q) * np.log(p / q)))
+
+
+def js_ref(p: np.ndarray, q: np.ndarray) -> float:
+    m = (p + q) / 2
+    kl = lambda a: np.sum(np.where(a > 0, a * np.log2(np.where(a > 0, a, 1) / m), 0.0))  # noqa: E731
+    return float(np.sqrt(max(0.5 * kl(p) + 0.5 * kl(q), 0.0)))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_numeric_drift_matches_scipy_and_numpy(world, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    # Rounded values create many ties; some NULL, NaN and inf are mixed in.
+    base = list(np.round(rng.normal(10, 3, 3000), 1))
+    cur = list(np.round(rng.normal(10.8, 3.4, 2000), 1))
+    base[:30] = [None] * 30
+    cur[:50] = [None] * 25 + [float("nan")] * 15 + [float("inf")] * 5 + [float("-inf")] * 5
+    world.load({"x": base}, {"x": cur})
+    (result,) = world.run([{"name": "d", "check": "numeric_drift", "params": {"columns": ["x"], "bins": 10}}])
+    got = {k[2]: v for k, v in metric_map(result).items()}
+
+    b, c = valid(base), valid(cur)
+    assert got["ks"]["value"] == pytest.approx(stats.ks_2samp(c, b).statistic, rel=RTOL)
+    assert got["wasserstein"]["value"] == pytest.approx(stats.wasserstein_distance(c, b), rel=RTOL)
+    assert got["wasserstein_norm"]["value"] == pytest.approx(stats.wasserstein_distance(c, b) / b.std(), rel=RTOL)
+    assert got["mean_shift_std"]["value"] == pytest.approx((c.mean() - b.mean()) / b.std(), rel=RTOL)
+    p, q = reference_bins(base, cur, 10)
+    assert got["psi"]["value"] == pytest.approx(psi_ref(p, q), rel=RTOL)
+    assert got["js_distance"]["value"] == pytest.approx(js_ref(p, q), rel=RTOL)
+    assert got["null_rate"]["value"] == pytest.approx(50 / 2000, rel=RTOL)
+    assert got["null_rate"]["baseline_value"] == pytest.approx(30 / 3000, rel=RTOL)
+    assert got["row_count"]["value"] == 2000 and got["row_count"]["baseline_value"] == 3000
+    assert got["ks"]["sample_size"] == len(c) and got["ks"]["baseline_size"] == len(b)
+    assert got["psi"]["sample_size"] == 2000 and got["psi"]["baseline_size"] == 3000
+
+
+def test_hand_computed_small_case(world) -> None:
+    """base = 1,2,3,4 ; cur = 3,4,5,6 (bins=2, edge = 2).
+    KS = 0.5 (at x=2: F_base=.5, F_cur=0). W1 = 2 (a shift by 2).
+    Bins (-inf,2], (2,inf): q = (.5,.5), p = (0,1); PSI = (1e-4-.5)ln(1e-4/.5)+(1-.5)ln(1/.5)."""
+    world.load({"x": [1.0, 2.0, 3.0, 4.0]}, {"x": [3.0, 4.0, 5.0, 6.0]})
+    (result,) = world.run([{"name": "d", "check": "numeric_drift", "params": {"columns": ["x"], "bins": 2}}])
+    got = {k[2]: v["value"] for k, v in metric_map(result).items()}
+    assert got["ks"] == pytest.approx(0.5, rel=RTOL)
+    assert got["wasserstein"] == pytest.approx(2.0, rel=RTOL)
+    assert got["psi"] == pytest.approx((1e-4 - 0.5) * math.log(1e-4 / 0.5) + 0.5 * math.log(2), rel=RTOL)
+    # m = (1/4, 3/4): JSD = ½·log2(4/3) + ½·(½·log2(2) + ½·log2(2/3)).
+    jsd = 0.5 * math.log2(4 / 3) + 0.5 * (0.5 * 1 + 0.5 * math.log2(2 / 3))
+    assert got["js_distance"] == pytest.approx(math.sqrt(jsd), rel=RTOL)
+    assert got["mean_shift_std"] == pytest.approx(2 / math.sqrt(1.25), rel=RTOL)
+
+
+def test_identical_samples_have_zero_drift(world) -> None:
+    xs = [float(i % 17) for i in range(500)]
+    world.load({"x": xs}, {"x": xs})
+    (result,) = world.run([{"name": "d", "check": "numeric_drift", "params": {"columns": ["x"]}}])
+    got = {k[2]: v["value"] for k, v in metric_map(result).items()}
+    for metric in ("psi", "ks", "wasserstein", "js_distance", "mean_shift_std"):
+        assert got[metric] == pytest.approx(0.0, abs=1e-12), metric
+
+
+def test_constant_column_empty_and_all_null_windows(world) -> None:
+    world.load({"c": [5.0] * 100, "n": [None] * 100, "e": [1.0] * 100}, {"c": [5.0] * 80, "n": [None] * 80, "e": [1.0] * 80})
+    # An empty current window: rows of feature e exist only in the baseline -> run at a day with none.
+    (result,) = world.run([{"name": "d", "check": "numeric_drift", "params": {"columns": ["c", "n"]}}])
+    got = metric_map(result)
+    # Constant: distances are 0; std-scaled metrics are undefined (no_data, not inf).
+    assert got[("all", "c", "ks")]["value"] == 0.0 and got[("all", "c", "psi")]["value"] == pytest.approx(0.0)
+    assert got[("all", "c", "wasserstein_norm")]["value"] is None
+    assert got[("all", "c", "wasserstein_norm")]["status"] == "no_data"
+    # All NULL: everything is in the missing bin; KS/W1 have no values to compare.
+    assert got[("all", "n", "null_rate")]["value"] == 1.0
+    assert got[("all", "n", "psi")]["value"] == pytest.approx(0.0)
+    assert got[("all", "n", "ks")]["value"] is None and got[("all", "n", "ks")]["status"] == "no_data"
+
+
+def test_empty_current_window_is_no_data(world) -> None:
+    world.load({"x": [1.0, 2.0, 3.0]}, {"x": []})
+    (result,) = world.run([{"name": "d", "check": "numeric_drift", "params": {"columns": ["x"]}}])
+    assert result.status == "no_data"
+    assert all(r["status"] == "no_data" for r in result.rows)
+    assert {r["sample_size"] for r in result.rows} == {0}
+
+
+def test_segments_by_slice_including_null(world) -> None:
+    world.load(
+        {"x": [1.0, 2.0, 3.0, 4.0], "device": ["ios", "ios", None, "web"]},
+        {"x": [1.0, 9.0, 3.0, 4.0], "device": ["ios", "ios", None, "web"]},
+    )
+    (result,) = world.run(
+        [{"name": "d", "check": "numeric_drift", "params": {"columns": ["x"], "by": [["device"]]}}]
+    )
+    got = metric_map(result)
+    assert {k[0] for k in got} == {"all", "device=ios", "device=web", "device=<null>"}
+    assert got[("device=ios", "x", "ks")]["value"] == pytest.approx(0.5)
+    assert got[("device=web", "x", "ks")]["value"] == 0.0
+
+
+def test_categorical_drift_matches_scipy_and_hand_counts(world) -> None:
+    rng = np.random.default_rng(5)
+    cats = np.array(list("abcdefgh"))
+    base = list(rng.choice(cats[:7], 4000, p=[0.3, 0.2, 0.15, 0.15, 0.1, 0.05, 0.05]))
+    cur = list(rng.choice(cats, 3000, p=[0.25, 0.2, 0.15, 0.15, 0.1, 0.05, 0.05, 0.05]))
+    base[:40] = [None] * 40
+    cur[:90] = [None] * 90
+    world.load({"k": base}, {"k": cur})
+    (result,) = world.run([{"name": "c", "check": "categorical_drift", "params": {"columns": ["k"], "top_k": 4}}])
+    got = {k[2]: v for k, v in metric_map(result).items()}
+
+    # Reference bins: baseline top-4 categories, OTHER, NULL.
+    vals, counts = np.unique([v for v in base if v is not None], return_counts=True)
+    order = sorted(zip(vals, counts, strict=True), key=lambda t: (-t[1], t[0]))
+    top = [v for v, _ in order[:4]]
+
+    def bin_counts(sample: list[str | None]) -> np.ndarray:
+        out = [sum(1 for v in sample if v == t) for t in top]
+        out.append(sum(1 for v in sample if v is not None and v not in top))
+        out.append(sum(1 for v in sample if v is None))
+        return np.array(out, dtype=float)
+
+    o_cur, o_base = bin_counts(cur), bin_counts(base)
+    p, q = o_cur / o_cur.sum(), o_base / o_base.sum()
+    chi2 = stats.chi2_contingency(np.vstack([o_cur, o_base]), correction=False).statistic
+    assert got["chi2"]["value"] == pytest.approx(chi2, rel=RTOL)
+    assert got["psi"]["value"] == pytest.approx(psi_ref(p, q), rel=RTOL)
+    assert got["js_distance"]["value"] == pytest.approx(js_ref(p, q), rel=RTOL)
+    assert got["linf"]["value"] == pytest.approx(np.max(np.abs(p - q)), rel=RTOL)
+    unseen = sum(1 for v in cur if v == "h")
+    assert got["unseen_share"]["value"] == pytest.approx(unseen / len(cur), rel=RTOL)
+    assert got["new_categories"]["value"] == 1.0
+    assert got["null_rate"]["value"] == pytest.approx(90 / 3000, rel=RTOL)
+    assert got["null_rate"]["baseline_value"] == pytest.approx(40 / 4000, rel=RTOL)

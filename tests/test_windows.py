@@ -1,0 +1,130 @@
+"""Window and baseline arithmetic (DESIGN.md "Time"), in UTC, DST-free."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from monitor.config import MonitorSettings
+from monitor.windows import BaselineSpec, Window, backfill_windows, baseline_for, grain, window_for
+
+UTC = timezone.utc
+
+
+def settings(**kw: object) -> MonitorSettings:
+    return MonitorSettings.model_validate(kw)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("window", "lag", "at", "expected"),
+    [
+        # 1d floors to the day: a run at 06:17 looks at yesterday.
+        ("1d", "0", utc(2026, 9, 30, 6, 17), (utc(2026, 9, 29), utc(2026, 9, 30))),
+        # exactly on the boundary: the window that just closed.
+        ("1d", "0", utc(2026, 9, 30), (utc(2026, 9, 29), utc(2026, 9, 30))),
+        # 1h floors to the hour.
+        ("1h", "0", utc(2026, 9, 30, 6, 59, 59), (utc(2026, 9, 30, 5), utc(2026, 9, 30, 6))),
+        # 7d floors to the day and spans seven of them.
+        ("7d", "0", utc(2026, 9, 30, 12), (utc(2026, 9, 23), utc(2026, 9, 30))),
+        # lag shifts T before flooring (label monitors: lag = label maturity).
+        ("1d", "14d", utc(2026, 9, 30, 6), (utc(2026, 9, 15), utc(2026, 9, 16))),
+        ("1h", "30m", utc(2026, 9, 30, 6, 20), (utc(2026, 9, 30, 4), utc(2026, 9, 30, 5))),
+        # 90m has minute grain.
+        ("90m", "0", utc(2026, 9, 30, 6, 20, 30), (utc(2026, 9, 30, 4, 50), utc(2026, 9, 30, 6, 20))),
+    ],
+)
+def test_window_for(window: str, lag: str, at: datetime, expected: tuple[datetime, datetime]) -> None:
+    w = window_for(at, settings(window=window, lag=lag))
+    assert (w.start, w.end) == expected
+
+
+def test_naive_times_are_utc_and_aware_times_are_converted() -> None:
+    s = settings(window="1d")
+    assert window_for(datetime(2026, 9, 30, 1), s) == window_for(utc(2026, 9, 30, 1), s)
+    # 2026-09-30 01:00 in New York is 05:00 UTC the same day.
+    ny = datetime(2026, 9, 30, 1, tzinfo=ZoneInfo("America/New_York"))
+    assert window_for(ny, s).end == utc(2026, 9, 30)
+    # 2026-09-30 01:00 in Tokyo is still 2026-09-29 16:00 UTC.
+    tokyo = datetime(2026, 9, 30, 1, tzinfo=ZoneInfo("Asia/Tokyo"))
+    assert window_for(tokyo, s).end == utc(2026, 9, 29)
+
+
+def test_windows_are_24_hours_across_a_dst_change() -> None:
+    """Europe/Paris leaves summer time on 2026-10-25: UTC days stay 24 hours long."""
+    s = settings(window="1d")
+    paris = ZoneInfo("Europe/Paris")
+    for hour in range(24):
+        local = datetime(2026, 10, 25, hour, tzinfo=paris)
+        w = window_for(local, s)
+        assert w.end - w.start == timedelta(days=1)
+        assert w.end.hour == 0 and w.end.tzinfo == UTC
+    hourly = settings(window="1h")
+    # 02:30 local happens twice that night; each maps to a distinct UTC hour.
+    first = datetime(2026, 10, 25, 2, 30, tzinfo=paris, fold=0)
+    second = datetime(2026, 10, 25, 2, 30, tzinfo=paris, fold=1)
+    assert window_for(second, hourly).end - window_for(first, hourly).end == timedelta(hours=1)
+
+
+def test_grain() -> None:
+    assert grain(timedelta(days=7)) == timedelta(days=1)
+    assert grain(timedelta(hours=36)) == timedelta(hours=1)
+    assert grain(timedelta(minutes=90)) == timedelta(minutes=1)
+
+
+def test_fixed_rolling_seasonal_and_table_baselines() -> None:
+    w = Window(utc(2026, 9, 29), utc(2026, 9, 30))  # a Tuesday
+    fixed = baseline_for(w, settings(baseline={"kind": "fixed", "start": "2026-09-01", "end": "2026-09-08"}))
+    assert fixed == BaselineSpec("fixed", (Window(utc(2026, 9, 1), utc(2026, 9, 8)),))
+    rolling = baseline_for(w, settings(baseline={"kind": "rolling", "days": 7}))
+    assert rolling == BaselineSpec("rolling", (Window(utc(2026, 9, 22), utc(2026, 9, 29)),))
+    seasonal = baseline_for(w, settings(baseline={"kind": "seasonal", "weeks": 3}))
+    assert seasonal is not None
+    assert seasonal.ranges == (
+        Window(utc(2026, 9, 8), utc(2026, 9, 9)),
+        Window(utc(2026, 9, 15), utc(2026, 9, 16)),
+        Window(utc(2026, 9, 22), utc(2026, 9, 23)),
+    )
+    assert all(r.start.weekday() == w.start.weekday() for r in seasonal.ranges)
+    table = baseline_for(w, settings(baseline={"kind": "table", "name": "ref.fraud_2025"}))
+    assert table == BaselineSpec("table", table="ref.fraud_2025")
+    assert baseline_for(w, settings()) is None
+
+
+def test_hourly_seasonal_baseline_keeps_the_time_of_day() -> None:
+    w = Window(utc(2026, 9, 29, 13), utc(2026, 9, 29, 14))
+    spec = baseline_for(w, settings(window="1h", baseline={"kind": "seasonal", "weeks": 2}))
+    assert spec is not None
+    assert spec.ranges == (
+        Window(utc(2026, 9, 15, 13), utc(2026, 9, 15, 14)),
+        Window(utc(2026, 9, 22, 13), utc(2026, 9, 22, 14)),
+    )
+
+
+def test_baseline_without_alerting_windows() -> None:
+    spec = BaselineSpec("rolling", (Window(utc(2026, 9, 1), utc(2026, 9, 8)),))
+    cut = spec.without([Window(utc(2026, 9, 3), utc(2026, 9, 4)), Window(utc(2026, 9, 7), utc(2026, 9, 9))])
+    assert cut.ranges == (
+        Window(utc(2026, 9, 1), utc(2026, 9, 3)),
+        Window(utc(2026, 9, 4), utc(2026, 9, 7)),
+    )
+    assert cut.skipped == (Window(utc(2026, 9, 3), utc(2026, 9, 4)), Window(utc(2026, 9, 7), utc(2026, 9, 8)))
+    assert spec.without([Window(utc(2026, 8, 1), utc(2026, 10, 1))]).ranges == ()
+
+
+def test_backfill_windows_start_within_the_range() -> None:
+    daily = backfill_windows(date(2026, 9, 1), date(2026, 9, 3), settings(window="1d"))
+    assert [w.start.day for w in daily] == [1, 2, 3]
+    hourly = backfill_windows(date(2026, 9, 1), date(2026, 9, 1), settings(window="1h"))
+    assert len(hourly) == 24 and hourly[-1].end == utc(2026, 9, 2)
+    weekly = backfill_windows(date(2026, 9, 1), date(2026, 9, 2), settings(window="7d"))
+    assert [(w.start.day, w.end.day) for w in weekly] == [(1, 8), (2, 9)]
+    # Each backfilled window is exactly the one a run at (end + lag) evaluates.
+    lagged = settings(window="1d", lag="14d")
+    for w in backfill_windows(date(2026, 9, 1), date(2026, 9, 5), lagged):
+        assert window_for(w.end + lagged.lag, lagged) == w
