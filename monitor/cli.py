@@ -35,7 +35,7 @@ app = typer.Typer(
 )
 # Off a terminal (CI logs, pipes) rich would wrap at 80 columns; tables need more.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)  # errors stay one line
 _debug = {"on": False}
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Path to alerts.yaml.")]
@@ -270,7 +270,9 @@ def _exit_for(results: list[RunResult]) -> None:
 def main() -> None:
     """Console entry point and the one error boundary."""
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns (not raises) the code of typer.Exit.
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except MonitorError as exc:
         if _debug["on"]:
             raise

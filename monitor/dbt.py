@@ -48,7 +48,10 @@ def build(config: Config, select: list[str] | None = None) -> None:
     ]  # fmt: skip
     if select:
         args += ["--select", *select]
-    result = dbtRunner().invoke(args)
+    try:
+        result = dbtRunner().invoke(args)
+    finally:
+        _release_duckdb()
     if result.success:
         return
     if result.exception is not None:
@@ -58,5 +61,24 @@ def build(config: Config, select: list[str] | None = None) -> None:
         status = str(getattr(node, "status", "")).lower()
         if status in ("error", "fail"):
             name = getattr(getattr(node, "node", None), "name", "?")
-            failures.append(f"{name}: {(getattr(node, 'message', '') or status).strip()}")
+            message = " ".join((getattr(node, "message", "") or status).split())
+            failures.append(f"{name}: {message}")
     raise DbtError("dbt build failed: " + ("; ".join(failures) or "see dbt_project/logs/dbt.log"))
+
+
+def _release_duckdb() -> None:
+    """Close the DuckDB connection dbt-duckdb keeps in a class attribute.
+
+    dbt-duckdb closes its database only when every cursor handle is returned, which
+    does not happen after an in-process build; left open, it keeps the file locked
+    against analysts and conflicts with our own connection's settings.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # another adapter
+        return
+    with DuckDBConnectionManager._LOCK:
+        env = DuckDBConnectionManager._ENV
+        if env is not None:
+            env.close()
+            DuckDBConnectionManager._ENV = None

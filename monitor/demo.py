@@ -6,7 +6,7 @@ absurd values, duplicated deliveries, and feedback that arrives 1–30 days late
 sometimes twice, sometimes never. Incidents, counted back from the last day so they
 land inside the monitored period for any `--days`:
 
-- NULL_SPIKE (days − 15): `account_age_days` is NULL for a third of the rows;
+- NULL_SPIKE (days − 13): `account_age_days` is NULL for a third of the rows;
 - PIPELINE_BREAK (days − 9 and days − 8): `amount` arrives in cents on android;
 - SHADOW_COUNTRY (last 6 days): shadow v2 blocks nearly all traffic from PT while its
   aggregate metrics look better than v1's.
@@ -55,7 +55,7 @@ def incidents_for(days: int) -> Incidents:
         return (DEMO_START + timedelta(days=i)).date()
 
     return Incidents(
-        null_spike=day(days - 15),
+        null_spike=day(days - 13),
         pipeline_break=(day(days - 9), day(days - 8)),
         shadow_country=(day(days - 6), day(days - 1)),
     )

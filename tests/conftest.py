@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import textwrap
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +46,9 @@ class World:
         self.db = root / "wh.duckdb"
         self.sql_dirs = [str(REPO / "sql")]
 
-    def load(self, baseline: dict[str, list[Any]], current: dict[str, list[Any]], table: str = "preds") -> None:
+    def load(
+        self, baseline: dict[str, list[Any]], current: dict[str, list[Any]], table: str = "preds"
+    ) -> None:
         """Rows of the model 'm' (production): baseline on BASE_DAY, current on CUR_DAY."""
         cols: dict[str, list[Any]] = {}
         for day, part in ((BASE_DAY, baseline), (CUR_DAY, current)):
@@ -71,8 +73,12 @@ class World:
             "sql_dirs": self.sql_dirs,
             "models": {"m": {"predictions": "preds"}},
             "monitors": [
-                {"model": "m", "baseline": {"kind": "fixed", "start": BASE_DAY, "end": "2026-09-02"},
-                 "min_samples": 1, **m}  # fmt: skip
+                {
+                    "model": "m",
+                    "baseline": {"kind": "fixed", "start": BASE_DAY, "end": "2026-09-02"},
+                    "min_samples": 1,
+                    **m,
+                }
                 for m in monitors
             ],
             **top,
@@ -83,7 +89,7 @@ class World:
 
     def run(self, monitors: list[dict[str, Any]], **top: Any) -> list[RunResult]:
         config = load_config(self.config(monitors, **top))
-        return Runner(config).run(at=datetime.fromisoformat(RUN_AT).replace(tzinfo=timezone.utc))
+        return Runner(config).run(at=datetime.fromisoformat(RUN_AT).replace(tzinfo=UTC))
 
 
 @pytest.fixture

@@ -55,7 +55,9 @@ def test_defaults_are_inherited_and_overridden(write_config) -> None:
     assert config.models["fraud"].label_maturity == timedelta(days=14)
 
 
-def test_relative_paths_resolve_against_the_config_folder(write_config, tmp_path, monkeypatch) -> None:
+def test_relative_paths_resolve_against_the_config_folder(
+    write_config, tmp_path, monkeypatch
+) -> None:
     path = write_config(MINIMAL)
     monkeypatch.chdir("/")
     config = load_config(path)
@@ -83,27 +85,45 @@ def test_unknown_key_without_a_near_match_lists_the_valid_keys(write_config) -> 
 def test_misspelt_key_gets_did_you_mean(write_config) -> None:
     path = write_config(MINIMAL.replace("    window: 1h", "    windwo: 1h"))
     line = MINIMAL.splitlines().index("    window: 1h") + 1
-    assert problems(path) == [f"unknown key 'windwo' in monitors[1] (alerts.yaml:{line}) — did you mean 'window'?"]
+    assert problems(path) == [
+        f"unknown key 'windwo' in monitors[1] (alerts.yaml:{line}) — did you mean 'window'?"
+    ]
 
 
 def test_all_problems_are_reported_at_once(write_config) -> None:
     text = (
-        MINIMAL.replace("model: fraud\n    check: numeric_drift\n    window: 1h", "model: frud\n    check: numeric_drift\n    window: 1 day")
+        MINIMAL.replace(
+            "model: fraud\n    check: numeric_drift\n    window: 1h",
+            "model: frud\n    check: numeric_drift\n    window: 1 day",
+        )
         .replace("min_samples: 50", "min_samples: -1")
         .replace("days: 7", "dayz: 7")
     )
     found = problems(write_config(text))
     joined = "\n".join(found)
     assert len(found) == 4, found
-    assert "monitors[1].model (alerts.yaml:14): unknown model 'frud' — did you mean 'fraud'?" in joined
-    assert "defaults.min_samples (alerts.yaml:6)" in joined  # an inherited key is reported where it is written
-    assert "unknown key 'dayz' in defaults.baseline (alerts.yaml:7) — did you mean 'days'?" in joined
-    assert "monitors[1].window (alerts.yaml:16): expected a duration like 30m, 1h, 1d, 7d or 2w, got '1 day'" in joined
+    assert (
+        "monitors[1].model (alerts.yaml:14): unknown model 'frud' — did you mean 'fraud'?" in joined
+    )
+    assert (
+        "defaults.min_samples (alerts.yaml:6)" in joined
+    )  # an inherited key is reported where it is written
+    assert (
+        "unknown key 'dayz' in defaults.baseline (alerts.yaml:7) — did you mean 'days'?" in joined
+    )
+    assert (
+        "monitors[1].window (alerts.yaml:16): expected a duration like 30m, 1h, 1d, 7d or 2w, got '1 day'"
+        in joined
+    )
 
 
 def test_unknown_model_reference_suggests_the_nearest(write_config) -> None:
-    path = write_config(MINIMAL.replace("  - name: b\n    model: fraud", "  - name: b\n    model: frud"))
-    assert problems(path) == ["monitors[1].model (alerts.yaml:14): unknown model 'frud' — did you mean 'fraud'?"]
+    path = write_config(
+        MINIMAL.replace("  - name: b\n    model: fraud", "  - name: b\n    model: frud")
+    )
+    assert problems(path) == [
+        "monitors[1].model (alerts.yaml:14): unknown model 'frud' — did you mean 'fraud'?"
+    ]
 
 
 def test_invalid_yaml_names_the_line(write_config) -> None:
@@ -127,9 +147,14 @@ def test_duplicate_monitor_names(write_config) -> None:
 
 
 def test_rule_needs_a_threshold_and_sane_order(write_config) -> None:
-    text = MINIMAL + "    rules:\n      - {metric: psi}\n      - {metric: ks, warn: 0.5, alert: 0.2}\n"
+    text = (
+        MINIMAL + "    rules:\n      - {metric: psi}\n      - {metric: ks, warn: 0.5, alert: 0.2}\n"
+    )
     joined = "\n".join(problems(write_config(text)))
-    assert "monitors[1].rules[0] (alerts.yaml:19): a rule needs a 'warn' or an 'alert' threshold" in joined
+    assert (
+        "monitors[1].rules[0] (alerts.yaml:19): a rule needs a 'warn' or an 'alert' threshold"
+        in joined
+    )
     assert "monitors[1].rules[1] (alerts.yaml:20): 'alert' must be at or above 'warn'" in joined
 
 

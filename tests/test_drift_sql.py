@@ -22,7 +22,9 @@ def valid(values: list[float | None]) -> np.ndarray:
     return np.array([v for v in values if v is not None and math.isfinite(v)], dtype=float)
 
 
-def reference_bins(base: list[float | None], cur: list[float | None], bins: int) -> tuple[np.ndarray, np.ndarray]:
+def reference_bins(
+    base: list[float | None], cur: list[float | None], bins: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Shares per bin (missing bin last): edges are the baseline's inverse-CDF quantiles
     at j/bins (smallest value whose ECDF reaches j/bins), ties collapsed; a value goes to
     the number of edges strictly below it."""
@@ -31,7 +33,9 @@ def reference_bins(base: list[float | None], cur: list[float | None], bins: int)
 
     def shares(values: list[float | None]) -> np.ndarray:
         v = valid(values)
-        counts = np.bincount(np.searchsorted(edges, v, side="left"), minlength=len(edges) + 1).astype(float)
+        counts = np.bincount(
+            np.searchsorted(edges, v, side="left"), minlength=len(edges) + 1
+        ).astype(float)
         missing = len(values) - len(v)
         return np.append(counts, missing) / len(values)
 
@@ -58,14 +62,20 @@ def test_numeric_drift_matches_scipy_and_numpy(world, seed: int) -> None:
     base[:30] = [None] * 30
     cur[:50] = [None] * 25 + [float("nan")] * 15 + [float("inf")] * 5 + [float("-inf")] * 5
     world.load({"x": base}, {"x": cur})
-    (result,) = world.run([{"name": "d", "check": "numeric_drift", "params": {"columns": ["x"], "bins": 10}}])
+    (result,) = world.run(
+        [{"name": "d", "check": "numeric_drift", "params": {"columns": ["x"], "bins": 10}}]
+    )
     got = {k[2]: v for k, v in metric_map(result).items()}
 
     b, c = valid(base), valid(cur)
     assert got["ks"]["value"] == pytest.approx(stats.ks_2samp(c, b).statistic, rel=RTOL)
     assert got["wasserstein"]["value"] == pytest.approx(stats.wasserstein_distance(c, b), rel=RTOL)
-    assert got["wasserstein_norm"]["value"] == pytest.approx(stats.wasserstein_distance(c, b) / b.std(), rel=RTOL)
-    assert got["mean_shift_std"]["value"] == pytest.approx((c.mean() - b.mean()) / b.std(), rel=RTOL)
+    assert got["wasserstein_norm"]["value"] == pytest.approx(
+        stats.wasserstein_distance(c, b) / b.std(), rel=RTOL
+    )
+    assert got["mean_shift_std"]["value"] == pytest.approx(
+        (c.mean() - b.mean()) / b.std(), rel=RTOL
+    )
     p, q = reference_bins(base, cur, 10)
     assert got["psi"]["value"] == pytest.approx(psi_ref(p, q), rel=RTOL)
     assert got["js_distance"]["value"] == pytest.approx(js_ref(p, q), rel=RTOL)
@@ -81,11 +91,15 @@ def test_hand_computed_small_case(world) -> None:
     KS = 0.5 (at x=2: F_base=.5, F_cur=0). W1 = 2 (a shift by 2).
     Bins (-inf,2], (2,inf): q = (.5,.5), p = (0,1); PSI = (1e-4-.5)ln(1e-4/.5)+(1-.5)ln(1/.5)."""
     world.load({"x": [1.0, 2.0, 3.0, 4.0]}, {"x": [3.0, 4.0, 5.0, 6.0]})
-    (result,) = world.run([{"name": "d", "check": "numeric_drift", "params": {"columns": ["x"], "bins": 2}}])
+    (result,) = world.run(
+        [{"name": "d", "check": "numeric_drift", "params": {"columns": ["x"], "bins": 2}}]
+    )
     got = {k[2]: v["value"] for k, v in metric_map(result).items()}
     assert got["ks"] == pytest.approx(0.5, rel=RTOL)
     assert got["wasserstein"] == pytest.approx(2.0, rel=RTOL)
-    assert got["psi"] == pytest.approx((1e-4 - 0.5) * math.log(1e-4 / 0.5) + 0.5 * math.log(2), rel=RTOL)
+    assert got["psi"] == pytest.approx(
+        (1e-4 - 0.5) * math.log(1e-4 / 0.5) + 0.5 * math.log(2), rel=RTOL
+    )
     # m = (1/4, 3/4): JSD = ½·log2(4/3) + ½·(½·log2(2) + ½·log2(2/3)).
     jsd = 0.5 * math.log2(4 / 3) + 0.5 * (0.5 * 1 + 0.5 * math.log2(2 / 3))
     assert got["js_distance"] == pytest.approx(math.sqrt(jsd), rel=RTOL)
@@ -102,18 +116,27 @@ def test_identical_samples_have_zero_drift(world) -> None:
 
 
 def test_constant_column_empty_and_all_null_windows(world) -> None:
-    world.load({"c": [5.0] * 100, "n": [None] * 100, "e": [1.0] * 100}, {"c": [5.0] * 80, "n": [None] * 80, "e": [1.0] * 80})
+    world.load(
+        {"c": [5.0] * 100, "n": [None] * 100, "e": [1.0] * 100},
+        {"c": [5.0] * 80, "n": [None] * 80, "e": [1.0] * 80},
+    )
     # An empty current window: rows of feature e exist only in the baseline -> run at a day with none.
-    (result,) = world.run([{"name": "d", "check": "numeric_drift", "params": {"columns": ["c", "n"]}}])
+    (result,) = world.run(
+        [{"name": "d", "check": "numeric_drift", "params": {"columns": ["c", "n"]}}]
+    )
     got = metric_map(result)
     # Constant: distances are 0; std-scaled metrics are undefined (no_data, not inf).
-    assert got[("all", "c", "ks")]["value"] == 0.0 and got[("all", "c", "psi")]["value"] == pytest.approx(0.0)
+    assert got[("all", "c", "ks")]["value"] == 0.0 and got[("all", "c", "psi")][
+        "value"
+    ] == pytest.approx(0.0)
     assert got[("all", "c", "wasserstein_norm")]["value"] is None
     assert got[("all", "c", "wasserstein_norm")]["status"] == "no_data"
     # All NULL: everything is in the missing bin; KS/W1 have no values to compare.
     assert got[("all", "n", "null_rate")]["value"] == 1.0
     assert got[("all", "n", "psi")]["value"] == pytest.approx(0.0)
-    assert got[("all", "n", "ks")]["value"] is None and got[("all", "n", "ks")]["status"] == "no_data"
+    assert (
+        got[("all", "n", "ks")]["value"] is None and got[("all", "n", "ks")]["status"] == "no_data"
+    )
 
 
 def test_empty_current_window_is_no_data(world) -> None:
@@ -146,7 +169,9 @@ def test_categorical_drift_matches_scipy_and_hand_counts(world) -> None:
     base[:40] = [None] * 40
     cur[:90] = [None] * 90
     world.load({"k": base}, {"k": cur})
-    (result,) = world.run([{"name": "c", "check": "categorical_drift", "params": {"columns": ["k"], "top_k": 4}}])
+    (result,) = world.run(
+        [{"name": "c", "check": "categorical_drift", "params": {"columns": ["k"], "top_k": 4}}]
+    )
     got = {k[2]: v for k, v in metric_map(result).items()}
 
     # Reference bins: baseline top-4 categories, OTHER, NULL.

@@ -42,7 +42,9 @@ def test_thresholds_above(value: float, expected: tuple[str, float]) -> None:
 
 def test_direction_below_and_both() -> None:
     below = {"metric": "auc", "warn": 0.8, "alert": 0.7, "direction": "below"}
-    assert states([row(metric="auc", value=0.75), row(metric="auc", value=0.65)], rules=[below]) == [
+    assert states(
+        [row(metric="auc", value=0.75), row(metric="auc", value=0.65)], rules=[below]
+    ) == [
         ("warn", 0.8),
         ("alert", 0.7),
     ]
@@ -53,17 +55,28 @@ def test_direction_below_and_both() -> None:
 
 def test_measure_delta_and_relative_delta() -> None:
     delta = {"metric": "null_rate", "warn": 0.05, "alert": 0.1, "measure": "delta"}
-    rows = [row(metric="null_rate", value=0.2, baseline_value=0.01), row(metric="null_rate", value=0.2, baseline_value=0.18)]
+    rows = [
+        row(metric="null_rate", value=0.2, baseline_value=0.01),
+        row(metric="null_rate", value=0.2, baseline_value=0.18),
+    ]
     assert [s for s, _ in states(rows, rules=[delta])] == ["alert", "ok"]
     rel = {"metric": "row_count", "alert": -0.5, "direction": "below", "measure": "relative_delta"}
-    rows = [row(metric="row_count", value=400, baseline_value=1000), row(metric="row_count", value=900, baseline_value=1000)]
+    rows = [
+        row(metric="row_count", value=400, baseline_value=1000),
+        row(metric="row_count", value=900, baseline_value=1000),
+    ]
     assert [s for s, _ in states(rows, rules=[rel])] == ["alert", "ok"]
     # A delta needs a baseline value: no_data, never a guess.
     assert states([row(metric="null_rate", value=0.2)], rules=[delta]) == [("no_data", None)]
 
 
 def test_min_samples_and_undefined_values_are_no_data() -> None:
-    rows = [row(value=9.0, sample_size=99), row(value=9.0, baseline_size=10), row(value=None), row(value=float("nan"))]
+    rows = [
+        row(value=9.0, sample_size=99),
+        row(value=9.0, baseline_size=10),
+        row(value=None),
+        row(value=float("nan")),
+    ]
     assert [s for s, _ in states(rows, rules=[RULE])] == ["no_data"] * 4
     s = MonitorSettings.model_validate({"min_samples": 100, "rules": [RULE]})
     reasons = [v.reason for v in evaluate(rows, s)]
@@ -92,7 +105,9 @@ def test_max_p_value_requires_significance() -> None:
 def test_benjamini_hochberg_matches_scipy() -> None:
     rng = np.random.default_rng(3)
     p = list(np.concatenate([rng.uniform(0, 0.01, 5), rng.uniform(0, 1, 40), [0.5, 0.5]]))
-    np.testing.assert_allclose(benjamini_hochberg(p), false_discovery_control(p, method="bh"), rtol=1e-12)
+    np.testing.assert_allclose(
+        benjamini_hochberg(p), false_discovery_control(p, method="bh"), rtol=1e-12
+    )
     # Hand-computed: p = (0.01, 0.04, 0.03) -> sorted ranks 1..3 -> q = (0.03, 0.04, 0.04).
     assert benjamini_hochberg([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.04, 0.04], abs=1e-15)
 
@@ -100,7 +115,9 @@ def test_benjamini_hochberg_matches_scipy() -> None:
 def test_max_q_value_corrects_across_the_rows_of_the_rule() -> None:
     rule = {**RULE, "max_q_value": 0.05}
     # Alone, p = 0.03 would pass; with 10 tests in the run its q is 0.3.
-    rows = [row(value=0.5, p_value=0.03)] + [row(value=0.0, p_value=0.9, segment=f"s{i}") for i in range(9)]
+    rows = [row(value=0.5, p_value=0.03)] + [
+        row(value=0.0, p_value=0.9, segment=f"s{i}") for i in range(9)
+    ]
     s = MonitorSettings.model_validate({"min_samples": 100, "rules": [rule]})
     verdicts = evaluate(rows, s)
     assert verdicts[0].status == "ok" and verdicts[0].q_value == pytest.approx(0.3)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from monitor.config import MonitorSettings
 from monitor.windows import BaselineSpec, Window, backfill_windows, baseline_for, grain, window_for
-
-UTC = timezone.utc
 
 
 def settings(**kw: object) -> MonitorSettings:
@@ -36,10 +34,17 @@ def utc(*args: int) -> datetime:
         ("1d", "14d", utc(2026, 9, 30, 6), (utc(2026, 9, 15), utc(2026, 9, 16))),
         ("1h", "30m", utc(2026, 9, 30, 6, 20), (utc(2026, 9, 30, 4), utc(2026, 9, 30, 5))),
         # 90m has minute grain.
-        ("90m", "0", utc(2026, 9, 30, 6, 20, 30), (utc(2026, 9, 30, 4, 50), utc(2026, 9, 30, 6, 20))),
+        (
+            "90m",
+            "0",
+            utc(2026, 9, 30, 6, 20, 30),
+            (utc(2026, 9, 30, 4, 50), utc(2026, 9, 30, 6, 20)),
+        ),
     ],
 )
-def test_window_for(window: str, lag: str, at: datetime, expected: tuple[datetime, datetime]) -> None:
+def test_window_for(
+    window: str, lag: str, at: datetime, expected: tuple[datetime, datetime]
+) -> None:
     w = window_for(at, settings(window=window, lag=lag))
     assert (w.start, w.end) == expected
 
@@ -79,7 +84,9 @@ def test_grain() -> None:
 
 def test_fixed_rolling_seasonal_and_table_baselines() -> None:
     w = Window(utc(2026, 9, 29), utc(2026, 9, 30))  # a Tuesday
-    fixed = baseline_for(w, settings(baseline={"kind": "fixed", "start": "2026-09-01", "end": "2026-09-08"}))
+    fixed = baseline_for(
+        w, settings(baseline={"kind": "fixed", "start": "2026-09-01", "end": "2026-09-08"})
+    )
     assert fixed == BaselineSpec("fixed", (Window(utc(2026, 9, 1), utc(2026, 9, 8)),))
     rolling = baseline_for(w, settings(baseline={"kind": "rolling", "days": 7}))
     assert rolling == BaselineSpec("rolling", (Window(utc(2026, 9, 22), utc(2026, 9, 29)),))
@@ -108,12 +115,17 @@ def test_hourly_seasonal_baseline_keeps_the_time_of_day() -> None:
 
 def test_baseline_without_alerting_windows() -> None:
     spec = BaselineSpec("rolling", (Window(utc(2026, 9, 1), utc(2026, 9, 8)),))
-    cut = spec.without([Window(utc(2026, 9, 3), utc(2026, 9, 4)), Window(utc(2026, 9, 7), utc(2026, 9, 9))])
+    cut = spec.without(
+        [Window(utc(2026, 9, 3), utc(2026, 9, 4)), Window(utc(2026, 9, 7), utc(2026, 9, 9))]
+    )
     assert cut.ranges == (
         Window(utc(2026, 9, 1), utc(2026, 9, 3)),
         Window(utc(2026, 9, 4), utc(2026, 9, 7)),
     )
-    assert cut.skipped == (Window(utc(2026, 9, 3), utc(2026, 9, 4)), Window(utc(2026, 9, 7), utc(2026, 9, 8)))
+    assert cut.skipped == (
+        Window(utc(2026, 9, 3), utc(2026, 9, 4)),
+        Window(utc(2026, 9, 7), utc(2026, 9, 8)),
+    )
     assert spec.without([Window(utc(2026, 8, 1), utc(2026, 10, 1))]).ranges == ()
 
 

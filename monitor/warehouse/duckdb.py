@@ -15,8 +15,10 @@ from monitor.config import DuckDBWarehouse as DuckDBConfig
 from monitor.errors import WarehouseError, WarehouseLockedError
 from monitor.warehouse import Warehouse
 
+# e.g. 'Conflicting lock is held in /usr/bin/python3.11 (PID 5107) by user ana. See also ...'
 _LOCK_HOLDER = re.compile(
-    r"Conflicting lock is held in (?P<holder>.+?)(?: by user (?P<user>\S+))?\."
+    r"Conflicting lock is held in (?P<holder>.+?(?:\(PID \d+\)|(?=\. See also)|$))"
+    r"(?: by user (?P<user>[^\s.]+))?"
 )
 
 

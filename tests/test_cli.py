@@ -1,0 +1,118 @@
+"""The CLI as a user runs it: a subprocess, exit codes and the exact messages."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import sqlglot
+
+from tests.conftest import REPO
+
+DRIFT = {
+    "name": "drift",
+    "check": "numeric_drift",
+    "params": {"columns": ["x"]},
+    "rules": [{"metric": "ks", "alert": 0.3}],
+}
+
+
+def monitor(*args: str, cwd=None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def test_validate_the_repository_config() -> None:
+    done = monitor("validate", "--config", str(REPO / "alerts.yaml"))
+    assert done.returncode == 0, done.stderr
+    assert "ok" in done.stdout and "3 monitor(s)" in done.stdout
+
+
+def test_config_errors_are_printed_without_a_traceback(write_config) -> None:
+    path = write_config(
+        "warehouse: {type: duckdb, path: x.duckdb}\nmodels: {}\nmonitors:\n  - {name: a, model: m, chek: x}\n"
+    )
+    done = monitor("validate", "--config", str(path))
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert (
+        "unknown key 'chek' in monitors[0] (alerts.yaml:4) — did you mean 'check'?" in done.stderr
+    )
+    assert "missing required key 'check' in monitors[0] (alerts.yaml:4)" in done.stderr
+    debug = monitor("--debug", "validate", "--config", str(path))
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+def test_run_prints_breaches_and_backfill_summarises(world) -> None:
+    world.load({"x": [float(i) for i in range(100)]}, {"x": [float(i) + 50 for i in range(100)]})
+    path = world.config([DRIFT])
+    done = monitor("run", "--config", str(path), "--at", "2026-09-09T06:00")
+    assert done.returncode == 0, done.stderr
+    assert "drift  [2026-09-08 00:00, 2026-09-09 00:00) UTC" in done.stdout
+    assert "alert ks = 0.5 (threshold 0.3) segment=all feature=x" in done.stdout
+    back = monitor("backfill", "--config", str(path), "--from", "2026-09-07", "--to", "2026-09-08")
+    assert back.returncode == 0, back.stderr
+    assert "runs: 1 no_data, 1 ok" in back.stdout
+
+
+def test_run_exits_non_zero_when_a_monitor_fails(world) -> None:
+    world.load({"x": [1.0]}, {"x": [2.0]})
+    path = world.config(
+        [DRIFT, {"name": "bad", "check": "numeric_drift", "params": {"columns": ["nope"]}}]
+    )
+    done = monitor("run", "--config", str(path), "--at", "2026-09-09")
+    assert done.returncode == 1
+    assert "ok      drift" in done.stdout and "error   bad" in done.stdout
+
+
+def test_unknown_monitor_and_bad_time_are_actionable(world) -> None:
+    world.load({"x": [1.0]}, {"x": [2.0]})
+    path = world.config([DRIFT])
+    done = monitor("run", "--config", str(path), "--monitor", "drfit")
+    assert (
+        done.returncode == 1 and "no monitor named 'drfit' — did you mean 'drift'?" in done.stderr
+    )
+    done = monitor("run", "--config", str(path), "--at", "yesterday")
+    assert done.returncode == 1 and "cannot read time 'yesterday'" in done.stderr
+
+
+def test_render_prints_sql_in_the_requested_dialect() -> None:
+    args = [
+        "render",
+        "numeric_drift",
+        "--monitor",
+        "fraud-feature-drift",
+        "--config",
+        str(REPO / "alerts.yaml"),
+    ]
+    done = monitor(*args, "--dialect", "spark", "--at", "2026-09-30")
+    assert done.returncode == 0, done.stderr
+    tree = sqlglot.parse_one(done.stdout, read="spark")
+    assert "prediction_outcomes" in {t.name for t in tree.find_all(sqlglot.exp.Table)}
+    assert "ts >= CAST('2026-09-29 00:00:00" in done.stdout
+    wrong = monitor(
+        "render",
+        "categorical_drift",
+        "--monitor",
+        "fraud-feature-drift",
+        "--config",
+        str(REPO / "alerts.yaml"),
+    )
+    assert (
+        wrong.returncode == 1
+        and "runs check 'numeric_drift', not 'categorical_drift'" in wrong.stderr
+    )
+
+
+def test_list_shows_checks() -> None:
+    done = monitor("list", "--config", str(REPO / "alerts.yaml"))
+    assert (
+        done.returncode == 0
+        and "numeric_drift" in done.stdout
+        and "categorical_drift" in done.stdout
+    )

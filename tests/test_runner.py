@@ -1,0 +1,155 @@
+"""The runner against a real DuckDB file: idempotence, isolation, locks, bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import UTC, datetime
+
+import duckdb
+import pytest
+
+from monitor.config import load_config
+from monitor.errors import WarehouseLockedError
+from monitor.runner import Runner
+from monitor.warehouse import connect
+
+DRIFT = {
+    "name": "drift",
+    "check": "numeric_drift",
+    "params": {"columns": ["x"]},
+    "rules": [{"metric": "ks", "alert": 0.3}],
+}
+
+
+def small_world(world) -> None:
+    world.load({"x": [float(i) for i in range(100)]}, {"x": [float(i) + 50 for i in range(100)]})
+
+
+def read(db, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_rerunning_a_window_replaces_its_rows(world) -> None:
+    small_world(world)
+    first = world.run([DRIFT])
+    second = world.run([DRIFT])
+    assert first[0].status == second[0].status == "ok"
+    assert read(world.db, "SELECT count(*), count(DISTINCT run_id) FROM monitor.metrics") == [
+        (8, 1)
+    ]
+    assert read(world.db, "SELECT count(*) FROM monitor.runs") == [
+        (2,)
+    ]  # every execution is recorded
+    (latest,) = read(world.db, "SELECT max(run_id) FROM monitor.metrics")
+    assert (
+        latest[0]
+        == read(world.db, "SELECT run_id FROM monitor.runs ORDER BY started_at DESC LIMIT 1")[0][0]
+    )
+    ks = read(world.db, "SELECT value, status, threshold FROM monitor.metrics WHERE metric = 'ks'")
+    assert ks == [(0.5, "alert", 0.3)]
+
+
+def test_a_failing_check_does_not_stop_the_others(world, tmp_path) -> None:
+    small_world(world)
+    extra = tmp_path / "extra"
+    (extra / "custom").mkdir(parents=True)
+    (extra / "custom" / "broken.sql").write_text(
+        textwrap.dedent(
+            """\
+            /* ---
+            name: broken
+            description: Reads a column that does not exist.
+            returns: [segment, feature, metric, value, sample_size]
+            --- */
+            SELECT 'all' AS segment, '' AS feature, 'm' AS metric, no_such_column AS value, 1 AS sample_size
+            FROM {{ model.predictions | table }}
+            """
+        )
+    )
+    world.sql_dirs.append(str(extra))
+    broken = {"name": "broken", "check": "broken"}
+    missing_col = {"name": "missing-col", "check": "numeric_drift", "params": {"columns": ["nope"]}}
+    results = {r.monitor: r for r in world.run([broken, DRIFT, missing_col])}
+    assert results["drift"].status == "ok"
+    assert results["broken"].status == "error"
+    assert 'Referenced column "no_such_column" not found' in results["broken"].error
+    assert results["missing-col"].status == "error" and '"nope"' in results["missing-col"].error
+    runs = dict(read(world.db, "SELECT monitor, status FROM monitor.runs"))
+    assert runs == {"broken": "error", "drift": "ok", "missing-col": "error"}
+    errors = read(world.db, "SELECT error FROM monitor.runs WHERE monitor = 'broken'")
+    assert "no_such_column" in errors[0][0]
+
+
+def test_missing_table_is_an_error_run(world) -> None:
+    small_world(world)
+    path = world.config([DRIFT])
+    config = load_config(path)
+    config = config.model_copy(
+        update={"models": {"m": config.models["m"].model_copy(update={"predictions": "gone"})}}
+    )
+    (result,) = Runner(config).run(at=datetime(2026, 9, 9, tzinfo=UTC))
+    assert result.status == "error" and "Table with name gone does not exist" in result.error
+
+
+def test_locked_file_names_the_file_and_the_holder(world) -> None:
+    small_world(world)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(world.db)!r}); print('ready', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        config = load_config(world.config([DRIFT]))
+        with pytest.raises(WarehouseLockedError) as info:
+            connect(config.warehouse)
+        message = str(info.value)
+        assert str(world.db) in message and f"PID {holder.pid}" in message
+        assert "close it" in message
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_the_file_is_free_between_runs(world) -> None:
+    small_world(world)
+    world.run([DRIFT])
+    # Another process can open the file for writing as soon as the run returns.
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb; duckdb.connect({str(world.db)!r}).execute('CREATE TABLE analyst (x INT)')",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_runs_record_window_trigger_and_timing(world) -> None:
+    small_world(world)
+    before = time.time()
+    world.run([DRIFT])
+    ((start, end, trigger, started, finished, rows),) = read(
+        world.db,
+        "SELECT window_start, window_end, trigger, started_at, finished_at, row_count FROM monitor.runs",
+    )
+    assert (start, end, trigger, rows) == (datetime(2026, 9, 8), datetime(2026, 9, 9), "manual", 8)
+    assert (
+        before - 1
+        <= started.replace(tzinfo=UTC).timestamp()
+        <= finished.replace(tzinfo=UTC).timestamp()
+    )
