@@ -59,7 +59,7 @@ class DuckDBWarehouse(Warehouse):
 
     def arrow(self, sql: str) -> pa.Table:
         try:
-            result: Any = self.con.execute(sql).to_arrow_table()
+            result: Any = self.con.sql(sql).to_arrow_table()
             return result if isinstance(result, pa.Table) else result.read_all()
         except duckdb.Error as exc:
             raise WarehouseError(f"DuckDB ({self.path.name}): {_first_line(exc)}") from None
