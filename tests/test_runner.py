@@ -7,6 +7,7 @@ import sys
 import textwrap
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -153,3 +154,21 @@ def test_runs_record_window_trigger_and_timing(world) -> None:
         <= started.replace(tzinfo=UTC).timestamp()
         <= finished.replace(tzinfo=UTC).timestamp()
     )
+
+
+@pytest.mark.slow
+def test_a_dbt_failure_becomes_an_error_run_with_dbts_message(world) -> None:
+    small_world(world)
+    dbt_section = {
+        "project_dir": str(Path(__file__).resolve().parents[1] / "dbt_project"),
+        "vars": {"predictions_table": "missing_raw_table", "feedback_table": "missing_raw_fb"},
+    }
+    results = world.run([DRIFT, {**DRIFT, "name": "drift-2"}], dbt=dbt_section)
+    assert [r.status for r in results] == ["error", "error"]
+    assert all(
+        "Table with name missing_raw_table does not exist" in (r.error or "") for r in results
+    )
+    errors = read(
+        world.db, "SELECT DISTINCT status, error LIKE '%missing_raw_table%' FROM monitor.runs"
+    )
+    assert errors == [("error", True)]
