@@ -149,7 +149,16 @@ def render(
     if found.name != find_check(runner.checks, mon.check).name:
         raise MonitorError(f"monitor {mon.name!r} runs check {mon.check!r}, not {check!r}")
     when = parse_time(at) if at else datetime.now(UTC)
-    compiled = runner.compile(mon, window_for(when, mon), when, dialect or cfg.warehouse.type)
+    target = dialect or cfg.warehouse.type
+    if not cfg.warehouse.path.exists():
+        compiled = runner.compile(mon, window_for(when, mon), when, target)
+    else:
+        # Read stored alerts so the baseline matches what a run would use (skip_alerting).
+        with connect(cfg.warehouse, read_only=True) as wh:
+            store = StateStore(wh, cfg.state.schema_, create=False)
+            compiled = runner.compile(
+                mon, window_for(when, mon), when, target, store if store.exists() else None
+            )
     print(compiled.sql)
 
 

@@ -87,11 +87,21 @@ class RunRecord:
 class StateStore:
     """The monitor schema inside the warehouse."""
 
-    def __init__(self, warehouse: Warehouse, schema: str = "monitor"):
+    def __init__(self, warehouse: Warehouse, schema: str = "monitor", create: bool = True):
+        """`create=False` opens an existing store read-only (e.g. for `monitor render`)."""
         self.wh = warehouse
         self.schema = schema
-        for statement in _ddl(schema):
-            self.wh.execute(statement)
+        if create:
+            for statement in _ddl(schema):
+                self.wh.execute(statement)
+
+    def exists(self) -> bool:
+        rows = self.wh.execute(
+            "SELECT count(*) AS n FROM information_schema.tables "
+            "WHERE table_schema = ? AND table_name = 'metrics'",
+            [self.schema],
+        )
+        return bool(rows and rows[0]["n"])
 
     def table(self, name: str) -> str:
         return f"{sqltext.ident(self.schema)}.{sqltext.ident(name)}"

@@ -116,3 +116,20 @@ def test_list_shows_checks() -> None:
         and "numeric_drift" in done.stdout
         and "categorical_drift" in done.stdout
     )
+
+
+def test_render_leaves_out_alerting_windows_like_a_run(world) -> None:
+    """After an alert on 09-08, a later rolling baseline skips that day, in render too."""
+    world.load({"x": [float(i) for i in range(100)]}, {"x": [float(i) + 50 for i in range(100)]})
+    rolling = {**DRIFT, "baseline": {"kind": "rolling", "days": 7}}
+    path = world.config([rolling])
+    assert monitor("run", "--config", str(path), "--at", "2026-09-09").returncode == 0
+    done = monitor(
+        "render", "numeric_drift", "--monitor", "drift", "--config", str(path), "--at", "2026-09-10"
+    )
+    assert done.returncode == 0, done.stderr
+    baseline = done.stdout.split("baseline_window AS")[1].split("observations AS")[0]
+    # The 7 days before 09-09 are [09-02, 09-09); the alerting 09-08 is cut off the end.
+    assert "ts >= CAST('2026-09-02 00:00:00" in baseline
+    assert "ts < CAST('2026-09-08 00:00:00" in baseline
+    assert "2026-09-09" not in baseline

@@ -31,23 +31,10 @@ baseline_window AS (
     {{ baseline_rows() }}
 ),
 observations AS (
-{%- for seg in [[]] + by %}{% set first_slice = loop.first %}{% for col in columns %}
-    {% if not (first_slice and loop.first) %}UNION ALL{% endif %}
-    SELECT 'cur' AS sample, {{ segment_label(seg) }} AS segment, {{ col | literal }} AS feature,
-           CAST({{ col | ident }} AS VARCHAR) AS v
-    FROM current_window
-    UNION ALL
-    SELECT 'base' AS sample, {{ segment_label(seg) }} AS segment, {{ col | literal }} AS feature,
-           CAST({{ col | ident }} AS VARCHAR) AS v
-    FROM baseline_window
-{%- endfor %}{% endfor %}
+    {{ observations(columns, by, numeric=false) }}
 ),
 value_counts AS (
-    SELECT segment, feature, v,
-           SUM(CASE WHEN sample = 'cur' THEN 1 ELSE 0 END) AS n_cur,
-           SUM(CASE WHEN sample = 'base' THEN 1 ELSE 0 END) AS n_base
-    FROM observations
-    GROUP BY segment, feature, v
+    {{ value_counts() }}
 ),
 totals AS (
     SELECT segment, feature,
@@ -95,11 +82,8 @@ bin_shares AS (
 ),
 binned_stats AS (
     SELECT segment, feature,
-           SUM((GREATEST(p, 1e-4) - GREATEST(q, 1e-4)) * LN(GREATEST(p, 1e-4) / GREATEST(q, 1e-4))) AS psi,
-           SQRT(GREATEST(
-               SUM(CASE WHEN p > 0 THEN 0.5 * p * LN(p / ((p + q) / 2)) ELSE 0 END
-                   + CASE WHEN q > 0 THEN 0.5 * q * LN(q / ((p + q) / 2)) ELSE 0 END) / LN(2),
-               0)) AS js_distance,
+           {{ psi('p', 'q') }} AS psi,
+           {{ js_distance('p', 'q') }} AS js_distance,
            SUM((n_cur - e_cur) * (n_cur - e_cur) / e_cur
                + (n_base - e_base) * (n_base - e_base) / e_base) AS chi2,
            MAX(ABS(p - q)) AS linf

@@ -36,26 +36,12 @@ current_window AS (
 baseline_window AS (
     {{ baseline_rows() }}
 ),
--- Long form: one row per (sample, segment, feature, value); each branch reads one column.
 observations AS (
-{%- for seg in [[]] + by %}{% set first_slice = loop.first %}{% for col in columns %}
-    {% if not (first_slice and loop.first) %}UNION ALL{% endif %}
-    SELECT 'cur' AS sample, {{ segment_label(seg) }} AS segment, {{ col | literal }} AS feature,
-           {{ finite_double(col) }} AS v
-    FROM current_window
-    UNION ALL
-    SELECT 'base' AS sample, {{ segment_label(seg) }} AS segment, {{ col | literal }} AS feature,
-           {{ finite_double(col) }} AS v
-    FROM baseline_window
-{%- endfor %}{% endfor %}
+    {{ observations(columns, by, numeric=true) }}
 ),
 -- Distinct values with their count in each sample (v IS NULL: the missing bin).
 value_counts AS (
-    SELECT segment, feature, v,
-           SUM(CASE WHEN sample = 'cur' THEN 1 ELSE 0 END) AS n_cur,
-           SUM(CASE WHEN sample = 'base' THEN 1 ELSE 0 END) AS n_base
-    FROM observations
-    GROUP BY segment, feature, v
+    {{ value_counts() }}
 ),
 totals AS (
     SELECT segment, feature,
@@ -117,12 +103,8 @@ bin_shares AS (
 ),
 binned_stats AS (
     SELECT segment, feature,
-           SUM((GREATEST(p, 1e-4) - GREATEST(q, 1e-4)) * LN(GREATEST(p, 1e-4) / GREATEST(q, 1e-4))) AS psi,
-           -- JSD = ½ Σ p·log2(p/m) + ½ Σ q·log2(q/m), m = (p+q)/2, with 0·log 0 = 0.
-           SQRT(GREATEST(
-               SUM(CASE WHEN p > 0 THEN 0.5 * p * LN(p / ((p + q) / 2)) ELSE 0 END
-                   + CASE WHEN q > 0 THEN 0.5 * q * LN(q / ((p + q) / 2)) ELSE 0 END) / LN(2),
-               0)) AS js_distance
+           {{ psi('p', 'q') }} AS psi,
+           {{ js_distance('p', 'q') }} AS js_distance
     FROM bin_shares
     GROUP BY segment, feature
 ),
