@@ -25,6 +25,7 @@ from monitor.errors import CheckError, MonitorError
 from monitor.runner import Runner, RunResult
 from monitor.state import StateStore
 from monitor.timeline import Episode, episodes
+from monitor.validate import validate as validate_config
 from monitor.warehouse import connect
 from monitor.windows import Window, window_for
 
@@ -112,21 +113,14 @@ def backfill(
 
 @app.command()
 def validate(config: ConfigOpt = Path("alerts.yaml")) -> None:
-    """Check alerts.yaml and every monitor's check (render, parse, returns, transpile)."""
+    """Check alerts.yaml, every monitor's check, and the tables and columns they read."""
     cfg = load_config(config)
-    runner = Runner(cfg)
-    problems = []
-    now = datetime.now(UTC)
-    for m in cfg.monitors:
-        try:
-            runner.compile(m, window_for(now, m), now, cfg.warehouse.type)
-        except MonitorError as exc:
-            problems.append(f"monitor {m.name!r}: {exc}")
+    problems, notes = validate_config(cfg)
+    for note in notes:
+        console.print(f"[yellow]note[/yellow]: {note}")
     if problems:
-        raise CheckError("\n".join(problems))
-    console.print(
-        f"[green]ok[/green]: {config} — {len(cfg.monitors)} monitor(s), {len(runner.checks)} check(s)"
-    )
+        raise CheckError(f"{len(problems)} problem(s):\n" + "\n".join(f"  - {p}" for p in problems))
+    console.print(f"[green]ok[/green]: {config} — {len(cfg.monitors)} monitor(s)")
 
 
 @app.command()

@@ -133,3 +133,20 @@ def test_render_leaves_out_alerting_windows_like_a_run(world) -> None:
     assert "ts >= CAST('2026-09-02 00:00:00" in baseline
     assert "ts < CAST('2026-09-08 00:00:00" in baseline
     assert "2026-09-09" not in baseline
+
+
+def test_validate_finds_missing_columns_with_suggestions(world) -> None:
+    world.load({"x": [1.0], "country": ["FR"]}, {"x": [2.0], "country": ["FR"]})
+    bad = {
+        "name": "d",
+        "check": "numeric_drift",
+        "params": {"columns": ["x", "amout"], "by": [["contry"]]},
+    }
+    done = monitor("validate", "--config", str(world.config([bad])))
+    assert done.returncode == 1
+    assert "monitor 'd': column 'amout' not found in preds" in done.stderr
+    assert (
+        "monitor 'd': column 'contry' not found in preds — did you mean 'country'?" in done.stderr
+    )
+    ok = monitor("validate", "--config", str(world.config([DRIFT])))
+    assert ok.returncode == 0, ok.stderr
