@@ -9,7 +9,6 @@ reaches the warehouse and transpiled to the warehouse's dialect.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,14 +18,19 @@ import jinja2
 import sqlglot
 import yaml
 from jinja2 import nodes
+from jinja2.sandbox import SandboxedEnvironment
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
 
 from monitor import sqltext
-from monitor.errors import CheckError
+from monitor.errors import CheckError, did_you_mean
 
+# The row contract (DESIGN.md "A check"): every check returns these columns.
 REQUIRED_COLUMNS = ("segment", "feature", "metric", "value", "sample_size")
 OPTIONAL_COLUMNS = ("baseline_value", "baseline_size", "p_value")
+RESULT_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+# Names the runner puts in the template context; a param may not shadow them.
+RESERVED_NAMES = ("params", "model", "monitor", "role", "window", "baseline", "run_at", "fail")
 HEADER = re.compile(r"\A\s*/\*\s*---\s*\n(?P<body>.*?)\n\s*---\s*\*/", re.DOTALL)
 PARAM_TYPES = (
     "str",
@@ -104,8 +108,7 @@ def find_check(checks: dict[str, Check], name: str) -> Check:
     key = name.removesuffix(".sql").split("/")[-1]
     if key in checks:
         return checks[key]
-    close = difflib.get_close_matches(key, list(checks), n=1)
-    hint = f" — did you mean {close[0]!r}?" if close else f" (known: {', '.join(sorted(checks))})"
+    hint = did_you_mean(key, checks) or f" (known: {', '.join(sorted(checks))})"
     raise CheckError(f"unknown check {name!r}{hint}")
 
 
@@ -132,10 +135,7 @@ def parse_check(path: Path, root: Path) -> Check:
     known = {"name", "description", "family", "params", "returns"}
     for key in header:
         if key not in known:
-            close = difflib.get_close_matches(str(key), list(known), n=1)
-            raise fail(
-                f"unknown header key {key!r}" + (f" — did you mean {close[0]!r}?" if close else "")
-            )
+            raise fail(f"unknown header key {key!r}{did_you_mean(str(key), known)}")
     name = header.get("name")
     if name != path.stem:
         raise fail(f"header name {name!r} must equal the file name {path.stem!r}")
@@ -155,6 +155,8 @@ def parse_check(path: Path, root: Path) -> Check:
         )
     params: dict[str, Param] = {}
     for pname, spec in (header.get("params") or {}).items():
+        if pname in RESERVED_NAMES:
+            raise fail(f"param name {pname!r} is reserved for the template context; choose another")
         if not isinstance(spec, dict):
             raise fail(f"param {pname!r} must be a mapping like {{type: int, default: 10}}")
         ptype = spec.get("type", "str")
@@ -221,12 +223,8 @@ def resolve_params(check: Check, given: dict[str, Any]) -> dict[str, Any]:
     problems = []
     for key in given:
         if key not in check.params:
-            close = difflib.get_close_matches(key, list(check.params), n=1)
-            hint = (
-                f" — did you mean {close[0]!r}?"
-                if close
-                else f" (declared: {', '.join(check.params) or 'none'})"
-            )
+            declared = f" (declared: {', '.join(check.params) or 'none'})"
+            hint = did_you_mean(key, check.params) or declared
             problems.append(f"unknown param {key!r} for check {check.name}{hint}")
     out: dict[str, Any] = {}
     for name, p in check.params.items():
@@ -247,8 +245,9 @@ def resolve_params(check: Check, given: dict[str, Any]) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- render
 
 
-def _environment(sql_dirs: list[Path]) -> jinja2.Environment:
-    env = jinja2.Environment(
+def _environment(sql_dirs: list[Path]) -> SandboxedEnvironment:
+    # Sandboxed: a check file can render SQL, not run Python.
+    env = SandboxedEnvironment(
         loader=jinja2.FileSystemLoader([str(d) for d in sql_dirs]),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
@@ -266,7 +265,7 @@ def _fail(message: str) -> str:
     raise CheckError(message)
 
 
-def _macro_imports(env: jinja2.Environment, sql_dirs: list[Path]) -> str:
+def _macro_imports(env: SandboxedEnvironment, sql_dirs: list[Path]) -> str:
     """One line-0 prefix importing every macro of sql/macros/*.sql, so line numbers hold."""
     parts = []
     for root in sql_dirs:
@@ -298,6 +297,8 @@ def render(check: Check, context: dict[str, Any], sql_dirs: list[Path]) -> str:
         raise CheckError(f"{check.path}: {exc}") from None
     except CheckError as exc:  # raised by fail()
         raise CheckError(f"{check.path}: {exc}") from None
+    except jinja2.TemplateError as exc:  # e.g. the sandbox refusing an attribute
+        raise CheckError(f"{check.path}: template error: {exc}") from None
 
 
 def parse_sql(sql: str, check: Check) -> exp.Query:

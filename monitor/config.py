@@ -1,14 +1,13 @@
 """alerts.yaml: load, merge defaults, validate, and explain every problem at once.
 
 Errors name the file, the line and the key path, and suggest the nearest valid key
-("unknown key 'treshold' in monitors[2].rules[0] (alerts.yaml:41) — did you mean
-'threshold'?"). Positions come from PyYAML's node tree, so no second YAML library is
+("unknown key 'alrt' in monitors[2].rules[0] (alerts.yaml:41) — did you mean
+'alert'?"). Positions come from PyYAML's node tree, so no second YAML library is
 needed.
 """
 
 from __future__ import annotations
 
-import difflib
 import types
 import typing
 from datetime import UTC, datetime, timedelta
@@ -28,7 +27,7 @@ from pydantic import (
 )
 
 from monitor.durations import parse_duration
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, did_you_mean
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
@@ -66,7 +65,8 @@ WarehouseConfig = DuckDBWarehouse
 
 
 class StateConfig(Strict):
-    schema_: str = Field("monitor", alias="schema")
+    # A plain name: it is quoted as one identifier everywhere it is used.
+    schema_: str = Field("monitor", alias="schema", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class DbtConfig(Strict):
@@ -236,7 +236,7 @@ class Config(Strict):
         for m in self.monitors:
             if m.name == name:
                 return m
-        raise ConfigError([f"no monitor named {name!r}{_suggest(name, self.monitor_names())}"])
+        raise ConfigError([f"no monitor named {name!r}{did_you_mean(name, self.monitor_names())}"])
 
     def monitor_names(self) -> list[str]:
         return [m.name for m in self.monitors]
@@ -266,6 +266,9 @@ def load_config(path: str | Path) -> Config:
     if not isinstance(raw, dict):
         raise ConfigError([f"{path.name}: expected a mapping of keys at the top level"])
 
+    bool_keys = _boolean_keys(raw, ())
+    if bool_keys:
+        raise ConfigError(bool_keys)
     lines: dict[tuple[Any, ...], int] = {}
     if node is not None:
         _record_lines(node, (), lines)
@@ -283,6 +286,29 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(list(dict.fromkeys(problems)))
     base = path.resolve().parent
     return config.model_copy(update={"path": path.resolve(), **_resolved_paths(config, base)})
+
+
+def _boolean_keys(node: Any, path: tuple[Any, ...]) -> list[str]:
+    """YAML 1.1 reads the keys on/off/yes/no as booleans: name the trap and the fix."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(key, bool):
+                hint = (
+                    " (for a rule, the key is 'measure:')"
+                    if path and path[-2:-1] == ("rules",)
+                    else ""
+                )
+                found.append(
+                    f"{format_path(path)}: a key written on/off/yes/no is read by YAML as {key}; "
+                    f"quote it or use another name{hint}"
+                )
+            else:
+                found += _boolean_keys(value, (*path, key))
+    elif isinstance(node, list):
+        for i, item in enumerate(node):
+            found += _boolean_keys(item, (*path, i))
+    return found
 
 
 def _resolved_paths(config: Config, base: Path) -> dict[str, Any]:
@@ -391,11 +417,6 @@ def format_path(path: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
-def _suggest(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f" — did you mean {close[0]!r}?" if close else ""
-
-
 def _describe(err: Any, locate: _Locator) -> str:
     loc = tuple(err["loc"])
     path = locate.yaml_path(loc)
@@ -403,7 +424,7 @@ def _describe(err: Any, locate: _Locator) -> str:
     if err["type"] == "extra_forbidden":
         key, parent = path[-1], path[:-1]
         valid = _valid_keys(loc[:-1])
-        hint = _suggest(str(key), valid)
+        hint = did_you_mean(str(key), valid)
         if not hint and valid:
             hint = f" (valid keys: {', '.join(sorted(valid))})"
         return f"unknown key {key!r} in {format_path(parent)} ({where}){hint}"
@@ -485,6 +506,6 @@ def _cross_checks(merged: dict[str, Any], locate: _Locator) -> list[str]:
             seen.add(name)
         if isinstance(model, str) and model_keys and model not in model_keys:
             where = locate.where(("monitors", i, "model"))
-            hint = _suggest(model, model_keys) or f" (models: {', '.join(model_keys)})"
+            hint = did_you_mean(model, model_keys) or f" (models: {', '.join(model_keys)})"
             problems.append(f"monitors[{i}].model ({where}): unknown model {model!r}{hint}")
     return problems

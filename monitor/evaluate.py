@@ -87,62 +87,70 @@ def benjamini_hochberg(p_values: list[float]) -> list[float]:
 
 def evaluate(rows: list[dict[str, Any]], settings: MonitorSettings) -> list[Verdict]:
     """One verdict per row: the worst over the rules that match it."""
-    # q-values per rule, across every row that rule tests in this run.
-    q_by_row: dict[int, float] = {}
+    # q-values per rule, across every row that rule tests in this run: each rule is its
+    # own family of tests, so one rule's q never decides another's breach.
+    q_by_rule: list[dict[int, float]] = []
     for rule in settings.rules:
         tested = [
             i
             for i, r in enumerate(rows)
             if rule_matches(rule, r) and _num(r.get("p_value")) is not None
         ]
-        for i, q in zip(
-            tested, benjamini_hochberg([float(rows[i]["p_value"]) for i in tested]), strict=True
-        ):
-            q_by_row[i] = min(q, q_by_row.get(i, 1.0))
-
-    verdicts = []
-    for i, row in enumerate(rows):
-        verdicts.append(_verdict(row, settings, q_by_row.get(i)))
-    return verdicts
+        qs = benjamini_hochberg([float(rows[i]["p_value"]) for i in tested])
+        q_by_rule.append(dict(zip(tested, qs, strict=True)))
+    return [_verdict(i, row, settings, q_by_rule) for i, row in enumerate(rows)]
 
 
-def _verdict(row: dict[str, Any], settings: MonitorSettings, q_value: float | None) -> Verdict:
+def _verdict(
+    i: int, row: dict[str, Any], settings: MonitorSettings, q_by_rule: list[dict[int, float]]
+) -> Verdict:
+    qs = [q[i] for q in q_by_rule if i in q]
+    shown_q = min(qs) if qs else None
     n, nb = row.get("sample_size"), row.get("baseline_size")
     if n is None or n < settings.min_samples:
         return Verdict(
-            "no_data", None, f"sample_size {n or 0} < min_samples {settings.min_samples}", q_value
+            "no_data", None, f"sample_size {n or 0} < min_samples {settings.min_samples}", shown_q
         )
     if nb is not None and nb < settings.min_samples:
         return Verdict(
-            "no_data", None, f"baseline_size {nb} < min_samples {settings.min_samples}", q_value
+            "no_data", None, f"baseline_size {nb} < min_samples {settings.min_samples}", shown_q
         )
     if _num(row.get("value")) is None:
-        return Verdict("no_data", None, "value undefined for this window", q_value)
+        return Verdict("no_data", None, "value undefined for this window", shown_q)
 
-    best = Verdict("ok", None, None, q_value)
-    for rule in settings.rules:
+    best = Verdict("ok", None, None, shown_q)
+    for rule, rule_q in zip(settings.rules, q_by_rule, strict=True):
         if not rule_matches(rule, row):
             continue
+        q = rule_q.get(i)
         x = measured(rule, row)
         if x is None:
-            v = Verdict("no_data", None, f"{rule.measure} needs a baseline_value", q_value)
+            v = Verdict("no_data", None, f"{rule.measure} needs a baseline_value", shown_q)
         else:
             level, threshold = breach_level(rule, x)
             reason = None
             p = _num(row.get("p_value"))
-            if (
+            needs_p = rule.max_p_value is not None or rule.max_q_value is not None
+            if level != "ok" and needs_p and p is None:
+                level, reason = (
+                    "ok",
+                    f"beyond {threshold} but the check gives no p_value for {row['metric']}",
+                )
+            elif (
                 level != "ok"
                 and rule.max_p_value is not None
-                and (p is None or p > rule.max_p_value)
+                and p is not None
+                and p > rule.max_p_value
             ):
-                level, reason = "ok", f"not significant: p={p} > {rule.max_p_value}"
-            if (
+                level, reason = "ok", f"not significant: p={p:.3g} > {rule.max_p_value}"
+            elif (
                 level != "ok"
                 and rule.max_q_value is not None
-                and (q_value is None or q_value > rule.max_q_value)
+                and q is not None
+                and q > rule.max_q_value
             ):
-                level, reason = "ok", f"not significant: q={q_value} > {rule.max_q_value}"
-            v = Verdict(level, threshold, reason, q_value)
+                level, reason = "ok", f"not significant: q={q:.3g} > {rule.max_q_value}"
+            v = Verdict(level, threshold, reason, q if q is not None else shown_q)
         if SEVERITY[v.status] > SEVERITY[best.status] or (
             best.threshold is None and v.status == best.status
         ):

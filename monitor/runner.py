@@ -18,6 +18,7 @@ from typing import Any
 
 from monitor import dbt
 from monitor.checks import (
+    RESULT_COLUMNS,
     Check,
     CompiledCheck,
     compile_check,
@@ -33,17 +34,6 @@ from monitor.warehouse import Warehouse, connect
 from monitor.windows import BaselineSpec, Window, backfill_windows, baseline_for, window_for
 
 log = logging.getLogger(__name__)
-
-RESULT_COLUMNS = (
-    "segment",
-    "feature",
-    "metric",
-    "value",
-    "sample_size",
-    "baseline_value",
-    "baseline_size",
-    "p_value",
-)
 
 
 @dataclass
@@ -228,7 +218,13 @@ class Runner:
             result = RunResult(
                 monitor.name, window, "error", f"internal error: {type(exc).__name__}: {exc}"
             )
-        self._record(store, result, run_at, trigger, started, monitor)
+        try:
+            self._record(store, result, run_at, trigger, started, monitor)
+        except MonitorError as exc:  # the results could not be stored: say so, go on
+            log.error("monitor %s: could not write results: %s", monitor.name, exc)
+            result = RunResult(
+                monitor.name, window, "error", f"could not write results: {exc}", result.rows
+            )
         return result
 
     def _record(

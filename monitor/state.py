@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monitor import sqltext
+from monitor.checks import RESULT_COLUMNS
 from monitor.warehouse import Warehouse
 from monitor.windows import Window, to_utc
 
@@ -20,10 +21,10 @@ RUN_COLUMNS = (
     "run_id", "monitor", "window_start", "window_end", "started_at", "finished_at",
     "status", "error", "trigger", "row_count",
 )  # fmt: skip
+# Every check row, plus where it came from and what the rules made of it.
 METRIC_COLUMNS = (
     "run_id", "monitor", "check", "model", "window_start", "window_end",
-    "segment", "feature", "metric", "value", "sample_size", "baseline_value",
-    "baseline_size", "p_value", "q_value", "threshold", "status", "reason",
+    *RESULT_COLUMNS, "q_value", "threshold", "status", "reason",
 )  # fmt: skip
 
 

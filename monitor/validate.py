@@ -7,11 +7,10 @@ and, when the warehouse exists, the tables and columns the monitors read are the
 
 from __future__ import annotations
 
-import difflib
 from datetime import UTC, datetime
 
 from monitor.config import Config
-from monitor.errors import MonitorError
+from monitor.errors import MonitorError, did_you_mean
 from monitor.runner import Runner
 from monitor.warehouse import connect
 from monitor.windows import window_for
@@ -53,10 +52,9 @@ def validate(config: Config) -> tuple[list[str], list[str]]:
                         wanted.setdefault(c, f"monitor {m.name!r}")
             for column, user in wanted.items():
                 if column not in present:
-                    close = difflib.get_close_matches(column, present, n=1)
-                    hint = f" — did you mean {close[0]!r}?" if close else ""
                     problems.append(
-                        f"{user}: column {column!r} not found in {model.predictions}{hint}"
+                        f"{user}: column {column!r} not found in {model.predictions}"
+                        f"{did_you_mean(column, present)}"
                     )
     return problems, notes
 

@@ -147,3 +147,20 @@ def test_fail_helper_stops_rendering_with_a_message(tmp_path: Path) -> None:
     text = GOOD.replace("--- */", "--- */\n{{ fail('limit too small') if limit < 5 }}")
     with pytest.raises(CheckError, match="limit too small"):
         compile_tiny(tmp_path, text)
+
+
+def test_param_may_not_shadow_the_template_context(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "t/tiny.sql",
+        GOOD.replace("  limit: {type: int, default: 3}", "  window: {type: int, default: 3}"),
+    )
+    with pytest.raises(CheckError, match="param name 'window' is reserved"):
+        parse_check(path, tmp_path)
+
+
+def test_templates_are_sandboxed(tmp_path: Path) -> None:
+    """A check renders SQL; it cannot reach Python internals."""
+    text = GOOD.replace("{{ limit }}", "{{ ''.__class__.__mro__[1].__subclasses__() | length }}")
+    with pytest.raises(CheckError, match="unsafe"):
+        compile_tiny(tmp_path, text)

@@ -166,3 +166,17 @@ def test_unknown_baseline_kind(write_config) -> None:
 def test_missing_file_is_a_clear_error(tmp_path) -> None:
     (problem,) = problems(tmp_path / "nope.yaml")
     assert "file not found" in problem
+
+
+def test_yaml_on_key_trap_is_explained(write_config) -> None:
+    text = MINIMAL + "    rules:\n      - {metric: psi, on: delta, alert: 0.3}\n"
+    (problem,) = problems(write_config(text))
+    assert problem == (
+        "monitors[1].rules[0]: a key written on/off/yes/no is read by YAML as True; "
+        "quote it or use another name (for a rule, the key is 'measure:')"
+    )
+
+
+def test_state_schema_must_be_a_plain_name(write_config) -> None:
+    (problem,) = problems(write_config(MINIMAL + "state: {schema: a.b}\n"))
+    assert problem.startswith("state.schema (alerts.yaml:18): String should match pattern")

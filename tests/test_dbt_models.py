@@ -3,7 +3,7 @@ label delay, maturity, shadow pairs, incremental rebuilds, and failures surfaced
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pytest
@@ -141,23 +141,65 @@ def test_models_dedupe_filter_join_and_pair(dbt_world) -> None:
 
 
 @pytest.mark.slow
-def test_incremental_rebuild_picks_up_late_feedback_and_new_rows(dbt_world) -> None:
+def test_incremental_rebuild_follows_every_change(dbt_world) -> None:
     db, config = dbt_world
     dbt.build(config)
     built_before = dict(query(db, "SELECT prediction_id, built_at FROM prediction_outcomes"))
-    more_predictions = [
+    changed = [
         *PREDICTIONS,
-        ("p7", "r7", T0 + timedelta(days=3), "fraud", "v1", "production", 0.5, False, "ES"),
+        ("p7", "r7", T0 + timedelta(days=3), "fraud", "v1", "production", 0.5, False, "ES"),  # new
+        (
+            "p4",
+            "r3",
+            T0 + timedelta(minutes=9),
+            "fraud",
+            "v1",
+            "production",
+            0.55,
+            False,
+            "DE",
+        ),  # corrected
+        (
+            "p2",
+            "r1",
+            T0 + timedelta(minutes=9),
+            "fraud",
+            "v2",
+            "shadow",
+            0.7,
+            True,
+            "FR",
+        ),  # now test traffic
     ]
-    more_feedback = [*FEEDBACK, (None, "r4", 1.0, T0 + timedelta(days=20))]
-    load_raw(db, more_predictions, more_feedback)
+    more_feedback = [*FEEDBACK, (None, "r4", 1.0, T0 + timedelta(days=20))]  # late label for p5
+    load_raw(db, changed, more_feedback)
     dbt.build(config)
-    rows = dict(query(db, "SELECT prediction_id, label FROM prediction_outcomes"))
-    assert rows == {"p1": 1.0, "p2": 1.0, "p4": 0.0, "p5": 1.0, "p6": None, "p7": None}
+    rows = {
+        r[0]: r[1:]
+        for r in query(db, "SELECT prediction_id, label, score FROM prediction_outcomes")
+    }
+    assert rows == {
+        "p1": (1.0, 0.8),
+        "p4": (0.0, 0.55),  # the corrected score replaced the stored one
+        "p5": (1.0, 0.2),  # the late label arrived
+        "p6": (None, 0.3),
+        "p7": (None, 0.5),
+    }  # p2 is gone: it left stg_predictions as test traffic
     rebuilt = dict(query(db, "SELECT prediction_id, built_at FROM prediction_outcomes"))
-    # Unchanged rows were not re-processed; the late-labelled one was.
-    assert rebuilt["p1"] == built_before["p1"] and rebuilt["p4"] == built_before["p4"]
-    assert rebuilt["p5"] > built_before["p5"]
+    # Unchanged rows were not rewritten; changed ones were.
+    assert rebuilt["p1"] == built_before["p1"] and rebuilt["p6"] == built_before["p6"]
+    assert rebuilt["p4"] > built_before["p4"] and rebuilt["p5"] > built_before["p5"]
+
+
+@pytest.mark.slow
+def test_build_time_is_utc(dbt_world, monkeypatch) -> None:
+    db, config = dbt_world
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # a local clock 9 hours ahead of UTC
+    before = datetime.now(UTC).replace(tzinfo=None)
+    dbt.build(config)
+    after = datetime.now(UTC).replace(tzinfo=None)
+    (built,) = query(db, "SELECT DISTINCT built_at FROM prediction_outcomes")
+    assert before - timedelta(seconds=5) <= built[0] <= after + timedelta(seconds=5)
 
 
 @pytest.mark.slow

@@ -115,20 +115,16 @@ def test_identical_samples_have_zero_drift(world) -> None:
         assert got[metric] == pytest.approx(0.0, abs=1e-12), metric
 
 
-def test_constant_column_empty_and_all_null_windows(world) -> None:
-    world.load(
-        {"c": [5.0] * 100, "n": [None] * 100, "e": [1.0] * 100},
-        {"c": [5.0] * 80, "n": [None] * 80, "e": [1.0] * 80},
-    )
-    # An empty current window: rows of feature e exist only in the baseline -> run at a day with none.
+def test_constant_and_all_null_columns(world) -> None:
+    world.load({"c": [5.0] * 100, "n": [None] * 100}, {"c": [5.0] * 80, "n": [None] * 80})
     (result,) = world.run(
         [{"name": "d", "check": "numeric_drift", "params": {"columns": ["c", "n"]}}]
     )
     got = metric_map(result)
-    # Constant: distances are 0; std-scaled metrics are undefined (no_data, not inf).
-    assert got[("all", "c", "ks")]["value"] == 0.0 and got[("all", "c", "psi")][
-        "value"
-    ] == pytest.approx(0.0)
+    # Constant and unchanged: every distance is 0 (one distinct value: W1's sum is empty).
+    for metric in ("ks", "psi", "js_distance", "wasserstein"):
+        assert got[("all", "c", metric)]["value"] == pytest.approx(0.0, abs=1e-15), metric
+    # Scaled by a zero std: undefined, reported as no_data (never inf).
     assert got[("all", "c", "wasserstein_norm")]["value"] is None
     assert got[("all", "c", "wasserstein_norm")]["status"] == "no_data"
     # All NULL: everything is in the missing bin; KS/W1 have no values to compare.
@@ -137,6 +133,42 @@ def test_constant_column_empty_and_all_null_windows(world) -> None:
     assert (
         got[("all", "n", "ks")]["value"] is None and got[("all", "n", "ks")]["status"] == "no_data"
     )
+
+
+def test_a_constant_that_moves(world) -> None:
+    world.load({"c": [5.0] * 100}, {"c": [7.0] * 80})
+    (result,) = world.run([{"name": "d", "check": "numeric_drift", "params": {"columns": ["c"]}}])
+    got = {k[2]: v["value"] for k, v in metric_map(result).items()}
+    assert got["ks"] == 1.0 and got["wasserstein"] == pytest.approx(2.0, rel=RTOL)
+    assert got["wasserstein"] == pytest.approx(
+        stats.wasserstein_distance([7.0] * 80, [5.0] * 100), rel=RTOL
+    )
+
+
+def test_segments_present_in_one_sample_only(world) -> None:
+    world.load(
+        {"x": [1.0, 2.0, 3.0], "device": ["ios", "ios", "web"], "k": ["a", "b", "a"]},
+        {"x": [1.0, 2.0, 3.0], "device": ["ios", "ios", "tv"], "k": ["a", "b", "a"]},
+    )
+    by = {"by": [["device"]]}
+    results = world.run(
+        [
+            {"name": "n", "check": "numeric_drift", "params": {"columns": ["x"], **by}},
+            {"name": "c", "check": "categorical_drift", "params": {"columns": ["k"], **by}},
+        ]
+    )
+    for result in results:
+        got = metric_map(result)
+        # web vanished and tv is new: rows exist, their comparisons are undefined, no error.
+        for seg, n, nb in (("device=web", 0, 1), ("device=tv", 1, 0)):
+            rows = [r for (s, _, _), r in got.items() if s == seg]
+            assert rows and all(r["sample_size"] == n and r["baseline_size"] == nb for r in rows)
+            assert all(r["status"] == "no_data" or r["metric"] == "row_count" for r in rows)
+            assert all(
+                r["value"] is None
+                for r in rows
+                if r["metric"] in ("psi", "js_distance", "ks", "chi2")
+            )
 
 
 def test_empty_current_window_is_no_data(world) -> None:

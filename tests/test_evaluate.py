@@ -122,3 +122,23 @@ def test_max_q_value_corrects_across_the_rows_of_the_rule() -> None:
     verdicts = evaluate(rows, s)
     assert verdicts[0].status == "ok" and verdicts[0].q_value == pytest.approx(0.3)
     assert states([row(value=0.5, p_value=0.03)], rules=[rule]) == [("alert", 0.25)]
+
+
+def test_q_values_are_per_rule_and_do_not_leak() -> None:
+    """A second rule that tests only one row must not lower the first rule's q."""
+    strict = {**RULE, "max_q_value": 0.05}
+    narrow = {"metric": "psi", "alert": 99.0, "segment": "all"}  # tests only the 'all' row
+    rows = [row(value=0.5, p_value=0.03)] + [
+        row(value=0.0, p_value=0.9, segment=f"s{i}") for i in range(9)
+    ]
+    s = MonitorSettings.model_validate({"min_samples": 100, "rules": [strict, narrow]})
+    first = evaluate(rows, s)[0]
+    assert first.status == "ok" and first.reason == "not significant: q=0.3 > 0.05"
+
+
+def test_significance_rule_without_a_p_value_says_so() -> None:
+    s = MonitorSettings.model_validate(
+        {"min_samples": 100, "rules": [{**RULE, "max_p_value": 0.01}]}
+    )
+    (v,) = evaluate([row(value=0.5)], s)
+    assert v.status == "ok" and v.reason == "beyond 0.25 but the check gives no p_value for psi"

@@ -172,3 +172,23 @@ def test_a_dbt_failure_becomes_an_error_run_with_dbts_message(world) -> None:
         world.db, "SELECT DISTINCT status, error LIKE '%missing_raw_table%' FROM monitor.runs"
     )
     assert errors == [("error", True)]
+
+
+def test_a_baseline_whose_every_range_alerted_is_no_data(world) -> None:
+    """seasonal weeks: 1, and last week alerted: nothing is left to compare with."""
+    world.load({"x": [float(i) for i in range(100)]}, {"x": [float(i) + 50 for i in range(100)]})
+    seasonal = {**DRIFT, "baseline": {"kind": "seasonal", "weeks": 1}}
+    config = load_config(world.config([seasonal]))
+    runner = Runner(config)
+    # 09-08 against 09-01: alerts (KS 0.5).
+    (first,) = runner.run(at=datetime(2026, 9, 9, tzinfo=UTC))
+    assert any(r["status"] == "alert" for r in first.rows)
+    # 09-15 against 09-08 only, which alerted: an empty baseline, not an SQL error.
+    con = duckdb.connect(str(world.db))
+    con.execute(
+        "INSERT INTO preds SELECT x, TIMESTAMP '2026-09-15 12:00', model_name, role FROM preds"
+    )
+    con.close()
+    (second,) = runner.run(at=datetime(2026, 9, 16, tzinfo=UTC))
+    assert second.status == "no_data", second.error
+    assert {r["baseline_size"] for r in second.rows} == {0}

@@ -84,8 +84,8 @@ binned_stats AS (
     SELECT segment, feature,
            {{ psi('p', 'q') }} AS psi,
            {{ js_distance('p', 'q') }} AS js_distance,
-           SUM((n_cur - e_cur) * (n_cur - e_cur) / e_cur
-               + (n_base - e_base) * (n_base - e_base) / e_base) AS chi2,
+           SUM((n_cur - e_cur) * (n_cur - e_cur) / NULLIF(e_cur, 0)
+               + (n_base - e_base) * (n_base - e_base) / NULLIF(e_base, 0)) AS chi2,
            MAX(ABS(p - q)) AS linf
     FROM bin_shares
     GROUP BY segment, feature

@@ -70,9 +70,11 @@ cdf AS (
 exact_stats AS (
     SELECT segment, feature,
            MAX(ABS(cum_cur * 1.0 / NULLIF(valid_cur, 0) - cum_base * 1.0 / NULLIF(valid_base, 0))) AS ks,
-           -- W1: |F_cur − F_base| is constant on [v, v_next); the last step has no width.
-           SUM(ABS(cum_cur * 1.0 / NULLIF(valid_cur, 0) - cum_base * 1.0 / NULLIF(valid_base, 0))
-               * (v_next - v)) AS w1,
+           -- W1: |F_cur − F_base| is constant on [v, v_next); the last step has no width
+           -- (so one distinct value in all gives an empty sum: W1 = 0).
+           CASE WHEN MAX(valid_cur) > 0 AND MAX(valid_base) > 0 THEN COALESCE(
+               SUM(ABS(cum_cur * 1.0 / NULLIF(valid_cur, 0) - cum_base * 1.0 / NULLIF(valid_base, 0))
+                   * (v_next - v)), 0) END AS w1,
            SQRT(SUM(sq_dev_base) / NULLIF(MAX(valid_base), 0)) AS std_base
     FROM cdf
     GROUP BY segment, feature

@@ -23,6 +23,9 @@ WHERE {{ model_filter() }}
 {{ fail("check needs a baseline: set `baseline:` on the monitor (fixed, rolling, seasonal or table)") }}
 {%- elif baseline.table -%}
 SELECT * FROM {{ baseline.table | table }}
+{%- elif not baseline.ranges -%}
+{#- every range was skipped (alerting windows): an empty baseline, so rows are no_data -#}
+SELECT * FROM {{ model.predictions | table }} WHERE FALSE
 {%- else -%}
 SELECT * FROM {{ model.predictions | table }}
 WHERE {{ model_filter() }}

@@ -2,20 +2,26 @@
     materialized='incremental',
     unique_key='prediction_id',
     incremental_strategy='delete+insert',
+    post_hook=[
+        "{% if is_incremental() %}delete from {{ this }} where prediction_id not in (select prediction_id from {{ ref('stg_predictions') }}){% endif %}"
+    ],
 ) }}
--- Predictions left-joined to their first feedback, with label_delay and maturity.
--- A prediction is mature once ts + label_maturity has passed (per model, from the
--- dbt var label_maturity_hours). Checks judge maturity at the run's time T with
--- `matures_at <= T`; `is_mature` is the same test at build time.
+-- Predictions left-joined to their first feedback (earliest label_ts), with
+-- label_delay and maturity. A prediction is mature once ts + label_maturity has
+-- passed (per model, from the var label_maturity_hours). Checks judge maturity at the
+-- run's time T with `matures_at <= T`; `is_mature` is the same test at build time.
+-- All times are UTC (the logs' ts is UTC; the build time is taken in UTC too).
 --
--- Incremental: each build re-processes new predictions, predictions whose first
--- feedback changed since the last build, and predictions that matured since then.
+-- Incremental: each build writes only rows that are new or differ from the stored
+-- ones (the prediction itself, its first feedback, matures_at, or is_mature), and
+-- the post-hook deletes rows whose prediction left stg_predictions (e.g. later
+-- marked as test traffic). Unchanged rows keep their built_at.
 
 {% set maturity = var('label_maturity_hours') %}
 
 with predictions as (
-    select *
-    from {{ ref('stg_predictions') }}
+    select *, md5(cast(p as varchar)) as row_hash
+    from {{ ref('stg_predictions') }} as p
 ),
 
 feedback as (
@@ -52,22 +58,24 @@ outcomes as (
             {%- endfor %}
                 else {{ var('default_label_maturity_hours') | float }}
             end)) as matures_at,
-        current_timestamp::timestamp as built_at
+        cast(current_timestamp at time zone 'UTC' as timestamp) as built_at
     from predictions as p
     left join first_feedback as f on f.prediction_id = p.prediction_id
+),
+
+final as (
+    select *, matures_at <= built_at as is_mature
+    from outcomes
 )
 
-select *, matures_at <= built_at as is_mature
-from outcomes
+select n.*
+from final as n
 {% if is_incremental() %}
--- Re-process everything except rows that are unchanged: same first feedback as
--- stored, and a maturity flag that is still right.
-where prediction_id not in (
-    select o.prediction_id
-    from {{ this }} as o
-    left join first_feedback as f on f.prediction_id = o.prediction_id
-    where o.label_ts is not distinct from f.label_ts
-      and o.label is not distinct from f.label
-      and (o.is_mature or o.matures_at > current_timestamp::timestamp)
-)
+left join {{ this }} as o on o.prediction_id = n.prediction_id
+where o.prediction_id is null
+   or o.row_hash != n.row_hash
+   or o.label is distinct from n.label
+   or o.label_ts is distinct from n.label_ts
+   or o.matures_at != n.matures_at
+   or o.is_mature != n.is_mature
 {% endif %}

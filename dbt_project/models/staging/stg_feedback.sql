@@ -1,8 +1,8 @@
 -- Typed feedback: the true outcome of a prediction (by prediction_id) or of a request
--- (by request_id, then it applies to every prediction of that request). Exact
--- re-deliveries of the same event are deduped, keeping the latest; a genuinely
--- second outcome for the same key (a later label_ts) is kept: prediction_outcomes
--- takes the first.
+-- (by request_id, then it applies to every prediction of that request). One row per
+-- (key, label_ts): re-deliveries of the same event collapse, and two different labels
+-- stamped with the same label_ts resolve deterministically to the larger. A second
+-- outcome with a later label_ts is kept; prediction_outcomes takes the first.
 with typed as (
     select
         cast(prediction_id as varchar) as prediction_id,

@@ -1,5 +1,8 @@
--- Typed prediction log: one row per prediction_id (the latest delivery of a
--- duplicated event wins), test traffic removed. Feature and slice columns pass through.
+-- Typed prediction log: one row per prediction_id, test traffic removed. Feature and
+-- slice columns pass through. A re-delivered event keeps its latest version: the
+-- latest `loaded_at_column` when the var names one (an ingestion timestamp), else
+-- the latest ts; remaining ties are broken by a hash of the row, so the choice is
+-- deterministic.
 with typed as (
     select
         * replace (
@@ -22,7 +25,10 @@ from (
         *,
         row_number() over (
             partition by prediction_id
-            order by ts desc, model_version desc
+            order by
+                {% if var('loaded_at_column', none) %}{{ adapter.quote(var('loaded_at_column')) }} desc,{% endif %}
+                ts desc,
+                md5(cast(typed as varchar))
         ) as _delivery_rank
     from typed
 )
