@@ -31,7 +31,7 @@ from monitor.errors import MonitorError
 from monitor.evaluate import evaluate
 from monitor.state import RunRecord, StateStore
 from monitor.warehouse import Warehouse, connect
-from monitor.windows import BaselineSpec, Window, backfill_windows, baseline_for, window_for
+from monitor.windows import BaselineSpec, Window, baseline_for, scheduled_windows, window_for
 
 log = logging.getLogger(__name__)
 
@@ -154,10 +154,11 @@ class Runner:
         progress: Callable[[RunResult], None] | None = None,
     ) -> list[RunResult]:
         """Every window starting within [first_day, last_day], oldest first, as scheduled."""
-        plan = []
-        for m in self.select(monitors):
-            for w in backfill_windows(first_day, last_day, m):
-                plan.append((m, w, w.end + m.lag))
+        plan = [
+            (m, window, fire)
+            for m in self.select(monitors)
+            for window, fire in scheduled_windows(first_day, last_day, m)
+        ]
         plan.sort(key=lambda item: (item[1].start, item[0].name))
         return self._execute(plan, "backfill", build, progress)
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
 
 from monitor.config import (
     FixedBaseline,
@@ -103,28 +106,36 @@ def window_for(at: datetime, settings: MonitorSettings) -> Window:
     return Window(end - settings.window, end)
 
 
-def run_time_for_window(window: Window, settings: MonitorSettings) -> datetime:
-    """The T whose run produces `window` (used by backfill): end + lag."""
-    return window.end + settings.lag
+def scheduled_windows(
+    first_day: date, last_day: date, settings: MonitorSettings
+) -> list[tuple[Window, datetime]]:
+    """The windows the monitor's schedule evaluates that *start* within [first_day,
+    last_day] (UTC dates, inclusive), each with the first fire time T producing it.
 
-
-def backfill_windows(first_day: date, last_day: date, settings: MonitorSettings) -> list[Window]:
-    """Every window on the monitor's grain that *starts* within [first_day, last_day] (UTC).
-
-    Windows step by the grain (a daily 7d window is evaluated every day), as the
-    schedule would have run them.
+    This is what `monitor backfill` runs: a daily schedule with a 1h window gives one
+    window a day, an hourly schedule with a 1d window one a day, oldest first.
+    (The cron expression is read by APScheduler in the monitor's time zone.)
     """
+    trigger = CronTrigger.from_crontab(settings.schedule, timezone=ZoneInfo(settings.timezone))
     step = grain(settings.window)
     lo = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
     hi = datetime.combine(last_day, datetime.min.time(), tzinfo=UTC) + timedelta(days=1)
-    start = floor_time(lo, step)
-    if start < lo:
-        start += step
-    out = []
-    while start < hi:
-        out.append(Window(start, start + settings.window))
-        start += step
-    return out
+    # A window starting at s is produced by the T with floor(T - lag) = s + window.
+    now = lo + settings.window + settings.lag
+    stop = hi + settings.window + settings.lag + step
+    out: list[tuple[Window, datetime]] = []
+    previous: datetime | None = None
+    while True:
+        fire = trigger.get_next_fire_time(previous, now)
+        if fire is None or fire >= stop:
+            return out
+        fire = fire.astimezone(UTC)
+        w = window_for(fire, settings)
+        if lo <= w.start < hi and (not out or out[-1][0] != w):
+            out.append((w, fire))
+        # Fires before the next grain boundary produce the same window again: skip them.
+        previous = fire
+        now = max(fire + timedelta(seconds=1), w.end + step + settings.lag)
 
 
 def baseline_for(window: Window, settings: MonitorSettings) -> BaselineSpec | None:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from monitor.config import MonitorSettings
-from monitor.windows import BaselineSpec, Window, backfill_windows, baseline_for, grain, window_for
+from monitor.windows import BaselineSpec, Window, baseline_for, grain, scheduled_windows, window_for
 
 
 def settings(**kw: object) -> MonitorSettings:
@@ -129,14 +129,79 @@ def test_baseline_without_alerting_windows() -> None:
     assert spec.without([Window(utc(2026, 8, 1), utc(2026, 10, 1))]).ranges == ()
 
 
-def test_backfill_windows_start_within_the_range() -> None:
-    daily = backfill_windows(date(2026, 9, 1), date(2026, 9, 3), settings(window="1d"))
-    assert [w.start.day for w in daily] == [1, 2, 3]
-    hourly = backfill_windows(date(2026, 9, 1), date(2026, 9, 1), settings(window="1h"))
-    assert len(hourly) == 24 and hourly[-1].end == utc(2026, 9, 2)
-    weekly = backfill_windows(date(2026, 9, 1), date(2026, 9, 2), settings(window="7d"))
-    assert [(w.start.day, w.end.day) for w in weekly] == [(1, 8), (2, 9)]
-    # Each backfilled window is exactly the one a run at (end + lag) evaluates.
-    lagged = settings(window="1d", lag="14d")
-    for w in backfill_windows(date(2026, 9, 1), date(2026, 9, 5), lagged):
-        assert window_for(w.end + lagged.lag, lagged) == w
+def backfill(first: date, last: date, **kw: object) -> list[tuple[str, str, str]]:
+    """(window start, window end, T) as short UTC strings."""
+    fmt = "%m-%d %H:%M"
+    return [
+        (w.start.strftime(fmt), w.end.strftime(fmt), t.strftime(fmt))
+        for w, t in scheduled_windows(first, last, settings(**kw))
+    ]
+
+
+def test_backfill_daily_schedule_daily_window() -> None:
+    got = backfill(date(2026, 9, 1), date(2026, 9, 3), schedule="0 6 * * *", window="1d")
+    assert got == [
+        ("09-01 00:00", "09-02 00:00", "09-02 06:00"),
+        ("09-02 00:00", "09-03 00:00", "09-03 06:00"),
+        ("09-03 00:00", "09-04 00:00", "09-04 06:00"),
+    ]
+
+
+def test_backfill_follows_the_schedule_not_the_window_grain() -> None:
+    # A 1h window on a daily schedule: one window a day, the hour before 06:00.
+    got = backfill(date(2026, 9, 1), date(2026, 9, 2), schedule="0 6 * * *", window="1h")
+    assert got == [
+        ("09-01 05:00", "09-01 06:00", "09-01 06:00"),
+        ("09-02 05:00", "09-02 06:00", "09-02 06:00"),
+    ]
+    # An hourly schedule with a 1d window: one window a day, first produced at 00:00.
+    got = backfill(date(2026, 9, 1), date(2026, 9, 2), schedule="0 * * * *", window="1d")
+    assert got == [
+        ("09-01 00:00", "09-02 00:00", "09-02 00:00"),
+        ("09-02 00:00", "09-03 00:00", "09-03 00:00"),
+    ]
+    # A weekly schedule (Mondays 06:00, APScheduler reads 'mon') with a 7d window.
+    got = backfill(date(2026, 9, 1), date(2026, 9, 20), schedule="0 6 * * mon", window="7d")
+    assert got == [
+        ("09-07 00:00", "09-14 00:00", "09-14 06:00"),
+        ("09-14 00:00", "09-21 00:00", "09-21 06:00"),
+    ]
+
+
+def test_backfill_with_lag_and_time_zone() -> None:
+    # Daily 06:00 New York (10:00 UTC in September); a 14d lag for label monitors.
+    got = backfill(
+        date(2026, 9, 1),
+        date(2026, 9, 1),
+        schedule="0 6 * * *",
+        timezone="America/New_York",
+        window="1d",
+        lag="14d",
+    )
+    assert got == [("09-01 00:00", "09-02 00:00", "09-16 10:00")]
+    s = settings(schedule="0 6 * * *", window="1d", lag="14d")
+    for w, t in scheduled_windows(date(2026, 9, 1), date(2026, 9, 5), s):
+        assert window_for(t, s) == w  # each T produces exactly its window
+
+
+def test_backfill_across_a_dst_change() -> None:
+    """Paris leaves summer time on 2026-10-25: the 06:00 local run moves from 04:00 to 05:00 UTC."""
+    got = backfill(
+        date(2026, 10, 24),
+        date(2026, 10, 25),
+        schedule="0 6 * * *",
+        timezone="Europe/Paris",
+        window="1d",
+    )
+    assert got == [
+        ("10-24 00:00", "10-25 00:00", "10-25 05:00"),
+        ("10-25 00:00", "10-26 00:00", "10-26 05:00"),
+    ]
+    got = backfill(
+        date(2026, 10, 23),
+        date(2026, 10, 23),
+        schedule="0 6 * * *",
+        timezone="Europe/Paris",
+        window="1d",
+    )
+    assert got == [("10-23 00:00", "10-24 00:00", "10-24 04:00")]
