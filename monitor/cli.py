@@ -13,7 +13,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -173,8 +172,10 @@ def list_checks(config: ConfigOpt = Path("alerts.yaml")) -> None:
 @app.command()
 def demo(
     config: ConfigOpt = Path("alerts.yaml"),
-    days: Annotated[int, typer.Option(help="Days of history to generate (at least 21).")] = 35,
-    rows_per_day: Annotated[int, typer.Option(help="Requests per weekday (weekends +30%).")] = 4000,
+    days: Annotated[int, typer.Option(min=21, help="Days of history to generate.")] = 35,
+    rows_per_day: Annotated[
+        int, typer.Option(min=100, help="Requests per weekday (weekends +30%).")
+    ] = 4000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
 ) -> None:
     """Write the demo world, build dbt, backfill every monitor, print the alert timeline."""
@@ -281,14 +282,18 @@ def main() -> None:
             raise
         err_console.print(f"[red]error:[/red] {exc}")
         sys.exit(1)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         err_console.print("aborted")
         sys.exit(130)
+    except typer.TyperException as exc:  # usage errors (typer ships its own click)
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            err_console.print(f"[red]error:[/red] {exc}")
+        sys.exit(getattr(exc, "exit_code", 2))
 
 
 __all__ = ["Window", "app", "main"]

@@ -150,3 +150,21 @@ def test_validate_finds_missing_columns_with_suggestions(world) -> None:
     )
     ok = monitor("validate", "--config", str(world.config([DRIFT])))
     assert ok.returncode == 0, ok.stderr
+
+
+def test_demo_rejects_a_too_short_history() -> None:
+    done = monitor("demo", "--days", "5", "--config", str(REPO / "alerts.yaml"))
+    assert (
+        done.returncode == 2
+        and "Invalid value for '--days'" in done.stderr
+        and "Traceback" not in done.stderr
+    )
+
+
+def test_usage_errors_are_short_and_exit_2() -> None:
+    done = monitor("backfill", "--from", "2026-09-01")
+    assert (
+        done.returncode == 2
+        and "Missing option '--to'" in done.stderr
+        and "Traceback" not in done.stderr
+    )
