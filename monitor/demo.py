@@ -18,6 +18,7 @@ scales to millions.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -70,8 +71,10 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return np.asarray(1.0 / (1.0 + np.exp(-x)))
 
 
-def generate(days: int = 35, rows_per_day: int = 4000, seed: int = 7) -> tuple[pa.Table, pa.Table]:
-    """(raw_predictions, raw_feedback) as Arrow tables."""
+def generate_days(
+    days: int = 35, rows_per_day: int = 4000, seed: int = 7
+) -> Iterator[tuple[pa.Table, pa.Table]]:
+    """(predictions, feedback) one day at a time, so memory is bounded by one day."""
     if days < 21:
         raise ValueError("the demo needs at least 21 days (baselines and incidents need history)")
     if rows_per_day < 100:
@@ -159,42 +162,55 @@ def generate(days: int = 35, rows_per_day: int = 4000, seed: int = 7) -> tuple[p
         dup = gets & (rng.uniform(size=n) < 0.01)
         add(feedback, request_id=request_id[dup], label=label[dup], label_ts=label_ts[dup])
 
-    pred_cols = {k: np.concatenate(v) for k, v in preds.items()}
-    # At-least-once delivery: 0.3% of prediction events arrive twice.
-    dup_idx = np.flatnonzero(rng.uniform(size=len(pred_cols["ts"])) < 0.003)
-    pred_cols = {k: np.concatenate([v, v[dup_idx]]) for k, v in pred_cols.items()}
-    predictions = pa.table(
+        pred_cols = {k: np.concatenate(v) for k, v in preds.items()}
+        # At-least-once delivery: 0.3% of prediction events arrive twice.
+        dup_idx = np.flatnonzero(rng.uniform(size=len(pred_cols["ts"])) < 0.003)
+        pred_cols = {k: np.concatenate([v, v[dup_idx]]) for k, v in pred_cols.items()}
+        fb_cols = {k: np.concatenate(v) for k, v in feedback.items()}
+        preds.clear()
+        feedback.clear()
+        yield _predictions_table(pred_cols), _feedback_table(fb_cols)
+
+
+def _predictions_table(cols: dict[str, np.ndarray]) -> pa.Table:
+    return pa.table(
         {
             k: pa.array(v, type=pa.timestamp("us")) if k == "ts" else pa.array(v, from_pandas=True)
-            for k, v in pred_cols.items()
+            for k, v in cols.items()
         }
     )
-    fb_cols = {k: np.concatenate(v) for k, v in feedback.items()}
-    fb = pa.table(
+
+
+def _feedback_table(cols: dict[str, np.ndarray]) -> pa.Table:
+    return pa.table(
         {
-            "prediction_id": pa.nulls(len(fb_cols["request_id"]), pa.string()),
-            "request_id": pa.array(fb_cols["request_id"]),
-            "label": pa.array(fb_cols["label"]),
-            "label_ts": pa.array(fb_cols["label_ts"], type=pa.timestamp("us")),
+            "prediction_id": pa.nulls(len(cols["request_id"]), pa.string()),
+            "request_id": pa.array(cols["request_id"]),
+            "label": pa.array(cols["label"]),
+            "label_ts": pa.array(cols["label_ts"], type=pa.timestamp("us")),
         }
     )
-    return predictions, fb
 
 
 def write_world(
     path: Path, days: int = 35, rows_per_day: int = 4000, seed: int = 7
 ) -> dict[str, int]:
-    """Replace the demo's raw tables in the DuckDB file at `path`; return row counts."""
-    predictions, feedback = generate(days, rows_per_day, seed)
+    """Replace the demo's raw tables in the DuckDB file at `path`; return row counts.
+
+    Days are appended one at a time, so `rows_per_day` can reach millions."""
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in (path, path.with_name(path.name + ".wal")):
         stale.unlink(missing_ok=True)
+    counts = {"raw_predictions": 0, "raw_feedback": 0}
     con = duckdb.connect(str(path))
     try:
-        con.register("predictions_arrow", predictions)
-        con.register("feedback_arrow", feedback)
-        con.execute("CREATE TABLE raw_predictions AS SELECT * FROM predictions_arrow")
-        con.execute("CREATE TABLE raw_feedback AS SELECT * FROM feedback_arrow")
+        for day, (predictions, feedback) in enumerate(generate_days(days, rows_per_day, seed)):
+            for table, arrow in (("raw_predictions", predictions), ("raw_feedback", feedback)):
+                con.register("incoming", arrow)
+                verb = f"CREATE TABLE {table} AS" if day == 0 else f"INSERT INTO {table}"
+                con.execute(f"{verb} SELECT * FROM incoming")
+                con.unregister("incoming")
+                counts[table] += arrow.num_rows
     finally:
         con.close()
-    return {"raw_predictions": predictions.num_rows, "raw_feedback": feedback.num_rows}
+    return counts

@@ -36,14 +36,17 @@ def reference_bins(
         counts = np.bincount(
             np.searchsorted(edges, v, side="left"), minlength=len(edges) + 1
         ).astype(float)
-        missing = len(values) - len(v)
-        return np.append(counts, missing) / len(values)
+        return np.append(counts, len(values) - len(v))
 
     return shares(cur), shares(base)
 
 
-def psi_ref(p: np.ndarray, q: np.ndarray) -> float:
-    p, q = np.maximum(p, 1e-4), np.maximum(q, 1e-4)
+def psi_ref(cur_counts: np.ndarray, base_counts: np.ndarray) -> float:
+    """PSI with Jeffreys smoothing over the bins observed in either sample."""
+    seen = (cur_counts + base_counts) > 0
+    c, b = cur_counts[seen], base_counts[seen]
+    p = (c + 0.5) / (c.sum() + 0.5 * len(c))
+    q = (b + 0.5) / (b.sum() + 0.5 * len(b))
     return float(np.sum((p - q) * np.log(p / q)))
 
 
@@ -76,9 +79,11 @@ def test_numeric_drift_matches_scipy_and_numpy(world, seed: int) -> None:
     assert got["mean_shift_std"]["value"] == pytest.approx(
         (c.mean() - b.mean()) / b.std(), rel=RTOL
     )
-    p, q = reference_bins(base, cur, 10)
-    assert got["psi"]["value"] == pytest.approx(psi_ref(p, q), rel=RTOL)
-    assert got["js_distance"]["value"] == pytest.approx(js_ref(p, q), rel=RTOL)
+    pc, qc = reference_bins(base, cur, 10)
+    assert got["psi"]["value"] == pytest.approx(psi_ref(pc, qc), rel=RTOL)
+    assert got["js_distance"]["value"] == pytest.approx(
+        js_ref(pc / pc.sum(), qc / qc.sum()), rel=RTOL
+    )
     assert got["null_rate"]["value"] == pytest.approx(50 / 2000, rel=RTOL)
     assert got["null_rate"]["baseline_value"] == pytest.approx(30 / 3000, rel=RTOL)
     assert got["row_count"]["value"] == 2000 and got["row_count"]["baseline_value"] == 3000
@@ -89,7 +94,8 @@ def test_numeric_drift_matches_scipy_and_numpy(world, seed: int) -> None:
 def test_hand_computed_small_case(world) -> None:
     """base = 1,2,3,4 ; cur = 3,4,5,6 (bins=2, edge = 2).
     KS = 0.5 (at x=2: F_base=.5, F_cur=0). W1 = 2 (a shift by 2).
-    Bins (-inf,2], (2,inf): q = (.5,.5), p = (0,1); PSI = (1e-4-.5)ln(1e-4/.5)+(1-.5)ln(1/.5)."""
+    Bins (-inf,2], (2,inf): counts base (2,2), cur (0,4); Jeffreys shares over K=2 bins:
+    q = (.5,.5), p = (.5/5, 4.5/5) = (.1,.9); PSI = (.1-.5)ln(.1/.5) + (.9-.5)ln(.9/.5)."""
     world.load({"x": [1.0, 2.0, 3.0, 4.0]}, {"x": [3.0, 4.0, 5.0, 6.0]})
     (result,) = world.run(
         [{"name": "d", "check": "numeric_drift", "params": {"columns": ["x"], "bins": 2}}]
@@ -97,9 +103,7 @@ def test_hand_computed_small_case(world) -> None:
     got = {k[2]: v["value"] for k, v in metric_map(result).items()}
     assert got["ks"] == pytest.approx(0.5, rel=RTOL)
     assert got["wasserstein"] == pytest.approx(2.0, rel=RTOL)
-    assert got["psi"] == pytest.approx(
-        (1e-4 - 0.5) * math.log(1e-4 / 0.5) + 0.5 * math.log(2), rel=RTOL
-    )
+    assert got["psi"] == pytest.approx(-0.4 * math.log(0.2) + 0.4 * math.log(1.8), rel=RTOL)
     # m = (1/4, 3/4): JSD = ½·log2(4/3) + ½·(½·log2(2) + ½·log2(2/3)).
     jsd = 0.5 * math.log2(4 / 3) + 0.5 * (0.5 * 1 + 0.5 * math.log2(2 / 3))
     assert got["js_distance"] == pytest.approx(math.sqrt(jsd), rel=RTOL)
@@ -219,9 +223,9 @@ def test_categorical_drift_matches_scipy_and_hand_counts(world) -> None:
 
     o_cur, o_base = bin_counts(cur), bin_counts(base)
     p, q = o_cur / o_cur.sum(), o_base / o_base.sum()
+    assert got["psi"]["value"] == pytest.approx(psi_ref(o_cur, o_base), rel=RTOL)
     chi2 = stats.chi2_contingency(np.vstack([o_cur, o_base]), correction=False).statistic
     assert got["chi2"]["value"] == pytest.approx(chi2, rel=RTOL)
-    assert got["psi"]["value"] == pytest.approx(psi_ref(p, q), rel=RTOL)
     assert got["js_distance"]["value"] == pytest.approx(js_ref(p, q), rel=RTOL)
     assert got["linf"]["value"] == pytest.approx(np.max(np.abs(p - q)), rel=RTOL)
     unseen = sum(1 for v in cur if v == "h")

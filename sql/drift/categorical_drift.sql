@@ -6,7 +6,8 @@ description: |
   Bins: the baseline's `top_k` most frequent categories (ties broken by value), one
   OTHER bin for every other category (including ones never seen in the baseline), and
   a NULL bin. p = current share, q = baseline share of each bin.
-  - psi: Σ (p_i − q_i)·ln(p_i / q_i), shares floored at ε = 1e-4 (Siddiqi 2006).
+  - psi: Σ (p_i − q_i)·ln(p_i / q_i), shares Jeffreys-smoothed (n + ½)/(N + ½·K) over
+    the K observed bins (Siddiqi 2006).
   - js_distance: sqrt of the Jensen–Shannon divergence, base 2, in [0, 1], no smoothing.
   - chi2: Pearson's χ² test of homogeneity on the 2×K table (current, baseline) × bins,
     bins with no rows in either sample dropped: Σ (O − E)² / E with
@@ -69,10 +70,8 @@ bin_counts AS (
     FROM ranked
     GROUP BY segment, feature, CASE WHEN kind = 'top' THEN v END, kind
 ),
-bin_shares AS (
+bin_totals AS (
     SELECT b.segment, b.feature, b.n_cur, b.n_base, t.rows_cur, t.rows_base,
-           b.n_cur * 1.0 / NULLIF(t.rows_cur, 0) AS p,
-           b.n_base * 1.0 / NULLIF(t.rows_base, 0) AS q,
            -- Expected counts under homogeneity: row total · column total / N.
            t.rows_cur * (b.n_cur + b.n_base) * 1.0 / NULLIF(t.rows_cur + t.rows_base, 0) AS e_cur,
            t.rows_base * (b.n_cur + b.n_base) * 1.0 / NULLIF(t.rows_cur + t.rows_base, 0) AS e_base
@@ -80,9 +79,12 @@ bin_shares AS (
     JOIN totals AS t ON t.segment = b.segment AND t.feature = b.feature
     WHERE b.n_cur + b.n_base > 0
 ),
+bin_shares AS (
+    {{ bin_shares('bin_totals') }}
+),
 binned_stats AS (
     SELECT segment, feature,
-           {{ psi('p', 'q') }} AS psi,
+           {{ psi('p_s', 'q_s') }} AS psi,
            {{ js_distance('p', 'q') }} AS js_distance,
            SUM((n_cur - e_cur) * (n_cur - e_cur) / NULLIF(e_cur, 0)
                + (n_base - e_base) * (n_base - e_base) / NULLIF(e_base, 0)) AS chi2,

@@ -8,9 +8,10 @@ description: |
   NULL, NaN and ±inf are "missing": counted by null_rate and as their own PSI/JS bin,
   kept out of KS, Wasserstein and the means.
   - psi: Σ (p_i − q_i)·ln(p_i / q_i) over `bins` baseline-quantile bins (open tails,
-    tied edges collapsed) plus a missing bin; p = current share, q = baseline share,
-    each floored at ε = 1e-4 so an empty bin is finite (Siddiqi 2006, Credit Risk
-    Scorecards, ch. 8). Edges: the smallest value whose baseline CDF reaches j/bins.
+    tied edges collapsed) plus a missing bin (Siddiqi 2006, Credit Risk Scorecards,
+    ch. 8); p, q = current and baseline shares, Jeffreys-smoothed (n + ½)/(N + ½·K)
+    over the K observed bins so an empty bin stays finite. Edges: the smallest value
+    whose baseline CDF reaches j/bins.
   - js_distance: sqrt of the Jensen–Shannon divergence, base 2, same bins, no
     smoothing (0·log 0 = 0); in [0, 1] (Endres & Schindelin 2003).
   - ks: two-sample Kolmogorov–Smirnov statistic sup |F_cur(x) − F_base(x)|, exact,
@@ -95,17 +96,20 @@ value_bins AS (
     LEFT JOIN edges AS e ON e.segment = c.segment AND e.feature = c.feature AND e.edge < c.v
     GROUP BY c.segment, c.feature, c.v, c.n_cur, c.n_base
 ),
-bin_shares AS (
+bin_counts AS (
     SELECT b.segment, b.feature, b.bin,
-           SUM(b.n_cur) * 1.0 / NULLIF(MAX(t.rows_cur), 0) AS p,
-           SUM(b.n_base) * 1.0 / NULLIF(MAX(t.rows_base), 0) AS q
+           SUM(b.n_cur) AS n_cur, SUM(b.n_base) AS n_base,
+           MAX(t.rows_cur) AS rows_cur, MAX(t.rows_base) AS rows_base
     FROM value_bins AS b
     JOIN totals AS t ON t.segment = b.segment AND t.feature = b.feature
     GROUP BY b.segment, b.feature, b.bin
 ),
+bin_shares AS (
+    {{ bin_shares('bin_counts') }}
+),
 binned_stats AS (
     SELECT segment, feature,
-           {{ psi('p', 'q') }} AS psi,
+           {{ psi('p_s', 'q_s') }} AS psi,
            {{ js_distance('p', 'q') }} AS js_distance
     FROM bin_shares
     GROUP BY segment, feature

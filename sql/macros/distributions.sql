@@ -21,10 +21,24 @@
 {%- endfor %}{% endfor %}{% endfor %}
 {%- endmacro %}
 
-{#- Population stability index over bins with shares `p` (current) and `q` (baseline):
-    Σ (p − q)·ln(p / q), each share floored at ε = 1e-4 so an empty bin stays finite. -#}
+{#- Shares per bin, from a relation with columns segment, feature, n_cur, n_base,
+    rows_cur, rows_base (one row per bin with any count in either sample):
+    p, q — raw shares; p_s, q_s — Jeffreys-smoothed shares (n + ½) / (N + ½·K), K = the
+    bins observed in either sample. Smoothing keeps PSI finite for an empty bin without
+    letting a nearly empty one dominate, as a fixed ε floor does; it vanishes as N grows. -#}
+{% macro bin_shares(relation) -%}
+SELECT *,
+       n_cur * 1.0 / NULLIF(rows_cur, 0) AS p,
+       n_base * 1.0 / NULLIF(rows_base, 0) AS q,
+       (n_cur + 0.5) / (rows_cur + 0.5 * COUNT(*) OVER (PARTITION BY segment, feature)) AS p_s,
+       (n_base + 0.5) / (rows_base + 0.5 * COUNT(*) OVER (PARTITION BY segment, feature)) AS q_s
+FROM {{ relation }}
+{%- endmacro %}
+
+{#- Population stability index: Σ (p − q)·ln(p / q) over bins; `p`, `q` must be smoothed
+    (never 0), e.g. p_s, q_s from bin_shares. -#}
 {% macro psi(p, q) -%}
-SUM((GREATEST({{ p }}, 1e-4) - GREATEST({{ q }}, 1e-4)) * LN(GREATEST({{ p }}, 1e-4) / GREATEST({{ q }}, 1e-4)))
+SUM(({{ p }} - {{ q }}) * LN({{ p }} / {{ q }}))
 {%- endmacro %}
 
 {#- Jensen–Shannon distance, base 2: sqrt(½ Σ p·log2(p/m) + ½ Σ q·log2(q/m)), m = (p+q)/2,
