@@ -72,6 +72,19 @@ def breach_level(rule: Rule, x: float) -> tuple[str, float | None]:
     return "ok", rule.warn if rule.warn is not None else rule.alert
 
 
+def lacks_evidence(rule: Rule, p: float | None, q: float | None, metric: str) -> str | None:
+    """Why a breach of `rule` does not count for want of significance, or None."""
+    if rule.max_p_value is None and rule.max_q_value is None:
+        return None
+    if p is None:
+        return f"the check gives no p_value for {metric}"
+    if rule.max_p_value is not None and p > rule.max_p_value:
+        return f"not significant: p={p:.3g} > {rule.max_p_value}"
+    if rule.max_q_value is not None and q is not None and q > rule.max_q_value:
+        return f"not significant: q={q:.3g} > {rule.max_q_value}"
+    return None
+
+
 def benjamini_hochberg(p_values: list[float]) -> list[float]:
     """BH adjusted p-values (q-values), monotone, capped at 1; same order as input."""
     m = len(p_values)
@@ -128,28 +141,10 @@ def _verdict(
             v = Verdict("no_data", None, f"{rule.measure} needs a baseline_value", shown_q)
         else:
             level, threshold = breach_level(rule, x)
+            veto = lacks_evidence(rule, _num(row.get("p_value")), q, row["metric"])
             reason = None
-            p = _num(row.get("p_value"))
-            needs_p = rule.max_p_value is not None or rule.max_q_value is not None
-            if level != "ok" and needs_p and p is None:
-                level, reason = (
-                    "ok",
-                    f"beyond {threshold} but the check gives no p_value for {row['metric']}",
-                )
-            elif (
-                level != "ok"
-                and rule.max_p_value is not None
-                and p is not None
-                and p > rule.max_p_value
-            ):
-                level, reason = "ok", f"not significant: p={p:.3g} > {rule.max_p_value}"
-            elif (
-                level != "ok"
-                and rule.max_q_value is not None
-                and q is not None
-                and q > rule.max_q_value
-            ):
-                level, reason = "ok", f"not significant: q={q:.3g} > {rule.max_q_value}"
+            if level != "ok" and veto:
+                level, reason = "ok", f"beyond {threshold} but {veto}"
             v = Verdict(level, threshold, reason, q if q is not None else shown_q)
         if SEVERITY[v.status] > SEVERITY[best.status] or (
             best.threshold is None and v.status == best.status

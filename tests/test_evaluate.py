@@ -133,7 +133,7 @@ def test_q_values_are_per_rule_and_do_not_leak() -> None:
     ]
     s = MonitorSettings.model_validate({"min_samples": 100, "rules": [strict, narrow]})
     first = evaluate(rows, s)[0]
-    assert first.status == "ok" and first.reason == "not significant: q=0.3 > 0.05"
+    assert first.status == "ok" and first.reason == "beyond 0.25 but not significant: q=0.3 > 0.05"
 
 
 def test_significance_rule_without_a_p_value_says_so() -> None:
