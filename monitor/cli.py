@@ -26,7 +26,7 @@ from monitor.state import StateStore
 from monitor.timeline import Episode, episodes
 from monitor.validate import validate as validate_config
 from monitor.warehouse import connect
-from monitor.windows import Window, window_for
+from monitor.windows import window_for
 
 app = typer.Typer(
     add_completion=False,
@@ -294,6 +294,3 @@ def main() -> None:
         else:
             err_console.print(f"[red]error:[/red] {exc}")
         sys.exit(getattr(exc, "exit_code", 2))
-
-
-__all__ = ["Window", "app", "main"]

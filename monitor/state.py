@@ -150,9 +150,3 @@ class StateStore:
             "ORDER BY monitor, window_start, segment, feature, metric",
             params,
         )
-
-    def runs(self, monitor: str | None = None) -> list[dict[str, Any]]:
-        where, params = ("WHERE monitor = ?", [monitor]) if monitor else ("", [])
-        return self.wh.execute(
-            f"SELECT * FROM {self.table('runs')} {where} ORDER BY started_at, monitor", params
-        )

@@ -97,6 +97,15 @@ def world(tmp_path: Path) -> World:
     return World(tmp_path)
 
 
+def read_db(db: Path, sql: str) -> list[tuple[Any, ...]]:
+    """Run one query on a DuckDB file through a read-only connection, closed after."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
 def metric_map(result: RunResult) -> dict[tuple[str, str, str], dict[str, Any]]:
     """(segment, feature, metric) -> row, asserting the run succeeded."""
     assert result.status != "error", result.error

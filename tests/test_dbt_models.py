@@ -11,6 +11,7 @@ import pytest
 from monitor import dbt
 from monitor.config import load_config
 from monitor.errors import DbtError
+from tests.conftest import read_db
 
 T0 = datetime(2026, 9, 1, 10, 0)
 NOW = datetime.utcnow().replace(microsecond=0)
@@ -87,31 +88,25 @@ def dbt_world(write_config, tmp_path):
     return db, load_config(path)
 
 
-def query(db, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 @pytest.mark.slow
 def test_models_dedupe_filter_join_and_pair(dbt_world) -> None:
     db, config = dbt_world
     dbt.build(config)
 
-    assert query(db, "SELECT prediction_id, score, role FROM stg_predictions ORDER BY 1") == [
+    assert read_db(db, "SELECT prediction_id, score, role FROM stg_predictions ORDER BY 1") == [
         ("p1", 0.8, "production"),
         ("p2", 0.7, "shadow"),
         ("p4", 0.1, "production"),
         ("p5", 0.2, "shadow"),
         ("p6", 0.3, "production"),
     ]
-    assert query(db, "SELECT count(*) FROM stg_feedback") == [(4,)]  # the exact re-delivery is gone
+    assert read_db(db, "SELECT count(*) FROM stg_feedback") == [
+        (4,)
+    ]  # the exact re-delivery is gone
 
     outcomes = {
         r[0]: r[1:]
-        for r in query(
+        for r in read_db(
             db,
             "SELECT prediction_id, label, label_ts, label_delay, matures_at, is_mature FROM prediction_outcomes",
         )
@@ -127,7 +122,7 @@ def test_models_dedupe_filter_join_and_pair(dbt_world) -> None:
     assert outcomes["p5"][0] is None and outcomes["p5"][2] is None  # never labelled
     assert outcomes["p6"][4] is False  # ts + 14d is still in the future
 
-    pairs = query(
+    pairs = read_db(
         db,
         "SELECT request_id, has_production, has_shadow, prod_score, shadow_score, label, country "
         "FROM shadow_pairs ORDER BY request_id",
@@ -144,7 +139,7 @@ def test_models_dedupe_filter_join_and_pair(dbt_world) -> None:
 def test_incremental_rebuild_follows_every_change(dbt_world) -> None:
     db, config = dbt_world
     dbt.build(config)
-    built_before = dict(query(db, "SELECT prediction_id, built_at FROM prediction_outcomes"))
+    built_before = dict(read_db(db, "SELECT prediction_id, built_at FROM prediction_outcomes"))
     changed = [
         *PREDICTIONS,
         ("p7", "r7", T0 + timedelta(days=3), "fraud", "v1", "production", 0.5, False, "ES"),  # new
@@ -176,7 +171,7 @@ def test_incremental_rebuild_follows_every_change(dbt_world) -> None:
     dbt.build(config)
     rows = {
         r[0]: r[1:]
-        for r in query(db, "SELECT prediction_id, label, score FROM prediction_outcomes")
+        for r in read_db(db, "SELECT prediction_id, label, score FROM prediction_outcomes")
     }
     assert rows == {
         "p1": (1.0, 0.8),
@@ -185,7 +180,7 @@ def test_incremental_rebuild_follows_every_change(dbt_world) -> None:
         "p6": (None, 0.3),
         "p7": (None, 0.5),
     }  # p2 is gone: it left stg_predictions as test traffic
-    rebuilt = dict(query(db, "SELECT prediction_id, built_at FROM prediction_outcomes"))
+    rebuilt = dict(read_db(db, "SELECT prediction_id, built_at FROM prediction_outcomes"))
     # Unchanged rows were not rewritten; changed ones were.
     assert rebuilt["p1"] == built_before["p1"] and rebuilt["p6"] == built_before["p6"]
     assert rebuilt["p4"] > built_before["p4"] and rebuilt["p5"] > built_before["p5"]
@@ -198,7 +193,7 @@ def test_build_time_is_utc(dbt_world, monkeypatch) -> None:
     before = datetime.now(UTC).replace(tzinfo=None)
     dbt.build(config)
     after = datetime.now(UTC).replace(tzinfo=None)
-    (built,) = query(db, "SELECT DISTINCT built_at FROM prediction_outcomes")
+    (built,) = read_db(db, "SELECT DISTINCT built_at FROM prediction_outcomes")
     assert before - timedelta(seconds=5) <= built[0] <= after + timedelta(seconds=5)
 
 

@@ -16,6 +16,7 @@ from monitor.config import load_config
 from monitor.errors import WarehouseLockedError
 from monitor.runner import Runner
 from monitor.warehouse import connect
+from tests.conftest import read_db
 
 DRIFT = {
     "name": "drift",
@@ -29,31 +30,27 @@ def small_world(world) -> None:
     world.load({"x": [float(i) for i in range(100)]}, {"x": [float(i) + 50 for i in range(100)]})
 
 
-def read(db, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
 def test_rerunning_a_window_replaces_its_rows(world) -> None:
     small_world(world)
     first = world.run([DRIFT])
     second = world.run([DRIFT])
     assert first[0].status == second[0].status == "ok"
-    assert read(world.db, "SELECT count(*), count(DISTINCT run_id) FROM monitor.metrics") == [
+    assert read_db(world.db, "SELECT count(*), count(DISTINCT run_id) FROM monitor.metrics") == [
         (8, 1)
     ]
-    assert read(world.db, "SELECT count(*) FROM monitor.runs") == [
+    assert read_db(world.db, "SELECT count(*) FROM monitor.runs") == [
         (2,)
     ]  # every execution is recorded
-    (latest,) = read(world.db, "SELECT max(run_id) FROM monitor.metrics")
+    (latest,) = read_db(world.db, "SELECT max(run_id) FROM monitor.metrics")
     assert (
         latest[0]
-        == read(world.db, "SELECT run_id FROM monitor.runs ORDER BY started_at DESC LIMIT 1")[0][0]
+        == read_db(world.db, "SELECT run_id FROM monitor.runs ORDER BY started_at DESC LIMIT 1")[0][
+            0
+        ]
     )
-    ks = read(world.db, "SELECT value, status, threshold FROM monitor.metrics WHERE metric = 'ks'")
+    ks = read_db(
+        world.db, "SELECT value, status, threshold FROM monitor.metrics WHERE metric = 'ks'"
+    )
     assert ks == [(0.5, "alert", 0.3)]
 
 
@@ -82,9 +79,9 @@ def test_a_failing_check_does_not_stop_the_others(world, tmp_path) -> None:
     assert results["broken"].status == "error"
     assert 'Referenced column "no_such_column" not found' in results["broken"].error
     assert results["missing-col"].status == "error" and '"nope"' in results["missing-col"].error
-    runs = dict(read(world.db, "SELECT monitor, status FROM monitor.runs"))
+    runs = dict(read_db(world.db, "SELECT monitor, status FROM monitor.runs"))
     assert runs == {"broken": "error", "drift": "ok", "missing-col": "error"}
-    errors = read(world.db, "SELECT error FROM monitor.runs WHERE monitor = 'broken'")
+    errors = read_db(world.db, "SELECT error FROM monitor.runs WHERE monitor = 'broken'")
     assert "no_such_column" in errors[0][0]
 
 
@@ -144,7 +141,7 @@ def test_runs_record_window_trigger_and_timing(world) -> None:
     small_world(world)
     before = time.time()
     world.run([DRIFT])
-    ((start, end, trigger, started, finished, rows),) = read(
+    ((start, end, trigger, started, finished, rows),) = read_db(
         world.db,
         "SELECT window_start, window_end, trigger, started_at, finished_at, row_count FROM monitor.runs",
     )
@@ -168,7 +165,7 @@ def test_a_dbt_failure_becomes_an_error_run_with_dbts_message(world) -> None:
     assert all(
         "Table with name missing_raw_table does not exist" in (r.error or "") for r in results
     )
-    errors = read(
+    errors = read_db(
         world.db, "SELECT DISTINCT status, error LIKE '%missing_raw_table%' FROM monitor.runs"
     )
     assert errors == [("error", True)]
