@@ -27,10 +27,16 @@ from monitor.errors import CheckError, did_you_mean
 
 # The row contract (DESIGN.md "A check"): every check returns these columns.
 REQUIRED_COLUMNS = ("segment", "feature", "metric", "value", "sample_size")
-OPTIONAL_COLUMNS = ("baseline_value", "baseline_size", "p_value")
+# test/dof: the runner computes p_value from the statistic (monitor.stats); reason: why
+# a value is undefined; histogram: the bins and their counts (JSON), frozen per monitor.
+OPTIONAL_COLUMNS = (
+    "baseline_value", "baseline_size", "p_value", "test", "dof", "reason", "histogram",
+)  # fmt: skip
 RESULT_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 # Names the runner puts in the template context; a param may not shadow them.
-RESERVED_NAMES = ("params", "model", "monitor", "role", "window", "baseline", "run_at", "fail")
+RESERVED_NAMES = (
+    "params", "model", "monitor", "role", "window", "baseline", "run_at", "fail", "frozen_bins",
+)  # fmt: skip
 HEADER = re.compile(r"\A\s*/\*\s*---\s*\n(?P<body>.*?)\n\s*---\s*\*/", re.DOTALL)
 PARAM_TYPES = (
     "str",
@@ -70,6 +76,7 @@ class Check:
     returns: tuple[str, ...]
     source: str
     header: dict[str, Any] = field(repr=False, default_factory=dict)
+    metrics: tuple[str, ...] = ()  # the metric names it emits, when the header declares them
 
     @property
     def template_name(self) -> str:
@@ -132,7 +139,7 @@ def parse_check(path: Path, root: Path) -> Check:
     def fail(msg: str) -> CheckError:
         return CheckError(f"{path}:{body_line}: {msg}")
 
-    known = {"name", "description", "family", "params", "returns"}
+    known = {"name", "description", "family", "params", "returns", "metrics"}
     for key in header:
         if key not in known:
             raise fail(f"unknown header key {key!r}{did_you_mean(str(key), known)}")
@@ -177,6 +184,9 @@ def parse_check(path: Path, root: Path) -> Check:
             pname, ptype, bool(spec.get("required", False)), default, spec.get("description", "")
         )
     family = header.get("family") or path.parent.name
+    metrics = header.get("metrics", [])
+    if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
+        raise fail("'metrics' must be a list of metric names")
     return Check(
         name=name,
         path=path,
@@ -187,6 +197,7 @@ def parse_check(path: Path, root: Path) -> Check:
         returns=tuple(returns),
         source=source,
         header=header,
+        metrics=tuple(metrics),
     )
 
 
@@ -352,6 +363,7 @@ class CompiledCheck:
     params: dict[str, Any]
     rendered: str  # DuckDB dialect, as the analyst wrote it
     sql: str  # in the warehouse's dialect
+    spec_key: str = ""  # identity of the binning settings (runner.bin_spec_key)
 
 
 def compile_check(

@@ -120,6 +120,8 @@ def _verdict(
     qs = [q[i] for q in q_by_rule if i in q]
     shown_q = min(qs) if qs else None
     n, nb = row.get("sample_size"), row.get("baseline_size")
+    if _num(row.get("value")) is None and row.get("reason"):  # the check says why
+        return Verdict("no_data", None, row["reason"], shown_q)
     if n is None or n < settings.min_samples:
         return Verdict(
             "no_data", None, f"sample_size {n or 0} < min_samples {settings.min_samples}", shown_q
@@ -129,7 +131,7 @@ def _verdict(
             "no_data", None, f"baseline_size {nb} < min_samples {settings.min_samples}", shown_q
         )
     if _num(row.get("value")) is None:
-        return Verdict("no_data", None, "value undefined for this window", shown_q)
+        return Verdict("no_data", None, row.get("reason") or "value undefined", shown_q)
 
     best = Verdict("ok", None, None, shown_q)
     for rule, rule_q in zip(settings.rules, q_by_rule, strict=True):

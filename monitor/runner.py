@@ -7,6 +7,9 @@ is recorded as an `error` run and never stops the others.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import logging
 import math
 import time
@@ -16,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from monitor import dbt
+from monitor import dbt, stats
 from monitor.checks import (
     RESULT_COLUMNS,
     Check,
@@ -27,9 +30,9 @@ from monitor.checks import (
     resolve_params,
 )
 from monitor.config import Config, MonitorConfig
-from monitor.errors import MonitorError
+from monitor.errors import CheckError, MonitorError
 from monitor.evaluate import evaluate
-from monitor.state import RunRecord, StateStore
+from monitor.state import BinSpec, RunRecord, StateStore
 from monitor.warehouse import Warehouse, connect
 from monitor.windows import BaselineSpec, Window, baseline_for, scheduled_windows, window_for
 
@@ -46,6 +49,7 @@ class RunResult:
     error: str | None = None
     rows: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    bin_specs: list[BinSpec] = field(default_factory=list)  # newly fitted, to freeze
 
     @property
     def breaches(self) -> list[dict[str, Any]]:
@@ -59,6 +63,7 @@ def check_context(
     window: Window,
     baseline: BaselineSpec | None,
     run_at: datetime,
+    frozen_bins: dict[str, dict[str, list[Any]]] | None = None,
 ) -> dict[str, Any]:
     """Everything a check template can use (see docs/writing-checks.md)."""
     model = config.models[monitor.model]
@@ -86,7 +91,61 @@ def check_context(
             "ranges": [{"start": r.start, "end": r.end} for r in baseline.ranges],
         },
         "run_at": run_at,
+        "frozen_bins": frozen_bins or {},
     }
+
+
+def bin_spec_key(monitor: MonitorConfig, check: Check, params: dict[str, Any]) -> str:
+    """Identity of a monitor's binning settings: frozen bins apply while it is unchanged.
+
+    Covers the check, the role, the baseline and every param except `columns` and `by`
+    (they choose what is binned, not how), so adding a column keeps the other specs.
+    """
+    settings = {
+        "check": check.name,
+        "role": monitor.role,
+        "params": {k: v for k, v in sorted(params.items()) if k not in ("columns", "by")},
+        "baseline": monitor.baseline.model_dump(mode="json") if monitor.baseline else None,
+    }
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:16]
+
+
+def fitted_bin_specs(
+    rows: list[dict[str, Any]], monitor: MonitorConfig, spec_key: str, window: Window
+) -> list[BinSpec]:
+    """Specs the check fitted on this baseline (not frozen yet) that are worth freezing.
+
+    A spec is frozen only from a baseline of at least `min_samples` rows, so a thin
+    first baseline does not fix the bins for good.
+    """
+    specs = []
+    for row in rows:
+        if not row.get("histogram"):
+            continue
+        histogram = json.loads(row["histogram"])
+        if histogram.get("frozen") or (row["baseline_size"] or 0) < max(monitor.min_samples, 1):
+            continue
+        kind = histogram.get("kind")
+        items = histogram.get("edges" if kind == "quantile" else "categories")
+        if kind not in ("quantile", "top_k") or not isinstance(items, list):
+            raise MonitorError(
+                f"check {monitor.check}: histogram of {row['segment']}/{row['feature']} "
+                "needs kind quantile with 'edges' or kind top_k with 'categories'"
+            )
+        specs.append(
+            BinSpec(
+                monitor.name,
+                spec_key,
+                row["segment"],
+                row["feature"],
+                kind,
+                items,
+                row["baseline_size"],
+                window,
+            )
+        )
+    return specs
 
 
 class Runner:
@@ -127,8 +186,11 @@ class Runner:
         check = find_check(self.checks, monitor.check)
         params = resolve_params(check, monitor.params)
         baseline = self.baseline(monitor, window, store)
-        context = check_context(self.config, monitor, params, window, baseline, run_at)
-        return compile_check(check, context, self.config.sql_dirs, dialect)
+        spec_key = bin_spec_key(monitor, check, params)
+        frozen = store.bin_specs(monitor.name, spec_key) if store else {}
+        context = check_context(self.config, monitor, params, window, baseline, run_at, frozen)
+        compiled = compile_check(check, context, self.config.sql_dirs, dialect)
+        return dataclasses.replace(compiled, spec_key=spec_key)
 
     # ------------------------------------------------------------------ entry points
 
@@ -205,13 +267,16 @@ class Runner:
             compiled = self.compile(monitor, window, run_at, wh.dialect, store)
             raw = wh.execute(compiled.sql)
             rows = [_normalise(r) for r in raw]
+            _check_declared_metrics(compiled.check, rows)
+            stats.fill_p_values(rows)
             verdicts = evaluate(rows, monitor)
             for row, v in zip(rows, verdicts, strict=True):
                 row.update(
                     status=v.status, threshold=v.threshold, reason=v.reason, q_value=v.q_value
                 )
             status = "ok" if any(r["status"] != "no_data" for r in rows) else "no_data"
-            result = RunResult(monitor.name, window, status, None, rows)
+            specs = fitted_bin_specs(rows, monitor, compiled.spec_key, window)
+            result = RunResult(monitor.name, window, status, None, rows, bin_specs=specs)
         except MonitorError as exc:
             result = RunResult(monitor.name, window, "error", str(exc))
         except Exception as exc:  # a bug must not stop the other monitors
@@ -268,11 +333,24 @@ class Runner:
                 row_count=len(result.rows),
             ),
             metric_rows,
+            result.bin_specs if metric_rows is not None else (),
         )
         log.info(
             "run monitor=%s window=%s status=%s rows=%d seconds=%.3f",
             result.monitor, result.window, result.status, len(result.rows), result.seconds,
         )  # fmt: skip
+
+
+def _check_declared_metrics(check: Check, rows: list[dict[str, Any]]) -> None:
+    """A check that declares `metrics` must keep to them: rules and docs rely on the names."""
+    if not check.metrics:
+        return
+    undeclared = sorted({r["metric"] for r in rows} - set(check.metrics))
+    if undeclared:
+        raise CheckError(
+            f"{check.path}: returned metric(s) {', '.join(map(str, undeclared))} "
+            f"not declared in its header (metrics: {', '.join(check.metrics)})"
+        )
 
 
 def _normalise(row: dict[str, Any]) -> dict[str, Any]:
@@ -281,9 +359,11 @@ def _normalise(row: dict[str, Any]) -> dict[str, Any]:
     for key in ("value", "baseline_value", "p_value"):
         v = out[key]
         out[key] = float(v) if v is not None and math.isfinite(float(v)) else None
-    for key in ("sample_size", "baseline_size"):
+    for key in ("sample_size", "baseline_size", "dof"):
         n = out[key]
         out[key] = int(n) if n is not None else None
+    for key in ("test", "reason", "histogram"):
+        out[key] = str(out[key]) if out[key] is not None else None
     out["segment"] = str(out["segment"]) if out["segment"] is not None else "all"
     out["feature"] = str(out["feature"]) if out["feature"] is not None else ""
     return out

@@ -1,12 +1,18 @@
-"""What the service writes (DESIGN.md): `runs` and `metrics` in the state schema.
+"""What the service writes (DESIGN.md): `runs`, `metrics` and `bin_specs` in the state schema.
 
 Times are stored as naive UTC TIMESTAMPs so every engine and every client time zone
 reads the same instant. Writing a run replaces the monitor's metric rows for that
 window in one transaction, so re-running a window is idempotent.
+
+`bin_specs` holds the bins a drift check fitted on its first baseline (quantile edges
+or a top-k category list), per monitor, segment and feature; later runs bin with the
+same spec, so a PSI series compares like with like. A spec is never overwritten: a
+change of the binning settings gives a new `spec_key`, and deleting rows refits.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,7 +30,11 @@ RUN_COLUMNS = (
 # Every check row, plus where it came from and what the rules made of it.
 METRIC_COLUMNS = (
     "run_id", "monitor", "check", "model", "window_start", "window_end",
-    *RESULT_COLUMNS, "q_value", "threshold", "status", "reason",
+    *RESULT_COLUMNS, "q_value", "threshold", "status",
+)  # fmt: skip
+BIN_SPEC_COLUMNS = (
+    "monitor", "spec_key", "segment", "feature", "kind", "spec", "baseline_size",
+    "fitted_window_start", "fitted_window_end", "created_at",
 )  # fmt: skip
 
 
@@ -64,11 +74,42 @@ def _ddl(schema: str) -> list[str]:
             status VARCHAR NOT NULL,      -- ok | warn | alert | no_data
             reason VARCHAR
         )""",
+        # Columns added after the first release: an older store gains them in place.
+        f"ALTER TABLE {s}.metrics ADD COLUMN IF NOT EXISTS test VARCHAR",
+        f"ALTER TABLE {s}.metrics ADD COLUMN IF NOT EXISTS dof BIGINT",
+        f"ALTER TABLE {s}.metrics ADD COLUMN IF NOT EXISTS histogram VARCHAR",
+        f"""CREATE TABLE IF NOT EXISTS {s}.bin_specs (
+            monitor VARCHAR NOT NULL,
+            spec_key VARCHAR NOT NULL,    -- hash of the binning settings (check, params, baseline)
+            segment VARCHAR NOT NULL,
+            feature VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,        -- quantile | top_k
+            spec VARCHAR NOT NULL,        -- JSON list: the edges, or the categories in bin order
+            baseline_size BIGINT,
+            fitted_window_start TIMESTAMP NOT NULL,
+            fitted_window_end TIMESTAMP NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (monitor, spec_key, segment, feature)
+        )""",
     ]
 
 
 def naive_utc(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+@dataclass(frozen=True)
+class BinSpec:
+    """The bins of one (monitor, segment, feature), as fitted on a baseline."""
+
+    monitor: str
+    spec_key: str
+    segment: str
+    feature: str
+    kind: str  # quantile | top_k
+    items: list[Any]  # edges (float) or categories (str), in bin order
+    baseline_size: int | None
+    fitted_window: Window
 
 
 @dataclass(frozen=True)
@@ -96,19 +137,27 @@ class StateStore:
             for statement in _ddl(schema):
                 self.wh.execute(statement)
 
-    def exists(self) -> bool:
+    def exists(self, table: str = "metrics") -> bool:
         rows = self.wh.execute(
             "SELECT count(*) AS n FROM information_schema.tables "
-            "WHERE table_schema = ? AND table_name = 'metrics'",
-            [self.schema],
+            "WHERE table_schema = ? AND table_name = ?",
+            [self.schema, table],
         )
         return bool(rows and rows[0]["n"])
 
     def table(self, name: str) -> str:
         return f"{sqltext.ident(self.schema)}.{sqltext.ident(name)}"
 
-    def record_run(self, run: RunRecord, metric_rows: Sequence[dict[str, Any]] | None) -> None:
-        """Write the run; when metric rows are given, they replace the window's old rows."""
+    def record_run(
+        self,
+        run: RunRecord,
+        metric_rows: Sequence[dict[str, Any]] | None,
+        bin_specs: Sequence[BinSpec] = (),
+    ) -> None:
+        """Write the run; metric rows replace the window's old rows; new bin specs are kept.
+
+        One transaction, so a crash leaves either the whole run or none of it.
+        """
         values = [
             naive_utc(v) if isinstance(v, datetime) else v
             for v in (getattr(run, c) for c in RUN_COLUMNS)
@@ -132,6 +181,55 @@ class StateStore:
                     ],
                 )
             self.wh.insert_rows(f"{self.schema}.runs", RUN_COLUMNS, [values])
+            self._insert_new_specs(bin_specs)
+
+    def _insert_new_specs(self, specs: Sequence[BinSpec]) -> None:
+        """Insert the specs not stored yet (a concurrent run may have frozen one first)."""
+        if not specs:
+            return
+        stored = {
+            (r["spec_key"], r["segment"], r["feature"])
+            for r in self.wh.execute(
+                f"SELECT spec_key, segment, feature FROM {self.table('bin_specs')} "
+                "WHERE monitor = ?",
+                [specs[0].monitor],
+            )
+        }
+        now = naive_utc(datetime.now(UTC))
+        self.wh.insert_rows(
+            f"{self.schema}.bin_specs",
+            BIN_SPEC_COLUMNS,
+            [
+                [
+                    b.monitor,
+                    b.spec_key,
+                    b.segment,
+                    b.feature,
+                    b.kind,
+                    json.dumps(b.items),
+                    b.baseline_size,
+                    naive_utc(b.fitted_window.start),
+                    naive_utc(b.fitted_window.end),
+                    now,
+                ]
+                for b in specs
+                if (b.spec_key, b.segment, b.feature) not in stored
+            ],
+        )
+
+    def bin_specs(self, monitor: str, spec_key: str) -> dict[str, dict[str, list[Any]]]:
+        """The frozen specs of a monitor's binning settings: {feature: {segment: items}}."""
+        if not self.exists("bin_specs"):  # a store opened read-only, older than bin specs
+            return {}
+        rows = self.wh.execute(
+            f"SELECT segment, feature, spec FROM {self.table('bin_specs')} "
+            "WHERE monitor = ? AND spec_key = ?",
+            [monitor, spec_key],
+        )
+        specs: dict[str, dict[str, list[Any]]] = {}
+        for r in rows:
+            specs.setdefault(r["feature"], {})[r["segment"]] = json.loads(r["spec"])
+        return specs
 
     def alert_windows(self, monitor: str, span: Window) -> list[Window]:
         """Earlier windows of `monitor` within `span` in which any row was in `alert`."""

@@ -7,13 +7,14 @@ scipy (grouped counts, window sums), so results agree to ~1e-12 but not bit for 
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import pytest
 from scipy import stats
 
-from tests.conftest import metric_map
+from tests.conftest import metric_map, read_db
 
 RTOL = 1e-9
 
@@ -51,6 +52,8 @@ def psi_ref(cur_counts: np.ndarray, base_counts: np.ndarray) -> float:
 
 
 def js_ref(p: np.ndarray, q: np.ndarray) -> float:
+    keep = (p + q) > 0  # 0·log 0 = 0: bins empty in both samples add nothing
+    p, q = p[keep], q[keep]
     m = (p + q) / 2
     kl = lambda a: np.sum(np.where(a > 0, a * np.log2(np.where(a > 0, a, 1) / m), 0.0))  # noqa: E731
     return float(np.sqrt(max(0.5 * kl(p) + 0.5 * kl(q), 0.0)))
@@ -71,7 +74,10 @@ def test_numeric_drift_matches_scipy_and_numpy(world, seed: int) -> None:
     got = {k[2]: v for k, v in metric_map(result).items()}
 
     b, c = valid(base), valid(cur)
-    assert got["ks"]["value"] == pytest.approx(stats.ks_2samp(c, b).statistic, rel=RTOL)
+    ks = stats.ks_2samp(c, b, method="asymp")
+    assert got["ks"]["value"] == pytest.approx(ks.statistic, rel=RTOL)
+    assert got["ks"]["p_value"] == pytest.approx(ks.pvalue, rel=RTOL)
+    assert got["ks"]["test"] == "ks"
     assert got["wasserstein"]["value"] == pytest.approx(stats.wasserstein_distance(c, b), rel=RTOL)
     assert got["wasserstein_norm"]["value"] == pytest.approx(
         stats.wasserstein_distance(c, b) / b.std(), rel=RTOL
@@ -128,15 +134,18 @@ def test_constant_and_all_null_columns(world) -> None:
     # Constant and unchanged: every distance is 0 (one distinct value: W1's sum is empty).
     for metric in ("ks", "psi", "js_distance", "wasserstein"):
         assert got[("all", "c", metric)]["value"] == pytest.approx(0.0, abs=1e-15), metric
-    # Scaled by a zero std: undefined, reported as no_data (never inf).
-    assert got[("all", "c", "wasserstein_norm")]["value"] is None
-    assert got[("all", "c", "wasserstein_norm")]["status"] == "no_data"
+    # W1 over a floored std: 0 when nothing moved. mean_shift_std has no floor: undefined,
+    # reported as no_data with the reason (never inf).
+    assert got[("all", "c", "wasserstein_norm")]["value"] == 0.0
+    shift = got[("all", "c", "mean_shift_std")]
+    assert shift["value"] is None and shift["status"] == "no_data"
+    assert shift["reason"] == "the baseline is constant (std 0)"
     # All NULL: everything is in the missing bin; KS/W1 have no values to compare.
     assert got[("all", "n", "null_rate")]["value"] == 1.0
     assert got[("all", "n", "psi")]["value"] == pytest.approx(0.0)
-    assert (
-        got[("all", "n", "ks")]["value"] is None and got[("all", "n", "ks")]["status"] == "no_data"
-    )
+    ks = got[("all", "n", "ks")]
+    assert ks["value"] is None and ks["status"] == "no_data" and ks["p_value"] is None
+    assert ks["reason"] == "the current window has no finite values"
 
 
 def test_a_constant_that_moves(world) -> None:
@@ -147,6 +156,8 @@ def test_a_constant_that_moves(world) -> None:
     assert got["wasserstein"] == pytest.approx(
         stats.wasserstein_distance([7.0] * 80, [5.0] * 100), rel=RTOL
     )
+    # The std floor (1e-9 · max(1, |mean|)) turns "constant, then moved" into a huge value.
+    assert got["wasserstein_norm"] == pytest.approx(2.0 / (1e-9 * 5.0), rel=RTOL)
 
 
 def test_segments_present_in_one_sample_only(world) -> None:
@@ -181,6 +192,9 @@ def test_empty_current_window_is_no_data(world) -> None:
     assert result.status == "no_data"
     assert all(r["status"] == "no_data" for r in result.rows)
     assert {r["sample_size"] for r in result.rows} == {0}
+    assert {r["reason"] for r in result.rows if r["metric"] != "row_count"} == {
+        "the current window has no rows"
+    }
 
 
 def test_segments_by_slice_including_null(world) -> None:
@@ -224,8 +238,10 @@ def test_categorical_drift_matches_scipy_and_hand_counts(world) -> None:
     o_cur, o_base = bin_counts(cur), bin_counts(base)
     p, q = o_cur / o_cur.sum(), o_base / o_base.sum()
     assert got["psi"]["value"] == pytest.approx(psi_ref(o_cur, o_base), rel=RTOL)
-    chi2 = stats.chi2_contingency(np.vstack([o_cur, o_base]), correction=False).statistic
-    assert got["chi2"]["value"] == pytest.approx(chi2, rel=RTOL)
+    chi2 = stats.chi2_contingency(np.vstack([o_cur, o_base]), correction=False)
+    assert got["chi2"]["value"] == pytest.approx(chi2.statistic, rel=RTOL)
+    assert got["chi2"]["p_value"] == pytest.approx(chi2.pvalue, rel=RTOL)
+    assert got["chi2"]["dof"] == chi2.dof == 5
     assert got["js_distance"]["value"] == pytest.approx(js_ref(p, q), rel=RTOL)
     assert got["linf"]["value"] == pytest.approx(np.max(np.abs(p - q)), rel=RTOL)
     unseen = sum(1 for v in cur if v == "h")
@@ -233,3 +249,87 @@ def test_categorical_drift_matches_scipy_and_hand_counts(world) -> None:
     assert got["new_categories"]["value"] == 1.0
     assert got["null_rate"]["value"] == pytest.approx(90 / 3000, rel=RTOL)
     assert got["null_rate"]["baseline_value"] == pytest.approx(40 / 4000, rel=RTOL)
+
+
+def test_chi2_single_bin_has_no_dof_and_p_one(world) -> None:
+    """One non-empty bin: nothing to compare; scipy's chi2_contingency gives p = 1."""
+    world.load({"k": ["a"] * 50}, {"k": ["a"] * 20})
+    (result,) = world.run(
+        [{"name": "c", "check": "categorical_drift", "params": {"columns": ["k"]}}]
+    )
+    chi2 = metric_map(result)[("all", "k", "chi2")]
+    assert (chi2["value"], chi2["dof"], chi2["p_value"]) == (0.0, 0, 1.0)
+
+
+def histogram(result, feature: str, segment: str = "all") -> dict:
+    row = metric_map(result)[(segment, feature, "psi")]
+    return json.loads(row["histogram"])
+
+
+def test_numeric_bins_are_frozen_after_the_first_run(world) -> None:
+    """Run 1 fits the edges on its baseline and stores them; run 2, on a baseline that
+    moved, bins with the same edges (PSI as the numpy reference on the frozen edges)."""
+    monitor = [{"name": "d", "check": "numeric_drift", "params": {"columns": ["x"], "bins": 4}}]
+    world.load({"x": [float(i) for i in range(100)]}, {"x": [float(i) for i in range(50)]})
+    (first,) = world.run(monitor)
+    fitted = histogram(first, "x")
+    assert fitted["frozen"] is False and fitted["edges"] == [24.0, 49.0, 74.0]
+    assert read_db(world.db, "SELECT feature, segment, kind, spec FROM monitor.bin_specs") == [
+        ("x", "all", "quantile", "[24.0, 49.0, 74.0]")
+    ]
+
+    base = [float(i) * 2 for i in range(100)]
+    cur = [float(i) for i in range(50)]
+    world.load({"x": base}, {"x": cur})
+    (second,) = world.run(monitor)
+    again = histogram(second, "x")
+    assert again["frozen"] is True and again["edges"] == [24.0, 49.0, 74.0]
+    edges = np.array(again["edges"])
+    count = lambda v: np.bincount(np.searchsorted(edges, v), minlength=4).astype(float)  # noqa: E731
+    p, q = np.append(count(cur), 0), np.append(count(base), 0)
+    assert metric_map(second)[("all", "x", "psi")]["value"] == pytest.approx(
+        psi_ref(p, q), rel=RTOL
+    )
+    # Counts per bin: [bin, n_cur, n_base], -1 the missing bin (absent: no NULLs).
+    assert again["counts"] == [[0, 25, 13], [1, 25, 12], [2, 0, 13], [3, 0, 62]]
+
+
+def test_changing_the_binning_settings_refits(world) -> None:
+    world.load({"x": [float(i) for i in range(100)]}, {"x": [float(i) for i in range(50)]})
+    world.run([{"name": "d", "check": "numeric_drift", "params": {"columns": ["x"], "bins": 4}}])
+    (result,) = world.run(
+        [{"name": "d", "check": "numeric_drift", "params": {"columns": ["x"], "bins": 2}}]
+    )
+    assert histogram(result, "x") == {
+        "kind": "quantile", "frozen": False, "edges": [49.0], "counts": [[0, 50, 50], [1, 0, 50]],
+    }  # fmt: skip
+    assert len(read_db(world.db, "SELECT DISTINCT spec_key FROM monitor.bin_specs")) == 2
+
+
+def test_a_thin_baseline_does_not_freeze_bins(world) -> None:
+    world.load({"x": [1.0, 2.0, 3.0]}, {"x": [1.0, 2.0]})
+    world.run(
+        [{"name": "d", "check": "numeric_drift", "params": {"columns": ["x"]}, "min_samples": 10}]
+    )
+    assert read_db(world.db, "SELECT count(*) FROM monitor.bin_specs") == [(0,)]
+
+
+def test_categorical_top_k_is_frozen(world) -> None:
+    monitor = [
+        {"name": "c", "check": "categorical_drift", "params": {"columns": ["k"], "top_k": 2}}
+    ]
+    world.load({"k": list("aaabbc")}, {"k": list("abc")})
+    (first,) = world.run(monitor)
+    assert histogram(first, "k")["categories"] == ["a", "b"]
+    # The baseline's favourites change; the bins do not: c stays in OTHER.
+    world.load({"k": [*list("cccbba"), None]}, {"k": list("abcc")})
+    (second,) = world.run(monitor)
+    h = histogram(second, "k")
+    assert h["frozen"] is True and h["categories"] == ["a", "b"]
+    # [bin, n_cur, n_base]: -2 OTHER, -1 NULL, then positions in the list.
+    assert h["counts"] == [[-2, 2, 3], [-1, 0, 1], [0, 1, 1], [1, 1, 2]]
+    chi2 = metric_map(second)[("all", "k", "chi2")]
+    table = np.array([[2, 0, 1, 1], [3, 1, 1, 2]])
+    ref = stats.chi2_contingency(table, correction=False)
+    assert chi2["value"] == pytest.approx(ref.statistic, rel=RTOL)
+    assert chi2["p_value"] == pytest.approx(ref.pvalue, rel=RTOL) and chi2["dof"] == ref.dof

@@ -3,33 +3,183 @@ name: numeric_drift
 family: drift
 description: |
   Distribution shift of numeric columns, current window vs baseline, per segment.
-  Values are first grouped to (segment, feature, distinct value) counts; every
-  statistic is then computed from those counts, so the sort works on distinct values.
-  NULL, NaN and ±inf are "missing": counted by null_rate and as their own PSI/JS bin,
-  kept out of KS, Wasserstein and the means.
+  Each column is computed on its own (one grouped pass to distinct-value counts, one
+  sort of those for the CDFs) and the columns are stacked; every statistic comes from
+  that one sorted pass. NULL, NaN and ±inf are "missing": counted by null_rate and as
+  their own PSI/JS bin, kept out of KS, Wasserstein and the means.
   - psi: Σ (p_i − q_i)·ln(p_i / q_i) over `bins` baseline-quantile bins (open tails,
     tied edges collapsed) plus a missing bin (Siddiqi 2006, Credit Risk Scorecards,
     ch. 8); p, q = current and baseline shares, Jeffreys-smoothed (n + ½)/(N + ½·K)
-    over the K observed bins so an empty bin stays finite. Edges: the smallest value
-    whose baseline CDF reaches j/bins.
+    over the K observed bins so an empty bin stays finite. Edge j is the smallest
+    baseline value whose CDF reaches j/bins. The edges are fitted once per monitor and
+    segment and then frozen (monitor.bin_specs), so the series stays comparable.
   - js_distance: sqrt of the Jensen–Shannon divergence, base 2, same bins, no
     smoothing (0·log 0 = 0); in [0, 1] (Endres & Schindelin 2003).
   - ks: two-sample Kolmogorov–Smirnov statistic sup |F_cur(x) − F_base(x)|, exact,
-    over the sorted union of distinct values (scipy.stats.ks_2samp).
+    over the sorted union of distinct values; p_value: Smirnov's asymptotic two-sided
+    distribution, computed by the runner (test = 'ks'; scipy.stats.ks_2samp,
+    method='asymp').
   - wasserstein: W1 = ∫ |F_cur − F_base| dx, exact, in the feature's units
-    (scipy.stats.wasserstein_distance); wasserstein_norm = W1 / baseline population std.
-  - mean_shift_std: (mean_cur − mean_base) / baseline population std.
+    (scipy.stats.wasserstein_distance); wasserstein_norm = W1 / max(σ_base, floor),
+    σ_base the baseline population std, floor = 1e-9·max(1, |mean_base|), so a
+    constant baseline that starts to move shows a very large value, never a division
+    by zero.
+  - mean_shift_std: (mean_cur − mean_base) / σ_base (undefined for a constant baseline).
   - null_rate: missing share of the current window (baseline_value: the baseline's).
   - row_count: rows in the window (baseline_value/baseline_size: the baseline's).
-  Undefined values (empty sample, constant baseline for the std-scaled metrics) are
-  NULL, which the evaluator reports as no_data.
+  An undefined value is NULL with a `reason` (empty window, no finite values, constant
+  baseline); the evaluator reports it as no_data.
 params:
   columns: {type: list[str], required: true, description: numeric columns to compare}
   bins: {type: int, default: 10, description: number of baseline-quantile bins}
   by: {type: list[list[str]], default: [], description: "slices, e.g. [[device], [country, device]]"}
-returns: [segment, feature, metric, value, sample_size, baseline_value, baseline_size, p_value]
+metrics: [psi, js_distance, ks, wasserstein, wasserstein_norm, mean_shift_std, null_rate, row_count]
+returns: [segment, feature, metric, value, sample_size, baseline_value, baseline_size, p_value, test, reason, histogram]
 --- */
 {%- if bins < 2 %}{{ fail("numeric_drift: bins must be at least 2") }}{% endif %}
+
+{#- One column's statistics, one row per segment: a self-contained query over the two
+    windows. Columns are not mixed in one long relation: grouping and sorting each
+    column on its own is several times faster and lighter (DESIGN.md). -#}
+{% macro column_stats(col) -%}
+SELECT * FROM (
+    WITH
+    -- Distinct values with their count in each sample (v IS NULL: the missing bin).
+    value_counts AS (
+        {{ value_counts([col], by, numeric=true) | indent(8) }}
+    ),
+    totals AS (
+        SELECT segment,
+               SUM(n_cur) AS rows_cur,
+               SUM(n_base) AS rows_base,
+               SUM(CASE WHEN v IS NOT NULL THEN n_cur ELSE 0 END) AS valid_cur,
+               SUM(CASE WHEN v IS NOT NULL THEN n_base ELSE 0 END) AS valid_base,
+               SUM(n_cur * v) / NULLIF(SUM(CASE WHEN v IS NOT NULL THEN n_cur ELSE 0 END), 0) AS mean_cur,
+               SUM(n_base * v) / NULLIF(SUM(CASE WHEN v IS NOT NULL THEN n_base ELSE 0 END), 0) AS mean_base
+        FROM value_counts
+        GROUP BY segment
+    ),
+    -- Empirical CDFs at every distinct value: the one sort. cum_* are integer counts,
+    -- so the comparisons with j/bins below are exact.
+    cdf AS (
+        SELECT c.segment, c.v, c.n_cur, c.n_base,
+               SUM(c.n_cur) OVER w AS cum_cur,
+               SUM(c.n_base) OVER w AS cum_base,
+               LEAD(c.v) OVER w AS v_next,
+               t.valid_cur, t.valid_base, t.mean_base
+        FROM value_counts AS c
+        JOIN totals AS t ON t.segment = c.segment
+        WHERE c.v IS NOT NULL
+        WINDOW w AS ({% if by %}PARTITION BY c.segment {% endif %}ORDER BY c.v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+    ),
+    -- Quantile bins, read off the same sorted pass. Edge j (1 ≤ j < bins) is the
+    -- smallest value whose baseline CDF reaches j/bins; the edges strictly below v
+    -- number level(v) = min(bins − 1, floor(B(v⁻)·bins / N)), B(v⁻) = baseline rows
+    -- below v, and v is an edge when the level passes at v (the last value of its
+    -- level). Values of one level form one bin, so tied edges collapse.
+    steps AS (
+        SELECT segment, v, n_cur, n_base,
+               LEAST({{ bins - 1 }}, FLOOR((cum_base - n_base) * {{ bins }} * 1.0 / NULLIF(valid_base, 0))) AS level,
+               LEAST({{ bins - 1 }}, FLOOR(cum_base * {{ bins }} * 1.0 / NULLIF(valid_base, 0))) AS level_after,
+               -- |F_cur − F_base| on [v, v_next): its max is KS, its integral W1.
+               ABS(cum_cur * 1.0 / NULLIF(valid_cur, 0) - cum_base * 1.0 / NULLIF(valid_base, 0)) AS gap,
+               v_next - v AS width,
+               n_base * (v - mean_base) * (v - mean_base) AS sq_dev_base
+        FROM cdf
+    ),
+    -- One pass over the sorted values, grouped to at most `bins` rows per segment.
+    -- A segment with frozen bins (an earlier run's edges) bins by those instead: a
+    -- value's bin is the number of frozen edges strictly below it.
+    per_bin AS (
+        SELECT segment,
+               {% if frozen_bins.get(col) %}CASE WHEN segment IN {{ frozen_bins[col].keys() | list | literal }}
+                   THEN {{ frozen_bin(col, 'segment', 'v') | indent(19) }}
+                   ELSE level END{% else %}level{% endif %} AS bin,
+               SUM(n_cur) AS n_cur,
+               SUM(n_base) AS n_base,
+               MAX(gap) AS max_gap,
+               SUM(gap * width) AS area,  -- the last value has no width (NULL), and adds nothing
+               SUM(sq_dev_base) AS sq_dev_base,
+               MAX(CASE WHEN level_after > level THEN v END) AS fitted_edge
+        FROM steps
+        GROUP BY 1, 2  -- segment, bin (ordinals: the bin expression is long)
+    ),
+    exact_stats AS (
+        SELECT b.segment,
+               MAX(b.max_gap) AS ks,
+               -- One distinct value in all: no step has a width, W1 = 0.
+               CASE WHEN MAX(t.valid_cur) > 0 AND MAX(t.valid_base) > 0 THEN COALESCE(SUM(b.area), 0) END AS w1,
+               SQRT(SUM(b.sq_dev_base) / NULLIF(MAX(t.valid_base), 0)) AS std_base
+        FROM per_bin AS b
+        JOIN totals AS t ON t.segment = b.segment
+        GROUP BY b.segment
+    ),
+    frozen_edges AS (
+        {{ frozen_spec(col, 'DOUBLE') | indent(8) }}
+    ),
+    frozen_segments AS (
+        SELECT DISTINCT segment FROM frozen_edges
+    ),
+    -- Bins numbered 0, 1, … (fitted levels that collapsed leave gaps: dense ranks close
+    -- them; every bin holds its upper edge, a baseline value, so none between two edges
+    -- is empty), and -1 for the missing bin (NULL, NaN, ±inf).
+    bin_counts AS (
+        SELECT b.segment, {{ col | literal }} AS feature,
+               CASE WHEN fs.segment IS NOT NULL THEN b.bin
+                    ELSE DENSE_RANK() OVER (PARTITION BY b.segment ORDER BY b.bin) - 1 END AS bin,
+               b.n_cur, b.n_base, t.rows_cur, t.rows_base
+        FROM per_bin AS b
+        JOIN totals AS t ON t.segment = b.segment
+        LEFT JOIN frozen_segments AS fs ON fs.segment = b.segment
+        WHERE b.n_cur + b.n_base > 0
+        UNION ALL
+        SELECT c.segment, {{ col | literal }}, -1, c.n_cur, c.n_base, t.rows_cur, t.rows_base
+        FROM value_counts AS c
+        JOIN totals AS t ON t.segment = c.segment
+        WHERE c.v IS NULL AND c.n_cur + c.n_base > 0
+    ),
+    bin_shares AS (
+        {{ bin_shares('bin_counts') | indent(8) }}
+    ),
+    binned_stats AS (
+        SELECT segment,
+               {{ psi('p_s', 'q_s') }} AS psi,
+               {{ js_distance('p', 'q') | indent(15) }} AS js_distance,
+               LIST([bin, n_cur, n_base] ORDER BY bin) AS counts
+        FROM bin_shares
+        GROUP BY segment
+    ),
+    -- The edges, for the histogram and to freeze them: frozen ones as stored, fitted
+    -- ones where the level passes.
+    edge_lists AS (
+        SELECT segment, LIST(edge ORDER BY edge) AS edges
+        FROM (
+            SELECT segment, item AS edge FROM frozen_edges WHERE item IS NOT NULL
+            UNION ALL
+            SELECT segment, fitted_edge FROM per_bin
+            WHERE fitted_edge IS NOT NULL AND segment NOT IN (SELECT segment FROM frozen_segments)
+        ) AS edges
+        GROUP BY segment
+    )
+    SELECT t.segment, {{ col | literal }} AS feature,
+           t.rows_cur, t.rows_base, t.valid_cur, t.valid_base, t.mean_cur, t.mean_base,
+           x.std_base, x.ks, x.w1,
+           -- Binned metrics are undefined when either sample is empty.
+           CASE WHEN t.rows_cur > 0 AND t.rows_base > 0 THEN b.psi END AS psi,
+           CASE WHEN t.rows_cur > 0 AND t.rows_base > 0 THEN b.js_distance END AS js_distance,
+           -- The bins and their counts, for the report and to freeze the edges.
+           CASE WHEN t.valid_base > 0 THEN JSON_OBJECT(
+               'kind', 'quantile',
+               'frozen', (fs.segment IS NOT NULL),  -- parenthesised for sqlglot's parser
+               'edges', COALESCE(e.edges, []),
+               'counts', b.counts) END AS histogram
+    FROM totals AS t
+    LEFT JOIN exact_stats AS x ON x.segment = t.segment
+    LEFT JOIN binned_stats AS b ON b.segment = t.segment
+    LEFT JOIN edge_lists AS e ON e.segment = t.segment
+    LEFT JOIN frozen_segments AS fs ON fs.segment = t.segment
+) AS {{ ('stats_' ~ col) | ident }}
+{%- endmacro %}
 WITH
 current_window AS (
     {{ current_rows() }}
@@ -37,120 +187,54 @@ current_window AS (
 baseline_window AS (
     {{ baseline_rows() }}
 ),
-observations AS (
-    {{ observations(columns, by, numeric=true) }}
-),
--- Distinct values with their count in each sample (v IS NULL: the missing bin).
-value_counts AS (
-    {{ value_counts() }}
-),
-totals AS (
-    SELECT segment, feature,
-           SUM(n_cur) AS rows_cur,
-           SUM(n_base) AS rows_base,
-           SUM(CASE WHEN v IS NOT NULL THEN n_cur ELSE 0 END) AS valid_cur,
-           SUM(CASE WHEN v IS NOT NULL THEN n_base ELSE 0 END) AS valid_base,
-           SUM(n_cur * v) / NULLIF(SUM(CASE WHEN v IS NOT NULL THEN n_cur ELSE 0 END), 0) AS mean_cur,
-           SUM(n_base * v) / NULLIF(SUM(CASE WHEN v IS NOT NULL THEN n_base ELSE 0 END), 0) AS mean_base
-    FROM value_counts
-    GROUP BY segment, feature
-),
--- Empirical CDFs at every distinct value; cum_* are integer counts (exact comparisons).
-cdf AS (
-    SELECT c.segment, c.feature, c.v,
-           SUM(c.n_cur) OVER w AS cum_cur,
-           SUM(c.n_base) OVER w AS cum_base,
-           LEAD(c.v) OVER w AS v_next,
-           c.n_base * (c.v - t.mean_base) * (c.v - t.mean_base) AS sq_dev_base,
-           t.valid_cur, t.valid_base
-    FROM value_counts AS c
-    JOIN totals AS t ON t.segment = c.segment AND t.feature = c.feature
-    WHERE c.v IS NOT NULL
-    WINDOW w AS (PARTITION BY c.segment, c.feature ORDER BY c.v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-),
-exact_stats AS (
-    SELECT segment, feature,
-           MAX(ABS(cum_cur * 1.0 / NULLIF(valid_cur, 0) - cum_base * 1.0 / NULLIF(valid_base, 0))) AS ks,
-           -- W1: |F_cur − F_base| is constant on [v, v_next); the last step has no width
-           -- (so one distinct value in all gives an empty sum: W1 = 0).
-           CASE WHEN MAX(valid_cur) > 0 AND MAX(valid_base) > 0 THEN COALESCE(
-               SUM(ABS(cum_cur * 1.0 / NULLIF(valid_cur, 0) - cum_base * 1.0 / NULLIF(valid_base, 0))
-                   * (v_next - v)), 0) END AS w1,
-           SQRT(SUM(sq_dev_base) / NULLIF(MAX(valid_base), 0)) AS std_base
-    FROM cdf
-    GROUP BY segment, feature
-),
--- Bin edge j (1 ≤ j < bins): the smallest value whose baseline CDF reaches j/bins.
-edges AS (
-    SELECT DISTINCT c.segment, c.feature, MIN(c.v) AS edge
-    FROM cdf AS c
-    CROSS JOIN (VALUES {% for j in range(1, bins) %}{% if not loop.first %}, {% endif %}({{ j }}){% endfor %}) AS q(j)
-    WHERE c.cum_base * {{ bins }} >= q.j * c.valid_base AND c.valid_base > 0
-    GROUP BY c.segment, c.feature, q.j
-),
--- A value's bin is the number of edges strictly below it: bins are (e_j, e_j+1], open tails.
-value_bins AS (
-    SELECT c.segment, c.feature, c.n_cur, c.n_base,
-           CASE WHEN c.v IS NULL THEN -1 ELSE COUNT(e.edge) END AS bin
-    FROM value_counts AS c
-    LEFT JOIN edges AS e ON e.segment = c.segment AND e.feature = c.feature AND e.edge < c.v
-    GROUP BY c.segment, c.feature, c.v, c.n_cur, c.n_base
-),
-bin_counts AS (
-    SELECT b.segment, b.feature, b.bin,
-           SUM(b.n_cur) AS n_cur, SUM(b.n_base) AS n_base,
-           MAX(t.rows_cur) AS rows_cur, MAX(t.rows_base) AS rows_base
-    FROM value_bins AS b
-    JOIN totals AS t ON t.segment = b.segment AND t.feature = b.feature
-    GROUP BY b.segment, b.feature, b.bin
-),
-bin_shares AS (
-    {{ bin_shares('bin_counts') }}
-),
-binned_stats AS (
-    SELECT segment, feature,
-           {{ psi('p_s', 'q_s') }} AS psi,
-           {{ js_distance('p', 'q') }} AS js_distance
-    FROM bin_shares
-    GROUP BY segment, feature
-),
 stats AS (
-    SELECT t.segment, t.feature, t.rows_cur, t.rows_base, t.valid_cur, t.valid_base,
-           t.mean_cur, t.mean_base, x.std_base,
-           -- Binned metrics are undefined when either sample is empty.
-           CASE WHEN t.rows_cur > 0 AND t.rows_base > 0 THEN b.psi END AS psi,
-           CASE WHEN t.rows_cur > 0 AND t.rows_base > 0 THEN b.js_distance END AS js_distance,
-           x.ks, x.w1,
-           (t.rows_cur - t.valid_cur) * 1.0 / NULLIF(t.rows_cur, 0) AS null_rate_cur,
-           (t.rows_base - t.valid_base) * 1.0 / NULLIF(t.rows_base, 0) AS null_rate_base
-    FROM totals AS t
-    LEFT JOIN exact_stats AS x ON x.segment = t.segment AND x.feature = t.feature
-    LEFT JOIN binned_stats AS b ON b.segment = t.segment AND b.feature = t.feature
+{%- for col in columns %}
+    {% if not loop.first %}UNION ALL
+    {% endif %}{{ column_stats(col) | indent(4) }}
+{%- endfor %}
+),
+-- A row per (segment, feature, metric); why a value is undefined goes in `reason`.
+metric_rows AS (
+    SELECT s.segment,
+           s.feature,
+           m.metric,
+           CASE m.metric
+               WHEN 'psi' THEN s.psi
+               WHEN 'js_distance' THEN s.js_distance
+               WHEN 'ks' THEN s.ks
+               WHEN 'wasserstein' THEN s.w1
+               WHEN 'wasserstein_norm' THEN s.w1 / GREATEST(s.std_base, 1e-9 * GREATEST(1.0, ABS(s.mean_base)))
+               WHEN 'mean_shift_std' THEN (s.mean_cur - s.mean_base) / NULLIF(s.std_base, 0)
+               WHEN 'null_rate' THEN (s.rows_cur - s.valid_cur) * 1.0 / NULLIF(s.rows_cur, 0)
+               WHEN 'row_count' THEN CAST(s.rows_cur AS DOUBLE)
+           END AS value,
+           CASE WHEN m.binned THEN s.rows_cur ELSE s.valid_cur END AS sample_size,
+           CASE m.metric
+               WHEN 'null_rate' THEN (s.rows_base - s.valid_base) * 1.0 / NULLIF(s.rows_base, 0)
+               WHEN 'row_count' THEN CAST(s.rows_base AS DOUBLE)
+               WHEN 'mean_shift_std' THEN 0.0
+           END AS baseline_value,
+           CASE WHEN m.binned THEN s.rows_base ELSE s.valid_base END AS baseline_size,
+           CAST(NULL AS DOUBLE) AS p_value,
+           CASE WHEN m.metric = 'ks' THEN 'ks' END AS test,
+           CASE
+               WHEN m.metric = 'row_count' THEN NULL
+               WHEN s.rows_cur = 0 THEN 'the current window has no rows'
+               WHEN m.metric = 'null_rate' THEN NULL
+               WHEN s.rows_base = 0 THEN 'the baseline has no rows'
+               WHEN m.binned THEN NULL
+               WHEN s.valid_cur = 0 THEN 'the current window has no finite values'
+               WHEN s.valid_base = 0 THEN 'the baseline has no finite values'
+               WHEN m.metric = 'mean_shift_std' AND s.std_base = 0
+                   THEN 'the baseline is constant (std 0)'
+           END AS reason,
+           CASE WHEN m.metric = 'psi' THEN s.histogram END AS histogram
+    FROM stats AS s
+    CROSS JOIN (VALUES ('psi', TRUE), ('js_distance', TRUE), ('ks', FALSE), ('wasserstein', FALSE),
+                       ('wasserstein_norm', FALSE), ('mean_shift_std', FALSE),
+                       ('null_rate', TRUE), ('row_count', TRUE)) AS m(metric, binned)
 )
-SELECT s.segment,
-       s.feature,
-       m.metric,
-       CASE m.metric
-           WHEN 'psi' THEN s.psi
-           WHEN 'js_distance' THEN s.js_distance
-           WHEN 'ks' THEN s.ks
-           WHEN 'wasserstein' THEN s.w1
-           WHEN 'wasserstein_norm' THEN s.w1 / NULLIF(s.std_base, 0)
-           WHEN 'mean_shift_std' THEN (s.mean_cur - s.mean_base) / NULLIF(s.std_base, 0)
-           WHEN 'null_rate' THEN s.null_rate_cur
-           WHEN 'row_count' THEN CAST(s.rows_cur AS DOUBLE)
-       END AS value,
-       CASE WHEN m.metric IN ('psi', 'js_distance', 'null_rate', 'row_count')
-            THEN s.rows_cur ELSE s.valid_cur END AS sample_size,
-       CASE m.metric
-           WHEN 'null_rate' THEN s.null_rate_base
-           WHEN 'row_count' THEN CAST(s.rows_base AS DOUBLE)
-           WHEN 'mean_shift_std' THEN 0.0
-       END AS baseline_value,
-       CASE WHEN m.metric IN ('psi', 'js_distance', 'null_rate', 'row_count')
-            THEN s.rows_base ELSE s.valid_base END AS baseline_size,
-       CAST(NULL AS DOUBLE) AS p_value
-FROM stats AS s
-CROSS JOIN (VALUES ('psi'), ('js_distance'), ('ks'), ('wasserstein'), ('wasserstein_norm'),
-                   ('mean_shift_std'), ('null_rate'), ('row_count')) AS m(metric)
-ORDER BY s.segment, s.feature, m.metric
+SELECT segment, feature, metric, value, sample_size, baseline_value, baseline_size,
+       p_value, test, reason, CAST(histogram AS VARCHAR) AS histogram
+FROM metric_rows
+ORDER BY segment, feature, metric

@@ -5,20 +5,36 @@
 {% from 'macros/segments.sql' import segment_label %}
 {% from 'macros/numbers.sql' import finite_double %}
 
-{#- Long form: one row per (sample, segment, feature, value) from the CTEs
-    `current_window` ('cur') and `baseline_window` ('base'), for every column and every
-    slice of `by` ('all' first). Each branch reads one column. Numeric values are
-    DOUBLE with NaN/±inf as NULL; categorical values are VARCHAR. -#}
-{% macro observations(columns, by, numeric) -%}
+{#- Per (segment, feature, distinct value): its count in the current window (n_cur) and
+    in the baseline (n_base), from the CTEs `current_window` and `baseline_window`, for
+    every column and every slice of `by` ('all' first); v IS NULL is the missing bin.
+    The 'all' segment's missing bin is always present, possibly with zero counts:
+    consumers drop bins empty in both samples.
+    Each column is grouped on its own (a small hash table keyed by its values) and the
+    per-column results are stacked: grouping all columns in one long-form relation is
+    several times slower and needs far more memory (DESIGN.md, performance facts).
+    Numeric values are DOUBLE with NaN/±inf as NULL; categorical values are VARCHAR. -#}
+{% macro value_counts(columns, by, numeric) -%}
+{%- for col in columns %}
+{% if not loop.first %}UNION ALL
+{% endif -%}
+SELECT segment, {{ col | literal }} AS feature, v,
+       SUM(CASE WHEN sample = 'cur' THEN 1 ELSE 0 END) AS n_cur,
+       SUM(CASE WHEN sample = 'base' THEN 1 ELSE 0 END) AS n_base
+FROM (
 {%- for seg in [[]] + by %}{% set first_slice = loop.first %}
-{%- for col in columns %}{% set first_branch = first_slice and loop.first %}
 {%- for sample, source in [('cur', 'current_window'), ('base', 'baseline_window')] %}
-    {% if not (first_branch and loop.first) %}UNION ALL {% endif -%}
+    {% if not (first_slice and loop.first) %}UNION ALL {% endif -%}
     SELECT {{ sample | literal }} AS sample, {{ segment_label(seg) }} AS segment,
-           {{ col | literal }} AS feature,
            {% if numeric %}{{ finite_double(col) }}{% else %}CAST({{ col | ident }} AS VARCHAR){% endif %} AS v
     FROM {{ source }}
-{%- endfor %}{% endfor %}{% endfor %}
+{%- endfor %}{% endfor %}
+    -- One row counted in neither sample, so the 'all' segment exists (with zero counts)
+    -- even when both windows are empty, and the check can say so instead of going silent.
+    UNION ALL SELECT 'none' AS sample, 'all' AS segment, CAST(NULL AS {{ 'DOUBLE' if numeric else 'VARCHAR' }}) AS v
+) AS observations
+GROUP BY segment, v
+{%- endfor %}
 {%- endmacro %}
 
 {#- Shares per bin, from a relation with columns segment, feature, n_cur, n_base,
@@ -50,11 +66,39 @@ SQRT(GREATEST(
     0))
 {%- endmacro %}
 
-{#- Per distinct value: its count in each sample (v IS NULL is the missing bin). -#}
-{% macro value_counts() -%}
-SELECT segment, feature, v,
-       SUM(CASE WHEN sample = 'cur' THEN 1 ELSE 0 END) AS n_cur,
-       SUM(CASE WHEN sample = 'base' THEN 1 ELSE 0 END) AS n_base
-FROM observations
-GROUP BY segment, feature, v
+{#- The bin spec frozen for feature `col` by an earlier run of this monitor (context
+    `frozen_bins`: {feature: {segment: [items]}}), as rows (segment, position, item):
+    one row per edge or category, plus a row with a NULL item per segment so that an
+    empty spec (a constant baseline has no edges) still counts as frozen. Numbers are
+    written as text and cast, which round-trips a DOUBLE exactly. -#}
+{% macro frozen_spec(col, item_type) -%}
+{%- set specs = frozen_bins.get(col, {}) -%}
+{%- if not specs -%}
+SELECT CAST(NULL AS VARCHAR) AS segment, CAST(NULL AS INTEGER) AS position, CAST(NULL AS {{ item_type }}) AS item
+WHERE FALSE
+{%- else -%}
+SELECT segment, position, CAST(item AS {{ item_type }}) AS item
+FROM (VALUES
+{%- for segment, items in specs | dictsort %}
+    {% if not loop.first %}, {% endif %}({{ segment | literal }}, NULL, NULL)
+    {%- for item in items %}, ({{ segment | literal }}, {{ loop.index0 }}, {{ (item | string) | literal }}){% endfor %}
+{%- endfor %}
+) AS spec(segment, position, item)
+{%- endif -%}
+{%- endmacro %}
+
+{#- The bin of `value` under the edges frozen for feature `col` (context `frozen_bins`),
+    by `segment`: the number of edges strictly below the value, bins (e_j, e_j+1]. Only
+    for segments that have a frozen spec. -#}
+{% macro frozen_bin(col, segment, value) -%}
+CASE {{ segment }}
+{%- for seg, edges in frozen_bins[col] | dictsort %}
+    WHEN {{ seg | literal }} THEN {% if not edges %}0{% else %}CASE
+    {%- for edge in edges %}
+        WHEN {{ value }} <= CAST({{ (edge | string) | literal }} AS DOUBLE) THEN {{ loop.index0 }}
+    {%- endfor %}
+        ELSE {{ edges | length }}
+    END{% endif %}
+{%- endfor %}
+END
 {%- endmacro %}

@@ -1,0 +1,68 @@
+"""p-values for the statistics the SQL computes, where SQL has no distribution function.
+
+A check computes a test statistic in the warehouse and names its test in the row's
+`test` column; the runner fills `p_value` here, from the statistic, the two sample
+sizes and `dof`, with scipy (the reference the tests compare against). SQL engines
+have no Kolmogorov or χ² survival function, and writing one by hand would be worse.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from scipy import stats as sps
+
+from monitor.errors import CheckError
+
+
+def ks_p_value(statistic: float, n: int, m: int, dof: int | None = None) -> float | None:
+    """Two-sided two-sample KS p-value, Smirnov's asymptotic distribution.
+
+    Exactly what `scipy.stats.ks_2samp(..., method='asymp')` returns: the one-sample
+    Kolmogorov distribution at the effective size round(n·m / (n + m)).
+    """
+    if n < 1 or m < 1:
+        return None
+    big, small = max(n, m), min(n, m)
+    effective = round(float(big) * small / (big + small))  # half to even, as np.round
+    if effective < 1:  # one value against one: scipy gives NaN, there is no evidence
+        return None
+    p = float(sps.kstwo.sf(statistic, effective))
+    return min(max(p, 0.0), 1.0)
+
+
+def chi2_p_value(statistic: float, n: int, m: int, dof: int | None) -> float | None:
+    """Survival function of χ²(dof), as `scipy.stats.chi2_contingency` reports it.
+
+    dof 0 (a single non-empty bin: nothing to compare) has p = 1, as in scipy.
+    """
+    if dof is None or dof < 0:
+        return None
+    if dof == 0:
+        return 1.0
+    return float(sps.chi2.sf(statistic, dof))
+
+
+TESTS: dict[str, Callable[[float, int, int, int | None], float | None]] = {
+    "ks": ks_p_value,
+    "chi2": chi2_p_value,
+}
+
+
+def fill_p_values(rows: list[dict[str, Any]]) -> None:
+    """Set `p_value` on every row that names a `test` and has none yet."""
+    for row in rows:
+        test = row.get("test")
+        if not test or row.get("p_value") is not None:
+            continue
+        if test not in TESTS:
+            raise CheckError(
+                f"row {row['segment']}/{row['feature']}/{row['metric']} names test {test!r}; "
+                f"known tests: {', '.join(sorted(TESTS))}"
+            )
+        value, n, m = row.get("value"), row.get("sample_size"), row.get("baseline_size")
+        if value is None or n is None or m is None or not math.isfinite(value):
+            continue
+        row["p_value"] = TESTS[test](value, n, m, row.get("dof"))
