@@ -1,140 +1,141 @@
-"""Benchmark: numeric_drift in DuckDB vs the scan floor vs pulling rows into Python.
+"""Benchmark: the drift suite vs the raw-scan floor vs Evidently, on the same data.
 
-    python -m bench.run [--rows-per-day 50000] [--out bench/RESULTS.md]
+    python -m bench.run [--rows 1000000] [--big-rows 10000000] [--no-peers]
 
-Three timings on the same data (one day of production rows vs a 7-day rolling
-baseline, the four numeric demo features), each the best of `--repeat` runs:
+For each size, N rows per window (a reference day and a current day) × 20 numeric +
+5 categorical features with drift injected into f0, f1, f2 and c0 (bench/data.py):
 
-- floor:   one query reading the four columns of both windows (the least any method
-           must do);
-- check:   the rendered numeric_drift check (PSI, JS, exact KS and W1, means, nulls);
-- python:  the usual alternative: fetch the same rows to Python (Arrow → numpy) and
-           compute KS and W1 with scipy and PSI with numpy.
+- floor:     one DuckDB query reading every value of those columns in both windows
+             once (the least any method must do);
+- suite:     our full drift suite through the product path (`Runner.run`: render,
+             execute, p-values, rules, state writes): numeric_drift on 20 columns and
+             categorical_drift on 5, with DuckDB's memory_limit set (`--memory-limit`);
+- evidently: Evidently's DataDriftPreset on pandas frames read from Parquet, in the
+             bench-only environment (`make bench` builds .venv-bench from
+             bench/requirements-peers.txt); only at `--rows` (at 10M it needs more
+             memory than the machine has).
 
-Ratios measured in one run are what to compare; absolute seconds depend on the machine.
+Each path runs in its own process; wall time is measured around the work (after
+imports) and peak memory is the process's max RSS. Ratios from one run are what to
+compare: absolute seconds depend on the machine and its load.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-import yaml
-from scipy import stats
+from bench.data import DRIFTED
 
-from monitor import demo
-from monitor.config import load_config
-from monitor.runner import Runner
-from monitor.warehouse import connect
-from monitor.windows import window_for
-
-COLUMNS = ["amount", "account_age_days", "tx_count_24h", "distance_km"]
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def best_of(repeat: int, fn: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+def measure(command: list[str]) -> dict[str, Any]:
+    """Run one path; its JSON output plus its peak RSS in MiB."""
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed with exit code {proc.returncode}")
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    result["peak_mib"] = usage.ru_maxrss / 1024  # Linux reports KiB
+    return result
 
 
-def python_drift(base: dict[str, np.ndarray], cur: dict[str, np.ndarray]) -> None:
-    for col in COLUMNS:
-        b, c = base[col], cur[col]
-        b, c = b[np.isfinite(b)], c[np.isfinite(c)]
-        stats.ks_2samp(c, b)
-        stats.wasserstein_distance(c, b)
-        edges = np.unique(np.quantile(b, np.linspace(0.1, 0.9, 9)))
-        p = np.bincount(np.searchsorted(edges, c), minlength=len(edges) + 1) / len(c)
-        q = np.bincount(np.searchsorted(edges, b), minlength=len(edges) + 1) / len(b)
-        p, q = np.maximum(p, 1e-4), np.maximum(q, 1e-4)
-        float(np.sum((p - q) * np.log(p / q)))
+def run_size(rows: int, peers: bool, peer_python: Path, memory_limit: str) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-", dir=os.environ.get("BENCH_TMP")) as tmp:
+        root = Path(tmp)
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "bench.data", str(root), str(rows)]
+            + (["--parquet"] if peers else []),
+            cwd=ROOT,
+            check=True,
+        )
+        print(f"  {rows:,} rows per window generated in {time.perf_counter() - started:.0f} s")
+        here = [sys.executable, "-m", "bench.paths"]
+        result = {"rows": rows, "floor": measure([*here, "floor", str(root)])}
+        print(f"  floor {result['floor']['seconds']:.2f} s")
+        result["suite"] = measure([*here, "suite", str(root), "--memory-limit", memory_limit])
+        print(f"  suite {result['suite']['seconds']:.2f} s, {result['suite']['peak_mib']:.0f} MiB")
+        if peers:
+            peer = [str(peer_python), str(ROOT / "bench" / "peers.py")]
+            result["evidently"] = measure([*peer, "evidently", str(root)])
+            print(f"  evidently {result['evidently']['seconds']:.2f} s")
+        return result
+
+
+def report(results: list[dict[str, Any]], command: str, memory_limit: str) -> str:
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Command: `{command}` (`make bench`), {datetime.now(UTC):%Y-%m-%d}, on this 2-core,",
+        "24 GiB machine. Data: N rows per window (reference day, current day) × 20 numeric",
+        "+ 5 categorical features, drift injected into "
+        + ", ".join(sorted(DRIFTED))
+        + " (bench/data.py).",
+        f"The suite runs with DuckDB `memory_limit: {memory_limit}` and a spill directory.",
+        "",
+        "| rows per window | path | seconds | × floor | peak memory (MiB) | drifted columns |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        floor = r["floor"]["seconds"]
+        for name in ("floor", "suite", "evidently"):
+            if name not in r:
+                continue
+            p = r[name]
+            drifted = ", ".join(p.get("drifted", [])) or "—"
+            lines.append(
+                f"| {r['rows']:,} | {name} | {p['seconds']:.2f} | {p['seconds'] / floor:.1f} "
+                f"| {p['peak_mib']:.0f} | {drifted} |"
+            )
+    lines.append("")
+    for r in results:
+        if "evidently" in r:
+            s, e = r["suite"], r["evidently"]
+            same = set(s["drifted"]) == set(e["drifted"]) == DRIFTED
+            lines.append(
+                f"At {r['rows']:,} rows per window the suite is {e['seconds'] / s['seconds']:.1f}× "
+                f"faster than Evidently (which spent {e['load_seconds']:.1f} s of its time "
+                f"loading Parquet into pandas) with {s['peak_mib'] / e['peak_mib']:.2f}× its "
+                f"peak memory; verdicts {'agree' if same else 'DIFFER'} "
+                f"(expected {', '.join(sorted(DRIFTED))})."
+            )
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rows-per-day", type=int, default=50_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "RESULTS.md")
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--big-rows", type=int, default=10_000_000, help="0 to skip")
+    parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--peer-python", type=Path, default=ROOT / ".venv-bench/bin/python")
+    parser.add_argument("--memory-limit", default="3GB")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        counts = demo.write_world(root / "wh.duckdb", days=22, rows_per_day=args.rows_per_day)
-        doc = {
-            "warehouse": {"type": "duckdb", "path": str(root / "wh.duckdb")},
-            "sql_dirs": [str(Path(__file__).resolve().parents[1] / "sql")],
-            "models": {"fraud": {"predictions": "raw_predictions"}},
-            "monitors": [
-                {
-                    "name": "bench",
-                    "model": "fraud",
-                    "check": "numeric_drift",
-                    "params": {"columns": COLUMNS},
-                    "baseline": {"kind": "rolling", "days": 7, "skip_alerting": False},
-                }
-            ],
-        }
-        (root / "alerts.yaml").write_text(yaml.safe_dump(doc))
-        config = load_config(root / "alerts.yaml")
-        monitor = config.monitors[0]
-        at = datetime(2026, 9, 22, 6, tzinfo=UTC)
-        window = window_for(at, monitor)
-        compiled = Runner(config).compile(monitor, window, at, "duckdb")
-        cols = ", ".join(COLUMNS)
-        where_cur = f"model_name = 'fraud' AND role = 'production' AND ts >= '{window.start:%Y-%m-%d}' AND ts < '{window.end:%Y-%m-%d}'"
-        base_start = window.start - timedelta(days=7)
-        where_base = f"model_name = 'fraud' AND role = 'production' AND ts >= '{base_start:%Y-%m-%d}' AND ts < '{window.start:%Y-%m-%d}'"
-        floor_sql = (
-            f"SELECT {', '.join(f'sum({c}), count({c})' for c in COLUMNS)} FROM raw_predictions "
-            f"WHERE ({where_cur}) OR ({where_base})"
-        )
-        with connect(config.warehouse) as wh:
-            n_rows = wh.execute(
-                f"SELECT count(*) AS n FROM raw_predictions WHERE ({where_cur}) OR ({where_base})"
-            )[0]["n"]
-            floor = best_of(args.repeat, lambda: wh.execute(floor_sql))
-            check = best_of(args.repeat, lambda: wh.execute(compiled.sql))
-
-            def pull() -> None:
-                def fetch(where: str) -> dict[str, np.ndarray]:
-                    t = wh.arrow(f"SELECT {cols} FROM raw_predictions WHERE {where}")
-                    return {
-                        c: t.column(c).to_numpy(zero_copy_only=False).astype(float) for c in COLUMNS
-                    }
-
-                python_drift(fetch(where_base), fetch(where_cur))
-
-            python = best_of(args.repeat, pull)
-
-    command = f"python -m bench.run --rows-per-day {args.rows_per_day} --repeat {args.repeat}"
-    report = f"""# Benchmark results
-
-Command: `{command}` (via `make bench`), {datetime.now(UTC):%Y-%m-%d}, 2-core machine.
-Data: demo world, {counts["raw_predictions"]:,} prediction rows in the table; one day
-vs a 7-day rolling baseline = {n_rows:,} rows read; {len(COLUMNS)} numeric columns.
-Best of {args.repeat}.
-
-| path | seconds | ratio to floor |
-|---|---|---|
-| floor: read the columns once (sum/count) | {floor:.3f} | 1.0 |
-| numeric_drift check in DuckDB (PSI, JS, exact KS + W1, means, nulls) | {check:.3f} | {check / floor:.1f} |
-| pull rows to Python, scipy KS + W1, numpy PSI | {python:.3f} | {python / floor:.1f} |
-
-The check computes more than the Python path (JS, per-bin shares, null bins, means) and
-is {python / check:.1f}× {"faster" if python > check else "slower"} than pulling the rows out.
-"""
-    args.out.write_text(report)
-    print(report)
+    results = []
+    for rows, peers in ((args.rows, not args.no_peers), (args.big_rows, False)):
+        if rows:
+            print(f"{rows:,} rows per window")
+            results.append(run_size(rows, peers, args.peer_python, args.memory_limit))
+    command = "python -m bench.run " + " ".join(sys.argv[1:])
+    text = report(results, command.strip(), args.memory_limit)
+    args.out.write_text(text)
+    print(text)
 
 
 if __name__ == "__main__":

@@ -28,14 +28,17 @@ from monitor.errors import CheckError, did_you_mean
 # The row contract (DESIGN.md "A check"): every check returns these columns.
 REQUIRED_COLUMNS = ("segment", "feature", "metric", "value", "sample_size")
 # test/dof: the runner computes p_value from the statistic (monitor.stats); reason: why
-# a value is undefined; histogram: the bins and their counts (JSON), frozen per monitor.
+# a value is undefined; histogram: the bins and their counts (JSON), frozen per monitor;
+# detail: JSON facts behind the value for people (e.g. a column's old and new type).
 OPTIONAL_COLUMNS = (
     "baseline_value", "baseline_size", "p_value", "test", "dof", "reason", "histogram",
+    "detail",
 )  # fmt: skip
 RESULT_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 # Names the runner puts in the template context; a param may not shadow them.
 RESERVED_NAMES = (
     "params", "model", "monitor", "role", "window", "baseline", "run_at", "fail", "frozen_bins",
+    "state", "live",
 )  # fmt: skip
 HEADER = re.compile(r"\A\s*/\*\s*---\s*\n(?P<body>.*?)\n\s*---\s*\*/", re.DOTALL)
 PARAM_TYPES = (
@@ -77,6 +80,9 @@ class Check:
     source: str
     header: dict[str, Any] = field(repr=False, default_factory=dict)
     metrics: tuple[str, ...] = ()  # the metric names it emits, when the header declares them
+    # A list param the runner splits on: one query per item, each reading only its own
+    # column, so a sort-heavy check's memory stays one column's (DESIGN.md, measured).
+    split: str | None = None
 
     @property
     def template_name(self) -> str:
@@ -139,7 +145,7 @@ def parse_check(path: Path, root: Path) -> Check:
     def fail(msg: str) -> CheckError:
         return CheckError(f"{path}:{body_line}: {msg}")
 
-    known = {"name", "description", "family", "params", "returns", "metrics"}
+    known = {"name", "description", "family", "params", "returns", "metrics", "split"}
     for key in header:
         if key not in known:
             raise fail(f"unknown header key {key!r}{did_you_mean(str(key), known)}")
@@ -184,6 +190,9 @@ def parse_check(path: Path, root: Path) -> Check:
             pname, ptype, bool(spec.get("required", False)), default, spec.get("description", "")
         )
     family = header.get("family") or path.parent.name
+    split = header.get("split")
+    if split is not None and (split not in params or params[split].type != "list[str]"):
+        raise fail("'split' must name a list[str] param (the runner runs one query per item)")
     metrics = header.get("metrics", [])
     if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
         raise fail("'metrics' must be a list of metric names")
@@ -198,6 +207,7 @@ def parse_check(path: Path, root: Path) -> Check:
         source=source,
         header=header,
         metrics=tuple(metrics),
+        split=split,
     )
 
 

@@ -122,9 +122,11 @@ def _verdict(
     n, nb = row.get("sample_size"), row.get("baseline_size")
     if _num(row.get("value")) is None and row.get("reason"):  # the check says why
         return Verdict("no_data", None, row["reason"], shown_q)
-    if n is None or n < settings.min_samples:
+    # A NULL sample_size means the value is not a sample statistic (freshness, schema):
+    # min_samples does not apply.
+    if n is not None and n < settings.min_samples:
         return Verdict(
-            "no_data", None, f"sample_size {n or 0} < min_samples {settings.min_samples}", shown_q
+            "no_data", None, f"sample_size {n} < min_samples {settings.min_samples}", shown_q
         )
     if nb is not None and nb < settings.min_samples:
         return Verdict(

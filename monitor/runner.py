@@ -64,6 +64,7 @@ def check_context(
     baseline: BaselineSpec | None,
     run_at: datetime,
     frozen_bins: dict[str, dict[str, list[Any]]] | None = None,
+    live: bool = True,
 ) -> dict[str, Any]:
     """Everything a check template can use (see docs/writing-checks.md)."""
     model = config.models[monitor.model]
@@ -91,7 +92,14 @@ def check_context(
             "ranges": [{"start": r.start, "end": r.end} for r in baseline.ranges],
         },
         "run_at": run_at,
+        # A live run looks at the data as it is now; a backfill replays a past window.
+        "live": live,
         "frozen_bins": frozen_bins or {},
+        # Where earlier results are, for checks that compare with the last run.
+        "state": {
+            "schema": config.state.schema_,
+            "metrics": f"{config.state.schema_}.metrics",
+        },
     }
 
 
@@ -133,6 +141,8 @@ def fitted_bin_specs(
                 f"check {monitor.check}: histogram of {row['segment']}/{row['feature']} "
                 "needs kind quantile with 'edges' or kind top_k with 'categories'"
             )
+        if kind == "quantile" and not items:
+            continue  # a constant baseline has no edges: freezing that would blind PSI for good
         specs.append(
             BinSpec(
                 monitor.name,
@@ -182,15 +192,36 @@ class Runner:
         run_at: datetime,
         dialect: str,
         store: StateStore | None = None,
+        live: bool = True,
     ) -> CompiledCheck:
+        """The whole check as one query (what `monitor render` prints)."""
+        return self.compile_parts(monitor, window, run_at, dialect, store, live, split=False)[0]
+
+    def compile_parts(
+        self,
+        monitor: MonitorConfig,
+        window: Window,
+        run_at: datetime,
+        dialect: str,
+        store: StateStore | None = None,
+        live: bool = True,
+        split: bool = True,
+    ) -> list[CompiledCheck]:
+        """The queries to run: one, or one per item of the check's `split` param."""
         check = find_check(self.checks, monitor.check)
         params = resolve_params(check, monitor.params)
         baseline = self.baseline(monitor, window, store)
         spec_key = bin_spec_key(monitor, check, params)
         frozen = store.bin_specs(monitor.name, spec_key) if store else {}
-        context = check_context(self.config, monitor, params, window, baseline, run_at, frozen)
-        compiled = compile_check(check, context, self.config.sql_dirs, dialect)
-        return dataclasses.replace(compiled, spec_key=spec_key)
+        param_sets = [params]
+        if split and check.split and len(params[check.split]) > 1:
+            param_sets = [{**params, check.split: [item]} for item in params[check.split]]
+        parts = []
+        for p in param_sets:
+            context = check_context(self.config, monitor, p, window, baseline, run_at, frozen, live)
+            compiled = compile_check(check, context, self.config.sql_dirs, dialect)
+            parts.append(dataclasses.replace(compiled, spec_key=spec_key))
+        return parts
 
     # ------------------------------------------------------------------ entry points
 
@@ -264,9 +295,10 @@ class Runner:
     ) -> RunResult:
         started = time.time()
         try:
-            compiled = self.compile(monitor, window, run_at, wh.dialect, store)
-            raw = wh.execute(compiled.sql)
-            rows = [_normalise(r) for r in raw]
+            live = trigger != "backfill"
+            parts = self.compile_parts(monitor, window, run_at, wh.dialect, store, live)
+            rows = [_normalise(r) for part in parts for r in wh.execute(part.sql)]
+            compiled = parts[0]
             _check_declared_metrics(compiled.check, rows)
             stats.fill_p_values(rows)
             verdicts = evaluate(rows, monitor)
@@ -362,7 +394,7 @@ def _normalise(row: dict[str, Any]) -> dict[str, Any]:
     for key in ("sample_size", "baseline_size", "dof"):
         n = out[key]
         out[key] = int(n) if n is not None else None
-    for key in ("test", "reason", "histogram"):
+    for key in ("test", "reason", "histogram", "detail"):
         out[key] = str(out[key]) if out[key] is not None else None
     out["segment"] = str(out["segment"]) if out["segment"] is not None else "all"
     out["feature"] = str(out["feature"]) if out["feature"] is not None else ""

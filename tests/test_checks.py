@@ -67,6 +67,8 @@ def test_unknown_check_suggests_nearest(tmp_path: Path) -> None:
         (GOOD.replace("{type: int, default: 3}", "{type: int, default: three}"), "default: expected int"),
         (GOOD.replace("returns:", "retruns:"), "unknown header key 'retruns' — did you mean 'returns'"),
         (GOOD.replace("params:", "params: [oops"), r"tiny.sql:\d+: invalid YAML in the header"),
+        (GOOD.replace("returns:", "split: limit\nreturns:"), "'split' must name a list\\[str\\] param"),
+        (GOOD.replace("returns:", "metrics: psi\nreturns:"), "'metrics' must be a list"),
     ],
 )  # fmt: skip
 def test_header_validation(tmp_path: Path, text: str, message: str) -> None:

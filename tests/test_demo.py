@@ -124,3 +124,12 @@ def test_backfill_again_is_idempotent(demo_run) -> None:
     ).fetchall()
     con.close()
     assert sorted(after) == sorted(rows)
+
+
+@pytest.mark.slow
+def test_quality_monitors_catch_the_null_spike_and_stay_quiet_otherwise(demo_run) -> None:
+    _, rows, _, _ = demo_run
+    inc = incidents_for(DAYS)
+    nulls = {(r[2], r[4], r[5]) for r in rows if r[0] == "fraud-feature-nulls"}
+    assert nulls == {("account_age_days", day(inc.null_spike), "alert")}
+    assert not [r for r in rows if r[0] in ("fraud-traffic", "fraud-freshness")]

@@ -33,6 +33,7 @@ params:
   columns: {type: list[str], required: true, description: numeric columns to compare}
   bins: {type: int, default: 10, description: number of baseline-quantile bins}
   by: {type: list[list[str]], default: [], description: "slices, e.g. [[device], [country, device]]"}
+split: columns  # one query per column: each sorts only its own values
 metrics: [psi, js_distance, ks, wasserstein, wasserstein_norm, mean_shift_std, null_rate, row_count]
 returns: [segment, feature, metric, value, sample_size, baseline_value, baseline_size, p_value, test, reason, histogram]
 --- */

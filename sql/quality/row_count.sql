@@ -1,0 +1,90 @@
+/* ---
+name: row_count
+family: quality
+description: |
+  Traffic volume: rows in the window against what the baseline leads one to expect,
+  per segment, so a dropped feed, a duplicated load or a vanished country shows up.
+  - row_count: rows in the current window. baseline_value: the expected count, the
+    baseline's rows scaled to the window's length, rows_base · |window| / |baseline|
+    over the baseline ranges that have rows for the segment (a seasonal baseline of K
+    same-length ranges gives their mean; a range before the log began, or a past
+    outage, is left out rather than dragging the expectation down).
+  - row_count_ratio: row_count / expected (1 = as usual). Rules bound it both ways,
+    e.g. {metric: row_count_ratio, direction: below, alert: 0.5} and
+    {metric: row_count_ratio, direction: above, alert: 2}.
+  A segment absent from the baseline has no expected count (NULL, with a reason); a
+  segment absent from the window has row_count 0.
+params:
+  by: {type: list[list[str]], default: [], description: "slices, e.g. [[country]]"}
+metrics: [row_count, row_count_ratio]
+returns: [segment, feature, metric, value, sample_size, baseline_value, baseline_size, reason]
+--- */
+{%- if baseline is none or baseline.table %}{{ fail("row_count needs a time baseline (fixed, rolling or seasonal), not a table") }}{% endif %}
+{%- set window_seconds = (window.end - window.start).total_seconds() %}
+WITH
+current_window AS (
+    {{ current_rows() }}
+),
+-- Baseline rows with the index of the range they fall in.
+baseline_window AS (
+    SELECT *,
+           CASE
+           {%- for r in baseline.ranges %}
+               WHEN ts >= {{ r.start | literal }} AND ts < {{ r.end | literal }} THEN {{ loop.index0 }}
+           {%- endfor %}
+           END AS range_id
+    FROM ({{ baseline_rows() | indent(10) }}) AS b
+),
+range_lengths AS (
+    {% if baseline.ranges %}SELECT * FROM (VALUES
+    {%- for r in baseline.ranges %}
+        {% if not loop.first %}, {% endif %}({{ loop.index0 }}, {{ (r.end - r.start).total_seconds() }})
+    {%- endfor %}
+    ) AS l(range_id, seconds){% else %}SELECT CAST(NULL AS INTEGER) AS range_id, CAST(NULL AS DOUBLE) AS seconds WHERE FALSE{% endif %}
+),
+counts AS (
+{%- for seg in [[]] + by %}
+    {% if not loop.first %}UNION ALL
+    {% endif %}SELECT {{ segment_label(seg) }} AS segment, CAST(NULL AS INTEGER) AS range_id FROM current_window
+    UNION ALL
+    SELECT {{ segment_label(seg) }}, range_id FROM baseline_window
+{%- endfor %}
+),
+-- Rows per baseline range and segment. A range without rows (before the log began, or
+-- an outage already past) says nothing about normal volume and is left out.
+per_range AS (
+    SELECT c.segment, c.range_id, COUNT(*) AS n, MAX(l.seconds) AS seconds
+    FROM counts AS c
+    JOIN range_lengths AS l ON l.range_id = c.range_id
+    GROUP BY c.segment, c.range_id
+),
+expected AS (
+    SELECT segment, SUM(n) AS rows_base, SUM(n) * {{ window_seconds }} / SUM(seconds) AS expected
+    FROM per_range
+    GROUP BY segment
+),
+totals AS (
+    SELECT s.segment, COALESCE(c.rows_cur, 0) AS rows_cur, COALESCE(e.rows_base, 0) AS rows_base,
+           e.expected
+    FROM (SELECT segment FROM counts UNION SELECT 'all') AS s
+    LEFT JOIN (SELECT segment, COUNT(*) AS rows_cur FROM counts WHERE range_id IS NULL GROUP BY segment) AS c
+        ON c.segment = s.segment
+    LEFT JOIN expected AS e ON e.segment = s.segment
+)
+SELECT segment,
+       '' AS feature,
+       m.metric,
+       CASE m.metric
+           WHEN 'row_count' THEN CAST(rows_cur AS DOUBLE)
+           ELSE rows_cur / NULLIF(expected, 0)
+       END AS value,
+       rows_cur AS sample_size,
+       CASE m.metric WHEN 'row_count' THEN expected ELSE 1.0 END AS baseline_value,
+       rows_base AS baseline_size,
+       CASE
+           WHEN m.metric = 'row_count_ratio' AND rows_base = 0
+               THEN 'the baseline has no rows for this segment'
+       END AS reason
+FROM totals
+CROSS JOIN (VALUES ('row_count'), ('row_count_ratio')) AS m(metric)
+ORDER BY segment, m.metric
