@@ -28,8 +28,18 @@ format: $(STAMP)
 	$(BIN)/ruff format monitor tests bench
 	$(BIN)/ruff check --fix monitor tests bench
 
-bench: $(STAMP)
-	$(BIN)/python -m bench.run
+# The peers (Evidently) live in their own venv: never a dependency of the product.
+BENCH_VENV := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed-stamp
+
+$(BENCH_STAMP): bench/requirements-peers.txt
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r bench/requirements-peers.txt
+	touch $(BENCH_STAMP)
+
+bench: $(STAMP) $(BENCH_STAMP)
+	$(BIN)/python -m bench.run --peer-python $(BENCH_VENV)/bin/python $(BENCH_ARGS)
 
 # Regenerate constraints.txt from a fresh resolve (commit the result).
 lock:
@@ -39,4 +49,4 @@ lock:
 	/tmp/monitor-lock-venv/bin/pip freeze --exclude-editable | grep -v '^sql-drift-monitor' > constraints.txt
 
 clean:
-	rm -rf $(VENV) demo/*.duckdb* dbt_project/target dbt_project/logs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BENCH_VENV) demo/*.duckdb* dbt_project/target dbt_project/logs .pytest_cache .mypy_cache .ruff_cache

@@ -2,6 +2,7 @@
 
     python -m bench.paths suite DIR [--memory-limit 3GB]
     python -m bench.paths floor DIR
+    python -m bench.paths sort DIR
 
 Prints one JSON object: seconds (the work, after imports) and, for the suite, the
 columns its rules flag as drifted.
@@ -87,13 +88,36 @@ def floor(root: Path) -> dict[str, object]:
         con.close()
 
 
+def sort_floor(root: Path) -> dict[str, object]:
+    """Sort each numeric column's values of both windows once, one query per column:
+    the least an exact KS or W1 must do on top of the scan."""
+    window = (
+        f"model_name = 'bench' AND role = 'production' AND ts >= DATE '{REFERENCE_DAY}' "
+        f"AND ts < DATE '{CURRENT_DAY}' + INTERVAL 1 DAY"
+    )
+    con = duckdb.connect(str(root / "bench.duckdb"), read_only=True)
+    try:
+        started = time.perf_counter()
+        for c in NUMERIC:
+            con.execute(
+                f"SELECT max(r) FROM (SELECT row_number() OVER (ORDER BY {c}) AS r "
+                f"FROM predictions WHERE {window})"
+            ).fetchall()
+        return {"seconds": time.perf_counter() - started}
+    finally:
+        con.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("path", choices=["suite", "floor"])
+    parser.add_argument("path", choices=["suite", "floor", "sort"])
     parser.add_argument("root", type=Path)
     parser.add_argument("--memory-limit")
     args = parser.parse_args()
-    out = suite(args.root, args.memory_limit) if args.path == "suite" else floor(args.root)
+    if args.path == "suite":
+        out = suite(args.root, args.memory_limit)
+    else:
+        out = floor(args.root) if args.path == "floor" else sort_floor(args.root)
     print(json.dumps(out))
 
 

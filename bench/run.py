@@ -7,6 +7,8 @@ For each size, N rows per window (a reference day and a current day) × 20 numer
 
 - floor:     one DuckDB query reading every value of those columns in both windows
              once (the least any method must do);
+- sort:      one query per numeric column sorting its values of both windows (the
+             least an exact KS or Wasserstein distance must do on top of the scan);
 - suite:     our full drift suite through the product path (`Runner.run`: render,
              execute, p-values, rules, state writes): numeric_drift on 20 columns and
              categorical_drift on 5, with DuckDB's memory_limit set (`--memory-limit`);
@@ -66,6 +68,8 @@ def run_size(rows: int, peers: bool, peer_python: Path, memory_limit: str) -> di
         here = [sys.executable, "-m", "bench.paths"]
         result = {"rows": rows, "floor": measure([*here, "floor", str(root)])}
         print(f"  floor {result['floor']['seconds']:.2f} s")
+        result["sort"] = measure([*here, "sort", str(root)])
+        print(f"  sort {result['sort']['seconds']:.2f} s")
         result["suite"] = measure([*here, "suite", str(root), "--memory-limit", memory_limit])
         print(f"  suite {result['suite']['seconds']:.2f} s, {result['suite']['peak_mib']:.0f} MiB")
         if peers:
@@ -91,7 +95,7 @@ def report(results: list[dict[str, Any]], command: str, memory_limit: str) -> st
     ]
     for r in results:
         floor = r["floor"]["seconds"]
-        for name in ("floor", "suite", "evidently"):
+        for name in ("floor", "sort", "suite", "evidently"):
             if name not in r:
                 continue
             p = r[name]

@@ -157,15 +157,16 @@ def render(
 
 @app.command(name="list")
 def list_checks(config: ConfigOpt = Path("alerts.yaml")) -> None:
-    """List the checks found in sql_dirs with their descriptions and params."""
+    """List the checks found in sql_dirs with their params, metrics and descriptions."""
     cfg = load_config(config)
-    table = Table("check", "family", "params", "description")
+    table = Table("check", "family", "params", "metrics", "description")
     for c in sorted(discover_checks(cfg.sql_dirs).values(), key=lambda c: (c.family, c.name)):
         params = ", ".join(
             f"{p.name}: {p.type}" + ("" if p.required else f" = {p.default!r}")
             for p in c.params.values()
         )
-        table.add_row(c.name, c.family, params, c.description.splitlines()[0])
+        metrics = ", ".join(c.metrics) or "(not declared)"
+        table.add_row(c.name, c.family, params, metrics, c.description.splitlines()[0])
     console.print(table)
 
 

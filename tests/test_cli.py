@@ -115,6 +115,7 @@ def test_list_shows_checks() -> None:
         done.returncode == 0
         and "numeric_drift" in done.stdout
         and "categorical_drift" in done.stdout
+        and "row_count_ratio" in done.stdout  # the declared metrics are listed
     )
 
 
