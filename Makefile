@@ -32,10 +32,10 @@ format: $(STAMP)
 BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed-stamp
 
-$(BENCH_STAMP): bench/requirements-peers.txt
+$(BENCH_STAMP): bench/requirements-peers.txt bench/constraints-peers.txt
 	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(BENCH_VENV)/bin/python -m pip install --quiet -r bench/requirements-peers.txt
+	$(BENCH_VENV)/bin/python -m pip install --quiet -c bench/constraints-peers.txt -r bench/requirements-peers.txt
 	touch $(BENCH_STAMP)
 
 bench: $(STAMP) $(BENCH_STAMP)

@@ -124,15 +124,17 @@ def fitted_bin_specs(
 ) -> list[BinSpec]:
     """Specs the check fitted on this baseline (not frozen yet) that are worth freezing.
 
-    A spec is frozen only from a baseline of at least `min_samples` rows, so a thin
-    first baseline does not fix the bins for good.
+    A spec is frozen only from at least `min_samples` baseline values in the bins (NULL
+    and NaN rows are no evidence of where values fall), so a thin first baseline does
+    not fix the bins for good.
     """
-    specs = []
+    specs: dict[tuple[str, str], BinSpec] = {}  # a column listed twice fits one spec
     for row in rows:
         if not row.get("histogram"):
             continue
         histogram = json.loads(row["histogram"])
-        if histogram.get("frozen") or (row["baseline_size"] or 0) < max(monitor.min_samples, 1):
+        binned = sum(int(n_base) for b, _, n_base in histogram.get("counts", []) if b != -1)
+        if histogram.get("frozen") or binned < max(monitor.min_samples, 1):
             continue
         kind = histogram.get("kind")
         items = histogram.get("edges" if kind == "quantile" else "categories")
@@ -143,19 +145,10 @@ def fitted_bin_specs(
             )
         if kind == "quantile" and not items:
             continue  # a constant baseline has no edges: freezing that would blind PSI for good
-        specs.append(
-            BinSpec(
-                monitor.name,
-                spec_key,
-                row["segment"],
-                row["feature"],
-                kind,
-                items,
-                row["baseline_size"],
-                window,
-            )
+        specs[(row["segment"], row["feature"])] = BinSpec(
+            monitor.name, spec_key, row["segment"], row["feature"], kind, items, binned, window
         )
-    return specs
+    return list(specs.values())
 
 
 class Runner:

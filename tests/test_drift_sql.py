@@ -370,3 +370,45 @@ def test_split_queries_give_the_rows_of_the_whole_query(world) -> None:
     for w, p in zip(whole_rows, part_rows, strict=True):
         assert w[:3] == p[:3]
         assert w[3] == p[3] or w[3] == pytest.approx(p[3], rel=RTOL), w[:3]
+
+
+def test_a_constant_baseline_is_constant_despite_rounding(world) -> None:
+    """The mean of 101 × 0.1 is not exactly 0.1 in doubles; the check must still see a
+    constant baseline (mean_shift_std undefined), not divide by a σ of 1e-17."""
+    world.load({"x": [0.1] * 101}, {"x": [0.1] * 98 + [0.2] * 3})
+    (result,) = world.run([{"name": "d", "check": "numeric_drift", "params": {"columns": ["x"]}}])
+    got = metric_map(result)
+    shift = got[("all", "x", "mean_shift_std")]
+    assert shift["value"] is None and shift["reason"] == "the baseline is constant (std 0)"
+    # W1 = 3/101 · 0.1 over the floored std.
+    assert got[("all", "x", "wasserstein")]["value"] == pytest.approx(0.1 * 3 / 101, rel=1e-6)
+
+
+def test_frozen_categories_keep_their_names_when_one_is_absent(world) -> None:
+    monitor = [
+        {"name": "c", "check": "categorical_drift", "params": {"columns": ["k"], "top_k": 3}}
+    ]
+    world.load({"k": list("aaabbc")}, {"k": list("abc")})
+    world.run(monitor)
+    world.load({"k": list("aacc")}, {"k": list("ac")})  # no 'b' anywhere this time
+    (result,) = world.run(monitor)
+    h = histogram(result, "k")
+    assert h["categories"] == ["a", "b", "c"]
+    assert h["counts"] == [[0, 1, 2], [2, 1, 2]]
+
+
+def test_a_column_listed_twice_is_recorded(world) -> None:
+    world.load({"x": [float(i) for i in range(50)]}, {"x": [float(i) for i in range(40)]})
+    monitor = {"name": "d", "check": "numeric_drift", "params": {"columns": ["x", "x"]}}
+    (result,) = world.run([monitor])
+    assert result.status == "ok", result.error
+    assert read_db(world.db, "SELECT count(*) FROM monitor.bin_specs") == [(1,)]
+
+
+def test_bins_are_not_frozen_from_missing_values(world) -> None:
+    """1000 baseline rows but only 5 finite values: too little to fix the edges."""
+    world.load({"x": [None] * 995 + [1.0, 2.0, 3.0, 4.0, 5.0]}, {"x": [1.0, 2.0]})
+    world.run(
+        [{"name": "d", "check": "numeric_drift", "params": {"columns": ["x"]}, "min_samples": 100}]
+    )
+    assert read_db(world.db, "SELECT count(*) FROM monitor.bin_specs") == [(0,)]

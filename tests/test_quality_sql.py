@@ -179,3 +179,36 @@ def test_schema_changes_since_the_last_run(world) -> None:
 
     (backfill,) = Runner(config).backfill(date(2026, 9, 5), date(2026, 9, 5))
     assert all(r["value"] is None and "no history" in r["reason"] for r in backfill.rows)
+
+
+def test_a_vanished_segment_alerts_despite_min_samples(world) -> None:
+    """Volume is not a sample statistic: min_samples must not turn a feed that dried up
+    into no_data."""
+    world.load({"c": ["a"] * 200 + ["b"] * 200}, {"c": ["a"] * 200})
+    monitor = {"name": "rows", "check": "row_count", "params": {"by": [["c"]]}, "min_samples": 100,
+               "rules": [{"metric": "row_count_ratio", "direction": "below", "alert": 0.5}]}  # fmt: skip
+    (result,) = world.run([monitor])
+    gone = metric_map(result)[("c=b", "", "row_count_ratio")]
+    assert gone["value"] == 0.0 and gone["status"] == "alert"
+
+
+def test_row_count_with_every_baseline_range_skipped(world) -> None:
+    """Every seasonal range alerted and was skipped: the check still renders and runs."""
+    from monitor.checks import compile_check, find_check, resolve_params
+    from monitor.runner import check_context
+    from monitor.windows import BaselineSpec, window_for
+
+    world.load({"x": [1.0]}, {"x": [1.0, 2.0]})
+    config = load_config(world.config([{"name": "rows", "check": "row_count"}]))
+    monitor = config.monitors[0]
+    at = datetime.fromisoformat(RUN_AT).replace(tzinfo=UTC)
+    check = find_check(Runner(config).checks, "row_count")
+    context = check_context(
+        config, monitor, resolve_params(check, {}), window_for(at, monitor),
+        BaselineSpec("seasonal", ()), at,
+    )  # fmt: skip
+    sql = compile_check(check, context, config.sql_dirs, "duckdb").sql
+    con = duckdb.connect(str(world.db), read_only=True)
+    rows = {r[2]: r for r in con.execute(sql).fetchall()}
+    con.close()
+    assert rows["row_count"][3] == 2 and rows["row_count_ratio"][3] is None

@@ -131,7 +131,14 @@ binned_stats AS (
 category_lists AS (
     SELECT segment, feature, LIST(v ORDER BY position) AS categories
     FROM categorised
-    WHERE position IS NOT NULL
+    WHERE position IS NOT NULL AND NOT is_frozen
+    GROUP BY segment, feature
+    UNION ALL
+    -- A frozen list is the stored one, whole: its positions are the bin ids, whether
+    -- or not every category occurs in this run.
+    SELECT segment, feature, LIST(category ORDER BY position)
+    FROM frozen
+    WHERE category IS NOT NULL
     GROUP BY segment, feature
 ),
 stats AS (

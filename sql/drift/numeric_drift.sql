@@ -56,7 +56,10 @@ SELECT * FROM (
                SUM(CASE WHEN v IS NOT NULL THEN n_cur ELSE 0 END) AS valid_cur,
                SUM(CASE WHEN v IS NOT NULL THEN n_base ELSE 0 END) AS valid_base,
                SUM(n_cur * v) / NULLIF(SUM(CASE WHEN v IS NOT NULL THEN n_cur ELSE 0 END), 0) AS mean_cur,
-               SUM(n_base * v) / NULLIF(SUM(CASE WHEN v IS NOT NULL THEN n_base ELSE 0 END), 0) AS mean_base
+               SUM(n_base * v) / NULLIF(SUM(CASE WHEN v IS NOT NULL THEN n_base ELSE 0 END), 0) AS mean_base,
+               -- A constant baseline is told by its values, not by a rounded std (the
+               -- mean of 101 × 0.1 is not exactly 0.1, which leaves σ ≈ 1e-17).
+               MIN(CASE WHEN n_base > 0 THEN v END) = MAX(CASE WHEN n_base > 0 THEN v END) AS constant_base
         FROM value_counts
         GROUP BY segment
     ),
@@ -110,7 +113,8 @@ SELECT * FROM (
                MAX(b.max_gap) AS ks,
                -- One distinct value in all: no step has a width, W1 = 0.
                CASE WHEN MAX(t.valid_cur) > 0 AND MAX(t.valid_base) > 0 THEN COALESCE(SUM(b.area), 0) END AS w1,
-               SQRT(SUM(b.sq_dev_base) / NULLIF(MAX(t.valid_base), 0)) AS std_base
+               CASE WHEN BOOL_OR(t.constant_base) THEN 0.0
+                    ELSE SQRT(SUM(b.sq_dev_base) / NULLIF(MAX(t.valid_base), 0)) END AS std_base
         FROM per_bin AS b
         JOIN totals AS t ON t.segment = b.segment
         GROUP BY b.segment

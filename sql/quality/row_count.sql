@@ -28,11 +28,11 @@ current_window AS (
 -- Baseline rows with the index of the range they fall in.
 baseline_window AS (
     SELECT *,
-           CASE
+           {% if baseline.ranges %}CASE
            {%- for r in baseline.ranges %}
                WHEN ts >= {{ r.start | literal }} AND ts < {{ r.end | literal }} THEN {{ loop.index0 }}
            {%- endfor %}
-           END AS range_id
+           END{% else %}CAST(NULL AS INTEGER){% endif %} AS range_id
     FROM ({{ baseline_rows() | indent(10) }}) AS b
 ),
 range_lengths AS (
@@ -50,18 +50,20 @@ counts AS (
     SELECT {{ segment_label(seg) }}, range_id FROM baseline_window
 {%- endfor %}
 ),
--- Rows per baseline range and segment. A range without rows (before the log began, or
--- an outage already past) says nothing about normal volume and is left out.
-per_range AS (
-    SELECT c.segment, c.range_id, COUNT(*) AS n, MAX(l.seconds) AS seconds
-    FROM counts AS c
-    JOIN range_lengths AS l ON l.range_id = c.range_id
-    GROUP BY c.segment, c.range_id
+-- A baseline range without any rows (before the log began, or an outage already past)
+-- says nothing about normal volume and is left out, for every segment alike: a small
+-- segment absent from one range still averages over all the ranges that had traffic.
+live_ranges AS (
+    SELECT l.range_id, l.seconds
+    FROM range_lengths AS l
+    WHERE l.range_id IN (SELECT range_id FROM baseline_window)
 ),
 expected AS (
-    SELECT segment, SUM(n) AS rows_base, SUM(n) * {{ window_seconds }} / SUM(seconds) AS expected
-    FROM per_range
-    GROUP BY segment
+    SELECT s.segment, COUNT(c.range_id) AS rows_base,
+           COUNT(c.range_id) * {{ window_seconds }} / NULLIF((SELECT SUM(seconds) FROM live_ranges), 0) AS expected
+    FROM (SELECT DISTINCT segment FROM counts) AS s
+    LEFT JOIN counts AS c ON c.segment = s.segment AND c.range_id IN (SELECT range_id FROM live_ranges)
+    GROUP BY s.segment
 ),
 totals AS (
     SELECT s.segment, COALESCE(c.rows_cur, 0) AS rows_cur, COALESCE(e.rows_base, 0) AS rows_base,
@@ -78,7 +80,9 @@ SELECT segment,
            WHEN 'row_count' THEN CAST(rows_cur AS DOUBLE)
            ELSE rows_cur / NULLIF(expected, 0)
        END AS value,
-       rows_cur AS sample_size,
+       -- Volume is not a sample statistic: min_samples must not hide a feed that dried
+       -- up (baseline_size still gates a segment too new to have an expectation).
+       CAST(NULL AS BIGINT) AS sample_size,
        CASE m.metric WHEN 'row_count' THEN expected ELSE 1.0 END AS baseline_value,
        rows_base AS baseline_size,
        CASE
