@@ -38,6 +38,7 @@ from typing import Any
 from bench.data import DRIFTED
 
 ROOT = Path(__file__).resolve().parents[1]
+NOTES_MARKER = "<!-- notes: kept by bench.run -->"
 
 
 def measure(command: list[str]) -> dict[str, Any]:
@@ -146,6 +147,9 @@ def main() -> None:
             results.append(run_size(rows, peers, args.peer_python, memory_limit))
     command = "python -m bench.run " + " ".join(sys.argv[1:])
     text = report(results, command.strip())
+    # Notes written by hand below the marker (analysis, other measurements) are kept.
+    if args.out.exists() and NOTES_MARKER in args.out.read_text():
+        text += "\n" + NOTES_MARKER + args.out.read_text().split(NOTES_MARKER, 1)[1]
     args.out.write_text(text)
     print(text)
 
