@@ -45,36 +45,34 @@ returns: [segment, feature, metric, value, sample_size, baseline_value, baseline
 {% macro column_stats(col) -%}
 SELECT * FROM (
     WITH
-    -- Distinct values with their count in each sample (v IS NULL: the missing bin).
-    value_counts AS (
-        {{ value_counts([col], by, numeric=true) | indent(8) }}
-    ),
+    -- Counts and means straight from the rows: a second read of one column costs next
+    -- to nothing, while sharing the grouped values below would make the engine keep
+    -- them all (one row per distinct value) for two readers.
     totals AS (
         SELECT segment,
-               SUM(n_cur) AS rows_cur,
-               SUM(n_base) AS rows_base,
-               SUM(CASE WHEN v IS NOT NULL THEN n_cur ELSE 0 END) AS valid_cur,
-               SUM(CASE WHEN v IS NOT NULL THEN n_base ELSE 0 END) AS valid_base,
-               SUM(n_cur * v) / NULLIF(SUM(CASE WHEN v IS NOT NULL THEN n_cur ELSE 0 END), 0) AS mean_cur,
-               SUM(n_base * v) / NULLIF(SUM(CASE WHEN v IS NOT NULL THEN n_base ELSE 0 END), 0) AS mean_base,
+               SUM(CASE WHEN sample = 'cur' THEN 1 ELSE 0 END) AS rows_cur,
+               SUM(CASE WHEN sample = 'base' THEN 1 ELSE 0 END) AS rows_base,
+               SUM(CASE WHEN sample = 'cur' AND v IS NOT NULL THEN 1 ELSE 0 END) AS valid_cur,
+               SUM(CASE WHEN sample = 'base' AND v IS NOT NULL THEN 1 ELSE 0 END) AS valid_base,
+               AVG(CASE WHEN sample = 'cur' THEN v END) AS mean_cur,
+               AVG(CASE WHEN sample = 'base' THEN v END) AS mean_base,
                -- A constant baseline is told by its values, not by a rounded std (the
                -- mean of 101 × 0.1 is not exactly 0.1, which leaves σ ≈ 1e-17).
-               MIN(CASE WHEN n_base > 0 THEN v END) = MAX(CASE WHEN n_base > 0 THEN v END) AS constant_base
-        FROM value_counts
+               MIN(CASE WHEN sample = 'base' THEN v END) = MAX(CASE WHEN sample = 'base' THEN v END) AS constant_base
+        FROM ({{ observations(col, by, numeric=true) | indent(8) }}) AS observations
         GROUP BY segment
     ),
-    -- Empirical CDFs at every distinct value: the one sort. cum_* are integer counts,
-    -- so the comparisons with j/bins below are exact.
+    -- Distinct finite values with their count in each sample, and the empirical CDFs at
+    -- each: the one sort. cum_* are integer counts, so the comparisons with j/bins
+    -- below are exact. Only what the sort needs is carried through it.
     cdf AS (
-        SELECT c.segment, c.v, c.n_cur, c.n_base,
-               SUM(c.n_cur) OVER w AS cum_cur,
-               SUM(c.n_base) OVER w AS cum_base,
-               LEAD(c.v) OVER w AS v_next,
-               t.valid_cur, t.valid_base, t.mean_base
-        FROM value_counts AS c
-        JOIN totals AS t ON t.segment = c.segment
-        WHERE c.v IS NOT NULL
-        WINDOW w AS ({% if by %}PARTITION BY c.segment {% endif %}ORDER BY c.v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+        SELECT segment, v, n_cur, n_base,
+               SUM(n_cur) OVER w AS cum_cur,
+               SUM(n_base) OVER w AS cum_base,
+               LEAD(v) OVER w AS v_next
+        FROM ({{ value_counts([col], by, numeric=true) | indent(8) }}) AS value_counts
+        WHERE v IS NOT NULL
+        WINDOW w AS ({% if by %}PARTITION BY segment {% endif %}ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
     ),
     -- Quantile bins, read off the same sorted pass. Edge j (1 ≤ j < bins) is the
     -- smallest value whose baseline CDF reaches j/bins; the edges strictly below v
@@ -90,6 +88,7 @@ SELECT * FROM (
                v_next - v AS width,
                n_base * (v - mean_base) * (v - mean_base) AS sq_dev_base
         FROM cdf
+        JOIN totals USING (segment)
     ),
     -- One pass over the sorted values, grouped to at most `bins` rows per segment.
     -- A segment with frozen bins (an earlier run's edges) bins by those instead: a
@@ -138,10 +137,10 @@ SELECT * FROM (
         LEFT JOIN frozen_segments AS fs ON fs.segment = b.segment
         WHERE b.n_cur + b.n_base > 0
         UNION ALL
-        SELECT c.segment, {{ col | literal }}, -1, c.n_cur, c.n_base, t.rows_cur, t.rows_base
-        FROM value_counts AS c
-        JOIN totals AS t ON t.segment = c.segment
-        WHERE c.v IS NULL AND c.n_cur + c.n_base > 0
+        SELECT segment, {{ col | literal }}, -1, rows_cur - valid_cur, rows_base - valid_base,
+               rows_cur, rows_base
+        FROM totals
+        WHERE rows_cur - valid_cur + rows_base - valid_base > 0
     ),
     bin_shares AS (
         {{ bin_shares('bin_counts') | indent(8) }}

@@ -21,7 +21,16 @@
 SELECT segment, {{ col | literal }} AS feature, v,
        SUM(CASE WHEN sample = 'cur' THEN 1 ELSE 0 END) AS n_cur,
        SUM(CASE WHEN sample = 'base' THEN 1 ELSE 0 END) AS n_base
-FROM (
+FROM ({{ observations(col, by, numeric) }}) AS observations
+GROUP BY segment, v
+{%- endfor %}
+{%- endmacro %}
+
+{#- One row per observation of column `col` in the CTEs `current_window` ('cur') and
+    `baseline_window` ('base'), for every slice of `by` ('all' first): sample, segment,
+    v. Plus one row of sample 'none' (counted in neither), so the 'all' segment exists
+    even when both windows are empty and a check can say so instead of going silent. -#}
+{% macro observations(col, by, numeric) -%}
 {%- for seg in [[]] + by %}{% set first_slice = loop.first %}
 {%- for sample, source in [('cur', 'current_window'), ('base', 'baseline_window')] %}
     {% if not (first_slice and loop.first) %}UNION ALL {% endif -%}
@@ -29,12 +38,7 @@ FROM (
            {% if numeric %}{{ finite_double(col) }}{% else %}CAST({{ col | ident }} AS VARCHAR){% endif %} AS v
     FROM {{ source }}
 {%- endfor %}{% endfor %}
-    -- One row counted in neither sample, so the 'all' segment exists (with zero counts)
-    -- even when both windows are empty, and the check can say so instead of going silent.
     UNION ALL SELECT 'none' AS sample, 'all' AS segment, CAST(NULL AS {{ 'DOUBLE' if numeric else 'VARCHAR' }}) AS v
-) AS observations
-GROUP BY segment, v
-{%- endfor %}
 {%- endmacro %}
 
 {#- Shares per bin, from a relation with columns segment, feature, n_cur, n_base,
