@@ -50,10 +50,10 @@ SELECT * FROM (
     -- them all (one row per distinct value) for two readers.
     totals AS (
         SELECT segment,
-               SUM(CASE WHEN sample = 'cur' THEN 1 ELSE 0 END) AS rows_cur,
-               SUM(CASE WHEN sample = 'base' THEN 1 ELSE 0 END) AS rows_base,
-               SUM(CASE WHEN sample = 'cur' AND v IS NOT NULL THEN 1 ELSE 0 END) AS valid_cur,
-               SUM(CASE WHEN sample = 'base' AND v IS NOT NULL THEN 1 ELSE 0 END) AS valid_base,
+               COUNT(CASE WHEN sample = 'cur' THEN 1 END) AS rows_cur,
+               COUNT(CASE WHEN sample = 'base' THEN 1 END) AS rows_base,
+               COUNT(CASE WHEN sample = 'cur' THEN v END) AS valid_cur,
+               COUNT(CASE WHEN sample = 'base' THEN v END) AS valid_base,
                AVG(CASE WHEN sample = 'cur' THEN v END) AS mean_cur,
                AVG(CASE WHEN sample = 'base' THEN v END) AS mean_base,
                -- A constant baseline is told by its values, not by a rounded std (the
