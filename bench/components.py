@@ -34,7 +34,10 @@ def main() -> None:
         f"UNION ALL SELECT 0, 1, {values} FROM predictions WHERE {where} "
         f"AND ts >= DATE '{REFERENCE_DAY}' AND ts < DATE '{CURRENT_DAY}'"
     )
-    grouped = f"vc AS (SELECT v, sum(c) AS n_cur, sum(b) AS n_base FROM ({src}) GROUP BY v)"
+    grouped = (
+        f"vc AS (SELECT v, count(CASE WHEN c = 1 THEN 1 END) AS n_cur, "
+        f"count(CASE WHEN b = 1 THEN 1 END) AS n_base FROM ({src}) GROUP BY v)"
+    )
     rows = "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
     stages = {
         "scan both windows": f"SELECT sum(v), sum(c) FROM ({src})",
