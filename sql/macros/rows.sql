@@ -32,3 +32,16 @@ WHERE {{ model_filter() }}
   AND ({% for r in baseline.ranges %}{% if not loop.first %} OR {% endif %}(ts >= {{ r.start | literal }} AND ts < {{ r.end | literal }}){% endfor %})
 {%- endif %}
 {%- endmacro %}
+
+{#- The CTEs `current_window` and, when the monitor has a baseline, `baseline_window`,
+    each followed by a comma: for checks whose baseline is optional (quality checks). -#}
+{% macro window_ctes() -%}
+current_window AS (
+    {{ current_rows() }}
+),
+{%- if baseline is not none %}
+baseline_window AS (
+    {{ baseline_rows() }}
+),
+{%- endif %}
+{%- endmacro %}

@@ -17,14 +17,7 @@ returns: [segment, feature, metric, value, sample_size, baseline_value, baseline
 --- */
 {%- set samples = [('cur', 'current_window')] + ([('base', 'baseline_window')] if baseline is not none else []) %}
 WITH
-current_window AS (
-    {{ current_rows() }}
-),
-{%- if baseline is not none %}
-baseline_window AS (
-    {{ baseline_rows() }}
-),
-{%- endif %}
+{{ window_ctes() }}
 observations AS (
 {%- for seg in [[]] + by %}{% set first_slice = loop.first %}
 {%- for col in columns %}{% set first_col = first_slice and loop.first %}
