@@ -31,6 +31,13 @@ from monitor.runner import Runner
 JS_CUT = 0.1 / math.sqrt(math.log(2))
 
 
+# The rows of both windows, as the checks select them.
+BOTH_WINDOWS = (
+    f"model_name = 'bench' AND role = 'production' AND ts >= DATE '{REFERENCE_DAY}' "
+    f"AND ts < DATE '{CURRENT_DAY}' + INTERVAL 1 DAY"
+)
+
+
 def suite(root: Path, memory_limit: str | None) -> dict[str, object]:
     warehouse: dict[str, object] = {"type": "duckdb", "path": str(root / "bench.duckdb")}
     if memory_limit:
@@ -78,11 +85,7 @@ def floor(root: Path) -> dict[str, object]:
     con = duckdb.connect(str(root / "bench.duckdb"), read_only=True)
     try:
         started = time.perf_counter()
-        con.execute(
-            f"SELECT {', '.join(reads)} FROM predictions WHERE model_name = 'bench' "
-            f"AND role = 'production' AND ts >= DATE '{REFERENCE_DAY}' "
-            f"AND ts < DATE '{CURRENT_DAY}' + INTERVAL 1 DAY"
-        ).fetchall()
+        con.execute(f"SELECT {', '.join(reads)} FROM predictions WHERE {BOTH_WINDOWS}").fetchall()
         return {"seconds": time.perf_counter() - started}
     finally:
         con.close()
@@ -91,17 +94,13 @@ def floor(root: Path) -> dict[str, object]:
 def sort_floor(root: Path) -> dict[str, object]:
     """Sort each numeric column's values of both windows once, one query per column:
     the least an exact KS or W1 must do on top of the scan."""
-    window = (
-        f"model_name = 'bench' AND role = 'production' AND ts >= DATE '{REFERENCE_DAY}' "
-        f"AND ts < DATE '{CURRENT_DAY}' + INTERVAL 1 DAY"
-    )
     con = duckdb.connect(str(root / "bench.duckdb"), read_only=True)
     try:
         started = time.perf_counter()
         for c in NUMERIC:
             con.execute(
                 f"SELECT max(r) FROM (SELECT row_number() OVER (ORDER BY {c}) AS r "
-                f"FROM predictions WHERE {window})"
+                f"FROM predictions WHERE {BOTH_WINDOWS})"
             ).fetchall()
         return {"seconds": time.perf_counter() - started}
     finally:

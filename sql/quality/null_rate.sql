@@ -15,39 +15,6 @@ params:
 metrics: [null_rate]
 returns: [segment, feature, metric, value, sample_size, baseline_value, baseline_size, reason]
 --- */
-{%- set samples = [('cur', 'current_window')] + ([('base', 'baseline_window')] if baseline is not none else []) %}
 WITH
 {{ window_ctes() }}
-observations AS (
-{%- for seg in [[]] + by %}{% set first_slice = loop.first %}
-{%- for col in columns %}{% set first_col = first_slice and loop.first %}
-{%- for sample, source in samples %}
-    {% if not (first_col and loop.first) %}UNION ALL {% endif -%}
-    SELECT {{ sample | literal }} AS sample, {{ segment_label(seg) }} AS segment, {{ col | literal }} AS feature,
-           CASE WHEN {{ col | ident }} IS NULL THEN 1 ELSE 0 END AS is_null
-    FROM {{ source }}
-{%- endfor %}{% endfor %}{% endfor %}
-{%- for col in columns %}
-    -- The 'all' segment of every column exists even when the windows are empty.
-    UNION ALL SELECT 'none', 'all', {{ col | literal }}, 0
-{%- endfor %}
-),
-totals AS (
-    SELECT segment, feature,
-           SUM(CASE WHEN sample = 'cur' THEN 1 ELSE 0 END) AS rows_cur,
-           SUM(CASE WHEN sample = 'cur' THEN is_null ELSE 0 END) AS nulls_cur,
-           SUM(CASE WHEN sample = 'base' THEN 1 ELSE 0 END) AS rows_base,
-           SUM(CASE WHEN sample = 'base' THEN is_null ELSE 0 END) AS nulls_base
-    FROM observations
-    GROUP BY segment, feature
-)
-SELECT segment,
-       feature,
-       'null_rate' AS metric,
-       nulls_cur * 1.0 / NULLIF(rows_cur, 0) AS value,
-       rows_cur AS sample_size,
-       {% if baseline is not none %}nulls_base * 1.0 / NULLIF(rows_base, 0){% else %}CAST(NULL AS DOUBLE){% endif %} AS baseline_value,
-       {% if baseline is not none %}rows_base{% else %}CAST(NULL AS BIGINT){% endif %} AS baseline_size,
-       CASE WHEN rows_cur = 0 THEN 'the current window has no rows' END AS reason
-FROM totals
-ORDER BY segment, feature
+{{ flag_shares('null_rate', columns, by, 'is_null') }}

@@ -56,7 +56,8 @@ counts AS (
 live_ranges AS (
     SELECT l.range_id, l.seconds
     FROM range_lengths AS l
-    WHERE l.range_id IN (SELECT range_id FROM baseline_window)
+    -- The 'all' segment counts every baseline row: no second read of the baseline.
+    WHERE l.range_id IN (SELECT range_id FROM counts WHERE segment = 'all')
 ),
 expected AS (
     SELECT s.segment, COUNT(c.range_id) AS rows_base,
