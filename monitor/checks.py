@@ -30,16 +30,17 @@ from monitor.errors import CheckError, did_you_mean
 REQUIRED_COLUMNS = ("segment", "feature", "metric", "value", "sample_size")
 # test/dof: the runner computes p_value from the statistic (monitor.stats); reason: why
 # a value is undefined; histogram: the bins and their counts (JSON), frozen per monitor;
-# detail: JSON facts behind the value for people (e.g. a column's old and new type).
+# detail: JSON facts behind the value for people (e.g. a column's old and new type);
+# statistic: the test statistic when it is not the value itself (a z score).
 OPTIONAL_COLUMNS = (
-    "baseline_value", "baseline_size", "p_value", "test", "dof", "reason", "histogram",
-    "detail",
+    "baseline_value", "baseline_size", "p_value", "test", "dof", "statistic", "reason",
+    "histogram", "detail",
 )  # fmt: skip
 RESULT_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 # Names the runner puts in the template context; a param may not shadow them.
 RESERVED_NAMES = (
     "params", "model", "monitor", "role", "window", "baseline", "run_at", "fail", "frozen_bins",
-    "state", "live",
+    "state", "live", "mature_before",
 )  # fmt: skip
 HEADER = re.compile(r"\A\s*/\*\s*---\s*\n(?P<body>.*?)\n\s*---\s*\*/", re.DOTALL)
 PARAM_TYPES = (

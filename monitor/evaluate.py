@@ -2,7 +2,7 @@
 
 Pure functions over small rows: no warehouse, no clock. DESIGN.md "Rules" fixes the
 vocabulary: `warn`/`alert` thresholds, `direction`, `measure`, `max_p_value`,
-`max_q_value` (Benjamini–Hochberg across every row the run tested with that rule),
+`max_q_value` (Benjamini–Hochberg across every row the run tested),
 `segment`/`feature` globs, and `min_samples` (a thin row is no_data, never a breach).
 """
 
@@ -100,56 +100,49 @@ def benjamini_hochberg(p_values: list[float]) -> list[float]:
 
 def evaluate(rows: list[dict[str, Any]], settings: MonitorSettings) -> list[Verdict]:
     """One verdict per row: the worst over the rules that match it."""
-    # q-values per rule, across every row that rule tests in this run: each rule is its
-    # own family of tests, so one rule's q never decides another's breach.
-    q_by_rule: list[dict[int, float]] = []
-    for rule in settings.rules:
-        tested = [
-            i
-            for i, r in enumerate(rows)
-            if rule_matches(rule, r) and _num(r.get("p_value")) is not None
-        ]
-        qs = benjamini_hochberg([float(rows[i]["p_value"]) for i in tested])
-        q_by_rule.append(dict(zip(tested, qs, strict=True)))
-    return [_verdict(i, row, settings, q_by_rule) for i, row in enumerate(rows)]
+    # q-values across every row the run tests: each row with a p_value that a rule
+    # judges. One family per run, so testing more slices or metrics (a guardrail check
+    # tests slice × metric) never multiplies the false alarms.
+    tested = [
+        i
+        for i, r in enumerate(rows)
+        if _num(r.get("p_value")) is not None
+        and any(rule_matches(rule, r) for rule in settings.rules)
+    ]
+    qs = benjamini_hochberg([float(rows[i]["p_value"]) for i in tested])
+    q_values = dict(zip(tested, qs, strict=True))
+    return [_verdict(row, settings, q_values.get(i)) for i, row in enumerate(rows)]
 
 
-def _verdict(
-    i: int, row: dict[str, Any], settings: MonitorSettings, q_by_rule: list[dict[int, float]]
-) -> Verdict:
-    qs = [q[i] for q in q_by_rule if i in q]
-    shown_q = min(qs) if qs else None
+def _verdict(row: dict[str, Any], settings: MonitorSettings, q: float | None) -> Verdict:
     n, nb = row.get("sample_size"), row.get("baseline_size")
     if _num(row.get("value")) is None and row.get("reason"):  # the check says why
-        return Verdict("no_data", None, row["reason"], shown_q)
+        return Verdict("no_data", None, row["reason"], q)
     # A NULL sample_size means the value is not a sample statistic (freshness, schema):
     # min_samples does not apply.
     if n is not None and n < settings.min_samples:
-        return Verdict(
-            "no_data", None, f"sample_size {n} < min_samples {settings.min_samples}", shown_q
-        )
+        return Verdict("no_data", None, f"sample_size {n} < min_samples {settings.min_samples}", q)
     if nb is not None and nb < settings.min_samples:
         return Verdict(
-            "no_data", None, f"baseline_size {nb} < min_samples {settings.min_samples}", shown_q
+            "no_data", None, f"baseline_size {nb} < min_samples {settings.min_samples}", q
         )
     if _num(row.get("value")) is None:
-        return Verdict("no_data", None, row.get("reason") or "value undefined", shown_q)
+        return Verdict("no_data", None, row.get("reason") or "value undefined", q)
 
-    best = Verdict("ok", None, None, shown_q)
-    for rule, rule_q in zip(settings.rules, q_by_rule, strict=True):
+    best = Verdict("ok", None, None, q)
+    for rule in settings.rules:
         if not rule_matches(rule, row):
             continue
-        q = rule_q.get(i)
         x = measured(rule, row)
         if x is None:
-            v = Verdict("no_data", None, f"{rule.measure} needs a baseline_value", shown_q)
+            v = Verdict("no_data", None, f"{rule.measure} needs a baseline_value", q)
         else:
             level, threshold = breach_level(rule, x)
             veto = lacks_evidence(rule, _num(row.get("p_value")), q, row["metric"])
             reason = None
             if level != "ok" and veto:
                 level, reason = "ok", f"beyond {threshold} but {veto}"
-            v = Verdict(level, threshold, reason, q if q is not None else shown_q)
+            v = Verdict(level, threshold, reason, q)
         if SEVERITY[v.status] > SEVERITY[best.status] or (
             best.threshold is None and v.status == best.status
         ):

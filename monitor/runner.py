@@ -92,6 +92,8 @@ def check_context(
             "ranges": [{"start": r.start, "end": r.end} for r in baseline.ranges],
         },
         "run_at": run_at,
+        # A prediction is mature at T when ts + label_maturity <= T (DESIGN.md, "Time").
+        "mature_before": run_at - model.label_maturity,
         # A live run looks at the data as it is now; a backfill replays a past window.
         "live": live,
         "frozen_bins": frozen_bins or {},
@@ -381,7 +383,7 @@ def _check_declared_metrics(check: Check, rows: list[dict[str, Any]]) -> None:
 def _normalise(row: dict[str, Any]) -> dict[str, Any]:
     """The contract's row shape; NaN/inf values become NULL (evaluated as no_data)."""
     out = {c: row.get(c) for c in RESULT_COLUMNS}
-    for key in ("value", "baseline_value", "p_value"):
+    for key in ("value", "baseline_value", "p_value", "statistic"):
         v = out[key]
         out[key] = float(v) if v is not None and math.isfinite(float(v)) else None
     for key in ("sample_size", "baseline_size", "dof"):

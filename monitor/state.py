@@ -79,6 +79,7 @@ def _ddl(schema: str) -> list[str]:
         f"ALTER TABLE {s}.metrics ADD COLUMN IF NOT EXISTS dof BIGINT",
         f"ALTER TABLE {s}.metrics ADD COLUMN IF NOT EXISTS histogram VARCHAR",
         f"ALTER TABLE {s}.metrics ADD COLUMN IF NOT EXISTS detail VARCHAR",
+        f"ALTER TABLE {s}.metrics ADD COLUMN IF NOT EXISTS statistic DOUBLE",
         f"""CREATE TABLE IF NOT EXISTS {s}.bin_specs (
             monitor VARCHAR NOT NULL,
             spec_key VARCHAR NOT NULL,    -- hash of the binning settings (check, params, baseline)

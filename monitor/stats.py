@@ -45,10 +45,22 @@ def chi2_p_value(statistic: float, n: int, m: int, dof: int | None) -> float | N
     return float(sps.chi2.sf(statistic, dof))
 
 
+def z_p_value(statistic: float, n: int, m: int, dof: int | None = None) -> float | None:
+    """Two-sided p-value of a standard normal z score: 2·(1 − Φ(|z|)).
+
+    The guardrail checks compute z in SQL (two-proportion z-test, Hanley–McNeil for
+    AUC; metrics.md) and put it in the row's `statistic` column.
+    """
+    return min(float(2.0 * sps.norm.sf(abs(statistic))), 1.0)
+
+
 TESTS: dict[str, Callable[[float, int, int, int | None], float | None]] = {
     "ks": ks_p_value,
     "chi2": chi2_p_value,
+    "z": z_p_value,
 }
+# Tests whose statistic is the row's `statistic` column; the others test `value` itself.
+STATISTIC_COLUMN_TESTS = frozenset({"z"})
 
 
 def fill_p_values(rows: list[dict[str, Any]]) -> None:
@@ -62,7 +74,8 @@ def fill_p_values(rows: list[dict[str, Any]]) -> None:
                 f"row {row['segment']}/{row['feature']}/{row['metric']} names test {test!r}; "
                 f"known tests: {', '.join(sorted(TESTS))}"
             )
-        value, n, m = row.get("value"), row.get("sample_size"), row.get("baseline_size")
-        if value is None or n is None or m is None or not math.isfinite(value):
+        statistic = row.get("statistic" if test in STATISTIC_COLUMN_TESTS else "value")
+        n, m = row.get("sample_size"), row.get("baseline_size")
+        if statistic is None or n is None or m is None or not math.isfinite(statistic):
             continue
-        row["p_value"] = TESTS[test](value, n, m, row.get("dof"))
+        row["p_value"] = TESTS[test](statistic, n, m, row.get("dof"))
