@@ -199,3 +199,29 @@ metric_rows AS (
 {%- endfor %}
 )
 {%- endmacro %}
+
+{#- Hanley & McNeil (1982) variance of an AUC `a` from `pos` positives and `neg`
+    negatives: (A(1−A) + (P−1)(Q₁−A²) + (N−1)(Q₂−A²)) / (P·N), Q₁ = A/(2−A),
+    Q₂ = 2A²/(1+A). Each term is ≥ 0 for A in [0, 1]; GREATEST guards rounding. -#}
+{% macro auc_variance(a, pos, neg) -%}
+GREATEST(({{ a }} * (1 - {{ a }})
+    + ({{ pos }} - 1) * ({{ a }} / (2 - {{ a }}) - {{ a }} * {{ a }})
+    + ({{ neg }} - 1) * (2 * {{ a }} * {{ a }} / (1 + {{ a }}) - {{ a }} * {{ a }}))
+    / NULLIF({{ pos }} * {{ neg }}, 0), 0)
+{%- endmacro %}
+
+{#- One end (`side` −1 low, +1 high) of a 95% interval for a metric row's value `v`
+    with sample size `n`: Wilson's score interval for a rate,
+    (v + z²/2n ± z·√(v(1−v)/n + z²/4n²)) / (1 + z²/n), and v ± z·SE (Hanley–McNeil)
+    for auc; z = Φ⁻¹(0.975). -#}
+{% macro interval(v, n, pos, neg, side) -%}
+{%- set z = 1.959963984540054 -%}
+CASE WHEN metric = 'auc'
+     THEN {{ v }} + {{ side }} * {{ z }} * SQRT({{ auc_variance(v, pos, neg) }})
+     -- clamped to [0, 1]: at v = 0 or 1 rounding can step a hair outside
+     ELSE LEAST(1.0, GREATEST(0.0,
+          ({{ v }} + {{ z * z }} / (2.0 * NULLIF({{ n }}, 0))
+           + {{ side }} * {{ z }} * SQRT({{ v }} * (1 - {{ v }}) / NULLIF({{ n }}, 0) + {{ z * z }} / (4.0 * {{ n }} * {{ n }})))
+          / (1 + {{ z * z }} / NULLIF({{ n }}, 0))))
+END
+{%- endmacro %}
