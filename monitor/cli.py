@@ -11,10 +11,11 @@ import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from monitor import demo as demo_world
@@ -214,14 +215,30 @@ def _print_results(results: list[RunResult]) -> None:
         )
         if r.error:
             console.print(f"         [red]{r.error}[/red]")
-        for b in sorted(
-            r.breaches, key=lambda b: (b["status"] != "alert", b["segment"], b["feature"])
-        ):
+        for b in r.breaches:
             colour = "red" if b["status"] == "alert" else "yellow"
             console.print(
-                f"         [{colour}]{b['status']:5}[/{colour}] {b['metric']} = {b['value']:.4g} "
-                f"(threshold {b['threshold']:.4g}) segment={b['segment']} feature={b['feature'] or '-'}"
+                f"         [{colour}]{b['status']:5}[/{colour}] {escape(describe_breach(b))}"
             )
+
+
+def describe_breach(row: dict[str, Any]) -> str:
+    """One line a person can act on: where, what, how much against what, on how much
+    evidence (e.g. `country=PT positive_rate = 1 vs 0.025 (Δ +0.975) n=204 q=2e-85`)."""
+    text = f"{row['segment']} {row['feature'] + ' ' if row['feature'] else ''}{row['metric']} = {row['value']:.4g}"
+    if row.get("baseline_value") is not None:
+        text += f" vs {row['baseline_value']:.4g} (Δ {row['value'] - row['baseline_value']:+.4g})"
+    if row.get("sample_size") is not None:
+        text += f" n={row['sample_size']}"
+    if row.get("baseline_size") is not None:
+        text += f" baseline n={row['baseline_size']}"
+    if row.get("q_value") is not None:
+        text += f" q={row['q_value']:.2g}"
+    elif row.get("p_value") is not None:
+        text += f" p={row['p_value']:.2g}"
+    if row.get("threshold") is not None:
+        text += f" (threshold {row['threshold']:.4g})"
+    return text
 
 
 def _print_summary(results: list[RunResult]) -> None:

@@ -53,7 +53,11 @@ class RunResult:
 
     @property
     def breaches(self) -> list[dict[str, Any]]:
-        return [r for r in self.rows if r["status"] in ("warn", "alert")]
+        """Rows in warn or alert, worst first: alerts, then the largest change."""
+        return sorted(
+            (r for r in self.rows if r["status"] in ("warn", "alert")),
+            key=lambda r: (r["status"] != "alert", -_change(r), r["segment"], r["feature"]),
+        )
 
 
 def check_context(
@@ -366,6 +370,14 @@ class Runner:
             "run monitor=%s window=%s status=%s rows=%d seconds=%.3f",
             result.monitor, result.window, result.status, len(result.rows), result.seconds,
         )  # fmt: skip
+
+
+def _change(row: dict[str, Any]) -> float:
+    """How far a row moved: |value − baseline_value|, or |value| without a baseline."""
+    value, base = row.get("value"), row.get("baseline_value")
+    if value is None:
+        return 0.0
+    return float(abs(value - base) if base is not None else abs(value))
 
 
 def _check_declared_metrics(check: Check, rows: list[dict[str, Any]]) -> None:

@@ -133,3 +133,62 @@ def test_quality_monitors_catch_the_null_spike_and_stay_quiet_otherwise(demo_run
     nulls = {(r[2], r[4], r[5]) for r in rows if r[0] == "fraud-feature-nulls"}
     assert nulls == {("account_age_days", day(inc.null_spike), "alert")}
     assert not [r for r in rows if r[0] in ("fraud-traffic", "fraud-freshness")]
+
+
+def demo_metrics(config, sql: str) -> list[tuple]:
+    doc = yaml.safe_load(config.read_text())
+    con = duckdb.connect(doc["warehouse"]["path"], read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_shadow_blocking_one_country_is_that_countrys_slice_while_its_aggregate_is_better(
+    demo_run,
+) -> None:
+    """The issue's incident: v2 blocks PT. The guardrail names PT with its numbers on
+    each incident day; the aggregate block rate stays under tolerance; and over the
+    week of the incident v2's aggregate AUC beats v1's on the same requests."""
+    _, rows, _, config = demo_run
+    inc = incidents_for(DAYS)
+    first, last = inc.shadow_country
+    incident_days = {day(first) + timedelta(days=i) for i in range((last - first).days + 1)}
+    pt = demo_metrics(
+        config,
+        "SELECT window_start, value, baseline_value, sample_size, q_value, status "
+        "FROM monitor.metrics WHERE monitor = 'fraud-shadow-guardrails' "
+        "AND segment = 'country=PT' AND status = 'alert'",
+    )
+    assert {r[0] for r in pt} == incident_days
+    for _, value, baseline, n, q, _ in pt:
+        assert value > 0.95 and baseline < 0.1 and n >= 200 and q < 1e-20
+    aggregate = demo_metrics(
+        config,
+        "SELECT value - baseline_value, status FROM monitor.metrics "
+        "WHERE monitor = 'fraud-shadow-guardrails' AND segment = 'all' AND window_start >= "
+        f"TIMESTAMP '{day(first)}'",
+    )
+    assert len(aggregate) == len(incident_days)
+    assert all(0.03 < delta < 0.1 and status == "ok" for delta, status in aggregate)
+
+    week = demo_metrics(
+        config,
+        "SELECT segment, value, baseline_value, status FROM monitor.metrics "
+        "WHERE monitor = 'fraud-shadow-performance' AND metric = 'auc' "
+        f"AND window_start = TIMESTAMP '{day(last) - timedelta(days=6)}'",
+    )
+    by_segment = {r[0]: r[1:] for r in week}
+    v2_auc, v1_auc, status = by_segment["all"]
+    assert v2_auc > v1_auc and status == "ok"
+    assert by_segment["country=PT"][2] == "alert"
+    assert by_segment["country=PT"][0] < by_segment["country=PT"][1] - 0.2
+
+
+@pytest.mark.slow
+def test_no_clean_slice_fires_over_the_demo_period(demo_run) -> None:
+    _, rows, _, _ = demo_run
+    guardrails = ("fraud-guardrails", "fraud-shadow-guardrails", "fraud-shadow-performance")
+    assert {r[1] for r in rows if r[0] in guardrails} == {"country=PT"}
+    assert not [r for r in rows if r[0] in ("fraud-guardrails", "fraud-performance")]
