@@ -124,7 +124,7 @@ def test_max_q_value_corrects_across_the_rows_of_the_rule() -> None:
     assert states([row(value=0.5, p_value=0.03)], rules=[rule]) == [("alert", 0.25)]
 
 
-def test_q_values_are_per_rule_and_do_not_leak() -> None:
+def test_a_narrow_second_rule_does_not_shrink_the_family() -> None:
     """A second rule that tests only one row must not lower the first rule's q."""
     strict = {**RULE, "max_q_value": 0.05}
     narrow = {"metric": "psi", "alert": 99.0, "segment": "all"}  # tests only the 'all' row
@@ -142,3 +142,22 @@ def test_significance_rule_without_a_p_value_says_so() -> None:
     )
     (v,) = evaluate([row(value=0.5)], s)
     assert v.status == "ok" and v.reason == "beyond 0.25 but the check gives no p_value for psi"
+
+
+def test_q_values_span_every_metric_the_run_tests() -> None:
+    """One family per run (slice × metric): two rules on two metrics share the BH
+    correction, and a row no rule judges is not part of it."""
+    psi = {**RULE, "max_q_value": 0.05}
+    ks = {"metric": "ks", "alert": 0.1, "max_q_value": 0.05}
+    rows = [
+        row(value=0.5, p_value=0.01),
+        row(value=0.5, p_value=0.02, metric="ks"),
+        *[row(value=0.0, p_value=0.9, segment=f"s{i}", metric="ks") for i in range(3)],
+        row(value=0.0, p_value=1e-9, metric="chi2"),  # no rule judges chi2: not tested
+    ]
+    s = MonitorSettings.model_validate({"min_samples": 100, "rules": [psi, ks]})
+    verdicts = evaluate(rows, s)
+    expected = false_discovery_control([0.01, 0.02, 0.9, 0.9, 0.9], method="bh")
+    assert [v.q_value for v in verdicts[:5]] == pytest.approx(list(expected), rel=1e-12)
+    assert verdicts[5].q_value is None
+    assert [v.status for v in verdicts[:2]] == ["alert", "alert"]
