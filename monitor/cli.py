@@ -224,8 +224,9 @@ def _print_results(results: list[RunResult]) -> None:
 
 def describe_breach(row: dict[str, Any]) -> str:
     """One line a person can act on: where, what, how much against what, on how much
-    evidence (e.g. `country=PT positive_rate = 1 vs 0.025 (Δ +0.975) n=204 q=2e-85`)."""
-    text = f"{row['segment']} {row['feature'] + ' ' if row['feature'] else ''}{row['metric']} = {row['value']:.4g}"
+    evidence (e.g. `segment=country=PT positive_rate = 1 vs 0.025 (Δ +0.975) n=204 ...`)."""
+    feature = f" feature={row['feature']}" if row["feature"] else ""
+    text = f"segment={row['segment']}{feature} {row['metric']} = {row['value']:.4g}"
     if row.get("baseline_value") is not None:
         text += f" vs {row['baseline_value']:.4g} (Δ {row['value'] - row['baseline_value']:+.4g})"
     if row.get("sample_size") is not None:

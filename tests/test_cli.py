@@ -56,7 +56,8 @@ def test_run_prints_breaches_and_backfill_summarises(world) -> None:
     done = monitor("run", "--config", str(path), "--at", "2026-09-09T06:00")
     assert done.returncode == 0, done.stderr
     assert "drift  [2026-09-08 00:00, 2026-09-09 00:00) UTC" in done.stdout
-    assert "alert ks = 0.5 (threshold 0.3) segment=all feature=x" in done.stdout
+    assert "alert segment=all feature=x ks = 0.5 n=100 baseline n=100" in done.stdout
+    assert "(threshold 0.3)" in done.stdout
     back = monitor("backfill", "--config", str(path), "--from", "2026-09-07", "--to", "2026-09-08")
     assert back.returncode == 0, back.stderr
     assert "runs: 1 no_data, 1 ok" in back.stdout

@@ -134,9 +134,7 @@ def regression_reference(
     }
 
 
-def mismatches(
-    row: dict[str, Any], ref: tuple[float, int], what: str, side: str = ""
-) -> list[str]:
+def mismatches(row: dict[str, Any], ref: tuple[float, int], what: str, side: str = "") -> list[str]:
     """What differs between a result row and its reference (value, sample_size); side ''
     for the window, 'baseline_' for the baseline. Listed, so one failure shows them all."""
     value, n = ref
@@ -246,23 +244,24 @@ def test_classification_matches_sklearn_per_slice_and_baseline(world) -> None:
 
 
 def test_ece_with_scores_exactly_on_bin_edges(world) -> None:
-    """Scores at k/10 belong to the bin below ((k-1)/10, k/10], as calibration_curve
-    puts them; a score a hair above an edge goes up. Only 0/1 labels, no noise, so the
-    edge handling alone decides the value. Default threshold 0.5 and 10 bins."""
+    """Scores at k/10 belong to the bin below, ((k-1)/10, k/10], as calibration_curve
+    puts them; a score a hair above an edge goes up, a hair below stays. Labels are set
+    so that bins closed on the other side, [k/10, (k+1)/10), give another ECE. Default
+    threshold 0.5 (a score of exactly 0.5 is positive) and 10 bins. Scores 0 and 1 on
+    the wrong class exercise log_loss's clipping to [ε, 1 − ε] as scikit-learn does."""
     edges = [0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0]
-    score = edges * 6 + [0.1 + 1e-9, 0.5 + 1e-9, 0.7 - 1e-9] * 5
-    label = [i % 2 for i in range(len(edges) * 6)] + [1, 0, 0] * 5
+    score = edges * 4 + [0.1 + 1e-9, 0.3 + 1e-9, 0.5 - 1e-9, 0.7 + 1e-9] * 4
+    label = [1, 1, 1, 0, 1, 0, 1] * 4 + [0, 0, 1, 0] * 4
     world.load({"score": score, "label": label}, {"score": score, "label": label})
     (result,) = world.run([{"name": "perf", "check": "classification"}])
     got = metric_map(result)
     ref = classification_reference(floats(score), floats(label), 0.5, 10)
-    for metric in ("ece", "accuracy", "auc", "brier", "log_loss", "positive_rate"):
+    for metric in ("ece", "accuracy", "precision", "auc", "brier", "log_loss", "positive_rate"):
         assert_row(got[("all", "", metric)], ref[metric], metric)
-    # Bins closed on the other side, [k/B, (k+1)/B), would give another ECE on these rows.
     s, y = floats(score), np.array(label)
-    bins = np.searchsorted(np.linspace(0, 1, 11)[1:-1], s, side="right")
-    gaps = np.bincount(bins, weights=y - s, minlength=10)
-    assert got[("all", "", "ece")]["value"] != pytest.approx(np.abs(gaps).sum() / len(s), rel=0.01)
+    other_side = np.searchsorted(np.linspace(0, 1, 11)[1:-1], s, side="right")
+    gaps = np.bincount(other_side, weights=y - s, minlength=10)
+    assert not math.isclose(got[("all", "", "ece")]["value"], np.abs(gaps).sum() / len(s))
 
 
 def test_one_class_windows_are_undefined_with_reasons(world) -> None:
@@ -275,12 +274,17 @@ def test_one_class_windows_are_undefined_with_reasons(world) -> None:
         "device": ["neg"] * 4 + ["pos"] * 5,
     }
     world.load(cur, cur)
-    (result,) = world.run([{"name": "perf", "check": "classification", "params": {"by": [["device"]]}}])
+    (result,) = world.run(
+        [{"name": "perf", "check": "classification", "params": {"by": [["device"]]}}]
+    )
     got = metric_map(result)
     undefined = {
         ("device=neg", "auc"): "AUC is undefined: every mature labelled prediction is negative",
         ("device=neg", "recall"): "no actual positive among the mature labelled predictions",
-        ("device=neg", "precision"): "no mature labelled prediction scored at or above the threshold",
+        (
+            "device=neg",
+            "precision",
+        ): "no mature labelled prediction scored at or above the threshold",
         ("device=neg", "f1"): "no positive, predicted or actual",
         ("device=pos", "auc"): "AUC is undefined: every mature labelled prediction is positive",
         ("device=pos", "fpr"): "no actual negative among the mature labelled predictions",
@@ -338,7 +342,9 @@ def test_null_and_nan_scores_are_left_out_of_score_metrics(world) -> None:
 def test_empty_current_window_is_no_data_with_reasons(world) -> None:
     base = {"score": [0.2, 0.7, 0.6, 0.1], "label": [0, 1, 0, 1], "device": ["ios"] * 4}
     world.load(base, {"score": [], "label": [], "device": []})
-    (result,) = world.run([{"name": "perf", "check": "classification", "params": {"by": [["device"]]}}])
+    (result,) = world.run(
+        [{"name": "perf", "check": "classification", "params": {"by": [["device"]]}}]
+    )
     assert result.status == "no_data"
     got = metric_map(result)
     assert {(s, m) for s, _, m in got} == {
@@ -367,7 +373,9 @@ def test_scores_outside_0_1_are_not_probabilities(world) -> None:
     }
     cur["score"][11] = 3.0  # unlabelled and out of range
     world.load(cur, cur)
-    (result,) = world.run([{"name": "perf", "check": "classification", "params": {"by": [["device"]]}}])
+    (result,) = world.run(
+        [{"name": "perf", "check": "classification", "params": {"by": [["device"]]}}]
+    )
     got = metric_map(result)
     s, y = floats(cur["score"]), floats(cur["label"])
     for metric in ("log_loss", "brier", "ece"):
@@ -447,7 +455,9 @@ def test_label_maturity_keeps_immature_rows_out_of_label_metrics(world) -> None:
 
 
 def test_nothing_mature_yet_says_so(world) -> None:
-    world.load({"score": [0.3, 0.8], "label": [0, 1]}, {"score": [0.3, 0.8, 0.6], "label": [0, 1, 1]})
+    world.load(
+        {"score": [0.3, 0.8], "label": [0, 1]}, {"score": [0.3, 0.8, 0.6], "label": [0, 1, 1]}
+    )
     models = {"m": {"predictions": "preds", "label_maturity": "2d"}}
     (result,) = world.run([{"name": "perf", "check": "classification"}], models=models)
     got = metric_map(result)
