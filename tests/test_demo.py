@@ -151,7 +151,7 @@ def test_shadow_blocking_one_country_is_that_countrys_slice_while_its_aggregate_
     """The issue's incident: v2 blocks PT. The guardrail names PT with its numbers on
     each incident day; the aggregate block rate stays under tolerance; and over the
     week of the incident v2's aggregate AUC beats v1's on the same requests."""
-    _, rows, _, config = demo_run
+    _, _, _, config = demo_run
     inc = incidents_for(DAYS)
     first, last = inc.shadow_country
     incident_days = {day(first) + timedelta(days=i) for i in range((last - first).days + 1)}

@@ -278,13 +278,11 @@ def test_one_class_windows_are_undefined_with_reasons(world) -> None:
         [{"name": "perf", "check": "classification", "params": {"by": [["device"]]}}]
     )
     got = metric_map(result)
+    nothing_flagged = "no mature labelled prediction scored at or above the threshold"
     undefined = {
         ("device=neg", "auc"): "AUC is undefined: every mature labelled prediction is negative",
         ("device=neg", "recall"): "no actual positive among the mature labelled predictions",
-        (
-            "device=neg",
-            "precision",
-        ): "no mature labelled prediction scored at or above the threshold",
+        ("device=neg", "precision"): nothing_flagged,
         ("device=neg", "f1"): "no positive, predicted or actual",
         ("device=pos", "auc"): "AUC is undefined: every mature labelled prediction is positive",
         ("device=pos", "fpr"): "no actual negative among the mature labelled predictions",
@@ -367,11 +365,11 @@ def test_scores_outside_0_1_are_not_probabilities(world) -> None:
     metrics are still defined. device=ok has such a score only on an unlabelled row,
     which the probability metrics never read, so they stay defined there."""
     cur = {
-        "score": [-0.4, 0.3, 1.7, 0.8, 0.2, 0.6, 2.5, 0.1, 0.3, 0.9, 0.6, 0.4],
+        # the last score is out of range but unlabelled
+        "score": [-0.4, 0.3, 1.7, 0.8, 0.2, 0.6, 2.5, 0.1, 0.3, 0.9, 0.6, 3.0],
         "label": [0, 0, 1, 1, 1, 0, 1, 0, 1, 1, 0, None],
         "device": ["raw"] * 8 + ["ok"] * 4,
     }
-    cur["score"][11] = 3.0  # unlabelled and out of range
     world.load(cur, cur)
     (result,) = world.run(
         [{"name": "perf", "check": "classification", "params": {"by": [["device"]]}}]

@@ -148,10 +148,12 @@ segment_stats AS (
            SUM(CASE WHEN score IS NOT NULL THEN n_pos * (neg_below + 0.5 * n_neg) ELSE 0 END) AS auc_pairs,
            SUM(CASE WHEN score < 0 OR score > 1 THEN n_pos + n_neg ELSE 0 END) AS not_probability,
            -- Brier: Σ (score − label)²; log loss: −Σ ln(the score given to the true
-           -- class), clipped to [ε, 1 − ε] with ε = 2⁻⁵² as scikit-learn does.
+           -- class), clipped to [ε, 1 − ε] with ε = 2⁻⁵² as scikit-learn does. The CASE
+           -- is needed: GREATEST and LEAST skip a NULL score instead of returning NULL.
            SUM(n_pos * (1 - score) * (1 - score) + n_neg * score * score) AS brier_sum,
-           -SUM(n_pos * LN(LEAST(GREATEST(score, 2.220446049250313e-16), 1 - 2.220446049250313e-16))
-                + n_neg * LN(LEAST(GREATEST(1 - score, 2.220446049250313e-16), 1 - 2.220446049250313e-16))) AS log_loss_sum,
+           -SUM(CASE WHEN score IS NOT NULL THEN
+                n_pos * LN(LEAST(GREATEST(score, 2.220446049250313e-16), 1 - 2.220446049250313e-16))
+                + n_neg * LN(LEAST(GREATEST(1 - score, 2.220446049250313e-16), 1 - 2.220446049250313e-16)) END) AS log_loss_sum,
            MAX(e.ece_sum) AS ece_sum
     FROM ranked AS r
     LEFT JOIN (
