@@ -8,14 +8,16 @@ import textwrap
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
 
 from monitor.config import load_config
 from monitor.errors import WarehouseLockedError
-from monitor.runner import Runner
+from monitor.runner import Runner, RunResult
 from monitor.warehouse import connect
+from monitor.windows import Window
 from tests.conftest import read_db
 
 DRIFT = {
@@ -189,3 +191,32 @@ def test_a_baseline_whose_every_range_alerted_is_no_data(world) -> None:
     (second,) = runner.run(at=datetime(2026, 9, 16, tzinfo=UTC))
     assert second.status == "no_data", second.error
     assert {r["baseline_size"] for r in second.rows} == {0}
+
+
+def test_breaches_rank_alerts_first_then_the_largest_change() -> None:
+    """On-call reads the worst slice first: alerts before warnings, then by how far the
+    value moved from its baseline (or from 0 without one)."""
+
+    def row(segment: str, status: str, value: float, base: float | None) -> dict[str, Any]:
+        return {"segment": segment, "feature": "", "metric": "positive_rate",
+                "status": status, "value": value, "baseline_value": base}  # fmt: skip
+
+    window = Window(datetime(2026, 9, 8, tzinfo=UTC), datetime(2026, 9, 9, tzinfo=UTC))
+    result = RunResult(
+        "m",
+        window,
+        "ok",
+        rows=[
+            row("country=FR", "warn", 0.9, 0.1),
+            row("country=DE", "alert", 0.3, 0.1),
+            row("all", "ok", 0.9, 0.0),
+            row("country=PT", "alert", 0.97, 0.03),
+            row("country=ES", "warn", 0.2, None),
+        ],
+    )
+    assert [b["segment"] for b in result.breaches] == [
+        "country=PT",
+        "country=DE",
+        "country=FR",
+        "country=ES",
+    ]

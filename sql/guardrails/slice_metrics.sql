@@ -2,8 +2,8 @@
 name: slice_metrics
 family: guardrails
 description: |
-  Per-slice classification metrics against a reference, with a significance test, so
-  a regression in one segment that the aggregate hides is found (and a noisy small
+  Per-slice metrics against a baseline or a champion model, with significance tests.
+  A regression in one segment that the aggregate hides is found (and a noisy small
   slice is not). Formulas and references: docs/metrics.md, "Guardrail slices".
   compare: baseline — the model's window against its baseline window (independent
   samples); champion — on the same window and the same requests (shadow_pairs rows

@@ -2,8 +2,8 @@
 name: classification
 family: performance
 description: |
-  How good the model's scores were, once the outcomes are known, overall and per
-  slice of `by`. Formulas and references: docs/metrics.md, "Performance".
+  Classification quality once the outcomes are known, overall and per slice.
+  Slices come from `by`. Formulas and references: docs/metrics.md, "Performance".
   - Label metrics (accuracy, precision, recall, f1, fpr, base_rate, auc, log_loss,
     brier, ece) use the window's mature predictions only (ts + label_maturity <= the
     run's time) that have a 0/1 label and a score; a prediction is positive when

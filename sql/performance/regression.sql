@@ -2,8 +2,8 @@
 name: regression
 family: performance
 description: |
-  How far the model's predictions were from the outcomes, once known, overall and per
-  slice of `by`. Formulas and references: docs/metrics.md, "Performance".
+  Regression error once the outcomes are known, overall and per slice.
+  Slices come from `by`. Formulas and references: docs/metrics.md, "Performance".
   Over the window's mature predictions (ts + label_maturity <= the run's time) that
   have a finite target and a finite prediction, e = prediction − target:
   - mae = Σ|e| / n; rmse = √(Σe² / n); mean_bias = Σe / n (positive: over-predicts);
