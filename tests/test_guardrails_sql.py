@@ -21,26 +21,11 @@ from scipy import stats
 from sklearn.metrics import confusion_matrix, roc_auc_score
 
 from tests.conftest import metric_map
+from tests.references import floats, segment_mask
 
 RTOL = 1e-9
 RATES = ["accuracy", "precision", "recall", "fpr", "positive_rate", "base_rate", "label_coverage"]
 CUR_DAY = datetime(2026, 9, 8)
-
-
-def floats(values: list[Any]) -> np.ndarray:
-    return np.array([np.nan if v is None else v for v in values], dtype=float)
-
-
-def segment_mask(cols: dict[str, list[Any]], segment: str) -> np.ndarray:
-    """The rows of a segment label such as 'all' or 'country=PT' ('<null>': NULL)."""
-    mask = np.ones(len(cols["score"]), dtype=bool)
-    if segment == "all":
-        return mask
-    for part in segment.split(","):
-        col, value = part.split("=", 1)
-        want = None if value == "<null>" else value
-        mask &= np.array([v == want for v in cols[col]])
-    return mask
 
 
 def rate_counts(score: np.ndarray, label: np.ndarray, threshold: float = 0.5) -> dict:

@@ -32,6 +32,7 @@ from sklearn.metrics import (
 )
 
 from tests.conftest import metric_map
+from tests.references import floats, segment_mask
 
 RTOL = 1e-9
 CLASSIFICATION = [
@@ -53,23 +54,6 @@ NO_LABELS_YET = "no prediction of the window has matured yet (ts + label_maturit
 
 
 # ----------------------------------------------------------------------------- references
-
-
-def floats(values: list[Any]) -> np.ndarray:
-    """A column as float64, NULL as NaN (so NULL and NaN are both 'no number')."""
-    return np.array([np.nan if v is None else v for v in values], dtype=float)
-
-
-def segment_mask(cols: dict[str, list[Any]], segment: str) -> np.ndarray:
-    """The rows of a segment label such as 'all', 'device=ios' or 'country=PT,device=web'."""
-    mask = np.ones(len(cols["score"]), dtype=bool)
-    if segment == "all":
-        return mask
-    for part in segment.split(","):
-        col, value = part.split("=", 1)
-        want = None if value == "<null>" else value
-        mask &= np.array([v == want for v in cols[col]])
-    return mask
 
 
 def ece_reference(y: np.ndarray, p: np.ndarray, bins: int) -> float:
