@@ -100,32 +100,41 @@ def benjamini_hochberg(p_values: list[float]) -> list[float]:
 
 def evaluate(rows: list[dict[str, Any]], settings: MonitorSettings) -> list[Verdict]:
     """One verdict per row: the worst over the rules that match it."""
-    # q-values across every row the run tests: each row with a p_value that a rule
-    # judges. One family per run, so testing more slices or metrics (a guardrail check
-    # tests slice × metric) never multiplies the false alarms.
+    # q-values across every row the run tests for significance: each row with a p_value
+    # that a rule with max_q_value judges and that has the samples to be judged at all.
+    # One family per run, so testing more slices or metrics (a guardrail check tests
+    # slice × metric) never multiplies the false alarms; rows that can never breach
+    # (too thin, undefined) or that no significance rule reads do not dilute it.
     tested = [
         i
         for i, r in enumerate(rows)
         if _num(r.get("p_value")) is not None
-        and any(rule_matches(rule, r) for rule in settings.rules)
+        and _num(r.get("value")) is not None
+        and _thin(r, settings) is None
+        and any(rule.max_q_value is not None and rule_matches(rule, r) for rule in settings.rules)
     ]
     qs = benjamini_hochberg([float(rows[i]["p_value"]) for i in tested])
     q_values = dict(zip(tested, qs, strict=True))
     return [_verdict(row, settings, q_values.get(i)) for i, row in enumerate(rows)]
 
 
-def _verdict(row: dict[str, Any], settings: MonitorSettings, q: float | None) -> Verdict:
+def _thin(row: dict[str, Any], settings: MonitorSettings) -> str | None:
+    """Why the row has too few samples to be judged, or None. A NULL sample_size means
+    the value is not a sample statistic (freshness, schema): min_samples does not apply."""
     n, nb = row.get("sample_size"), row.get("baseline_size")
+    if n is not None and n < settings.min_samples:
+        return f"sample_size {n} < min_samples {settings.min_samples}"
+    if nb is not None and nb < settings.min_samples:
+        return f"baseline_size {nb} < min_samples {settings.min_samples}"
+    return None
+
+
+def _verdict(row: dict[str, Any], settings: MonitorSettings, q: float | None) -> Verdict:
     if _num(row.get("value")) is None and row.get("reason"):  # the check says why
         return Verdict("no_data", None, row["reason"], q)
-    # A NULL sample_size means the value is not a sample statistic (freshness, schema):
-    # min_samples does not apply.
-    if n is not None and n < settings.min_samples:
-        return Verdict("no_data", None, f"sample_size {n} < min_samples {settings.min_samples}", q)
-    if nb is not None and nb < settings.min_samples:
-        return Verdict(
-            "no_data", None, f"baseline_size {nb} < min_samples {settings.min_samples}", q
-        )
+    thin = _thin(row, settings)
+    if thin:
+        return Verdict("no_data", None, thin, q)
     if _num(row.get("value")) is None:
         return Verdict("no_data", None, row.get("reason") or "value undefined", q)
 

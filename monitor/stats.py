@@ -51,7 +51,7 @@ def z_p_value(statistic: float, n: int, m: int, dof: int | None = None) -> float
     The guardrail checks compute z in SQL (two-proportion z-test, Hanley–McNeil for
     AUC; metrics.md) and put it in the row's `statistic` column.
     """
-    return min(float(2.0 * sps.norm.sf(abs(statistic))), 1.0)
+    return float(2.0 * sps.norm.sf(abs(statistic)))
 
 
 TESTS: dict[str, Callable[[float, int, int, int | None], float | None]] = {

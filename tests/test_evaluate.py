@@ -161,3 +161,22 @@ def test_q_values_span_every_metric_the_run_tests() -> None:
     assert [v.q_value for v in verdicts[:5]] == pytest.approx(list(expected), rel=1e-12)
     assert verdicts[5].q_value is None
     assert [v.status for v in verdicts[:2]] == ["alert", "alert"]
+
+
+def test_only_rows_a_significance_rule_can_judge_join_the_family() -> None:
+    """A plain threshold rule's rows, and rows too thin to be judged, must not dilute the
+    correction: alone in its family, p = 0.001 stays significant."""
+    strict = {"metric": "chi2", "alert": 1.0, "max_q_value": 0.01}
+    plain = {"metric": "ks", "alert": 0.2}
+    rows = [
+        row(value=5.0, p_value=0.001, metric="chi2"),
+        *[row(value=0.0, p_value=0.9, metric="ks", segment=f"s{i}") for i in range(30)],
+        *[
+            row(value=0.0, p_value=0.9, metric="chi2", segment=f"thin{i}", sample_size=5)
+            for i in range(40)
+        ],
+    ]
+    s = MonitorSettings.model_validate({"min_samples": 100, "rules": [strict, plain]})
+    verdicts = evaluate(rows, s)
+    assert verdicts[0].q_value == pytest.approx(0.001) and verdicts[0].status == "alert"
+    assert all(v.q_value is None for v in verdicts[1:])

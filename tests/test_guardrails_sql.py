@@ -148,9 +148,14 @@ def test_auc_z_is_hanley_mcneil(world) -> None:
         row = got[(segment, "", "auc")]
         assert row["value"] == pytest.approx(a1, rel=RTOL)
         assert row["baseline_value"] == pytest.approx(a2, rel=RTOL)
-        assert (row["sample_size"], row["baseline_size"]) == (p1 + q1, p2 + q2)
+        assert (row["sample_size"], row["baseline_size"]) == (min(p1, q1), min(p2, q2))
+        # The test takes both variances at the pooled AUC (weighted by P·N), as the
+        # two-proportion test pools its proportion; the intervals use each side's own.
+        pooled = (a1 * p1 * q1 + a2 * p2 * q2) / (p1 * q1 + p2 * q2)
+        z = (a1 - a2) / math.sqrt(
+            hanley_mcneil_variance(pooled, p1, q1) + hanley_mcneil_variance(pooled, p2, q2)
+        )
         v1, v2 = hanley_mcneil_variance(a1, p1, q1), hanley_mcneil_variance(a2, p2, q2)
-        z = (a1 - a2) / math.sqrt(v1 + v2)
         assert row["statistic"] == pytest.approx(z, rel=RTOL), segment
         assert row["p_value"] == pytest.approx(2 * stats.norm.sf(abs(z)), rel=RTOL)
         detail = json.loads(row["detail"])
@@ -375,7 +380,9 @@ def test_champion_compares_shadow_with_production_on_paired_requests(world) -> N
     write_table(world.db, "pairs", cols)
     metrics = [*RATES, "auc"]
     monitor = slice_monitor(slices=[["country"], ["device"]], metrics=metrics, compare="champion")
-    models = {"m": {"predictions": "preds", "shadow_pairs": "pairs"}}
+    models = {
+        "m": {"predictions": "preds", "shadow_pairs": "pairs", "slices": ["country", "device"]}
+    }
     (result,) = world.run([monitor], models=models)
     got = metric_map(result)
 
@@ -407,7 +414,7 @@ def test_champion_compares_shadow_with_production_on_paired_requests(world) -> N
             s, y = floats(side["score"])[m], floats(side["label"])[m]
             ref[name] = {k: (x / n, n) for k, (x, n) in rate_counts(s, y).items()}
             a, pos, neg = auc_and_classes(s, y)
-            ref[name]["auc"] = (a, pos + neg)
+            ref[name]["auc"] = (a, min(pos, neg))
         for metric in metrics:
             row = got[(segment, "", metric)]
             for col, size, name in (
@@ -430,3 +437,30 @@ def test_champion_without_shadow_pairs_is_an_error(world) -> None:
     (result,) = world.run([slice_monitor(compare="champion")], models=models)
     assert result.status == "error"
     assert "compare: champion needs the model's shadow_pairs table" in result.error
+
+
+def test_champion_slices_must_be_columns_dbt_pairs(world) -> None:
+    """shadow_pairs carries only the model's declared slices: another column is named."""
+    world.load({"score": [0.3], "label": [1]}, {"score": [0.6], "label": [0]})
+    models = {"m": {"predictions": "preds", "shadow_pairs": "pairs", "slices": ["country"]}}
+    monitor = slice_monitor(compare="champion", slices=[["country"], ["merchant"]])
+    (result,) = world.run([monitor], models=models)
+    assert result.status == "error"
+    assert "slices must be among the model's `slices`" in result.error
+    assert "not: merchant" in result.error
+
+
+def test_one_misranked_positive_is_not_evidence_about_auc(world) -> None:
+    """AUC's sample size is its smaller class: a slice with one positive, ranked below
+    300 negatives, is no_data under min_samples 30 rather than a certain-looking alert."""
+    base = {"score": [0.9] * 30 + [0.1] * 300, "label": [1] * 30 + [0] * 300}
+    cur = {"score": [0.0] + [0.5] * 300, "label": [1] + [0] * 300}
+    world.load(base, cur)
+    rule = {"metric": "auc", "measure": "delta", "direction": "below", "alert": -0.1,
+            "max_q_value": 0.01}  # fmt: skip
+    (result,) = world.run(
+        [{**slice_monitor(slices=[], metrics=["auc"]), "min_samples": 30, "rules": [rule]}]
+    )
+    auc = metric_map(result)[("all", "", "auc")]
+    assert auc["value"] == 0.0 and auc["sample_size"] == 1
+    assert auc["status"] == "no_data" and auc["reason"] == "sample_size 1 < min_samples 30"

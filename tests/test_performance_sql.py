@@ -90,7 +90,7 @@ def classification_reference(
         "fpr": (fp / (fp + tn), fp + tn),
         "positive_rate": (float(np.mean(score[scored] >= threshold)), int(scored.sum())),
         "base_rate": (float(np.mean(y)), n),
-        "auc": (roc_auc_score(y, p), n),
+        "auc": (roc_auc_score(y, p), int(min(y.sum(), n - y.sum()))),
         "log_loss": (log_loss(y, p, labels=[0, 1]), n),
         "brier": (brier_score_loss(y, p), n),
         "ece": (ece_reference(y, p, bins), n),

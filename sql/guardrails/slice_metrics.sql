@@ -8,14 +8,18 @@ description: |
   compare: baseline — the model's window against its baseline window (independent
   samples); champion — on the same window and the same requests (shadow_pairs rows
   with both sides), the shadow model's scores (value) against production's
-  (baseline_value), so a candidate is judged before it ships.
+  (baseline_value), so a candidate is judged before it ships. With champion the
+  monitor's baseline and score_column are not used (shadow_pairs has prod_score and
+  shadow_score), and slices must be among the model's `slices` (the columns dbt
+  copies into shadow_pairs).
   Every slice set of `slices` (and the 'all' segment) comes from one GROUP BY
   GROUPING SETS pass. Metrics as in performance/classification (label metrics over
   mature labelled predictions, positive_rate over every scored one).
   statistic (test z, p_value filled by the runner, two-sided):
   - rates: two-proportion z-test with the pooled proportion,
     z = (p₁ − p₂) / √(p̄(1 − p̄)(1/n₁ + 1/n₂));
-  - auc: Hanley & McNeil (1982) standard errors, z = (A₁ − A₂) / √(SE₁² + SE₂²).
+  - auc: Hanley & McNeil (1982) standard errors, z = (A₁ − A₂) / √(SE₁² + SE₂²),
+    both taken at the pooled AUC (weighted by P·N) as the rates' pooled proportion.
   For the paired champion comparison both treat the two models as independent,
   which overstates the variance when their errors are positively correlated (two
   models scoring the same requests): conservative, fewer false alarms.
@@ -40,6 +44,8 @@ returns: [segment, feature, metric, value, sample_size, baseline_value, baseline
 {%- if not metrics %}{{ fail("slice_metrics needs at least one metric") }}{% endif %}
 {%- if compare == 'champion' %}
 {%- if not model.shadow_pairs %}{{ fail("compare: champion needs the model's shadow_pairs table") }}{% endif %}
+{%- set unpaired = slice_sets | sum(start=[]) | unique | reject('in', model.slices) | list %}
+{%- if unpaired %}{{ fail("compare: champion slices must be among the model's `slices` in alerts.yaml (dbt copies those into shadow_pairs, var slice_columns); not: " ~ unpaired | join(', ')) }}{% endif %}
 {%- set samples = [('cur', 'pairs', 'shadow_score'), ('base', 'pairs', 'prod_score')] %}
 {%- elif compare == 'baseline' %}
 {%- set samples = [('cur', 'current_window', score_column), ('base', 'baseline_window', score_column)] %}
@@ -71,16 +77,21 @@ tested AS (
            CASE
                WHEN value IS NULL OR baseline_value IS NULL THEN NULL
                WHEN value = baseline_value THEN 0.0
+               -- Both variances at the pooled AUC (weighted by P·N), as the pooled
+               -- proportion below: at a side's own AUC of 0 or 1 the variance is 0,
+               -- and one misranked positive would look certain.
                WHEN metric = 'auc' THEN (value - baseline_value) / NULLIF(SQRT(
-                   {{ auc_variance('value', 'cur_pos', 'cur_neg') }}
-                   + {{ auc_variance('baseline_value', 'base_pos', 'base_neg') }}), 0)
+                   {{ auc_variance('pooled_auc', 'cur_pos', 'cur_neg') }}
+                   + {{ auc_variance('pooled_auc', 'base_pos', 'base_neg') }}), 0)
                ELSE (value - baseline_value) / NULLIF(SQRT(
                    pooled * (1 - pooled) * (1.0 / sample_size + 1.0 / baseline_size)), 0)
            END AS statistic
     FROM (
         SELECT *,
                (value * sample_size + baseline_value * baseline_size)
-                   / NULLIF(sample_size + baseline_size, 0) AS pooled
+                   / NULLIF(sample_size + baseline_size, 0) AS pooled,
+               (value * cur_pos * cur_neg + baseline_value * base_pos * base_neg)
+                   / NULLIF(cur_pos * cur_neg + base_pos * base_neg, 0) AS pooled_auc
         FROM metric_rows
     ) AS m
 )

@@ -69,7 +69,8 @@ CASE
 {% macro classification_ctes(slices, metrics, threshold, ece_bins, compared) -%}
 {#- Per metric: (value, sample size, reason when undefined), over the per-segment sums
     below with @ for the sample's prefix (see compared_rows). The sample size is the
-    metric's denominator: precision counts predicted positives, recall actual ones. -#}
+    metric's denominator: precision counts predicted positives, recall actual ones;
+    auc the smaller class (one positive among thousands of negatives ranks nothing). -#}
 {%- set no_labels -%}
 CASE WHEN @mature = 0 THEN 'no prediction of the window has matured yet (ts + label_maturity <= run time)'
      WHEN @labelled = 0 THEN 'no mature prediction has a 0/1 label (feedback missing?)'
@@ -89,7 +90,7 @@ CASE WHEN @mature = 0 THEN 'no prediction of the window has matured yet (ts + la
         "CASE WHEN @pos + @neg = 0 THEN " ~ no_labels ~ " ELSE 'no actual negative among the mature labelled predictions' END"),
     'positive_rate': ('@flagged * 1.0 / NULLIF(@scored, 0)', '@scored', "'the window has no scored predictions'"),
     'base_rate': ('@pos * 1.0 / NULLIF(@pos + @neg, 0)', '@pos + @neg', no_labels),
-    'auc': ('@auc_pairs * 1.0 / NULLIF(@pos * @neg, 0)', '@pos + @neg',
+    'auc': ('@auc_pairs * 1.0 / NULLIF(@pos * @neg, 0)', 'LEAST(@pos, @neg)',
         "CASE WHEN @pos + @neg = 0 THEN " ~ no_labels ~ " WHEN @pos = 0 THEN 'AUC is undefined: every mature labelled prediction is negative' ELSE 'AUC is undefined: every mature labelled prediction is positive' END"),
     'log_loss': (checked.format('log_loss_sum'), '@pos + @neg', not_probabilities),
     'brier': (checked.format('brier_sum'), '@pos + @neg', not_probabilities),
@@ -97,7 +98,7 @@ CASE WHEN @mature = 0 THEN 'no prediction of the window has matured yet (ts + la
     'label_coverage': ('@labelled * 1.0 / NULLIF(@mature, 0)', '@mature',
         "'no prediction of the window has matured yet (ts + label_maturity <= run time)'"),
 } -%}
-{%- set stats = ['rows', 'scored', 'flagged', 'mature', 'labelled', 'pos', 'neg', 'tp', 'fp', 'auc_pairs', 'not_probability', 'brier_sum', 'log_loss_sum', 'ece_sum'] -%}
+{%- set stats = ['rows', 'scored', 'flagged', 'mature', 'labelled', 'other_labels', 'pos', 'neg', 'tp', 'fp', 'auc_pairs', 'not_probability', 'brier_sum', 'log_loss_sum', 'ece_sum'] -%}
 score_groups AS (
     SELECT sample,
            {{ grouping_segment(slices) }} AS segment,
@@ -105,7 +106,8 @@ score_groups AS (
            COUNT(*) AS n_rows,
            COUNT(CASE WHEN mature THEN 1 END) AS n_mature,
            COUNT(CASE WHEN mature AND label = 1 THEN 1 END) AS n_pos,
-           COUNT(CASE WHEN mature AND label = 0 THEN 1 END) AS n_neg
+           COUNT(CASE WHEN mature AND label = 0 THEN 1 END) AS n_neg,
+           COUNT(CASE WHEN mature AND label NOT IN (0, 1) THEN 1 END) AS n_other
     FROM scored
     GROUP BY {{ grouping_sets(slices, ['sample', 'score']) }}
 ),
@@ -141,6 +143,7 @@ segment_stats AS (
            SUM(CASE WHEN score >= {{ threshold | literal }} THEN n_rows ELSE 0 END) AS flagged,
            SUM(n_mature) AS mature,
            SUM(n_pos + n_neg) AS labelled,
+           SUM(n_other) AS other_labels,
            SUM(CASE WHEN score IS NOT NULL THEN n_pos ELSE 0 END) AS pos,
            SUM(CASE WHEN score IS NOT NULL THEN n_neg ELSE 0 END) AS neg,
            SUM(CASE WHEN score >= {{ threshold | literal }} THEN n_pos ELSE 0 END) AS tp,
@@ -161,7 +164,19 @@ segment_stats AS (
     ) AS e ON e.sample = r.sample AND e.segment = r.segment
     GROUP BY r.sample, r.segment
 ),
-{{ compared_rows(defs, metrics, stats, ['pos', 'neg'], compared) }}
+{#- A label that is neither 0 nor 1 (-1/+1, a probability, a class id) means these are
+    not binary outcomes: every label metric says so instead of reading them wrong. -#}
+{%- set label_guard = "CASE WHEN @other_labels = 0 THEN {0} END" -%}
+{%- set label_reason = "CASE WHEN @other_labels > 0 THEN CAST(@other_labels AS VARCHAR) || ' mature label(s) are neither 0 nor 1: the classification metrics need 0/1 labels' ELSE {0} END" -%}
+{%- set checked_defs = {} -%}
+{%- for name, (value, n, reason) in defs.items() -%}
+{%- if name in ('positive_rate', 'label_coverage') -%}
+{%- set _ = checked_defs.update({name: (value, n, reason)}) -%}
+{%- else -%}
+{%- set _ = checked_defs.update({name: (label_guard.format(value), n, label_reason.format(reason))}) -%}
+{%- endif -%}
+{%- endfor -%}
+{{ compared_rows(checked_defs, metrics, stats, ['pos', 'neg'], compared) }}
 {%- endmacro %}
 
 {#- The CTEs `paired` and `metric_rows` from a CTE `segment_stats` (sample, segment, the
@@ -215,15 +230,16 @@ GREATEST(({{ a }} * (1 - {{ a }})
 {#- One end (`side` −1 low, +1 high) of a 95% interval for a metric row's value `v`
     with sample size `n`: Wilson's score interval for a rate,
     (v + z²/2n ± z·√(v(1−v)/n + z²/4n²)) / (1 + z²/n), and v ± z·SE (Hanley–McNeil)
-    for auc; z = Φ⁻¹(0.975). -#}
+    for auc, both clamped to [0, 1]; z = Φ⁻¹(0.975). NULL when n is 0. -#}
 {% macro interval(v, n, pos, neg, side) -%}
 {%- set z = 1.959963984540054 -%}
-CASE WHEN metric = 'auc'
-     THEN {{ v }} + {{ side }} * {{ z }} * SQRT({{ auc_variance(v, pos, neg) }})
+CASE WHEN {{ v }} IS NULL OR {{ n }} = 0 THEN NULL  -- no division by zero on strict engines
+     WHEN metric = 'auc'
+     THEN LEAST(1.0, GREATEST(0.0, {{ v }} + {{ side }} * {{ z }} * SQRT({{ auc_variance(v, pos, neg) }})))
      -- clamped to [0, 1]: at v = 0 or 1 rounding can step a hair outside
      ELSE LEAST(1.0, GREATEST(0.0,
-          ({{ v }} + {{ z * z }} / (2.0 * NULLIF({{ n }}, 0))
-           + {{ side }} * {{ z }} * SQRT({{ v }} * (1 - {{ v }}) / NULLIF({{ n }}, 0) + {{ z * z }} / (4.0 * {{ n }} * {{ n }})))
-          / (1 + {{ z * z }} / NULLIF({{ n }}, 0))))
+          ({{ v }} + {{ z * z }} / (2.0 * {{ n }})
+           + {{ side }} * {{ z }} * SQRT({{ v }} * (1 - {{ v }}) / {{ n }} + {{ z * z }} / (4.0 * {{ n }} * {{ n }})))
+          / (1 + {{ z * z }} / {{ n }})))
 END
 {%- endmacro %}
