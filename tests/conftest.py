@@ -38,6 +38,17 @@ CUR_DAY = "2026-09-08"  # current rows' day (a run at 2026-09-09 looks at it)
 RUN_AT = "2026-09-09T06:00:00"
 
 
+def write_table(db: Path, table: str, cols: dict[str, list[Any]]) -> None:
+    """Replace `table` in the DuckDB file with these columns (NULL stays NULL, NaN NaN)."""
+    arrow = pa.table({k: pa.array(v, from_pandas=False) for k, v in cols.items()})
+    con = duckdb.connect(str(db))
+    try:
+        con.register("incoming", arrow)
+        con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM incoming')
+    finally:
+        con.close()
+
+
 class World:
     """A real DuckDB file with one prediction table, and a config that watches it."""
 
@@ -59,13 +70,7 @@ class World:
         n_all = len(cols["ts"])
         cols.setdefault("model_name", ["m"] * n_all)
         cols.setdefault("role", ["production"] * n_all)
-        arrow = pa.table({k: pa.array(v, from_pandas=False) for k, v in cols.items()})
-        con = duckdb.connect(str(self.db))
-        try:
-            con.register("incoming", arrow)
-            con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM incoming')
-        finally:
-            con.close()
+        write_table(self.db, table, cols)
 
     def config(self, monitors: list[dict[str, Any]], **top: Any) -> Path:
         doc = {

@@ -13,14 +13,12 @@ import math
 from datetime import datetime, timedelta
 from typing import Any
 
-import duckdb
 import numpy as np
-import pyarrow as pa
 import pytest
 from scipy import stats
 from sklearn.metrics import confusion_matrix, roc_auc_score
 
-from tests.conftest import metric_map
+from tests.conftest import metric_map, write_table
 from tests.references import floats, segment_mask
 
 RTOL = 1e-9
@@ -317,16 +315,6 @@ def test_unknown_metric_and_bad_compare_are_errors(world) -> None:
 
 
 # ----------------------------------------------------------------------------- champion
-
-
-def write_table(db: Any, table: str, cols: dict[str, list[Any]]) -> None:
-    arrow = pa.table({k: pa.array(v, from_pandas=False) for k, v in cols.items()})
-    con = duckdb.connect(str(db))
-    try:
-        con.register("incoming", arrow)
-        con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM incoming')
-    finally:
-        con.close()
 
 
 def test_champion_compares_shadow_with_production_on_paired_requests(world) -> None:

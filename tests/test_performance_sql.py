@@ -13,9 +13,7 @@ import math
 from datetime import datetime
 from typing import Any
 
-import duckdb
 import numpy as np
-import pyarrow as pa
 import pytest
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import (
@@ -31,7 +29,7 @@ from sklearn.metrics import (
     root_mean_squared_error,
 )
 
-from tests.conftest import metric_map
+from tests.conftest import metric_map, write_table
 from tests.references import floats, segment_mask
 
 RTOL = 1e-9
@@ -165,17 +163,10 @@ def classification_window(rng: np.random.Generator, n: int, lift: float) -> dict
     }
 
 
-def write_table(db: Any, cols: dict[str, list[Any]], table: str = "preds") -> None:
-    """Rows of model 'm' (production) with their own `ts`, as World.load writes them."""
+def write_rows(db: Any, cols: dict[str, list[Any]]) -> None:
+    """Rows of model 'm' (production) with their own `ts`, into the table World reads."""
     n = len(cols["ts"])
-    cols = {"model_name": ["m"] * n, "role": ["production"] * n, **cols}
-    arrow = pa.table({k: pa.array(v, from_pandas=False) for k, v in cols.items()})
-    con = duckdb.connect(str(db))
-    try:
-        con.register("incoming", arrow)
-        con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM incoming')
-    finally:
-        con.close()
+    write_table(db, "preds", {"model_name": ["m"] * n, "role": ["production"] * n, **cols})
 
 
 # ----------------------------------------------------------------------------- classification
@@ -407,7 +398,7 @@ def test_label_maturity_keeps_immature_rows_out_of_label_metrics(world) -> None:
     ts += [datetime.fromisoformat("2026-09-01T12:00:00")] * base_n
     score += [float(v) for v in bs]
     label += [int(v) for v in (rng.random(base_n) < bs)]
-    write_table(world.db, {"ts": ts, "score": score, "label": label})
+    write_rows(world.db, {"ts": ts, "score": score, "label": label})
     models = {"m": {"predictions": "preds", "label_maturity": "20h"}}
     clf, reg = world.run(
         [
