@@ -75,21 +75,18 @@ scored AS (
 tested AS (
     SELECT *,
            CASE
+               WHEN metric != 'auc' THEN {{ proportion_z('value', 'sample_size', 'baseline_value', 'baseline_size') }}
                WHEN value IS NULL OR baseline_value IS NULL THEN NULL
                WHEN value = baseline_value THEN 0.0
-               -- Both variances at the pooled AUC (weighted by P·N), as the pooled
-               -- proportion below: at a side's own AUC of 0 or 1 the variance is 0,
-               -- and one misranked positive would look certain.
-               WHEN metric = 'auc' THEN (value - baseline_value) / NULLIF(SQRT(
+               -- Both variances at the pooled AUC (weighted by P·N), as the two-proportion
+               -- test pools its proportion: at a side's own AUC of 0 or 1 the variance is
+               -- 0, and one misranked positive would look certain.
+               ELSE (value - baseline_value) / NULLIF(SQRT(
                    {{ auc_variance('pooled_auc', 'cur_pos', 'cur_neg') }}
                    + {{ auc_variance('pooled_auc', 'base_pos', 'base_neg') }}), 0)
-               ELSE (value - baseline_value) / NULLIF(SQRT(
-                   pooled * (1 - pooled) * (1.0 / sample_size + 1.0 / baseline_size)), 0)
            END AS statistic
     FROM (
         SELECT *,
-               (value * sample_size + baseline_value * baseline_size)
-                   / NULLIF(sample_size + baseline_size, 0) AS pooled,
                (value * cur_pos * cur_neg + baseline_value * base_pos * base_neg)
                    / NULLIF(cur_pos * cur_neg + base_pos * base_neg, 0) AS pooled_auc
         FROM metric_rows
