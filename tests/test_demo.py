@@ -192,3 +192,20 @@ def test_no_clean_slice_fires_over_the_demo_period(demo_run) -> None:
     guardrails = ("fraud-guardrails", "fraud-shadow-guardrails", "fraud-shadow-performance")
     assert {r[1] for r in rows if r[0] in guardrails} == {"country=PT"}
     assert not [r for r in rows if r[0] in ("fraud-guardrails", "fraud-performance")]
+
+
+@pytest.mark.slow
+def test_shadow_disagreement_names_the_country_while_the_aggregate_agrees(demo_run) -> None:
+    _, rows, _, config = demo_run
+    inc = incidents_for(DAYS)
+    first, last = inc.shadow_country
+    incident_days = {day(first) + timedelta(days=i) for i in range((last - first).days + 1)}
+    fired = {(r[1], r[3], r[4]) for r in rows if r[0] == "fraud-shadow-disagreement"}
+    assert fired == {("country=PT", "disagreement_rate", d) for d in incident_days}
+    aggregate = demo_metrics(
+        config,
+        "SELECT status FROM monitor.metrics WHERE monitor = 'fraud-shadow-disagreement' "
+        "AND segment = 'all' AND metric = 'disagreement_rate' AND window_start >= "
+        f"TIMESTAMP '{day(first)}'",
+    )
+    assert aggregate and all(status == "ok" for (status,) in aggregate)

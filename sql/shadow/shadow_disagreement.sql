@@ -1,0 +1,126 @@
+/* ---
+name: shadow_disagreement
+family: shadow
+description: |
+  Production against shadow, request by request, overall and per slice.
+  From shadow_pairs rows of the window (prediction time); formulas in docs/metrics.md,
+  "Shadow vs production".
+  - shadow_coverage: requests with both scores / production requests (a broken shadow
+    deployment alerts); detail counts production-only and shadow-only requests, so no
+    one-sided request goes unseen.
+  - On the requests that both models scored (n): disagreement_rate, the share whose
+    decision differs at each model's threshold (production: score >= threshold;
+    shadow: score >= shadow_threshold, default the same), split into
+    flip_to_positive (production no, shadow yes) and flip_to_negative.
+  - mean_abs_delta, p95_abs_delta (linear interpolation, as numpy's default) and
+    mean_delta of Δ = shadow − production score.
+  - pearson, and spearman (Pearson of mid-ranks, ties averaged, computed in SQL);
+    NULL with a reason when either model's scores are constant.
+  With a baseline (time ranges of shadow_pairs), each row carries the baseline's value,
+  and the rates a two-proportion z statistic (test z) for max_q_value rules, so "the
+  models agree overall but disagree on one country" fires and names the country.
+params:
+  slices: {type: list[list[str]], default: [], description: "slice sets, e.g. [[country], [country, device]]; default: each of the model's slices alone"}
+  threshold: {type: float, default: 0.5, description: "production's operating threshold"}
+  shadow_threshold: {type: float, default: null, description: "the shadow's operating threshold (default: threshold)"}
+metrics: [shadow_coverage, disagreement_rate, flip_to_positive, flip_to_negative, mean_abs_delta, p95_abs_delta, mean_delta, pearson, spearman]
+returns: [segment, feature, metric, value, sample_size, baseline_value, baseline_size, test, statistic, reason, detail]
+--- */
+{%- set slice_sets = slices or (model.slices | batch(1) | list) %}
+{%- set cols = slice_sets | sum(start=[]) | unique | list %}
+{%- if not model.shadow_pairs %}{{ fail("shadow_disagreement needs the model's shadow_pairs table") }}{% endif %}
+{%- set unpaired = cols | reject('in', model.slices) | list %}
+{%- if unpaired %}{{ fail("slices must be among the model's `slices` in alerts.yaml (dbt copies those into shadow_pairs, var slice_columns); not: " ~ unpaired | join(', ')) }}{% endif %}
+{%- if baseline is not none and baseline.table %}{{ fail("shadow_disagreement compares time ranges of shadow_pairs: use a fixed, rolling or seasonal baseline") }}{% endif %}
+{%- set shadow_cut = shadow_threshold if shadow_threshold is not none else threshold %}
+{%- set no_pairs = "CASE WHEN @production = 0 THEN 'no production request in the window' ELSE 'no request has both a production and a shadow score' END" %}
+{%- set rates = ['shadow_coverage', 'disagreement_rate', 'flip_to_positive', 'flip_to_negative'] %}
+{%- set defs = {
+    'shadow_coverage': ('@paired * 1.0 / NULLIF(@production, 0)', '@production', "'no production request in the window'"),
+    'disagreement_rate': ('@disagree * 1.0 / NULLIF(@compared, 0)', '@compared', no_pairs),
+    'flip_to_positive': ('@to_positive * 1.0 / NULLIF(@compared, 0)', '@compared', no_pairs),
+    'flip_to_negative': ('@to_negative * 1.0 / NULLIF(@compared, 0)', '@compared', no_pairs),
+    'mean_abs_delta': ('@abs_delta_sum / NULLIF(@compared, 0)', '@compared', no_pairs),
+    'p95_abs_delta': ('CASE WHEN @compared > 0 THEN @p95_abs_delta END', '@compared', no_pairs),
+    'mean_delta': ('@delta_sum / NULLIF(@compared, 0)', '@compared', no_pairs),
+    'pearson': ('CASE WHEN @distinct_prod > 1 AND @distinct_shadow > 1 THEN @pearson END', '@compared',
+        "CASE WHEN @compared = 0 THEN " ~ no_pairs ~ " WHEN @distinct_prod < 2 THEN 'production''s scores are constant: correlation is undefined' ELSE 'the shadow''s scores are constant: correlation is undefined' END"),
+    'spearman': ('CASE WHEN @distinct_prod > 1 AND @distinct_shadow > 1 THEN @spearman END', '@compared',
+        "CASE WHEN @compared = 0 THEN " ~ no_pairs ~ " WHEN @distinct_prod < 2 THEN 'production''s scores are constant: correlation is undefined' ELSE 'the shadow''s scores are constant: correlation is undefined' END"),
+} %}
+WITH
+pairs AS (
+    -- The window's requests ('cur') and the baseline's ('base'), one row each, with
+    -- either side possibly missing.
+    {%- for sample, ranges in [('cur', [window])] + ([('base', baseline.ranges)] if baseline is not none else []) %}
+    {% if not loop.first %}UNION ALL
+    {% endif -%}
+    SELECT {{ sample | literal }} AS sample,
+           {%- for c in cols %} {{ c | ident }},{% endfor %}
+           has_production,
+           has_shadow,
+           {{ finite_double('prod_score') }} AS p,
+           {{ finite_double('shadow_score') }} AS s
+    FROM {{ model.shadow_pairs | table }}
+    WHERE {{ 'model_name' | ident }} = {{ model.name | literal }}
+      AND ({% for r in ranges %}{% if not loop.first %} OR {% endif %}(ts >= {{ r.start | literal }} AND ts < {{ r.end | literal }}){% endfor %}{% if not ranges %}FALSE{% endif %})
+    {%- endfor %}
+),
+segmented AS (
+    -- One copy of each request per slice set (and 'all'): ranks and quantiles need
+    -- the rows of each segment together. `both` marks requests with two scores.
+    {%- for seg in [[]] + slice_sets %}
+    {% if not loop.first %}UNION ALL
+    {% endif -%}
+    SELECT sample, {{ segment_label(seg) }} AS segment, has_production, has_shadow, p, s,
+           has_production AND has_shadow AND p IS NOT NULL AND s IS NOT NULL AS both
+    FROM pairs
+    {%- endfor %}
+),
+ranked AS (
+    -- Mid-ranks within each segment (ties get the mean of the ranks they span), for
+    -- Spearman's ρ = Pearson's r of the ranks, as scipy.stats.spearmanr.
+    SELECT *,
+           RANK() OVER (PARTITION BY sample, segment, both ORDER BY p)
+               + (COUNT(*) OVER (PARTITION BY sample, segment, both, p) - 1) / 2.0 AS rank_p,
+           RANK() OVER (PARTITION BY sample, segment, both ORDER BY s)
+               + (COUNT(*) OVER (PARTITION BY sample, segment, both, s) - 1) / 2.0 AS rank_s
+    FROM segmented
+),
+segment_stats AS (
+    SELECT sample, segment,
+           COUNT(CASE WHEN has_production THEN 1 END) AS production,
+           COUNT(CASE WHEN has_production AND NOT has_shadow THEN 1 END) AS production_only,
+           COUNT(CASE WHEN has_shadow AND NOT has_production THEN 1 END) AS shadow_only,
+           COUNT(CASE WHEN has_production AND has_shadow THEN 1 END) AS paired,
+           COUNT(CASE WHEN both THEN 1 END) AS compared,
+           COUNT(CASE WHEN both AND (p >= {{ threshold | literal }}) != (s >= {{ shadow_cut | literal }}) THEN 1 END) AS disagree,
+           COUNT(CASE WHEN both AND p < {{ threshold | literal }} AND s >= {{ shadow_cut | literal }} THEN 1 END) AS to_positive,
+           COUNT(CASE WHEN both AND p >= {{ threshold | literal }} AND s < {{ shadow_cut | literal }} THEN 1 END) AS to_negative,
+           SUM(CASE WHEN both THEN ABS(s - p) END) AS abs_delta_sum,
+           SUM(CASE WHEN both THEN s - p END) AS delta_sum,
+           QUANTILE_CONT(CASE WHEN both THEN ABS(s - p) END, 0.95) AS p95_abs_delta,
+           COUNT(DISTINCT CASE WHEN both THEN p END) AS distinct_prod,
+           COUNT(DISTINCT CASE WHEN both THEN s END) AS distinct_shadow,
+           CORR(CASE WHEN both THEN s END, CASE WHEN both THEN p END) AS pearson,
+           CORR(CASE WHEN both THEN rank_s END, CASE WHEN both THEN rank_p END) AS spearman
+    FROM ranked
+    GROUP BY sample, segment
+),
+{{ compared_rows(defs, defs | list, ['production', 'production_only', 'shadow_only', 'paired', 'compared', 'disagree', 'to_positive', 'to_negative', 'abs_delta_sum', 'delta_sum', 'p95_abs_delta', 'distinct_prod', 'distinct_shadow', 'pearson', 'spearman'], ['production_only', 'shadow_only', 'paired'], baseline is not none) }}
+SELECT segment,
+       '' AS feature,
+       metric,
+       value,
+       sample_size,
+       baseline_value,
+       baseline_size,
+       CASE WHEN metric IN ({{ rates | map('literal') | join(', ') }}) THEN 'z' END AS test,
+       CASE WHEN metric IN ({{ rates | map('literal') | join(', ') }})
+            THEN {{ proportion_z('value', 'sample_size', 'baseline_value', 'baseline_size') }} END AS statistic,
+       reason,
+       CASE WHEN metric = 'shadow_coverage' THEN json_object(
+           'paired', cur_paired, 'production_only', cur_production_only, 'shadow_only', cur_shadow_only
+       ) END AS detail
+FROM metric_rows
+ORDER BY segment, metric
