@@ -12,13 +12,18 @@ from typer.testing import CliRunner
 
 from monitor.cli import app
 from monitor.demo import incidents_for
-from tests.conftest import REPO
+from tests.conftest import REPO, read_db
 
 DAYS = 22
 
 
 def day(d: date) -> datetime:
     return datetime(d.year, d.month, d.day)
+
+
+def shadow_incident_days() -> set[datetime]:
+    first, last = incidents_for(DAYS).shadow_country
+    return {day(first) + timedelta(days=i) for i in range((last - first).days + 1)}
 
 
 @pytest.fixture(scope="module")
@@ -80,12 +85,7 @@ def test_null_spike_and_shadow_country_fire(demo_run) -> None:
         "alert",
     ) in rows
     shadow = {(r[1], r[4]) for r in rows if r[0] == "fraud-shadow-score-drift" and r[5] == "alert"}
-    first, last = inc.shadow_country
-    expected = {
-        (f"country={inc.country}", day(first) + timedelta(days=i))
-        for i in range((last - first).days + 1)
-    }
-    assert shadow == expected
+    assert shadow == {(f"country={inc.country}", d) for d in shadow_incident_days()}
 
 
 @pytest.mark.slow
@@ -136,12 +136,7 @@ def test_quality_monitors_catch_the_null_spike_and_stay_quiet_otherwise(demo_run
 
 
 def demo_metrics(config, sql: str) -> list[tuple]:
-    doc = yaml.safe_load(config.read_text())
-    con = duckdb.connect(doc["warehouse"]["path"], read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+    return read_db(yaml.safe_load(config.read_text())["warehouse"]["path"], sql)
 
 
 @pytest.mark.slow
@@ -154,7 +149,7 @@ def test_shadow_blocking_one_country_is_that_countrys_slice_while_its_aggregate_
     _, _, _, config = demo_run
     inc = incidents_for(DAYS)
     first, last = inc.shadow_country
-    incident_days = {day(first) + timedelta(days=i) for i in range((last - first).days + 1)}
+    incident_days = shadow_incident_days()
     pt = demo_metrics(
         config,
         "SELECT window_start, value, baseline_value, sample_size, q_value, status "
@@ -197,15 +192,13 @@ def test_no_clean_slice_fires_over_the_demo_period(demo_run) -> None:
 @pytest.mark.slow
 def test_shadow_disagreement_names_the_country_while_the_aggregate_agrees(demo_run) -> None:
     _, rows, _, config = demo_run
-    inc = incidents_for(DAYS)
-    first, last = inc.shadow_country
-    incident_days = {day(first) + timedelta(days=i) for i in range((last - first).days + 1)}
+    incident_days = shadow_incident_days()
     fired = {(r[1], r[3], r[4]) for r in rows if r[0] == "fraud-shadow-disagreement"}
     assert fired == {("country=PT", "disagreement_rate", d) for d in incident_days}
     aggregate = demo_metrics(
         config,
         "SELECT status FROM monitor.metrics WHERE monitor = 'fraud-shadow-disagreement' "
         "AND segment = 'all' AND metric = 'disagreement_rate' AND window_start >= "
-        f"TIMESTAMP '{day(first)}'",
+        f"TIMESTAMP '{min(incident_days)}'",
     )
     assert aggregate and all(status == "ok" for (status,) in aggregate)
