@@ -44,8 +44,6 @@ returns: [segment, feature, metric, value, sample_size, baseline_value, baseline
 {%- if not metrics %}{{ fail("slice_metrics needs at least one metric") }}{% endif %}
 {%- if compare == 'champion' %}
 {%- if not model.shadow_pairs %}{{ fail("compare: champion needs the model's shadow_pairs table") }}{% endif %}
-{%- set unpaired = slice_sets | sum(start=[]) | unique | reject('in', model.slices) | list %}
-{%- if unpaired %}{{ fail("compare: champion slices must be among the model's `slices` in alerts.yaml (dbt copies those into shadow_pairs, var slice_columns); not: " ~ unpaired | join(', ')) }}{% endif %}
 {%- set samples = [('cur', 'pairs', 'shadow_score'), ('base', 'pairs', 'prod_score')] %}
 {%- elif compare == 'baseline' %}
 {%- set samples = [('cur', 'current_window', score_column), ('base', 'baseline_window', score_column)] %}
@@ -55,10 +53,8 @@ WITH
 {%- if compare == 'champion' %}
 pairs AS (
     -- The requests both models scored, in the window (prediction time).
-    SELECT * FROM {{ model.shadow_pairs | table }}
-    WHERE {{ 'model_name' | ident }} = {{ model.name | literal }}
-      AND has_production AND has_shadow
-      AND ts >= {{ window.start | literal }} AND ts < {{ window.end | literal }}
+    SELECT * FROM ({{ shadow_pair_rows([window], slice_sets) }}) AS window_pairs
+    WHERE has_production AND has_shadow
 ),
 {%- else %}
 current_window AS (

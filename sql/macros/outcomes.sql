@@ -1,10 +1,23 @@
 {#-
-  Building blocks of the checks that judge predictions against their outcomes
-  (performance/, guardrails/): the scored rows of each sample, and the segment of a
-  GROUPING SETS row. docs/metrics.md, "Performance" defines every metric.
+  Building blocks of the checks that compare two samples of predictions per segment
+  (performance/, guardrails/, shadow/): the scored rows, the segment of a GROUPING
+  SETS row, the metrics over both samples, and their tests. docs/metrics.md defines
+  every metric.
 -#}
 {% from 'macros/segments.sql' import segment_label %}
 {% from 'macros/numbers.sql' import finite_double %}
+{% from 'macros/rows.sql' import in_ranges %}
+
+{#- The model's shadow_pairs rows with `ts` in `ranges`. Slices must be among the
+    model's `slices`: those are the columns dbt copies into shadow_pairs. -#}
+{% macro shadow_pair_rows(ranges, slices) -%}
+{%- set unpaired = slices | sum(start=[]) | unique | reject('in', model.slices) | list -%}
+{%- if unpaired -%}
+{{ fail("slices must be among the model's `slices` in alerts.yaml (dbt copies those into shadow_pairs, var slice_columns); not: " ~ unpaired | join(', ')) }}
+{%- endif -%}
+SELECT * FROM {{ model.shadow_pairs | table }}
+WHERE {{ 'model_name' | ident }} = {{ model.name | literal }} AND {{ in_ranges(ranges) }}
+{%- endmacro %}
 
 {#- The relation `scored` that the outcome metrics read: one row per prediction with
     sample, the slice columns, score (DOUBLE; NaN/±inf as NULL), label (DOUBLE) and
@@ -56,8 +69,8 @@ CASE
 {%- endmacro %}
 
 {#- Binary classification metrics per segment, as the CTEs score_groups, ranked,
-    segment_stats, calibration_bins, paired and `metric_rows`, each followed by a comma
-    except the last. Reads `scored` (see scored_rows): label 1 is a positive, 0 a
+    calibration_bins (when `ece` is asked for), segment_stats, paired and `metric_rows`,
+    each followed by a comma except the last. Reads `scored` (see scored_rows): label 1 is a positive, 0 a
     negative, anything else (NULL: no feedback yet) is unlabelled; only mature rows
     count as labelled. A prediction is positive when score >= threshold.
 
@@ -71,8 +84,9 @@ CASE
     below with @ for the sample's prefix (see compared_rows). The sample size is the
     metric's denominator: precision counts predicted positives, recall actual ones;
     auc the smaller class (one positive among thousands of negatives ranks nothing). -#}
+{%- set not_mature = "'no prediction of the window has matured yet (ts + label_maturity <= run time)'" -%}
 {%- set no_labels -%}
-CASE WHEN @mature = 0 THEN 'no prediction of the window has matured yet (ts + label_maturity <= run time)'
+CASE WHEN @mature = 0 THEN {{ not_mature }}
      WHEN @labelled = 0 THEN 'no mature prediction has a 0/1 label (feedback missing?)'
      ELSE 'no mature labelled prediction has a score' END
 {%- endset -%}
@@ -95,10 +109,9 @@ CASE WHEN @mature = 0 THEN 'no prediction of the window has matured yet (ts + la
     'log_loss': (checked.format('log_loss_sum'), '@pos + @neg', not_probabilities),
     'brier': (checked.format('brier_sum'), '@pos + @neg', not_probabilities),
     'ece': (checked.format('ece_sum'), '@pos + @neg', not_probabilities),
-    'label_coverage': ('@labelled * 1.0 / NULLIF(@mature, 0)', '@mature',
-        "'no prediction of the window has matured yet (ts + label_maturity <= run time)'"),
+    'label_coverage': ('@labelled * 1.0 / NULLIF(@mature, 0)', '@mature', not_mature),
 } -%}
-{%- set stats = ['rows', 'scored', 'flagged', 'mature', 'labelled', 'other_labels', 'pos', 'neg', 'tp', 'fp', 'auc_pairs', 'not_probability', 'brier_sum', 'log_loss_sum', 'ece_sum'] -%}
+{%- set stats = ['scored', 'flagged', 'mature', 'labelled', 'other_labels', 'pos', 'neg', 'tp', 'fp', 'auc_pairs', 'not_probability', 'brier_sum', 'log_loss_sum', 'ece_sum'] -%}
 score_groups AS (
     SELECT sample,
            {{ grouping_segment(slices) }} AS segment,
@@ -121,6 +134,7 @@ ranked AS (
                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS neg_below
     FROM score_groups
 ),
+{%- if 'ece' in metrics %}
 calibration_bins AS (
     -- ECE's equal-width bins (k/B, (k+1)/B], the first closed at 0, as scikit-learn's
     -- calibration_curve: per bin, Σ label − Σ score; ECE = Σ_bins |gap| / n.
@@ -136,9 +150,9 @@ calibration_bins AS (
     WHERE score IS NOT NULL
     GROUP BY sample, segment, bin
 ),
+{%- endif %}
 segment_stats AS (
     SELECT r.sample, r.segment,
-           SUM(n_rows) AS "rows",
            SUM(CASE WHEN score IS NOT NULL THEN n_rows ELSE 0 END) AS scored,
            SUM(CASE WHEN score >= {{ threshold | literal }} THEN n_rows ELSE 0 END) AS flagged,
            SUM(n_mature) AS mature,
@@ -157,11 +171,13 @@ segment_stats AS (
            -SUM(CASE WHEN score IS NOT NULL THEN
                 n_pos * LN(LEAST(GREATEST(score, 2.220446049250313e-16), 1 - 2.220446049250313e-16))
                 + n_neg * LN(LEAST(GREATEST(1 - score, 2.220446049250313e-16), 1 - 2.220446049250313e-16)) END) AS log_loss_sum,
-           MAX(e.ece_sum) AS ece_sum
+           {% if 'ece' in metrics %}MAX(e.ece_sum){% else %}CAST(NULL AS DOUBLE){% endif %} AS ece_sum
     FROM ranked AS r
+    {%- if 'ece' in metrics %}
     LEFT JOIN (
         SELECT sample, segment, SUM(ABS(gap)) AS ece_sum FROM calibration_bins GROUP BY sample, segment
     ) AS e ON e.sample = r.sample AND e.segment = r.segment
+    {%- endif %}
     GROUP BY r.sample, r.segment
 ),
 {#- A label that is neither 0 nor 1 (-1/+1, a probability, a class id) means these are

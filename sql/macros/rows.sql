@@ -23,14 +23,18 @@ WHERE {{ model_filter() }}
 {{ fail("check needs a baseline: set `baseline:` on the monitor (fixed, rolling, seasonal or table)") }}
 {%- elif baseline.table -%}
 SELECT * FROM {{ baseline.table | table }}
-{%- elif not baseline.ranges -%}
-{#- every range was skipped (alerting windows): an empty baseline, so rows are no_data -#}
-SELECT * FROM {{ model.predictions | table }} WHERE FALSE
 {%- else -%}
 SELECT * FROM {{ model.predictions | table }}
 WHERE {{ model_filter() }}
-  AND ({% for r in baseline.ranges %}{% if not loop.first %} OR {% endif %}(ts >= {{ r.start | literal }} AND ts < {{ r.end | literal }}){% endfor %})
+  AND {{ in_ranges(baseline.ranges) }}
 {%- endif %}
+{%- endmacro %}
+
+{#- `ts` within any of `ranges` ([{start, end}], half-open, UTC). No ranges is FALSE:
+    when every baseline range was skipped (alerting windows) the baseline is empty, so
+    its rows are no_data. -#}
+{% macro in_ranges(ranges) -%}
+({% for r in ranges %}{% if not loop.first %} OR {% endif %}(ts >= {{ r.start | literal }} AND ts < {{ r.end | literal }}){% endfor %}{% if not ranges %}FALSE{% endif %})
 {%- endmacro %}
 
 {#- The CTEs `current_window` and, when the monitor has a baseline, `baseline_window`,

@@ -29,11 +29,10 @@ returns: [segment, feature, metric, value, sample_size, baseline_value, baseline
 {%- set slice_sets = slices or (model.slices | batch(1) | list) %}
 {%- set cols = slice_sets | sum(start=[]) | unique | list %}
 {%- if not model.shadow_pairs %}{{ fail("shadow_disagreement needs the model's shadow_pairs table") }}{% endif %}
-{%- set unpaired = cols | reject('in', model.slices) | list %}
-{%- if unpaired %}{{ fail("slices must be among the model's `slices` in alerts.yaml (dbt copies those into shadow_pairs, var slice_columns); not: " ~ unpaired | join(', ')) }}{% endif %}
 {%- if baseline is not none and baseline.table %}{{ fail("shadow_disagreement compares time ranges of shadow_pairs: use a fixed, rolling or seasonal baseline") }}{% endif %}
 {%- set shadow_cut = shadow_threshold if shadow_threshold is not none else threshold %}
 {%- set no_pairs = "CASE WHEN @production = 0 THEN 'no production request in the window' ELSE 'no request has both a production and a shadow score' END" %}
+{%- set constant = "CASE WHEN @compared = 0 THEN " ~ no_pairs ~ " WHEN @distinct_prod < 2 THEN 'production''s scores are constant: correlation is undefined' ELSE 'the shadow''s scores are constant: correlation is undefined' END" %}
 {%- set rates = ['shadow_coverage', 'disagreement_rate', 'flip_to_positive', 'flip_to_negative'] %}
 {%- set defs = {
     'shadow_coverage': ('@paired * 1.0 / NULLIF(@production, 0)', '@production', "'no production request in the window'"),
@@ -43,10 +42,8 @@ returns: [segment, feature, metric, value, sample_size, baseline_value, baseline
     'mean_abs_delta': ('@abs_delta_sum / NULLIF(@compared, 0)', '@compared', no_pairs),
     'p95_abs_delta': ('CASE WHEN @compared > 0 THEN @p95_abs_delta END', '@compared', no_pairs),
     'mean_delta': ('@delta_sum / NULLIF(@compared, 0)', '@compared', no_pairs),
-    'pearson': ('CASE WHEN @distinct_prod > 1 AND @distinct_shadow > 1 THEN @pearson END', '@compared',
-        "CASE WHEN @compared = 0 THEN " ~ no_pairs ~ " WHEN @distinct_prod < 2 THEN 'production''s scores are constant: correlation is undefined' ELSE 'the shadow''s scores are constant: correlation is undefined' END"),
-    'spearman': ('CASE WHEN @distinct_prod > 1 AND @distinct_shadow > 1 THEN @spearman END', '@compared',
-        "CASE WHEN @compared = 0 THEN " ~ no_pairs ~ " WHEN @distinct_prod < 2 THEN 'production''s scores are constant: correlation is undefined' ELSE 'the shadow''s scores are constant: correlation is undefined' END"),
+    'pearson': ('CASE WHEN @distinct_prod > 1 AND @distinct_shadow > 1 THEN @pearson END', '@compared', constant),
+    'spearman': ('CASE WHEN @distinct_prod > 1 AND @distinct_shadow > 1 THEN @spearman END', '@compared', constant),
 } %}
 WITH
 pairs AS (
@@ -61,9 +58,7 @@ pairs AS (
            has_shadow,
            {{ finite_double('prod_score') }} AS p,
            {{ finite_double('shadow_score') }} AS s
-    FROM {{ model.shadow_pairs | table }}
-    WHERE {{ 'model_name' | ident }} = {{ model.name | literal }}
-      AND ({% for r in ranges %}{% if not loop.first %} OR {% endif %}(ts >= {{ r.start | literal }} AND ts < {{ r.end | literal }}){% endfor %}{% if not ranges %}FALSE{% endif %})
+    FROM ({{ shadow_pair_rows(ranges, slice_sets) }}) AS sample_pairs
     {%- endfor %}
 ),
 segmented AS (
