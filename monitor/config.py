@@ -8,6 +8,7 @@ needed.
 
 from __future__ import annotations
 
+import math
 import types
 import typing
 from datetime import UTC, datetime, timedelta
@@ -98,6 +99,20 @@ class ModelConfig(Strict):
     features: Features = Field(default_factory=Features)
     slices: list[str] = Field(default_factory=list)
     label_maturity: Duration = timedelta(0)
+    # Operating threshold per role (a prediction is positive when score >= it): the
+    # default of every check's `threshold` param, so a production and a shadow model
+    # can each be judged at their own cut-off. Unset roles use 0.5.
+    thresholds: dict[Literal["production", "shadow", "canary"], float] = Field(
+        default_factory=dict
+    )
+
+    @field_validator("thresholds")
+    @classmethod
+    def _finite(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = [role for role, t in value.items() if not math.isfinite(t)]
+        if bad:
+            raise ValueError(f"thresholds must be finite numbers (not for {', '.join(bad)})")
+        return value
 
 
 class FixedBaseline(Strict):

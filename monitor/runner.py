@@ -84,6 +84,7 @@ def check_context(
             "categorical_features": model.features.categorical,
             "slices": model.slices,
             "label_maturity_seconds": model.label_maturity.total_seconds(),
+            "thresholds": dict(model.thresholds),  # per role; checks default to 0.5
         },
         "monitor": {"name": monitor.name, "min_samples": monitor.min_samples},
         "role": monitor.role,

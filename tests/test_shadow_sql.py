@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from monitor.config import load_config
+from monitor.errors import ConfigError
 from tests.conftest import metric_map, write_table
 from tests.references import floats
 
@@ -194,3 +196,38 @@ def test_slices_must_be_columns_of_shadow_pairs(world) -> None:
         models=MODELS,
     )
     assert result.status == "error" and "not: device" in result.error
+
+
+def test_each_model_is_judged_at_its_own_threshold_from_alerts_yaml(world) -> None:
+    """models.m.thresholds sets the default of every check's threshold: the
+    disagreement and the champion guardrail's positive rates use 0.6 for production
+    and 0.42 for the shadow; an explicit param still wins."""
+    rng = np.random.default_rng(11)
+    cols = load(world, pairs(rng, 400, CUR))
+    models = {"m": {**MODELS["m"], "thresholds": {"production": 0.6, "shadow": 0.42}}}
+    monitors = [
+        {"name": "dis", "check": "shadow_disagreement"},
+        {"name": "dis-param", "check": "shadow_disagreement", "params": {"threshold": 0.5}},
+        {"name": "champ", "check": "slice_metrics",
+         "params": {"compare": "champion", "metrics": ["positive_rate"]}},
+    ]  # fmt: skip
+    dis, dis_param, champ = (metric_map(r) for r in world.run(monitors, models=models))
+    day = np.array([t.day for t in cols["ts"]])
+    assert dis[("all", "", "disagreement_rate")]["value"] == pytest.approx(
+        reference(cols, day == 8, 0.6, 0.42)["disagreement_rate"][0], rel=RTOL
+    )
+    # threshold 0.5 as a param: the shadow still uses its own 0.42 from alerts.yaml.
+    assert dis_param[("all", "", "disagreement_rate")]["value"] == pytest.approx(
+        reference(cols, day == 8, 0.5, 0.42)["disagreement_rate"][0], rel=RTOL
+    )
+    both = np.array(cols["has_production"]) & np.array(cols["has_shadow"])
+    p, s = floats(cols["prod_score"])[both], floats(cols["shadow_score"])[both]
+    row = champ[("all", "", "positive_rate")]
+    assert row["value"] == pytest.approx(np.mean(s >= 0.42), rel=RTOL)
+    assert row["baseline_value"] == pytest.approx(np.mean(p >= 0.6), rel=RTOL)
+
+
+def test_thresholds_name_known_roles_only(world) -> None:
+    models = {"m": {**MODELS["m"], "thresholds": {"prod": 0.5}}}
+    with pytest.raises(ConfigError, match="thresholds"):
+        load_config(world.config([{"name": "d", "check": "shadow_disagreement"}], models=models))

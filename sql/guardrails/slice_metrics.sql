@@ -31,7 +31,7 @@ params:
   slices: {type: list[list[str]], default: [], description: "slice sets, e.g. [[country], [country, device]]; default: each of the model's slices alone"}
   metrics: {type: list[str], default: [positive_rate, precision, recall], description: "any of accuracy, precision, recall, fpr, positive_rate, base_rate, label_coverage, auc"}
   compare: {type: str, default: baseline, description: "baseline (same model, baseline window) or champion (shadow vs production, same requests)"}
-  threshold: {type: float, default: 0.5, description: "a prediction is positive when score >= threshold"}
+  threshold: {type: float, default: null, description: "a prediction is positive when score >= threshold (default: the model's thresholds for the role, else 0.5; with champion each model's own)"}
   score_column: {type: str, default: score, description: "the score, for compare: baseline"}
   label_column: {type: str, default: label, description: "the outcome: 1 positive, 0 negative"}
 metrics: [accuracy, precision, recall, fpr, positive_rate, base_rate, label_coverage, auc]
@@ -44,9 +44,12 @@ returns: [segment, feature, metric, value, sample_size, baseline_value, baseline
 {%- if not metrics %}{{ fail("slice_metrics needs at least one metric") }}{% endif %}
 {%- if compare == 'champion' %}
 {%- if not model.shadow_pairs %}{{ fail("compare: champion needs the model's shadow_pairs table") }}{% endif %}
-{%- set samples = [('cur', 'pairs', 'shadow_score'), ('base', 'pairs', 'prod_score')] %}
+{%- set prod_cut = threshold if threshold is not none else model.thresholds.get('production', 0.5) %}
+{%- set shadow_cut = threshold if threshold is not none else model.thresholds.get('shadow', prod_cut) %}
+{%- set samples = [('cur', 'pairs', 'shadow_score', shadow_cut), ('base', 'pairs', 'prod_score', prod_cut)] %}
 {%- elif compare == 'baseline' %}
-{%- set samples = [('cur', 'current_window', score_column), ('base', 'baseline_window', score_column)] %}
+{%- set cut = threshold if threshold is not none else model.thresholds.get(role, 0.5) %}
+{%- set samples = [('cur', 'current_window', score_column, cut), ('base', 'baseline_window', score_column, cut)] %}
 {%- else %}{{ fail("compare must be 'baseline' or 'champion', not " ~ compare) }}
 {%- endif %}
 WITH
@@ -67,7 +70,7 @@ baseline_window AS (
 scored AS (
     {{ scored_rows(samples, slice_sets, label_column) }}
 ),
-{{ classification_ctes(slice_sets, metrics, threshold, 10, true) }},
+{{ classification_ctes(slice_sets, metrics, 10, true) }},
 tested AS (
     SELECT *,
            CASE

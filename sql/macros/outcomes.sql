@@ -20,19 +20,22 @@ WHERE {{ 'model_name' | ident }} = {{ model.name | literal }} AND {{ in_ranges(r
 {%- endmacro %}
 
 {#- The relation `scored` that the outcome metrics read: one row per prediction with
-    sample, the slice columns, score (DOUBLE; NaN/±inf as NULL), label (DOUBLE) and
-    mature (ts + label_maturity <= the run's time T, DESIGN.md "Time").
-    `samples` lists (sample name, source relation, score column): ('cur',
-    'current_window', 'score') and ('base', 'baseline_window', 'score') compare a window
-    with its baseline; a shadow pair gives the same requests under two models. -#}
+    sample, the slice columns, score (DOUBLE; NaN/±inf as NULL), cut (the sample's
+    operating threshold), label (DOUBLE) and mature (ts + label_maturity <= the run's
+    time T, DESIGN.md "Time").
+    `samples` lists (sample name, source relation, score column, threshold): ('cur',
+    'current_window', 'score', 0.5) and ('base', 'baseline_window', 'score', 0.5)
+    compare a window with its baseline; a shadow pair gives the same requests under two
+    models, each at its own threshold. -#}
 {% macro scored_rows(samples, slices, label_column) -%}
 {%- set cols = slices | sum(start=[]) | unique | list -%}
-{%- for sample, source, score_column in samples %}
+{%- for sample, source, score_column, cut in samples %}
     {% if not loop.first %}UNION ALL
     {% endif -%}
     SELECT {{ sample | literal }} AS sample,
            {%- for c in cols %} {{ c | ident }},{% endfor %}
            {{ finite_double(score_column) }} AS score,
+           CAST({{ cut | literal }} AS DOUBLE) AS cut,
            CAST({{ label_column | ident }} AS DOUBLE) AS label,
            ts <= {{ mature_before | literal }} AS mature
     FROM {{ source }}
@@ -72,14 +75,14 @@ CASE
     calibration_bins (when `ece` is asked for), segment_stats, paired and `metric_rows`,
     each followed by a comma except the last. Reads `scored` (see scored_rows): label 1 is a positive, 0 a
     negative, anything else (NULL: no feedback yet) is unlabelled; only mature rows
-    count as labelled. A prediction is positive when score >= threshold.
+    count as labelled. A prediction is positive when score >= its sample's cut.
 
     One GROUP BY GROUPING SETS pass reduces the rows to (sample, segment, distinct
     score) with counts; every metric is a sum over those groups, so each slice and
     metric costs no extra scan. metric_rows: segment, metric, value, sample_size,
     baseline_value, baseline_size (when `compared`; sample 'base'), reason, and the
     class counts cur_pos, cur_neg, base_pos, base_neg (for AUC's standard error). -#}
-{% macro classification_ctes(slices, metrics, threshold, ece_bins, compared) -%}
+{% macro classification_ctes(slices, metrics, ece_bins, compared) -%}
 {#- Per metric: (value, sample size, reason when undefined), over the per-segment sums
     below with @ for the sample's prefix (see compared_rows). The sample size is the
     metric's denominator: precision counts predicted positives, recall actual ones;
@@ -115,6 +118,7 @@ CASE WHEN @mature = 0 THEN {{ not_mature }}
 score_groups AS (
     SELECT sample,
            {{ grouping_segment(slices) }} AS segment,
+           cut,
            score,
            COUNT(*) AS n_rows,
            COUNT(CASE WHEN mature THEN 1 END) AS n_mature,
@@ -122,7 +126,7 @@ score_groups AS (
            COUNT(CASE WHEN mature AND label = 0 THEN 1 END) AS n_neg,
            COUNT(CASE WHEN mature AND label NOT IN (0, 1) THEN 1 END) AS n_other
     FROM scored
-    GROUP BY {{ grouping_sets(slices, ['sample', 'score']) }}
+    GROUP BY {{ grouping_sets(slices, ['sample', 'cut', 'score']) }}
 ),
 ranked AS (
     -- Negatives scored strictly below each distinct score. AUC is the Mann–Whitney
@@ -154,14 +158,14 @@ calibration_bins AS (
 segment_stats AS (
     SELECT r.sample, r.segment,
            SUM(CASE WHEN score IS NOT NULL THEN n_rows ELSE 0 END) AS scored,
-           SUM(CASE WHEN score >= {{ threshold | literal }} THEN n_rows ELSE 0 END) AS flagged,
+           SUM(CASE WHEN score >= cut THEN n_rows ELSE 0 END) AS flagged,
            SUM(n_mature) AS mature,
            SUM(n_pos + n_neg) AS labelled,
            SUM(n_other) AS other_labels,
            SUM(CASE WHEN score IS NOT NULL THEN n_pos ELSE 0 END) AS pos,
            SUM(CASE WHEN score IS NOT NULL THEN n_neg ELSE 0 END) AS neg,
-           SUM(CASE WHEN score >= {{ threshold | literal }} THEN n_pos ELSE 0 END) AS tp,
-           SUM(CASE WHEN score >= {{ threshold | literal }} THEN n_neg ELSE 0 END) AS fp,
+           SUM(CASE WHEN score >= cut THEN n_pos ELSE 0 END) AS tp,
+           SUM(CASE WHEN score >= cut THEN n_neg ELSE 0 END) AS fp,
            SUM(CASE WHEN score IS NOT NULL THEN n_pos * (neg_below + 0.5 * n_neg) ELSE 0 END) AS auc_pairs,
            SUM(CASE WHEN score < 0 OR score > 1 THEN n_pos + n_neg ELSE 0 END) AS not_probability,
            -- Brier: Σ (score − label)²; log loss: −Σ ln(the score given to the true

@@ -18,7 +18,7 @@ description: |
   scores outside [0, 1] for the probability metrics) is NULL with a reason.
   baseline_value/baseline_size: the same over the baseline, when the monitor has one.
 params:
-  threshold: {type: float, default: 0.5, description: "a prediction is positive when score >= threshold"}
+  threshold: {type: float, default: null, description: "a prediction is positive when score >= threshold (default: the model's thresholds for the monitor's role, else 0.5)"}
   by: {type: list[list[str]], default: [], description: "slices, e.g. [[country], [country, device]]"}
   ece_bins: {type: int, default: 10, description: "equal-width calibration bins on [0, 1]"}
   score_column: {type: str, default: score, description: "the model's score (a probability for log_loss, brier, ece)"}
@@ -27,14 +27,15 @@ metrics: [accuracy, precision, recall, f1, fpr, positive_rate, base_rate, auc, l
 returns: [segment, feature, metric, value, sample_size, baseline_value, baseline_size, reason]
 --- */
 {%- if ece_bins < 1 %}{{ fail("ece_bins must be at least 1") }}{% endif %}
-{%- set samples = [('cur', 'current_window', score_column)] %}
-{%- if baseline is not none %}{% set samples = samples + [('base', 'baseline_window', score_column)] %}{% endif %}
+{%- set cut = threshold if threshold is not none else model.thresholds.get(role, 0.5) %}
+{%- set samples = [('cur', 'current_window', score_column, cut)] %}
+{%- if baseline is not none %}{% set samples = samples + [('base', 'baseline_window', score_column, cut)] %}{% endif %}
 WITH
 {{ window_ctes() }}
 scored AS (
     {{ scored_rows(samples, by, label_column) }}
 ),
-{{ classification_ctes(by, ['accuracy', 'precision', 'recall', 'f1', 'fpr', 'positive_rate', 'base_rate', 'auc', 'log_loss', 'brier', 'ece', 'label_coverage'], threshold, ece_bins, baseline is not none) }}
+{{ classification_ctes(by, ['accuracy', 'precision', 'recall', 'f1', 'fpr', 'positive_rate', 'base_rate', 'auc', 'log_loss', 'brier', 'ece', 'label_coverage'], ece_bins, baseline is not none) }}
 SELECT segment,
        '' AS feature,
        metric,

@@ -18,8 +18,8 @@ params:
 metrics: [mae, rmse, mean_bias, wape, label_coverage]
 returns: [segment, feature, metric, value, sample_size, baseline_value, baseline_size, reason]
 --- */
-{%- set samples = [('cur', 'current_window', prediction_column)] %}
-{%- if baseline is not none %}{% set samples = samples + [('base', 'baseline_window', prediction_column)] %}{% endif %}
+{%- set samples = [('cur', 'current_window', prediction_column, none)] %}
+{%- if baseline is not none %}{% set samples = samples + [('base', 'baseline_window', prediction_column, none)] %}{% endif %}
 {%- set no_targets -%}
 CASE WHEN @mature = 0 THEN 'no prediction of the window has matured yet (ts + label_maturity <= run time)'
      WHEN @labelled = 0 THEN 'no mature prediction has a target (feedback missing?)'

@@ -9,8 +9,9 @@ description: |
     deployment alerts); detail counts production-only and shadow-only requests, so no
     one-sided request goes unseen.
   - On the requests that both models scored (n): disagreement_rate, the share whose
-    decision differs at each model's threshold (production: score >= threshold;
-    shadow: score >= shadow_threshold, default the same), split into
+    decision differs at each model's operating threshold (production: score >=
+    threshold; shadow: score >= shadow_threshold; by default the model's `thresholds`
+    in alerts.yaml, else 0.5, the shadow's falling back to production's), split into
     flip_to_positive (production no, shadow yes) and flip_to_negative.
   - mean_abs_delta, p95_abs_delta (linear interpolation, as numpy's default) and
     mean_delta of Δ = shadow − production score.
@@ -21,8 +22,8 @@ description: |
   models agree overall but disagree on one country" fires and names the country.
 params:
   slices: {type: list[list[str]], default: [], description: "slice sets, e.g. [[country], [country, device]]; default: each of the model's slices alone"}
-  threshold: {type: float, default: 0.5, description: "production's operating threshold"}
-  shadow_threshold: {type: float, default: null, description: "the shadow's operating threshold (default: threshold)"}
+  threshold: {type: float, default: null, description: "production's operating threshold (default: the model's thresholds.production, else 0.5)"}
+  shadow_threshold: {type: float, default: null, description: "the shadow's operating threshold (default: the model's thresholds.shadow, else production's)"}
 metrics: [shadow_coverage, disagreement_rate, flip_to_positive, flip_to_negative, mean_abs_delta, p95_abs_delta, mean_delta, pearson, spearman]
 returns: [segment, feature, metric, value, sample_size, baseline_value, baseline_size, test, statistic, reason, detail]
 --- */
@@ -30,7 +31,8 @@ returns: [segment, feature, metric, value, sample_size, baseline_value, baseline
 {%- set cols = slice_sets | sum(start=[]) | unique | list %}
 {%- if not model.shadow_pairs %}{{ fail("shadow_disagreement needs the model's shadow_pairs table") }}{% endif %}
 {%- if baseline is not none and baseline.table %}{{ fail("shadow_disagreement compares time ranges of shadow_pairs: use a fixed, rolling or seasonal baseline") }}{% endif %}
-{%- set shadow_cut = shadow_threshold if shadow_threshold is not none else threshold %}
+{%- set prod_cut = threshold if threshold is not none else model.thresholds.get('production', 0.5) %}
+{%- set shadow_cut = shadow_threshold if shadow_threshold is not none else model.thresholds.get('shadow', prod_cut) %}
 {%- set no_pairs = "CASE WHEN @production = 0 THEN 'no production request in the window' ELSE 'no request has both a production and a shadow score' END" %}
 {%- set constant = "CASE WHEN @compared = 0 THEN " ~ no_pairs ~ " WHEN @distinct_prod < 2 THEN 'production''s scores are constant: correlation is undefined' ELSE 'the shadow''s scores are constant: correlation is undefined' END" %}
 {%- set rates = ['shadow_coverage', 'disagreement_rate', 'flip_to_positive', 'flip_to_negative'] %}
@@ -89,9 +91,9 @@ segment_stats AS (
            COUNT(CASE WHEN has_shadow AND NOT has_production THEN 1 END) AS shadow_only,
            COUNT(CASE WHEN has_production AND has_shadow THEN 1 END) AS paired,
            COUNT(CASE WHEN both THEN 1 END) AS compared,
-           COUNT(CASE WHEN both AND (p >= {{ threshold | literal }}) != (s >= {{ shadow_cut | literal }}) THEN 1 END) AS disagree,
-           COUNT(CASE WHEN both AND p < {{ threshold | literal }} AND s >= {{ shadow_cut | literal }} THEN 1 END) AS to_positive,
-           COUNT(CASE WHEN both AND p >= {{ threshold | literal }} AND s < {{ shadow_cut | literal }} THEN 1 END) AS to_negative,
+           COUNT(CASE WHEN both AND (p >= {{ prod_cut | literal }}) != (s >= {{ shadow_cut | literal }}) THEN 1 END) AS disagree,
+           COUNT(CASE WHEN both AND p < {{ prod_cut | literal }} AND s >= {{ shadow_cut | literal }} THEN 1 END) AS to_positive,
+           COUNT(CASE WHEN both AND p >= {{ prod_cut | literal }} AND s < {{ shadow_cut | literal }} THEN 1 END) AS to_negative,
            SUM(CASE WHEN both THEN ABS(s - p) END) AS abs_delta_sum,
            SUM(CASE WHEN both THEN s - p END) AS delta_sum,
            QUANTILE_CONT(CASE WHEN both THEN ABS(s - p) END, 0.95) AS p95_abs_delta,
