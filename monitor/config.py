@@ -102,9 +102,7 @@ class ModelConfig(Strict):
     # Operating threshold per role (a prediction is positive when score >= it): the
     # default of every check's `threshold` param, so a production and a shadow model
     # can each be judged at their own cut-off. Unset roles use 0.5.
-    thresholds: dict[Literal["production", "shadow", "canary"], float] = Field(
-        default_factory=dict
-    )
+    thresholds: dict[Literal["production", "shadow", "canary"], float] = Field(default_factory=dict)
 
     @field_validator("thresholds")
     @classmethod
