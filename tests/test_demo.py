@@ -202,3 +202,21 @@ def test_shadow_disagreement_names_the_country_while_the_aggregate_agrees(demo_r
         f"TIMESTAMP '{min(incident_days)}'",
     )
     assert aggregate and all(status == "ok" for (status,) in aggregate)
+
+
+@pytest.mark.slow
+def test_comovement_says_the_shadow_moved_alone_for_the_country(demo_run) -> None:
+    """On the incident days only PT's ks_gap fires: v2's PT scores moved (its KS against
+    its own baseline is near 1) while v1's, on the same requests, did not."""
+    _, rows, _, config = demo_run
+    incident_days = shadow_incident_days()
+    fired = {(r[1], r[3], r[4]) for r in rows if r[0] == "fraud-shadow-comovement"}
+    assert fired == {("country=PT", "ks_gap", d) for d in incident_days}
+    pt = demo_metrics(
+        config,
+        "SELECT feature, min(value), max(value) FROM monitor.metrics "
+        "WHERE monitor = 'fraud-shadow-comovement' AND segment = 'country=PT' AND metric = 'ks' "
+        f"AND window_start >= TIMESTAMP '{min(incident_days)}' GROUP BY feature",
+    )
+    ks = {feature: (low, high) for feature, low, high in pt}
+    assert ks["shadow"][0] > 0.8 and ks["production"][1] < 0.2

@@ -1,0 +1,208 @@
+{#-
+  The two-sample statistics of numeric columns, current window against baseline, per
+  segment: what drift/numeric_drift reports for features and shadow/score_comovement
+  for each model's scores. Formulas: the header of drift/numeric_drift.sql and
+  docs/metrics.md.
+-#}
+{% from 'macros/distributions.sql' import value_counts, observations, bin_shares, psi, js_distance, frozen_spec, frozen_bin with context %}
+
+{#- One column's statistics, one row per segment: a self-contained query over the two
+    windows. Columns are not mixed in one long relation: grouping and sorting each
+    column on its own is several times faster and lighter (DESIGN.md). -#}
+{% macro numeric_column_stats(col, by, bins) -%}
+SELECT * FROM (
+    WITH
+    -- Counts and means straight from the rows: a second read of one column costs next
+    -- to nothing, while sharing the grouped values below would make the engine keep
+    -- them all (one row per distinct value) for two readers.
+    totals AS (
+        SELECT segment,
+               COUNT(CASE WHEN sample = 'cur' THEN 1 END) AS rows_cur,
+               COUNT(CASE WHEN sample = 'base' THEN 1 END) AS rows_base,
+               COUNT(CASE WHEN sample = 'cur' THEN v END) AS valid_cur,
+               COUNT(CASE WHEN sample = 'base' THEN v END) AS valid_base,
+               AVG(CASE WHEN sample = 'cur' THEN v END) AS mean_cur,
+               AVG(CASE WHEN sample = 'base' THEN v END) AS mean_base,
+               -- A constant baseline is told by its values, not by a rounded std (the
+               -- mean of 101 × 0.1 is not exactly 0.1, which leaves σ ≈ 1e-17).
+               MIN(CASE WHEN sample = 'base' THEN v END) = MAX(CASE WHEN sample = 'base' THEN v END) AS constant_base
+        FROM ({{ observations(col, by, numeric=true) | indent(8) }}) AS observations
+        GROUP BY segment
+    ),
+    -- Distinct finite values with their count in each sample, and the empirical CDFs at
+    -- each: the one sort. cum_* are integer counts, so the comparisons with j/bins
+    -- below are exact. Only what the sort needs is carried through it.
+    cdf AS (
+        SELECT segment, v, n_cur, n_base,
+               SUM(n_cur) OVER w AS cum_cur,
+               SUM(n_base) OVER w AS cum_base,
+               LEAD(v) OVER w AS v_next
+        FROM ({{ value_counts([col], by, numeric=true) | indent(8) }}) AS value_counts
+        WHERE v IS NOT NULL
+        WINDOW w AS ({% if by %}PARTITION BY segment {% endif %}ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+    ),
+    -- Quantile bins, read off the same sorted pass. Edge j (1 ≤ j < bins) is the
+    -- smallest value whose baseline CDF reaches j/bins; the edges strictly below v
+    -- number level(v) = min(bins − 1, floor(B(v⁻)·bins / N)), B(v⁻) = baseline rows
+    -- below v, and v is an edge when the level passes at v (the last value of its
+    -- level). Values of one level form one bin, so tied edges collapse.
+    steps AS (
+        SELECT segment, v, n_cur, n_base,
+               LEAST({{ bins - 1 }}, FLOOR((cum_base - n_base) * {{ bins }} * 1.0 / NULLIF(valid_base, 0))) AS level,
+               LEAST({{ bins - 1 }}, FLOOR(cum_base * {{ bins }} * 1.0 / NULLIF(valid_base, 0))) AS level_after,
+               -- |F_cur − F_base| on [v, v_next): its max is KS, its integral W1.
+               ABS(cum_cur * 1.0 / NULLIF(valid_cur, 0) - cum_base * 1.0 / NULLIF(valid_base, 0)) AS gap,
+               v_next - v AS width,
+               n_base * (v - mean_base) * (v - mean_base) AS sq_dev_base
+        FROM cdf
+        JOIN totals USING (segment)
+    ),
+    -- One pass over the sorted values, grouped to at most `bins` rows per segment.
+    -- A segment with frozen bins (an earlier run's edges) bins by those instead: a
+    -- value's bin is the number of frozen edges strictly below it.
+    per_bin AS (
+        SELECT segment,
+               {% if frozen_bins.get(col) %}CASE WHEN segment IN {{ frozen_bins[col].keys() | list | literal }}
+                   THEN {{ frozen_bin(col, 'segment', 'v') | indent(19) }}
+                   ELSE level END{% else %}level{% endif %} AS bin,
+               SUM(n_cur) AS n_cur,
+               SUM(n_base) AS n_base,
+               MAX(gap) AS max_gap,
+               SUM(gap * width) AS area,  -- the last value has no width (NULL), and adds nothing
+               SUM(sq_dev_base) AS sq_dev_base,
+               MAX(CASE WHEN level_after > level THEN v END) AS fitted_edge
+        FROM steps
+        GROUP BY 1, 2  -- segment, bin (ordinals: the bin expression is long)
+    ),
+    exact_stats AS (
+        SELECT b.segment,
+               MAX(b.max_gap) AS ks,
+               -- One distinct value in all: no step has a width, W1 = 0.
+               CASE WHEN MAX(t.valid_cur) > 0 AND MAX(t.valid_base) > 0 THEN COALESCE(SUM(b.area), 0) END AS w1,
+               CASE WHEN BOOL_OR(t.constant_base) THEN 0.0
+                    ELSE SQRT(SUM(b.sq_dev_base) / NULLIF(MAX(t.valid_base), 0)) END AS std_base
+        FROM per_bin AS b
+        JOIN totals AS t ON t.segment = b.segment
+        GROUP BY b.segment
+    ),
+    frozen_edges AS (
+        {{ frozen_spec(col, 'DOUBLE') | indent(8) }}
+    ),
+    frozen_segments AS (
+        SELECT DISTINCT segment FROM frozen_edges
+    ),
+    -- Bins numbered 0, 1, … (fitted levels that collapsed leave gaps: dense ranks close
+    -- them; every bin holds its upper edge, a baseline value, so none between two edges
+    -- is empty), and -1 for the missing bin (NULL, NaN, ±inf).
+    bin_counts AS (
+        SELECT b.segment, {{ col | literal }} AS feature,
+               CASE WHEN fs.segment IS NOT NULL THEN b.bin
+                    ELSE DENSE_RANK() OVER (PARTITION BY b.segment ORDER BY b.bin) - 1 END AS bin,
+               b.n_cur, b.n_base, t.rows_cur, t.rows_base
+        FROM per_bin AS b
+        JOIN totals AS t ON t.segment = b.segment
+        LEFT JOIN frozen_segments AS fs ON fs.segment = b.segment
+        WHERE b.n_cur + b.n_base > 0
+        UNION ALL
+        SELECT segment, {{ col | literal }}, -1, rows_cur - valid_cur, rows_base - valid_base,
+               rows_cur, rows_base
+        FROM totals
+        WHERE rows_cur - valid_cur + rows_base - valid_base > 0
+    ),
+    bin_shares AS (
+        {{ bin_shares('bin_counts') | indent(8) }}
+    ),
+    binned_stats AS (
+        SELECT segment,
+               {{ psi('p_s', 'q_s') }} AS psi,
+               {{ js_distance('p', 'q') | indent(15) }} AS js_distance,
+               LIST([bin, n_cur, n_base] ORDER BY bin) AS counts
+        FROM bin_shares
+        GROUP BY segment
+    ),
+    -- The edges, for the histogram and to freeze them: frozen ones as stored, fitted
+    -- ones where the level passes.
+    edge_lists AS (
+        SELECT segment, LIST(edge ORDER BY edge) AS edges
+        FROM (
+            SELECT segment, item AS edge FROM frozen_edges WHERE item IS NOT NULL
+            UNION ALL
+            SELECT segment, fitted_edge FROM per_bin
+            WHERE fitted_edge IS NOT NULL AND segment NOT IN (SELECT segment FROM frozen_segments)
+        ) AS edges
+        GROUP BY segment
+    )
+    SELECT t.segment, {{ col | literal }} AS feature,
+           t.rows_cur, t.rows_base, t.valid_cur, t.valid_base, t.mean_cur, t.mean_base,
+           x.std_base, x.ks, x.w1,
+           -- Binned metrics are undefined when either sample is empty.
+           CASE WHEN t.rows_cur > 0 AND t.rows_base > 0 THEN b.psi END AS psi,
+           CASE WHEN t.rows_cur > 0 AND t.rows_base > 0 THEN b.js_distance END AS js_distance,
+           -- The bins and their counts, for the report and to freeze the edges.
+           CASE WHEN t.valid_base > 0 THEN JSON_OBJECT(
+               'kind', 'quantile',
+               'frozen', (fs.segment IS NOT NULL),  -- parenthesised for sqlglot's parser
+               'edges', COALESCE(e.edges, []),
+               'counts', b.counts) END AS histogram
+    FROM totals AS t
+    LEFT JOIN exact_stats AS x ON x.segment = t.segment
+    LEFT JOIN binned_stats AS b ON b.segment = t.segment
+    LEFT JOIN edge_lists AS e ON e.segment = t.segment
+    LEFT JOIN frozen_segments AS fs ON fs.segment = t.segment
+) AS {{ ('stats_' ~ col) | ident }}
+{%- endmacro %}
+
+{#- The CTEs `stats` (one row per segment and column) and `metric_rows` (segment,
+    feature, metric, value, sample_size, baseline_value, baseline_size, p_value, test,
+    reason, histogram) for `columns` of the CTEs `current_window` and
+    `baseline_window`, sliced by `by`, PSI over `bins` baseline-quantile bins. The last
+    CTE has no trailing comma. -#}
+{% macro numeric_drift_ctes(columns, by, bins) -%}
+stats AS (
+{%- for col in columns %}
+    {% if not loop.first %}UNION ALL
+    {% endif %}{{ numeric_column_stats(col, by, bins) | indent(4) }}
+{%- endfor %}
+),
+-- A row per (segment, feature, metric); why a value is undefined goes in `reason`.
+metric_rows AS (
+    SELECT s.segment,
+           s.feature,
+           m.metric,
+           CASE m.metric
+               WHEN 'psi' THEN s.psi
+               WHEN 'js_distance' THEN s.js_distance
+               WHEN 'ks' THEN s.ks
+               WHEN 'wasserstein' THEN s.w1
+               WHEN 'wasserstein_norm' THEN s.w1 / GREATEST(s.std_base, 1e-9 * GREATEST(1.0, ABS(s.mean_base)))
+               WHEN 'mean_shift_std' THEN (s.mean_cur - s.mean_base) / NULLIF(s.std_base, 0)
+               WHEN 'null_rate' THEN (s.rows_cur - s.valid_cur) * 1.0 / NULLIF(s.rows_cur, 0)
+               WHEN 'row_count' THEN CAST(s.rows_cur AS DOUBLE)
+           END AS value,
+           CASE WHEN m.binned THEN s.rows_cur ELSE s.valid_cur END AS sample_size,
+           CASE m.metric
+               WHEN 'null_rate' THEN (s.rows_base - s.valid_base) * 1.0 / NULLIF(s.rows_base, 0)
+               WHEN 'row_count' THEN CAST(s.rows_base AS DOUBLE)
+               WHEN 'mean_shift_std' THEN 0.0
+           END AS baseline_value,
+           CASE WHEN m.binned THEN s.rows_base ELSE s.valid_base END AS baseline_size,
+           CAST(NULL AS DOUBLE) AS p_value,
+           CASE WHEN m.metric = 'ks' THEN 'ks' END AS test,
+           CASE
+               WHEN m.metric = 'row_count' THEN NULL
+               WHEN s.rows_cur = 0 THEN 'the current window has no rows'
+               WHEN m.metric = 'null_rate' THEN NULL
+               WHEN s.rows_base = 0 THEN 'the baseline has no rows'
+               WHEN m.binned THEN NULL
+               WHEN s.valid_cur = 0 THEN 'the current window has no finite values'
+               WHEN s.valid_base = 0 THEN 'the baseline has no finite values'
+               WHEN m.metric = 'mean_shift_std' AND s.std_base = 0
+                   THEN 'the baseline is constant (std 0)'
+           END AS reason,
+           CASE WHEN m.metric = 'psi' THEN s.histogram END AS histogram
+    FROM stats AS s
+    CROSS JOIN (VALUES ('psi', TRUE), ('js_distance', TRUE), ('ks', FALSE), ('wasserstein', FALSE),
+                       ('wasserstein_norm', FALSE), ('mean_shift_std', FALSE),
+                       ('null_rate', TRUE), ('row_count', TRUE)) AS m(metric, binned)
+)
+{%- endmacro %}
