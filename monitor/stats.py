@@ -54,13 +54,40 @@ def z_p_value(statistic: float, n: int, m: int, dof: int | None = None) -> float
     return float(2.0 * sps.norm.sf(abs(statistic)))
 
 
+# Below this many discordant pairs McNemar's test is the exact binomial one: the χ²
+# approximation needs about 25 (the usual rule, e.g. Fagerland et al. 2013).
+MCNEMAR_EXACT_BELOW = 25
+
+
+def mcnemar_p_value(statistic: float, n: int, m: int, dof: int | None = None) -> float | None:
+    """McNemar's two-sided test on paired decisions: `statistic` is the shadow's wins
+    among the `n` discordant requests (one model right, the other wrong).
+
+    Under H0 both models are right equally often when they disagree: wins ~ Bin(n, ½).
+    Below MCNEMAR_EXACT_BELOW discordant pairs the exact binomial p
+    (`scipy.stats.binomtest`); above, χ²(1) of (wins − losses)² / n, uncorrected
+    (McNemar 1947; Fagerland, Lydersen & Laake 2013 show it keeps its size).
+    """
+    if n < 1:
+        return None
+    wins = round(statistic)
+    if wins < 0 or wins > n:
+        raise CheckError(f"mcnemar: {wins} wins among {n} discordant requests is impossible")
+    if n < MCNEMAR_EXACT_BELOW:
+        return float(sps.binomtest(wins, n, 0.5).pvalue)
+    return float(sps.chi2.sf((2 * wins - n) ** 2 / n, 1))
+
+
 TESTS: dict[str, Callable[[float, int, int, int | None], float | None]] = {
     "ks": ks_p_value,
     "chi2": chi2_p_value,
     "z": z_p_value,
+    "mcnemar": mcnemar_p_value,
 }
 # Tests whose statistic is the row's `statistic` column; the others test `value` itself.
-STATISTIC_COLUMN_TESTS = frozenset({"z"})
+STATISTIC_COLUMN_TESTS = frozenset({"z", "mcnemar"})
+# Tests that need both sample sizes (the others read one, or none).
+TWO_SAMPLE_TESTS = frozenset({"ks"})
 
 
 def fill_p_values(rows: list[dict[str, Any]]) -> None:
@@ -76,6 +103,8 @@ def fill_p_values(rows: list[dict[str, Any]]) -> None:
             )
         statistic = row.get("statistic" if test in STATISTIC_COLUMN_TESTS else "value")
         n, m = row.get("sample_size"), row.get("baseline_size")
-        if statistic is None or n is None or m is None or not math.isfinite(statistic):
+        if statistic is None or n is None or not math.isfinite(statistic):
             continue
-        row["p_value"] = TESTS[test](statistic, n, m, row.get("dof"))
+        if m is None and test in TWO_SAMPLE_TESTS:
+            continue
+        row["p_value"] = TESTS[test](statistic, n, m or 0, row.get("dof"))
