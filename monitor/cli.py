@@ -6,6 +6,7 @@ One error boundary (``main``): a MonitorError prints its message in red and exit
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import time
@@ -20,7 +21,9 @@ from rich.table import Table
 
 from monitor import demo as demo_world
 from monitor.checks import discover_checks, find_check
+from monitor.compare import Comparison, compare
 from monitor.config import Config, load_config
+from monitor.durations import parse_duration
 from monitor.errors import CheckError, MonitorError
 from monitor.runner import Runner, RunResult
 from monitor.state import StateStore
@@ -156,6 +159,29 @@ def render(
     print(compiled.sql)
 
 
+@app.command(name="compare")
+def compare_models(
+    model: Annotated[str, typer.Option("--model", help="Model key in alerts.yaml.")],
+    config: ConfigOpt = Path("alerts.yaml"),
+    window: Annotated[
+        str | None, typer.Option(help="Window length, e.g. 7d (default: models.<m>.compare).")
+    ] = None,
+    at: Annotated[
+        str | None, typer.Option(help="Compare as of this UTC time (default: now).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Shadow against production on the same requests: paired metrics per segment and a
+    verdict (promote, hold, reject, not_enough_evidence) with its reasons."""
+    cfg = load_config(config)
+    length = parse_duration(window) if window else None
+    result = compare(cfg, model, parse_time(at) if at else datetime.now(UTC), length)
+    if as_json:
+        print(json.dumps(result.as_dict(), indent=2))
+        return
+    print_comparison(result)
+
+
 @app.command(name="list")
 def list_checks(config: ConfigOpt = Path("alerts.yaml")) -> None:
     """List the checks found in sql_dirs with their params, metrics and descriptions."""
@@ -200,6 +226,14 @@ def demo(
         f"shadow v2 blocks {inc.country} {inc.shadow_country[0]}..{inc.shadow_country[1]}."
     )
     print_timeline(episodes(rows, cfg), cfg)
+    # Should v2 replace v1? Asked the day after the incident, as a retrain job would.
+    at = datetime.combine(inc.shadow_country[1] + timedelta(days=1), datetime.min.time(), UTC)
+    for model in (key for key, spec in cfg.models.items() if spec.shadow_pairs):
+        verdict = compare(cfg, model, at)
+        console.print(f"\n$ monitor compare --model {model} --at {at:%Y-%m-%d}")
+        console.print(f"verdict: [bold]{verdict.verdict}[/bold]")
+        for reason in verdict.reasons:
+            console.print(f"  - {escape(reason)}")
     console.print(f"\ndone in {time.time() - t0:.1f}s")
     _exit_for(results)
 
@@ -283,6 +317,56 @@ def print_timeline(eps: list[Episode], cfg: Config) -> None:
             f"{e.threshold:.4g}" if e.threshold is not None else "-",
         )
     console.print(table)
+
+
+def _pair(row: dict[str, Any] | None, digits: int = 3) -> str:
+    """'shadow vs production' for a paired metric, marked by how it was judged."""
+    if not row or row.get("value") is None:
+        return "-"
+    text = f"{row['value']:.{digits}f}"
+    if row.get("baseline_value") is not None:
+        text += f" vs {row['baseline_value']:.{digits}f}"
+    return text
+
+
+def print_comparison(result: Comparison) -> None:
+    """The comparison as tables: one row per segment, the verdict and its reasons."""
+    console.print(
+        f"[bold]{escape(result.model)}[/bold]: shadow vs production at {result.at:%Y-%m-%d %H:%M} UTC; "
+        f"decisions {result.decisions}, matured outcomes {result.outcomes}"
+    )
+    table = Table(
+        "segment", "paired n", "coverage", "disagree", "positive_rate s vs p",
+        "labelled n", "accuracy s vs p", "auc s vs p", "log_loss s vs p", "wins/losses",
+        title="shadow (s) vs production (p), same requests",
+    )  # fmt: skip
+    judged = {(f.segment, f.metric): f.kind for f in result.findings}
+    for segment, m in sorted(result.segments.items(), key=lambda kv: (kv[0] != "all", kv[0])):
+
+        def cell(metric: str, digits: int = 3, seg: str = segment, rows: dict[str, Any] = m) -> str:
+            text = escape(_pair(rows.get(metric), digits))
+            kind = judged.get((seg, metric))
+            return {"regression": f"[red]{text}[/red]", "improvement": f"[green]{text}[/green]",
+                    "unresolved": f"[yellow]{text}[/yellow]"}.get(kind or "", text)  # fmt: skip
+
+        wins, losses = m.get("wins", {}).get("value"), m.get("losses", {}).get("value")
+        table.add_row(
+            escape(segment),
+            str(m.get("disagreement_rate", {}).get("sample_size", "-")),
+            cell("shadow_coverage"),
+            cell("disagreement_rate"),
+            cell("positive_rate"),
+            str(m.get("accuracy", {}).get("sample_size", "-")),
+            cell("accuracy"),
+            cell("auc"),
+            cell("log_loss"),
+            f"{wins:.0f}/{losses:.0f}" if wins is not None and losses is not None else "-",
+        )
+    console.print(table)
+    colour = {"promote": "green", "reject": "red"}.get(result.verdict, "yellow")
+    console.print(f"verdict: [bold {colour}]{result.verdict}[/bold {colour}]")
+    for reason in result.reasons:
+        console.print(f"  - {escape(reason)}")
 
 
 def _exit_for(results: list[RunResult]) -> None:

@@ -92,6 +92,35 @@ class Features(Strict):
     categorical: list[str] = Field(default_factory=list)
 
 
+JudgedMetric = Literal["accuracy", "auc", "log_loss", "positive_rate"]
+DEFAULT_TOLERANCE: dict[JudgedMetric, float] = {
+    "accuracy": 0.01,
+    "auc": 0.01,
+    "log_loss": 0.02,
+    "positive_rate": 0.05,
+}
+
+
+class CompareSettings(Strict):
+    """How `monitor compare` judges a shadow model against production (docs/compare.md)."""
+
+    window: Duration = timedelta(days=7)
+    min_samples: int = Field(200, ge=1)  # per segment; thinner segments are not judged
+    max_q_value: float = Field(0.01, gt=0, le=1)  # BH across every test of the comparison
+    min_coverage: float = Field(0.9, ge=0, le=1)  # share of production requests shadowed
+    # The smallest change that matters, per metric (absolute; positive_rate either way).
+    tolerance: dict[JudgedMetric, float] = Field(default_factory=lambda: dict(DEFAULT_TOLERANCE))
+
+    @field_validator("tolerance")
+    @classmethod
+    def _complete(cls, value: dict[JudgedMetric, float]) -> dict[JudgedMetric, float]:
+        """Keys not given keep their defaults; a tolerance is a finite number >= 0."""
+        bad = [k for k, v in value.items() if not (math.isfinite(v) and v >= 0)]
+        if bad:
+            raise ValueError(f"tolerances must be finite and >= 0 (not for {', '.join(bad)})")
+        return {**DEFAULT_TOLERANCE, **value}
+
+
 class ModelConfig(Strict):
     model_name: str | None = None  # value of `model_name` in the logs; default: the key
     predictions: str = "prediction_outcomes"
@@ -103,6 +132,8 @@ class ModelConfig(Strict):
     # default of every check's `threshold` param, so a production and a shadow model
     # can each be judged at their own cut-off. Unset roles use 0.5.
     thresholds: dict[Literal["production", "shadow", "canary"], float] = Field(default_factory=dict)
+
+    compare: CompareSettings = Field(default_factory=lambda: CompareSettings.model_validate({}))
 
     @field_validator("thresholds")
     @classmethod

@@ -296,11 +296,7 @@ class Runner:
         started = time.time()
         try:
             live = trigger != "backfill"
-            parts = self.compile_parts(monitor, window, run_at, wh.dialect, store, live)
-            rows = [_normalise(r) for part in parts for r in wh.execute(part.sql)]
-            compiled = parts[0]
-            _check_declared_metrics(compiled.check, rows)
-            stats.fill_p_values(rows)
+            rows, compiled = self.compute(wh, monitor, window, run_at, store, live)
             verdicts = evaluate(rows, monitor)
             for row, v in zip(rows, verdicts, strict=True):
                 row.update(
@@ -324,6 +320,23 @@ class Runner:
                 monitor.name, window, "error", f"could not write results: {exc}", result.rows
             )
         return result
+
+    def compute(
+        self,
+        wh: Warehouse,
+        monitor: MonitorConfig,
+        window: Window,
+        run_at: datetime,
+        store: StateStore | None = None,
+        live: bool = True,
+    ) -> tuple[list[dict[str, Any]], CompiledCheck]:
+        """A check's rows for one window, with p-values, not yet judged or recorded
+        (`monitor compare` reads checks this way without writing anything)."""
+        parts = self.compile_parts(monitor, window, run_at, wh.dialect, store, live)
+        rows = [_normalise(r) for part in parts for r in wh.execute(part.sql)]
+        _check_declared_metrics(parts[0].check, rows)
+        stats.fill_p_values(rows)
+        return rows, parts[0]
 
     def _record(
         self,

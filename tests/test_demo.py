@@ -3,6 +3,7 @@ days, clean features never alert, and re-running is idempotent."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 
 import duckdb
@@ -220,3 +221,34 @@ def test_comovement_says_the_shadow_moved_alone_for_the_country(demo_run) -> Non
     )
     ks = {feature: (low, high) for feature, low, high in pt}
     assert ks["shadow"][0] > 0.8 and ks["production"][1] < 0.2
+
+
+@pytest.mark.slow
+def test_compare_names_the_country_as_the_reason_not_to_promote(demo_run) -> None:
+    """The day after the incident: v2 is better overall on matured labels, but it would
+    flag nearly all of PT, so the verdict is reject, for PT's positive_rate only."""
+    _, _, _, config = demo_run
+    at = day(incidents_for(DAYS).shadow_country[1]) + timedelta(days=1)
+    out = CliRunner().invoke(
+        app,
+        [
+            "compare",
+            "--model",
+            "fraud",
+            "--config",
+            str(config),
+            "--at",
+            f"{at:%Y-%m-%d}",
+            "--json",
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.output)
+    assert doc["verdict"] == "reject"
+    assert len(doc["reasons"]) == 1 and doc["reasons"][0].startswith("country=PT positive_rate: ")
+    pt = doc["segments"]["country=PT"]["positive_rate"]
+    assert pt["value"] > 0.8 and pt["production"] < 0.1 and pt["q_value"] < 1e-20
+    overall = doc["overall"]
+    assert overall["auc"]["value"] > overall["auc"]["production"]  # v2 is the sharper model
+    assert overall["win_rate"]["value"] > 0.5 and overall["win_rate"]["q_value"] < 0.01
+    assert doc["segments"]["country=PT"]["disagreement_rate"]["value"] > 0.5
