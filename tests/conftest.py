@@ -115,3 +115,15 @@ def metric_map(result: RunResult) -> dict[tuple[str, str, str], dict[str, Any]]:
     """(segment, feature, metric) -> row, asserting the run succeeded."""
     assert result.status != "error", result.error
     return {(r["segment"], r["feature"], r["metric"]): r for r in result.rows}
+
+
+def load_pairs(world: World, *parts: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """A shadow_pairs table `pairs` from column dicts, concatenated (plus an unused
+    one-row predictions table, so the World's model has one)."""
+    cols: dict[str, list[Any]] = {}
+    for part in parts:
+        for k, v in part.items():
+            cols.setdefault(k, []).extend(v)
+    world.load({"x": [1.0]}, {"x": [1.0]})
+    write_table(world.db, "pairs", cols)
+    return cols

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from tests.conftest import metric_map, write_table
+from tests.conftest import load_pairs, metric_map
 from tests.references import js_ref, psi_ref, reference_bins
 
 RTOL = 1e-9
@@ -50,12 +50,7 @@ def pairs(
 
 
 def load(world, *parts: dict[str, list[Any]]) -> dict[str, np.ndarray]:
-    cols: dict[str, list[Any]] = {}
-    for part in parts:
-        for k, v in part.items():
-            cols.setdefault(k, []).extend(v)
-    world.load({"x": [1.0]}, {"x": [1.0]})
-    write_table(world.db, "pairs", cols)
+    cols = load_pairs(world, *parts)
     return {k: np.array(v, dtype=float if k.endswith("score") else object) for k, v in cols.items()}
 
 

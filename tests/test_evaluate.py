@@ -6,10 +6,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from scipy import stats as sps
 from scipy.stats import false_discovery_control
 
 from monitor.config import MonitorSettings
+from monitor.errors import CheckError
 from monitor.evaluate import benjamini_hochberg, evaluate
+from monitor.stats import MCNEMAR_EXACT_BELOW, fill_p_values, mcnemar_p_value
 
 
 def row(**kw: Any) -> dict[str, Any]:
@@ -180,3 +183,23 @@ def test_only_rows_a_significance_rule_can_judge_join_the_family() -> None:
     verdicts = evaluate(rows, s)
     assert verdicts[0].q_value == pytest.approx(0.001) and verdicts[0].status == "alert"
     assert all(v.q_value is None for v in verdicts[1:])
+
+
+@pytest.mark.parametrize("wins, n", [(0, 1), (3, 10), (12, 24), (12, 25), (40, 100), (100, 100)])
+def test_mcnemar_is_exact_below_25_discordant_pairs_and_chi2_from_25(wins: int, n: int) -> None:
+    """The boundary is tested on both sides; the references are scipy's."""
+    got = mcnemar_p_value(float(wins), n, 0)
+    if n < MCNEMAR_EXACT_BELOW:
+        want = sps.binomtest(wins, n, 0.5).pvalue
+    else:
+        want = sps.chi2.sf((wins - (n - wins)) ** 2 / n, 1)
+    assert got == pytest.approx(want, rel=1e-12)
+
+
+def test_mcnemar_rejects_impossible_counts_and_fills_rows_without_a_baseline() -> None:
+    with pytest.raises(CheckError, match="impossible"):
+        mcnemar_p_value(11.0, 10, 0)
+    row = {"segment": "all", "feature": "", "metric": "win_rate", "test": "mcnemar",
+           "statistic": 7.0, "sample_size": 9, "baseline_size": None}  # fmt: skip
+    fill_p_values([row])
+    assert row["p_value"] == pytest.approx(0.1796875, rel=1e-12)

@@ -17,7 +17,7 @@ from scipy import stats
 from sklearn.metrics import log_loss, roc_auc_score
 
 from monitor.stats import MCNEMAR_EXACT_BELOW
-from tests.conftest import metric_map, write_table
+from tests.conftest import load_pairs, metric_map
 from tests.references import floats
 
 RTOL = 1e-9
@@ -51,8 +51,7 @@ def pairs(rng: np.random.Generator, n: int, hours: float = 24.0) -> dict[str, li
 
 
 def run(world, cols: dict[str, list[Any]], models=MODELS, **monitor: Any):
-    world.load({"x": [1.0]}, {"x": [1.0]})
-    write_table(world.db, "pairs", cols)
+    load_pairs(world, cols)
     (result,) = world.run(
         [{"name": "paired", "check": "paired_outcomes", **monitor}], models=models
     )

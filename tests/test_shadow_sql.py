@@ -14,7 +14,7 @@ from scipy import stats
 
 from monitor.config import load_config
 from monitor.errors import ConfigError
-from tests.conftest import metric_map, write_table
+from tests.conftest import load_pairs, metric_map
 from tests.references import floats
 
 RTOL = 1e-9
@@ -43,16 +43,6 @@ def pairs(rng: np.random.Generator, n: int, ts: datetime, broken: str | None = N
         "label": [None] * n,
         "country": country.tolist(),
     }
-
-
-def load(world, *parts: dict) -> dict[str, list[Any]]:
-    cols: dict[str, list[Any]] = {}
-    for part in parts:
-        for k, v in part.items():
-            cols.setdefault(k, []).extend(v)
-    world.load({"x": [1.0]}, {"x": [1.0]})
-    write_table(world.db, "pairs", cols)
-    return cols
 
 
 def run(world, **monitor: Any):
@@ -89,7 +79,7 @@ def reference(cols: dict[str, list[Any]], mask: np.ndarray, t: float, ts_: float
 
 def test_every_statistic_matches_scipy_per_slice_and_baseline(world) -> None:
     rng = np.random.default_rng(5)
-    cols = load(world, pairs(rng, 900, BASE), pairs(rng, 900, CUR))
+    cols = load_pairs(world, pairs(rng, 900, BASE), pairs(rng, 900, CUR))
     got = run(world, params={"threshold": 0.5, "shadow_threshold": 0.42})
     day = np.array([t.day for t in cols["ts"]])
     country = np.array(cols["country"])
@@ -125,7 +115,7 @@ def test_one_sided_requests_are_counted_not_dropped(world) -> None:
         "label": [None] * 6,
         "country": ["PT"] * 6,
     }
-    load(world, base)
+    load_pairs(world, base)
     got = run(world)
     coverage = got[("all", "", "shadow_coverage")]
     assert coverage["value"] == 0.5 and coverage["sample_size"] == 4
@@ -152,7 +142,7 @@ def test_constant_scores_make_correlation_undefined_with_a_reason(world) -> None
         "label": [None] * n,
         "country": ["PT"] * n,
     }
-    load(world, part)
+    load_pairs(world, part)
     got = run(world)
     for metric in ("pearson", "spearman"):
         row = got[("all", "", metric)]
@@ -165,7 +155,7 @@ def test_constant_scores_make_correlation_undefined_with_a_reason(world) -> None
 
 def test_an_empty_window_says_why(world) -> None:
     rng = np.random.default_rng(2)
-    load(world, pairs(rng, 100, BASE))
+    load_pairs(world, pairs(rng, 100, BASE))
     got = run(world)
     row = got[("all", "", "disagreement_rate")]
     assert row["value"] is None and row["reason"] == "no production request in the window"
@@ -175,7 +165,7 @@ def test_the_slice_that_disagrees_fires_while_the_aggregate_stays_under(world) -
     """PT's shadow scores break (all 0.97): its disagreement fires, named, after BH
     across every slice; the aggregate moves less than the tolerance; clean slices stay ok."""
     rng = np.random.default_rng(8)
-    load(world, pairs(rng, 3000, BASE), pairs(rng, 3000, CUR, broken="PT"))
+    load_pairs(world, pairs(rng, 3000, BASE), pairs(rng, 3000, CUR, broken="PT"))
     # The aggregate would move ~0.17 with three equal countries: tolerate 0.2.
     rule = {"metric": "disagreement_rate", "measure": "delta", "warn": 0.2, "alert": 0.3,
             "max_q_value": 0.01}  # fmt: skip
@@ -190,7 +180,7 @@ def test_the_slice_that_disagrees_fires_while_the_aggregate_stays_under(world) -
 
 def test_slices_must_be_columns_of_shadow_pairs(world) -> None:
     rng = np.random.default_rng(1)
-    load(world, pairs(rng, 10, CUR))
+    load_pairs(world, pairs(rng, 10, CUR))
     (result,) = world.run(
         [{"name": "s", "check": "shadow_disagreement", "params": {"slices": [["device"]]}}],
         models=MODELS,
@@ -203,7 +193,7 @@ def test_each_model_is_judged_at_its_own_threshold_from_alerts_yaml(world) -> No
     disagreement and the champion guardrail's positive rates use 0.6 for production
     and 0.42 for the shadow; an explicit param still wins."""
     rng = np.random.default_rng(11)
-    cols = load(world, pairs(rng, 400, CUR))
+    cols = load_pairs(world, pairs(rng, 400, CUR))
     models = {"m": {**MODELS["m"], "thresholds": {"production": 0.6, "shadow": 0.42}}}
     monitors = [
         {"name": "dis", "check": "shadow_disagreement"},
