@@ -40,6 +40,10 @@ BETTER: dict[JudgedMetric, Literal["higher", "lower", "either"]] = {
 # Rows whose p-value joins the comparison's BH family; accuracy is judged by the paired
 # McNemar test of the same segment (win_rate), whose q it borrows.
 TESTED = ("positive_rate", "auc", "log_loss", "win_rate")
+# AUC is judged with at least this many of the rarer class: DeLong's normal
+# approximation needs a few positives, and fraud-like rates would otherwise need
+# min_samples positives, tens of thousands of requests.
+MIN_CLASS = 10
 
 
 @dataclass
@@ -126,7 +130,9 @@ def compare(
     if not spec.shadow_pairs:
         raise MonitorError(f"model {model!r} has no shadow_pairs table: nothing to compare")
     settings = spec.compare
-    length = window or settings.window
+    if window is not None:
+        settings = settings.model_copy(update={"window": window})
+    length = settings.window
 
     def monitor(check: str, lag: timedelta, params: dict[str, Any]) -> MonitorConfig:
         return MonitorConfig.model_validate(
@@ -155,30 +161,39 @@ def compare(
             except MonitorError as exc:
                 raise MonitorError(f"compare: {mon.check} failed: {exc}") from exc
             rows.extend(got)
-    _add_q_values(rows, settings)
     for row in rows:
         result.segments.setdefault(row["segment"], {})[row["metric"]] = row
+    _add_q_values(result.segments, settings)
     result.findings = _judge(result.segments, settings)
     result.verdict = _verdict(result.findings)
     return result
 
 
-def _add_q_values(rows: list[dict[str, Any]], settings: CompareSettings) -> None:
-    """One BH family: every tested row of a segment thick enough to be judged."""
+def _add_q_values(
+    segments: dict[str, dict[str, dict[str, Any]]], settings: CompareSettings
+) -> None:
+    """One BH family: every test of a row that _judge will judge, and only those (a thin
+    slice that is never judged must not dilute the others)."""
     tested = [
-        r
-        for r in rows
-        if r["metric"] in TESTED
-        and r.get("p_value") is not None
-        and (r.get("sample_size") or 0) >= _min_n(r, settings)
+        row
+        for metrics in segments.values()
+        for metric, row in metrics.items()
+        if metric in TESTED
+        and row.get("p_value") is not None
+        and _judged(metric, metrics, settings)
     ]
     for row, q in zip(tested, benjamini_hochberg([r["p_value"] for r in tested]), strict=True):
         row["q_value"] = q
 
 
-def _min_n(row: dict[str, Any], settings: CompareSettings) -> int:
-    """win_rate counts discordant requests only, and McNemar is exact for few: any n."""
-    return 1 if row["metric"] == "win_rate" else settings.min_samples
+def _judged(metric: str, metrics: dict[str, dict[str, Any]], settings: CompareSettings) -> bool:
+    """Whether a segment has the requests to judge `metric`: min_samples requests (for
+    win_rate, those of its accuracy), and for auc MIN_CLASS of each class too."""
+    row = metrics.get("accuracy" if metric == "win_rate" else metric, {})
+    n = row.get("sample_size") or 0
+    if metric == "auc":  # auc's sample_size is min(P, N); its requests are accuracy's
+        return n >= MIN_CLASS and _judged("accuracy", metrics, settings)
+    return n >= settings.min_samples
 
 
 def _judge(
@@ -192,7 +207,7 @@ def _judge(
             if row is None or row.get("value") is None or row.get("baseline_value") is None:
                 continue
             n = row.get("sample_size") or 0
-            if n < settings.min_samples:
+            if not _judged(metric, metrics, settings):
                 continue
             test_row = metrics.get("win_rate") if metric == "accuracy" else row
             q = test_row.get("q_value") if test_row else None
@@ -210,11 +225,11 @@ def _judge(
                             row["value"], row["baseline_value"], n, q)
                 )  # fmt: skip
             elif worse > tolerance:
+                why = f"not significant (q > {alpha})" if q is not None else "its test is undefined"
                 findings.append(
                     Finding("unresolved", segment, metric,
                             f"{where}: {'changed' if better == 'either' else 'worse'} by more "
-                            f"than {tolerance}, but not significant "
-                            f"(q > {alpha}); more data will tell",
+                            f"than {tolerance}, but {why}; more data will tell",
                             row["value"], row["baseline_value"], n, q)
                 )  # fmt: skip
             elif segment == "all" and better != "either" and significant and worse < 0:
@@ -222,8 +237,8 @@ def _judge(
                     Finding("improvement", segment, metric, f"{where}: better",
                             row["value"], row["baseline_value"], n, q)
                 )  # fmt: skip
-    overall = segments.get("all", {})
-    findings.extend(_evidence(overall, settings))
+    findings.extend(_coverage(segments, settings))
+    findings.extend(_evidence(segments.get("all", {}), settings))
     if not any(f.kind == "improvement" for f in findings):
         findings.append(
             Finding("no_gain", "all", "accuracy, auc, log_loss",
@@ -242,18 +257,31 @@ def _judge(
     return findings
 
 
-def _evidence(overall: dict[str, dict[str, Any]], settings: CompareSettings) -> list[Finding]:
-    """Coverage, and whether the overall segment has the requests to judge at all."""
+def _coverage(
+    segments: dict[str, dict[str, dict[str, Any]]], settings: CompareSettings
+) -> list[Finding]:
+    """Every segment with min_samples production requests: the share that both models
+    scored with a usable (finite) score. A NaN from the shadow is not coverage, and a
+    country the shadow never scores is not averaged away."""
     out: list[Finding] = []
-    coverage = overall.get("shadow_coverage", {})
-    if coverage.get("value") is not None and coverage["value"] < settings.min_coverage:
+    for segment, metrics in segments.items():
+        production = metrics.get("shadow_coverage", {}).get("sample_size") or 0
+        usable = metrics.get("disagreement_rate", {}).get("sample_size") or 0
+        if production < settings.min_samples or usable >= settings.min_coverage * production:
+            continue
+        share = usable / production
         out.append(
-            Finding("coverage", "all", "shadow_coverage",
-                    f"all shadow_coverage: the shadow scored {coverage['value']:.1%} of "
-                    f"{coverage['sample_size']} production requests (need "
-                    f"{settings.min_coverage:.0%}): the comparison does not cover the traffic",
-                    coverage["value"], None, coverage["sample_size"])
+            Finding("coverage", segment, "shadow_coverage",
+                    f"{segment} shadow_coverage: both models gave a usable score to {share:.1%} "
+                    f"of {production} production requests (need {settings.min_coverage:.0%}): "
+                    "the comparison does not cover this traffic", share, None, production)
         )  # fmt: skip
+    return out
+
+
+def _evidence(overall: dict[str, dict[str, Any]], settings: CompareSettings) -> list[Finding]:
+    """Whether the overall segment has the requests to judge at all."""
+    out: list[Finding] = []
     for metric, what in (("disagreement_rate", "paired requests"), ("accuracy", "matured labelled paired requests")):  # fmt: skip
         row = overall.get(metric, {})
         n = row.get("sample_size") or 0

@@ -86,8 +86,8 @@ TESTS: dict[str, Callable[[float, int, int, int | None], float | None]] = {
 }
 # Tests whose statistic is the row's `statistic` column; the others test `value` itself.
 STATISTIC_COLUMN_TESTS = frozenset({"z", "mcnemar"})
-# Tests that need both sample sizes (the others read one, or none).
-TWO_SAMPLE_TESTS = frozenset({"ks"})
+# Tests of one sample (no baseline_size needed): McNemar's reads the discordant pairs.
+ONE_SAMPLE_TESTS = frozenset({"mcnemar"})
 
 
 def fill_p_values(rows: list[dict[str, Any]]) -> None:
@@ -105,6 +105,6 @@ def fill_p_values(rows: list[dict[str, Any]]) -> None:
         n, m = row.get("sample_size"), row.get("baseline_size")
         if statistic is None or n is None or not math.isfinite(statistic):
             continue
-        if m is None and test in TWO_SAMPLE_TESTS:
+        if m is None and test not in ONE_SAMPLE_TESTS:
             continue
         row["p_value"] = TESTS[test](statistic, n, m or 0, row.get("dof"))

@@ -121,7 +121,28 @@ def test_low_shadow_coverage_holds(world) -> None:
     config = setup(world, requests(np.random.default_rng(6), 3000, shadow_share=0.7))
     result = compare(config, "m", AT)
     assert result.verdict == "hold"
-    assert any(r.startswith("all shadow_coverage: the shadow scored 7") for r in result.reasons)
+    assert any(
+        r.startswith("all shadow_coverage: both models gave a usable score to 7")
+        for r in result.reasons
+    )
+
+
+def test_nan_shadow_scores_and_an_unscored_country_are_not_coverage(world) -> None:
+    """The shadow returns NaN for BR (30% of traffic): overall coverage by has_shadow is
+    100%, but the comparison does not cover BR, and the reason names it."""
+    cols = requests(np.random.default_rng(7), 3000)
+    cols["shadow_score"] = [
+        float("nan") if c == "BR" else v
+        for c, v in zip(cols["country"], cols["shadow_score"], strict=True)
+    ]
+    result = compare(setup(world, cols), "m", AT)
+    assert result.verdict == "hold"
+    coverage = {f.segment for f in result.findings if f.kind == "coverage"}
+    assert coverage == {"all", "country=BR"}
+    assert any(
+        r.startswith("country=BR shadow_coverage: both models gave a usable score to 0.0%")
+        for r in result.reasons
+    )
 
 
 def test_cli_json_contract_and_errors(world) -> None:
@@ -141,6 +162,13 @@ def test_cli_json_contract_and_errors(world) -> None:
         "start": "2026-09-08T00:00:00+00:00",
         "end": "2026-09-09T00:00:00+00:00",
     }
+    assert doc["settings"]["window"] == "P1D"
+    week = CliRunner().invoke(
+        app, ["compare", "--model", "m", "--config", str(config.path), "--at", "2026-09-09",
+              "--window", "7d", "--json"],
+    )  # fmt: skip
+    assert json.loads(week.output)["settings"]["window"] == "P7D"
+    assert json.loads(week.output)["windows"]["decisions"]["start"] == "2026-09-02T00:00:00+00:00"
     table = CliRunner().invoke(
         app, ["compare", "--model", "m", "--config", str(config.path), "--at", "2026-09-09"]
     )

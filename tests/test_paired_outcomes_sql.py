@@ -191,3 +191,19 @@ def test_undefined_values_say_why(world) -> None:
     row = run(world, empty)[("all", "", "accuracy")]
     assert row["value"] is None and row["status"] == "no_data"
     assert row["reason"] == "no mature request with both scores has a 0/1 label (feedback missing?)"
+
+
+def test_a_slice_set_listed_twice_is_an_error_not_double_counting(world) -> None:
+    rng = np.random.default_rng(9)
+    load_pairs(world, pairs(rng, 50))
+    (result,) = world.run(
+        [
+            {
+                "name": "p",
+                "check": "paired_outcomes",
+                "params": {"slices": [["country"], ["country"]]},
+            }
+        ],
+        models=MODELS,
+    )
+    assert result.status == "error" and "slices must be distinct" in result.error

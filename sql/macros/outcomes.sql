@@ -4,7 +4,7 @@
   SETS row, the metrics over both samples, and their tests. docs/metrics.md defines
   every metric.
 -#}
-{% from 'macros/segments.sql' import segment_label %}
+{% from 'macros/segments.sql' import segment_label, distinct_slices %}
 {% from 'macros/numbers.sql' import finite_double %}
 {% from 'macros/rows.sql' import in_ranges %}
 
@@ -54,10 +54,7 @@ GROUPING SETS (({{ keys | join(', ') }})
     grouped column is a real NULL: `col=<null>`. -#}
 {% macro grouping_segment(slices) -%}
 {%- set cols = slices | sum(start=[]) | unique | list -%}
-{%- set keys = slices | map('sort') | map('join', ',') | list -%}
-{%- if keys | unique | list | length != keys | length or '' in keys -%}
-{{ fail("slices must be distinct, non-empty column lists (the order of columns does not make a new slice): " ~ slices) }}
-{%- endif -%}
+{{- distinct_slices(slices) -}}
 {%- if not slices -%}
 'all'
 {%- else -%}

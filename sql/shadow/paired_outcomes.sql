@@ -33,6 +33,7 @@ metrics: [accuracy, auc, log_loss, wins, losses, win_rate]
 returns: [segment, feature, metric, value, sample_size, baseline_value, baseline_size, test, statistic, reason, detail]
 --- */
 {%- set slice_sets = slices or (model.slices | batch(1) | list) %}
+{{- distinct_slices(slice_sets) }}
 {%- set cols = slice_sets | sum(start=[]) | unique | list %}
 {%- if not model.shadow_pairs %}{{ fail("paired_outcomes needs the model's shadow_pairs table") }}{% endif %}
 {%- set prod_cut = threshold if threshold is not none else model.thresholds.get('production', 0.5) %}

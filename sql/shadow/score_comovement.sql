@@ -25,6 +25,7 @@ metrics: [psi, js_distance, ks, wasserstein, mean_shift_std, psi_gap, ks_gap, me
 returns: [segment, feature, metric, value, sample_size, baseline_value, baseline_size, p_value, test, reason, histogram, detail]
 --- */
 {%- set slice_sets = slices or (model.slices | batch(1) | list) %}
+{{- distinct_slices(slice_sets) }}
 {%- set cols = slice_sets | sum(start=[]) | unique | list %}
 {%- if bins < 2 %}{{ fail("score_comovement: bins must be at least 2") }}{% endif %}
 {%- if not model.shadow_pairs %}{{ fail("score_comovement needs the model's shadow_pairs table") }}{% endif %}

@@ -28,6 +28,7 @@ metrics: [shadow_coverage, disagreement_rate, flip_to_positive, flip_to_negative
 returns: [segment, feature, metric, value, sample_size, baseline_value, baseline_size, test, statistic, reason, detail]
 --- */
 {%- set slice_sets = slices or (model.slices | batch(1) | list) %}
+{{- distinct_slices(slice_sets) }}
 {%- set cols = slice_sets | sum(start=[]) | unique | list %}
 {%- if not model.shadow_pairs %}{{ fail("shadow_disagreement needs the model's shadow_pairs table") }}{% endif %}
 {%- if baseline is not none and baseline.table %}{{ fail("shadow_disagreement compares time ranges of shadow_pairs: use a fixed, rolling or seasonal baseline") }}{% endif %}
