@@ -320,7 +320,7 @@ def print_timeline(eps: list[Episode], cfg: Config) -> None:
 
 
 def _pair(row: dict[str, Any] | None, digits: int = 3) -> str:
-    """'shadow vs production' for a paired metric, marked by how it was judged."""
+    """'shadow vs production' for a paired metric; the value alone for a joint one."""
     if not row or row.get("value") is None:
         return "-"
     text = f"{row['value']:.{digits}f}"

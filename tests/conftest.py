@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pytest
 import yaml
@@ -127,3 +128,29 @@ def load_pairs(world: World, *parts: dict[str, list[Any]]) -> dict[str, list[Any
     world.load({"x": [1.0]}, {"x": [1.0]})
     write_table(world.db, "pairs", cols)
     return cols
+
+
+def pair_columns(
+    request_ids: list[str],
+    ts: list[datetime],
+    prod: np.ndarray,
+    shadow: np.ndarray,
+    has_production: np.ndarray,
+    has_shadow: np.ndarray,
+    country: np.ndarray,
+    label: list[float | None] | None = None,
+) -> dict[str, list[Any]]:
+    """The columns of a shadow_pairs table for model 'm': a side the request lacks has no
+    score (NULL), as dbt's full outer join leaves it."""
+    n = len(request_ids)
+    return {
+        "model_name": ["m"] * n,
+        "request_id": list(request_ids),
+        "ts": list(ts),
+        "has_production": [bool(k) for k in has_production],
+        "has_shadow": [bool(k) for k in has_shadow],
+        "prod_score": [float(v) if k else None for v, k in zip(prod, has_production, strict=True)],
+        "shadow_score": [float(v) if k else None for v, k in zip(shadow, has_shadow, strict=True)],
+        "label": list(label) if label is not None else [None] * n,
+        "country": [str(c) for c in country],
+    }

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from tests.conftest import load_pairs, metric_map
+from tests.conftest import load_pairs, metric_map, pair_columns
 from tests.references import js_ref, psi_ref, reference_bins
 
 RTOL = 1e-9
@@ -36,17 +36,8 @@ def pairs(
     has_p, has_s = rng.uniform(size=n) > 0.03, rng.uniform(size=n) > 0.03
     has_p |= ~has_s
     shadow[:5] = np.nan  # a broken score is not a score
-    return {
-        "model_name": ["m"] * n,
-        "request_id": [f"{ts:%d}-{i}" for i in range(n)],
-        "ts": [ts] * n,
-        "has_production": has_p.tolist(),
-        "has_shadow": has_s.tolist(),
-        "prod_score": [float(v) if k else None for v, k in zip(prod, has_p, strict=True)],
-        "shadow_score": [float(v) if k else None for v, k in zip(shadow, has_s, strict=True)],
-        "label": [None] * n,
-        "country": country.tolist(),
-    }
+    ids = [f"{ts:%d}-{i}" for i in range(n)]
+    return pair_columns(ids, [ts] * n, prod, shadow, has_p, has_s, country)
 
 
 def load(world, *parts: dict[str, list[Any]]) -> dict[str, np.ndarray]:

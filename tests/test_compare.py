@@ -15,7 +15,7 @@ from monitor.cli import app
 from monitor.compare import compare
 from monitor.config import load_config
 from monitor.errors import MonitorError
-from tests.conftest import write_table
+from tests.conftest import pair_columns, write_table
 
 AT = datetime(2026, 9, 9, tzinfo=UTC)  # window [09-08, 09-09) with a 1d window
 # The sharper shadow flags ~5 points fewer requests (fewer false positives) at 0.5: a
@@ -33,7 +33,7 @@ def requests(
     shadow_share: float = 1.0,
 ) -> dict[str, list[Any]]:
     """n labelled requests on 09-08 (~25% positive); the shadow is sharper when its noise
-    is lower; the `broken` country's shadow flags everything."""
+    is lower; the `broken` country's shadow scores just over the threshold."""
     label = (rng.uniform(size=n) < 0.25).astype(float)
     signal = 3.0 * label - 1.5
     prod = 1 / (1 + np.exp(-(signal + rng.normal(0, prod_noise, n))))
@@ -43,17 +43,9 @@ def requests(
         hit = country == broken
         shadow[hit] = 0.5 + 0.15 * shadow[hit]
     has_s = rng.uniform(size=n) < shadow_share
-    return {
-        "model_name": ["m"] * n,
-        "request_id": [f"r{i}" for i in range(n)],
-        "ts": [datetime(2026, 9, 8) + timedelta(seconds=int(s)) for s in rng.uniform(0, 86399, n)],
-        "has_production": [True] * n,
-        "has_shadow": has_s.tolist(),
-        "prod_score": prod.tolist(),
-        "shadow_score": [float(v) if k else None for v, k in zip(shadow, has_s, strict=True)],
-        "label": label.tolist(),
-        "country": country.tolist(),
-    }
+    ts = [datetime(2026, 9, 8) + timedelta(seconds=int(s)) for s in rng.uniform(0, 86399, n)]
+    ids = [f"r{i}" for i in range(n)]
+    return pair_columns(ids, ts, prod, shadow, np.ones(n, bool), has_s, country, label.tolist())
 
 
 def setup(world, cols: dict[str, list[Any]], **compare_settings: Any):

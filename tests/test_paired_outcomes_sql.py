@@ -17,7 +17,7 @@ from scipy import stats
 from sklearn.metrics import log_loss, roc_auc_score
 
 from monitor.stats import MCNEMAR_EXACT_BELOW
-from tests.conftest import load_pairs, metric_map
+from tests.conftest import load_pairs, metric_map, pair_columns
 from tests.references import floats
 
 RTOL = 1e-9
@@ -37,17 +37,10 @@ def pairs(rng: np.random.Generator, n: int, hours: float = 24.0) -> dict[str, li
     shadow[:3] = np.nan
     labels: list[float | None] = label.tolist()
     labels[3:6] = [None] * 3
-    return {
-        "model_name": ["m"] * n,
-        "request_id": [f"r{i}" for i in range(n)],
-        "ts": [CUR + timedelta(hours=float(h)) for h in rng.uniform(0, hours, n)],
-        "has_production": has_p.tolist(),
-        "has_shadow": has_s.tolist(),
-        "prod_score": [float(v) if k else None for v, k in zip(prod, has_p, strict=True)],
-        "shadow_score": [float(v) if k else None for v, k in zip(shadow, has_s, strict=True)],
-        "label": labels,
-        "country": rng.choice(["PT", "US"], n, p=[0.3, 0.7]).tolist(),
-    }
+    ts = [CUR + timedelta(hours=float(h)) for h in rng.uniform(0, hours, n)]
+    country = rng.choice(["PT", "US"], n, p=[0.3, 0.7])
+    ids = [f"r{i}" for i in range(n)]
+    return pair_columns(ids, ts, prod, shadow, has_p, has_s, country, labels)
 
 
 def run(world, cols: dict[str, list[Any]], models=MODELS, **monitor: Any):

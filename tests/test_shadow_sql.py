@@ -14,7 +14,7 @@ from scipy import stats
 
 from monitor.config import load_config
 from monitor.errors import ConfigError
-from tests.conftest import load_pairs, metric_map
+from tests.conftest import load_pairs, metric_map, pair_columns
 from tests.references import floats
 
 RTOL = 1e-9
@@ -32,17 +32,8 @@ def pairs(rng: np.random.Generator, n: int, ts: datetime, broken: str | None = N
         shadow[country == broken] = 0.97
     has_p, has_s = rng.uniform(size=n) > 0.02, rng.uniform(size=n) > 0.03
     has_p |= ~has_s  # every request has at least one side
-    return {
-        "model_name": ["m"] * n,
-        "request_id": [f"{ts:%d}-{i}" for i in range(n)],
-        "ts": [ts] * n,
-        "has_production": has_p.tolist(),
-        "has_shadow": has_s.tolist(),
-        "prod_score": [float(v) if k else None for v, k in zip(prod, has_p, strict=True)],
-        "shadow_score": [float(v) if k else None for v, k in zip(shadow, has_s, strict=True)],
-        "label": [None] * n,
-        "country": country.tolist(),
-    }
+    ids = [f"{ts:%d}-{i}" for i in range(n)]
+    return pair_columns(ids, [ts] * n, prod, shadow, has_p, has_s, country)
 
 
 def run(world, **monitor: Any):

@@ -5,7 +5,7 @@
   every metric.
 -#}
 {% from 'macros/segments.sql' import segment_label, distinct_slices %}
-{% from 'macros/numbers.sql' import finite_double %}
+{% from 'macros/numbers.sql' import finite_double, clipped_ln %}
 {% from 'macros/rows.sql' import in_ranges %}
 
 {#- The model's shadow_pairs rows with `ts` in `ranges`. Slices must be among the
@@ -170,8 +170,7 @@ segment_stats AS (
            -- is needed: GREATEST and LEAST skip a NULL score instead of returning NULL.
            SUM(n_pos * (1 - score) * (1 - score) + n_neg * score * score) AS brier_sum,
            -SUM(CASE WHEN score IS NOT NULL THEN
-                n_pos * LN(LEAST(GREATEST(score, 2.220446049250313e-16), 1 - 2.220446049250313e-16))
-                + n_neg * LN(LEAST(GREATEST(1 - score, 2.220446049250313e-16), 1 - 2.220446049250313e-16)) END) AS log_loss_sum,
+                n_pos * {{ clipped_ln('score') }} + n_neg * {{ clipped_ln('1 - score') }} END) AS log_loss_sum,
            {% if 'ece' in metrics %}MAX(e.ece_sum){% else %}CAST(NULL AS DOUBLE){% endif %} AS ece_sum
     FROM ranked AS r
     {%- if 'ece' in metrics %}

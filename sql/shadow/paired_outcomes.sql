@@ -38,9 +38,8 @@ returns: [segment, feature, metric, value, sample_size, baseline_value, baseline
 {%- if not model.shadow_pairs %}{{ fail("paired_outcomes needs the model's shadow_pairs table") }}{% endif %}
 {%- set prod_cut = threshold if threshold is not none else model.thresholds.get('production', 0.5) %}
 {%- set shadow_cut = shadow_threshold if shadow_threshold is not none else model.thresholds.get('shadow', prod_cut) %}
-{%- set eps = 2.220446049250313e-16 %}
 {%- macro loss(score) -%}
--LN(LEAST(GREATEST(CASE WHEN label = 1 THEN {{ score }} ELSE 1 - {{ score }} END, {{ eps }}), {{ 1 - eps }}))
+-{{ clipped_ln('CASE WHEN label = 1 THEN ' ~ score ~ ' ELSE 1 - ' ~ score ~ ' END') }}
 {%- endmacro %}
 WITH
 requests AS (
@@ -78,7 +77,8 @@ placed AS (
                       - 0.5 * SUM(label) OVER (PARTITION BY segment, {{ m }})) / NULLIF(SUM(label) OVER (PARTITION BY segment), 0)
            END AS {{ ('place_' ~ m) | ident }},
            {%- endfor %}
-           ({{ loss('s') }}) - ({{ loss('p') }}) AS loss_diff
+           {{ loss('p') }} AS loss_p,
+           {{ loss('s') }} AS loss_s
     FROM segmented
     WHERE usable
 ),
@@ -110,10 +110,10 @@ segment_stats AS (
                -- Var of the paired difference of placements, per class (sample variance).
                VAR_SAMP(CASE WHEN label = 1 THEN place_s - place_p END) AS var_pos,
                VAR_SAMP(CASE WHEN label = 0 THEN place_s - place_p END) AS var_neg,
-               AVG({{ loss('p') }}) AS loss_p,
-               AVG({{ loss('s') }}) AS loss_s,
-               AVG(loss_diff) AS loss_diff_mean,
-               STDDEV_SAMP(loss_diff) AS loss_diff_sd,
+               AVG(loss_p) AS loss_p,
+               AVG(loss_s) AS loss_s,
+               AVG(loss_s - loss_p) AS loss_diff_mean,
+               STDDEV_SAMP(loss_s - loss_p) AS loss_diff_sd,
                COUNT(CASE WHEN p < 0 OR p > 1 OR s < 0 OR s > 1 THEN 1 END) AS not_probability
         FROM placed
         GROUP BY segment
