@@ -77,14 +77,33 @@ class DbtConfig(Strict):
     vars: dict[str, Any] = Field(default_factory=dict)
 
 
+Severity = Literal["page", "ticket", "info"]
+
+
 class SlackConfig(Strict):
     token_env: str = "SLACK_BOT_TOKEN"
     default_channel: str = "#ml-alerts"
-    base_url: str | None = None  # a Slack-API-compatible server, e.g. for tests
+    base_url: str | None = None  # a Slack-API-compatible server (proxies, tests)
+    # Channel per severity, for monitors that set no `channel` of their own.
+    routes: dict[Severity, str] = Field(default_factory=dict)
+    timeout: float = Field(10.0, gt=0)  # seconds per HTTP request
+
+
+class WebhookConfig(Strict):
+    """A generic JSON webhook: each notification is POSTed as one JSON object."""
+
+    url_env: str = "MONITOR_WEBHOOK_URL"
+    timeout: float = Field(10.0, gt=0)
 
 
 class NotifyConfig(Strict):
     slack: SlackConfig | None = None
+    webhook: WebhookConfig | None = None
+    top_k: int = Field(10, ge=1, le=40)  # breaching items listed per message, then "+N more"
+    report_url: str | None = None  # base URL of the HTML report, linked from messages
+    # Retry caps for the outbox: a notification is retried until delivered, with
+    # exponential backoff up to `max_backoff`; a 429's Retry-After is honoured up to it.
+    max_backoff: Duration = timedelta(hours=1)
 
 
 class Features(Strict):
@@ -191,6 +210,10 @@ class Rule(Strict):
     max_q_value: float | None = Field(None, gt=0, le=1)
     segment: str = "*"
     feature: str = "*"
+    # Hysteresis: a firing alert recovers only once the value is back beyond `clear`
+    # (default: the warn level, else the alert level), so a value hovering around the
+    # threshold does not resolve and re-fire every run.
+    clear: float | None = None
 
     @model_validator(mode="after")
     def _has_threshold(self) -> Rule:
@@ -204,6 +227,18 @@ class Rule(Strict):
         ):
             worse = "above" if self.direction == "above" else "below"
             raise ValueError(f"'alert' must be at or {worse} 'warn' for direction {self.direction}")
+        first = self.warn if self.warn is not None else self.alert
+        if self.clear is not None and first is not None:
+            inside = {
+                "above": self.clear <= first,
+                "below": self.clear >= first,
+                "both": abs(self.clear) <= abs(first),
+            }[self.direction]
+            if not inside:
+                raise ValueError(
+                    f"'clear' ({self.clear}) must be on the healthy side of the first "
+                    f"threshold ({first}) for direction {self.direction}"
+                )
         return self
 
 
@@ -220,8 +255,19 @@ class MonitorSettings(Strict):
     rules: list[Rule] = Field(default_factory=list)
     min_samples: int = Field(100, ge=0)
     for_: int = Field(1, alias="for", ge=1)
-    severity: Literal["page", "ticket", "info"] = "ticket"
+    # The alert lifecycle (docs/alerts.md): consecutive clear runs before a firing
+    # alert resolves, how often a firing alert is re-announced in its thread, and
+    # what a run without data means (alert: a no_data alert; ok: the alerts clear;
+    # keep: nothing changes).
+    keep_firing_for: int = Field(1, ge=1)
+    repeat_interval: Duration = timedelta(hours=24)
+    no_data: Literal["alert", "ok", "keep"] = "alert"
+    severity: Severity = "ticket"
     channel: str | None = None
+    # Slack user (U…/W…) or user-group (S…) ids, @-mentioned on page severity.
+    owners: list[Annotated[str, Field(pattern=r"^[UWS][A-Z0-9]{2,}$")]] = Field(
+        default_factory=list
+    )
 
     @field_validator("schedule")
     @classmethod
@@ -243,11 +289,11 @@ class MonitorSettings(Strict):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
         return value
 
-    @field_validator("window")
+    @field_validator("window", "repeat_interval")
     @classmethod
     def _positive(cls, value: timedelta) -> timedelta:
         if value <= timedelta(0):
-            raise ValueError("window must be longer than zero")
+            raise ValueError("must be longer than zero")
         return value
 
 
@@ -266,7 +312,7 @@ class Config(Strict):
     warehouse: WarehouseConfig
     state: StateConfig = Field(default_factory=lambda: StateConfig.model_validate({}))
     dbt: DbtConfig | None = None
-    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    notify: NotifyConfig = Field(default_factory=lambda: NotifyConfig.model_validate({}))
     sql_dirs: list[Path] = Field(default_factory=lambda: [Path("sql")])
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     models: dict[str, ModelConfig]

@@ -8,6 +8,7 @@ vocabulary: `warn`/`alert` thresholds, `direction`, `measure`, `max_p_value`,
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import math
 from dataclasses import dataclass
@@ -24,6 +25,9 @@ class Verdict:
     threshold: float | None
     reason: str | None
     q_value: float | None = None
+    # Not breaching, but not clear either: beyond a rule's `clear` level (hysteresis),
+    # so a firing alert stays firing rather than starting to recover.
+    held: bool = False
 
 
 def _num(value: Any) -> float | None:
@@ -55,21 +59,27 @@ def measured(rule: Rule, row: dict[str, Any]) -> float | None:
     return (value - base) / abs(base) if base != 0 else None
 
 
+def beyond(rule: Rule, x: float, limit: float) -> bool:
+    """Whether `x` is strictly past `limit` in the rule's direction."""
+    if rule.direction == "above":
+        return x > limit
+    if rule.direction == "below":
+        return x < limit
+    return abs(x) > abs(limit)
+
+
 def breach_level(rule: Rule, x: float) -> tuple[str, float | None]:
     """'alert', 'warn' or 'ok' with the threshold that decided it (strictly beyond)."""
-
-    def beyond(limit: float) -> bool:
-        if rule.direction == "above":
-            return x > limit
-        if rule.direction == "below":
-            return x < limit
-        return abs(x) > abs(limit)
-
-    if rule.alert is not None and beyond(rule.alert):
+    if rule.alert is not None and beyond(rule, x, rule.alert):
         return "alert", rule.alert
-    if rule.warn is not None and beyond(rule.warn):
+    if rule.warn is not None and beyond(rule, x, rule.warn):
         return "warn", rule.warn
     return "ok", rule.warn if rule.warn is not None else rule.alert
+
+
+def holds(rule: Rule, x: float) -> bool:
+    """A value that does not breach but has not cleared either: past the rule's `clear`."""
+    return rule.clear is not None and beyond(rule, x, rule.clear)
 
 
 def lacks_evidence(rule: Rule, p: float | None, q: float | None, metric: str) -> str | None:
@@ -139,6 +149,7 @@ def _verdict(row: dict[str, Any], settings: MonitorSettings, q: float | None) ->
         return Verdict("no_data", None, row.get("reason") or "value undefined", q)
 
     best = Verdict("ok", None, None, q)
+    held = False
     for rule in settings.rules:
         if not rule_matches(rule, row):
             continue
@@ -151,9 +162,10 @@ def _verdict(row: dict[str, Any], settings: MonitorSettings, q: float | None) ->
             reason = None
             if level != "ok" and veto:
                 level, reason = "ok", f"beyond {threshold} but {veto}"
+            held = held or (level == "ok" and not veto and holds(rule, x))
             v = Verdict(level, threshold, reason, q)
         if SEVERITY[v.status] > SEVERITY[best.status] or (
             best.threshold is None and v.status == best.status
         ):
             best = v
-    return best
+    return dataclasses.replace(best, held=held) if best.status == "ok" else best

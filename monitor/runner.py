@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import logging
 import math
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
 from monitor import dbt, stats
+from monitor.alert_store import AlertStore
+from monitor.alerting import MonitorOutcome, PassSummary, process_pass
 from monitor.checks import (
     RESULT_COLUMNS,
     Check,
@@ -32,6 +35,8 @@ from monitor.checks import (
 from monitor.config import Config, MonitorConfig
 from monitor.errors import CheckError, MonitorError
 from monitor.evaluate import evaluate
+from monitor.notify import Notifier, notifiers_for
+from monitor.notify.sender import DrainReport, drain
 from monitor.state import BinSpec, RunRecord, StateStore
 from monitor.warehouse import Warehouse, connect
 from monitor.windows import BaselineSpec, Window, baseline_for, scheduled_windows, window_for
@@ -159,9 +164,20 @@ def fitted_bin_specs(
 
 
 class Runner:
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, notifiers: Sequence[Notifier] | None = None):
+        """`notifiers` default to those `notify:` and the environment enable."""
         self.config = config
         self._checks: dict[str, Check] | None = None
+        self._notifiers = list(notifiers) if notifiers is not None else None
+        self.passes: list[PassSummary] = []  # what the alert stage decided, per pass
+        self.delivery: DrainReport | None = None  # the outbox drain after the last execution
+        self.alert_errors: list[str] = []
+
+    @property
+    def notifiers(self) -> list[Notifier]:
+        if self._notifiers is None:
+            self._notifiers = notifiers_for(self.config)
+        return self._notifiers
 
     @property
     def checks(self) -> dict[str, Check]:
@@ -231,12 +247,13 @@ class Runner:
         at: datetime | None = None,
         trigger: str = "manual",
         build: bool = True,
+        notify: bool = True,
     ) -> list[RunResult]:
         """One pass at time `at` (default: now) over the selected monitors."""
         at = at or datetime.now(UTC)
         selected = self.select(monitors)
         plan = [(m, window_for(at, m), at) for m in selected]
-        return self._execute(plan, trigger, build)
+        return self._execute(plan, trigger, build, notify=notify)
 
     def backfill(
         self,
@@ -245,15 +262,18 @@ class Runner:
         monitors: Iterable[str] | None = None,
         build: bool = True,
         progress: Callable[[RunResult], None] | None = None,
+        notify: bool = False,
     ) -> list[RunResult]:
-        """Every window starting within [first_day, last_day], oldest first, as scheduled."""
+        """Every window starting within [first_day, last_day], as scheduled: pass by pass
+        in fire-time order, so the alert lifecycle sees history as it happened. Alert
+        states are kept either way; notifications only with `notify`."""
         plan = [
             (m, window, fire)
             for m in self.select(monitors)
             for window, fire in scheduled_windows(first_day, last_day, m)
         ]
-        plan.sort(key=lambda item: (item[1].start, item[0].name))
-        return self._execute(plan, "backfill", build, progress)
+        plan.sort(key=lambda item: (item[2], item[0].name))
+        return self._execute(plan, "backfill", build, progress, notify)
 
     # ------------------------------------------------------------------ execution
 
@@ -263,7 +283,10 @@ class Runner:
         trigger: str,
         build: bool,
         progress: Callable[[RunResult], None] | None = None,
+        notify: bool = True,
     ) -> list[RunResult]:
+        """Run the plan pass by pass (one fire time each); after each pass, the alert
+        stage; after all of them, deliver what the outbox holds."""
         build_error: str | None = None
         if build and self.config.dbt and self.config.dbt.build_before_checks:
             try:
@@ -271,18 +294,62 @@ class Runner:
             except MonitorError as exc:
                 build_error = str(exc)
         results = []
+        self.passes, self.alert_errors, self.delivery = [], [], None
         with connect(self.config.warehouse) as wh:
             store = StateStore(wh, self.config.state.schema_)
-            for monitor, window, run_at in plan:
-                if build_error:
-                    result = RunResult(monitor.name, window, "error", build_error)
-                    self._record(store, result, run_at, trigger, time.time())
-                else:
-                    result = self.run_one(wh, store, monitor, window, run_at, trigger)
-                results.append(result)
-                if progress:
-                    progress(result)
+            for run_at, group in itertools.groupby(plan, key=lambda item: item[2]):
+                outcomes = []
+                for monitor, window, _ in group:
+                    if build_error:
+                        result = RunResult(monitor.name, window, "error", build_error)
+                        self._record(store, result, run_at, trigger, time.time())
+                    else:
+                        result = self.run_one(wh, store, monitor, window, run_at, trigger)
+                    results.append(result)
+                    outcomes.append(self._outcome(monitor, result))
+                    if progress:
+                        progress(result)
+                self._alert(store, outcomes, run_at, trigger, notify)
+            if notify:
+                self.deliver(store)
         return results
+
+    def _outcome(self, monitor: MonitorConfig, result: RunResult) -> MonitorOutcome:
+        try:
+            family = find_check(self.checks, monitor.check).family
+        except MonitorError:  # an unknown check: its error alert is all there is
+            family = ""
+        return MonitorOutcome(
+            monitor, family, result.window, result.status, result.error, result.rows
+        )
+
+    def _alert(
+        self,
+        store: StateStore,
+        outcomes: list[MonitorOutcome],
+        run_at: datetime,
+        trigger: str,
+        notify: bool,
+    ) -> None:
+        """The alert stage of one pass; a failure is reported, and the pass's metrics
+        stay recorded (the next run evaluates the alerts again)."""
+        names = [n.name for n in self.notifiers] if notify else None
+        try:
+            summary = process_pass(
+                AlertStore(store), self.config, outcomes, run_at, trigger, names, datetime.now(UTC)
+            )
+        except MonitorError as exc:
+            log.error("alert stage at %s failed: %s", run_at, exc)
+            self.alert_errors.append(f"alert stage at {run_at:%Y-%m-%d %H:%M}: {exc}")
+            return
+        self.passes.append(summary)
+
+    def deliver(self, store: StateStore, force: bool = False) -> DrainReport:
+        """Drain the outbox through this runner's notifiers."""
+        self.delivery = drain(
+            AlertStore(store), self.notifiers, self.config.notify.max_backoff, force=force
+        )
+        return self.delivery
 
     def run_one(
         self,
@@ -300,7 +367,11 @@ class Runner:
             verdicts = evaluate(rows, monitor)
             for row, v in zip(rows, verdicts, strict=True):
                 row.update(
-                    status=v.status, threshold=v.threshold, reason=v.reason, q_value=v.q_value
+                    status=v.status,
+                    threshold=v.threshold,
+                    reason=v.reason,
+                    q_value=v.q_value,
+                    held=v.held,
                 )
             status = "ok" if any(r["status"] != "no_data" for r in rows) else "no_data"
             specs = fitted_bin_specs(rows, monitor, compiled.spec_key, window)

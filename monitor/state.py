@@ -4,6 +4,10 @@ Times are stored as naive UTC TIMESTAMPs so every engine and every client time z
 reads the same instant. Writing a run replaces the monitor's metric rows for that
 window in one transaction, so re-running a window is idempotent.
 
+The alert tables (`alerts`, `alert_events`, `outbox`, `silences`, `alert_watermarks`)
+are created here too, so the schema lives in one place; monitor/alert_store.py reads
+and writes them.
+
 `bin_specs` holds the bins a drift check fitted on its first baseline (quantile edges
 or a top-k category list), per monitor, segment and feature; later runs bin with the
 same spec, so a PSI series compares like with like. A spec is never overwritten: a
@@ -92,6 +96,94 @@ def _ddl(schema: str) -> list[str]:
             fitted_window_end TIMESTAMP NOT NULL,
             created_at TIMESTAMP NOT NULL,
             PRIMARY KEY (monitor, spec_key, segment, feature)
+        )""",
+        # The alert lifecycle (monitor/alerts.py): the current state per fingerprint.
+        f"""CREATE TABLE IF NOT EXISTS {s}.alerts (
+            fingerprint VARCHAR PRIMARY KEY,  -- hash of kind, monitor, check, metric, model, feature, slice
+            kind VARCHAR NOT NULL,        -- metric | no_data | error
+            monitor VARCHAR NOT NULL,
+            "check" VARCHAR NOT NULL,
+            model VARCHAR NOT NULL,
+            segment VARCHAR NOT NULL,
+            feature VARCHAR NOT NULL,
+            metric VARCHAR NOT NULL,
+            state VARCHAR NOT NULL,       -- ok | pending | firing | recovering | resolved
+            level VARCHAR,                -- warn | alert
+            severity VARCHAR NOT NULL,    -- page | ticket | info (after the level)
+            episode INTEGER NOT NULL,
+            breaches INTEGER NOT NULL,
+            clears INTEGER NOT NULL,
+            first_seen TIMESTAMP,
+            last_seen TIMESTAMP,
+            last_evaluated TIMESTAMP,
+            fired_at TIMESTAMP,
+            resolved_at TIMESTAMP,
+            last_notified TIMESTAMP,
+            notified_level VARCHAR,
+            message_key VARCHAR,
+            peak_value DOUBLE,
+            value DOUBLE,
+            threshold DOUBLE,
+            baseline_value DOUBLE,
+            sample_size BIGINT,
+            p_value DOUBLE,
+            q_value DOUBLE,
+            reason VARCHAR,
+            suppressed_by VARCHAR,
+            slack_channel VARCHAR,
+            slack_ts VARCHAR,
+            updated_at TIMESTAMP NOT NULL
+        )""",
+        # Every transition and every notification decision, for audit.
+        f"""CREATE TABLE IF NOT EXISTS {s}.alert_events (
+            fingerprint VARCHAR NOT NULL,
+            monitor VARCHAR NOT NULL,
+            episode INTEGER NOT NULL,
+            run_at TIMESTAMP NOT NULL,    -- the run time T that judged it
+            recorded_at TIMESTAMP NOT NULL,
+            actor VARCHAR NOT NULL,       -- the run's trigger, or a person
+            from_state VARCHAR NOT NULL,
+            to_state VARCHAR NOT NULL,
+            action VARCHAR NOT NULL,      -- none | announce | remind | escalate | resolve
+            reason VARCHAR NOT NULL,
+            level VARCHAR,
+            value DOUBLE,
+            threshold DOUBLE
+        )""",
+        # Notifications to deliver, written in the same transaction as the state change.
+        f"""CREATE TABLE IF NOT EXISTS {s}.outbox (
+            id BIGINT PRIMARY KEY,        -- delivery order
+            notifier VARCHAR NOT NULL,    -- slack | webhook | console
+            message_key VARCHAR NOT NULL,
+            parent_key VARCHAR,           -- the thread a reply or update belongs to
+            action VARCHAR NOT NULL,      -- post | reply | update
+            channel VARCHAR,
+            payload VARCHAR NOT NULL,     -- the message, as JSON (monitor/notify/message.py)
+            status VARCHAR NOT NULL,      -- pending | sent
+            attempts INTEGER NOT NULL,
+            last_error VARCHAR,
+            created_at TIMESTAMP NOT NULL,
+            next_attempt_at TIMESTAMP NOT NULL,
+            sent_at TIMESTAMP,
+            remote_channel VARCHAR,       -- where it landed (Slack's channel id)
+            remote_ts VARCHAR,            -- Slack's message ts
+            UNIQUE (notifier, message_key)
+        )""",
+        f"""CREATE TABLE IF NOT EXISTS {s}.silences (
+            id VARCHAR PRIMARY KEY,
+            monitor VARCHAR NOT NULL,     -- glob
+            matchers VARCHAR NOT NULL,    -- JSON object: field or slice column -> glob
+            starts_at TIMESTAMP NOT NULL,
+            ends_at TIMESTAMP NOT NULL,
+            author VARCHAR NOT NULL,
+            reason VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL
+        )""",
+        # The latest run time whose results the alert stage applied, per monitor: an
+        # older window run again (a re-run backfill) updates metrics, never alerts.
+        f"""CREATE TABLE IF NOT EXISTS {s}.alert_watermarks (
+            monitor VARCHAR PRIMARY KEY,
+            evaluated_through TIMESTAMP NOT NULL
         )""",
     ]
 

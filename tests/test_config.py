@@ -77,7 +77,7 @@ def test_unknown_key_without_a_near_match_lists_the_valid_keys(write_config) -> 
     text = MINIMAL + "    rules:\n      - {metric: psi, treshold: 0.2, alert: 0.3}\n"
     line = text.splitlines().index("      - {metric: psi, treshold: 0.2, alert: 0.3}") + 1
     assert problems(write_config(text)) == [
-        f"unknown key 'treshold' in monitors[1].rules[0] (alerts.yaml:{line}) (valid keys: alert, "
+        f"unknown key 'treshold' in monitors[1].rules[0] (alerts.yaml:{line}) (valid keys: alert, clear, "
         "direction, feature, max_p_value, max_q_value, measure, metric, segment, warn)"
     ]
 

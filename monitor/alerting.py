@@ -1,0 +1,412 @@
+"""The alert stage: one pass's results → alert states → events → outbox, in one transaction.
+
+A pass is every monitor run at one time T (a `monitor run`, a scheduler tick, one
+step of a backfill). For each monitor the run's rows become observations per
+fingerprint; the lifecycle (monitor/alerts.py) moves each state; inhibition and
+silences are applied; and what to say is grouped into one message per monitor and
+run (new episodes), one reply per thread (reminders, escalations, resolutions) and
+one update per thread whose items changed. All of it is written in one transaction
+with the new states, so a notification exists exactly when its state change does.
+
+A monitor whose alerts were already evaluated at or after T (its watermark) is
+skipped: re-running an old window replaces its metrics but never replays alerts, so
+a re-run backfill sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from monitor.alert_store import AlertStore, OutboxRow, StoredAlert
+from monitor.alerts import (
+    AlertState,
+    Decision,
+    Fingerprint,
+    Kind,
+    Lifecycle,
+    Observation,
+    ObservedStatus,
+    decide,
+    inhibited_by,
+    notified,
+    silenced_by,
+    transition,
+)
+from monitor.config import Config, MonitorConfig
+from monitor.notify.message import Item, ItemAction, Message
+from monitor.windows import Window
+
+DOWNGRADE = {"page": "ticket", "ticket": "info", "info": "info"}
+RUN_LEVEL: Literal["warn"] = (
+    "warn"  # error and no_data alerts: the monitor is blind, nothing is on fire yet
+)
+
+
+@dataclass(frozen=True)
+class MonitorOutcome:
+    """One monitor's run, as the alert stage needs it."""
+
+    monitor: MonitorConfig
+    family: str  # the check's family (drift, quality, ...): decides inhibition
+    window: Window
+    status: str  # ok | error | no_data
+    error: str | None
+    rows: list[dict[str, Any]]
+
+
+@dataclass
+class PassSummary:
+    decisions: list[tuple[Fingerprint, Decision]] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+    replayed: list[str] = field(default_factory=list)  # monitors already evaluated past T
+
+
+def lifecycle(monitor: MonitorConfig, fp: Fingerprint) -> Lifecycle:
+    if fp.kind != "metric":  # a run-level alert clears on the first good run
+        return Lifecycle(1, 1, monitor.repeat_interval)
+    return Lifecycle(monitor.for_, monitor.keep_firing_for, monitor.repeat_interval)
+
+
+def severity_for(monitor: MonitorConfig, level: str | None) -> str:
+    """The monitor's severity at `alert` level, one step lower for a warning."""
+    return monitor.severity if level == "alert" else DOWNGRADE[monitor.severity]
+
+
+def channel_for(config: Config, monitor: MonitorConfig, severity: str) -> str:
+    slack = config.notify.slack
+    if monitor.channel:
+        return monitor.channel
+    if slack is not None:
+        routes = {str(k): v for k, v in slack.routes.items()}
+        return routes.get(severity, slack.default_channel)
+    return "#ml-alerts"
+
+
+def run_fingerprint(monitor: MonitorConfig, kind: Kind) -> Fingerprint:
+    return Fingerprint(kind, monitor.name, monitor.check, monitor.model, kind)
+
+
+def observe(outcome: MonitorOutcome) -> tuple[dict[Fingerprint, Observation], bool]:
+    """Observations per fingerprint, and whether active alerts missing from them clear
+    (a series that vanished from a good run) or keep (the run could not judge them)."""
+    m, w = outcome.monitor, outcome.window
+    error_fp, no_data_fp = run_fingerprint(m, "error"), run_fingerprint(m, "no_data")
+    clear = Observation("ok", w.start, w.end)
+    if outcome.status == "error":
+        return {
+            error_fp: Observation(RUN_LEVEL, w.start, w.end, reason=outcome.error),
+            no_data_fp: Observation("no_data", w.start, w.end),
+        }, False
+    if outcome.status == "no_data" and _window_empty(outcome):
+        reason = _no_data_reason(outcome)
+        if m.no_data == "alert":
+            return {
+                error_fp: clear,
+                no_data_fp: Observation(RUN_LEVEL, w.start, w.end, reason=reason),
+            }, False
+        if m.no_data == "keep":
+            return {error_fp: clear, no_data_fp: Observation("no_data", w.start, w.end)}, False
+        return {error_fp: clear, no_data_fp: clear}, True  # no_data: ok — the alerts clear
+    found: dict[Fingerprint, Observation] = {error_fp: clear, no_data_fp: clear}
+    for row in outcome.rows:
+        fp = Fingerprint(
+            "metric", m.name, m.check, m.model, row["metric"], row["feature"], row["segment"]
+        )
+        status: ObservedStatus = (
+            "held" if row["status"] == "ok" and row.get("held") else row["status"]
+        )
+        obs = Observation(
+            status, w.start, w.end, row.get("value"), row.get("threshold"), row.get("baseline_value"),
+            row.get("sample_size"), row.get("p_value"), row.get("q_value"), row.get("reason"),
+        )  # fmt: skip
+        if fp not in found or _worse(obs, found[fp]):  # a duplicated row: keep the worst
+            found[fp] = obs
+    return found, True
+
+
+def _worse(a: Observation, b: Observation) -> bool:
+    rank = {"alert": 4, "warn": 3, "held": 2, "ok": 1, "no_data": 0}
+    return rank[a.status] > rank[b.status]
+
+
+def _window_empty(outcome: MonitorOutcome) -> bool:
+    """No row had enough samples of the *current* window (a thin baseline is warm-up,
+    not missing data)."""
+    sized = [r["sample_size"] for r in outcome.rows if r.get("sample_size") is not None]
+    if not outcome.rows:
+        return True
+    return bool(sized) and all(n < outcome.monitor.min_samples for n in sized)
+
+
+def _no_data_reason(outcome: MonitorOutcome) -> str:
+    if not outcome.rows:
+        return f"the check returned no rows for {outcome.window}"
+    largest = max(r["sample_size"] for r in outcome.rows if r.get("sample_size") is not None)
+    return (
+        f"largest sample {largest} < min_samples {outcome.monitor.min_samples} in {outcome.window}"
+    )
+
+
+def process_pass(
+    store: AlertStore,
+    config: Config,
+    outcomes: Sequence[MonitorOutcome],
+    run_at: datetime,
+    actor: str,
+    notifiers: Sequence[str] | None,
+    wall_now: datetime,
+) -> PassSummary:
+    """Apply one pass to the alert state; queue its notifications for `notifiers`
+    (None: record decisions only, e.g. a backfill without --notify)."""
+    summary = PassSummary()
+    marks = store.watermarks()
+    live = []
+    for o in outcomes:
+        mark = marks.get(o.monitor.name)
+        if mark is not None and mark >= run_at:
+            summary.replayed.append(o.monitor.name)
+        else:
+            live.append(o)
+    if not live:
+        return summary
+
+    stored = {a.state.fingerprint.id: a for a in store.alerts(states=None)}
+    previous: dict[str, AlertState] = {k: a.state for k, a in stored.items()}
+    new: dict[str, AlertState] = {}
+    family_of: dict[str, str] = {}
+    monitor_of: dict[str, MonitorConfig] = {}
+    for o in live:
+        found, clears_absent = observe(o)
+        for fp, obs in found.items():
+            prev = previous.get(fp.id)
+            if prev is None and not obs.breach:
+                continue  # never alerted, still fine: nothing to keep
+            new[fp.id] = transition(prev, fp, obs, lifecycle(o.monitor, fp), run_at)
+            family_of[fp.id], monitor_of[fp.id] = o.family, o.monitor
+        for fid, prev in previous.items():
+            fp = prev.fingerprint
+            if fp.monitor != o.monitor.name or fid in new or not prev.active:
+                continue
+            gone: ObservedStatus = "ok" if clears_absent else "no_data"
+            obs = Observation(gone, o.window.start, o.window.end, reason="not in this run's rows")
+            new[fid] = transition(prev, fp, obs, lifecycle(o.monitor, fp), run_at)
+            family_of[fid], monitor_of[fid] = o.family, o.monitor
+
+    # Inhibitors: this pass's states, and the stored ones of monitors not in the pass.
+    current = {**previous, **new}
+    states = list(current.values())
+    silences = store.silences()
+    decided: dict[str, tuple[AlertState, Decision]] = {}
+    for fid, state in new.items():
+        fp, monitor = state.fingerprint, monitor_of[fid]
+        muted_by = silenced_by(fp, silences, wall_now)
+        blocked_by = inhibited_by(fp, family_of[fid], states)
+        decision = decide(
+            previous.get(fid), state, lifecycle(monitor, fp), run_at, muted_by, blocked_by
+        )
+        if decision.notify and notifiers is None:
+            decision = Decision(
+                "none", f"{decision.reason}; not sent: notifications are off for this run"
+            )
+        state = dataclasses.replace(state, suppressed_by=muted_by or blocked_by)
+        decided[fid] = (state, decision)
+        summary.decisions.append((fp, decision))
+
+    latest = {**previous, **{fid: st for fid, (st, _) in decided.items()}}
+    messages = _messages(config, store, decided, latest, monitor_of, run_at, live)
+    for fid, (state, decision) in list(decided.items()):
+        key = next(
+            (
+                m.key
+                for m in messages
+                if m.action == "post" and any(i.fingerprint == fid for i in m.items)
+            ),
+            "",
+        )
+        decided[fid] = (notified(state, decision, run_at, key), decision)
+    summary.messages = messages
+
+    saved = [
+        _stored(state, monitor_of[fid], stored.get(fid), wall_now)
+        for fid, (state, _) in decided.items()
+    ]
+    events = [
+        _event(previous.get(fid), state, decision, run_at, wall_now, actor)
+        for fid, (state, decision) in decided.items()
+        if decision.notify or previous.get(fid) is None or previous[fid].state != state.state
+    ]
+    rows: list[OutboxRow] = []
+    with store.wh.transaction():
+        next_id = store.next_outbox_id()
+        for message in messages:
+            for name in notifiers or ():
+                rows.append(
+                    OutboxRow(
+                        next_id,
+                        name,
+                        message.key,
+                        message.parent_key,
+                        message.action,
+                        message.channel,
+                        message.to_json(),
+                        "pending",
+                        0,
+                        None,
+                        wall_now,
+                        wall_now,
+                    )
+                )
+                next_id += 1
+        store.save_alerts(saved)
+        store.add_events(events)
+        store.enqueue(rows)
+        store.set_watermarks({o.monitor.name: run_at for o in live})
+    return summary
+
+
+def _stored(
+    state: AlertState, monitor: MonitorConfig, before: StoredAlert | None, wall_now: datetime
+) -> StoredAlert:
+    """The row to write; the Slack ts stays while the episode keeps its message."""
+    same_thread = before is not None and before.state.message_key == state.message_key
+    return StoredAlert(
+        state,
+        severity_for(monitor, state.level),
+        before.slack_channel if same_thread and before else None,
+        before.slack_ts if same_thread and before else None,
+        wall_now,
+    )
+
+
+def _event(
+    prev: AlertState | None,
+    state: AlertState,
+    decision: Decision,
+    run_at: datetime,
+    wall_now: datetime,
+    actor: str,
+) -> dict[str, Any]:
+    return {
+        "fingerprint": state.fingerprint.id,
+        "monitor": state.fingerprint.monitor,
+        "episode": state.episode,
+        "run_at": run_at,
+        "recorded_at": wall_now,
+        "actor": actor,
+        "from_state": prev.state if prev else "ok",
+        "to_state": state.state,
+        "action": decision.action,
+        "reason": decision.reason,
+        "level": state.level,
+        "value": state.value,
+        "threshold": state.threshold,
+    }
+
+
+def _item(state: AlertState, action: ItemAction) -> Item:
+    fp = state.fingerprint
+    return Item(
+        fp.id, fp.kind, fp.segment, fp.feature, fp.metric, state.state, state.level, action,
+        state.value, state.threshold, state.baseline_value, state.sample_size, state.p_value,
+        state.q_value, state.reason, state.first_seen, state.last_seen, state.peak_value,
+    )  # fmt: skip
+
+
+def _messages(
+    config: Config,
+    store: AlertStore,
+    decided: dict[str, tuple[AlertState, Decision]],
+    latest: dict[str, AlertState],
+    monitor_of: dict[str, MonitorConfig],
+    run_at: datetime,
+    outcomes: Sequence[MonitorOutcome],
+) -> list[Message]:
+    """One post per monitor for its new episodes; per thread, one reply with the
+    reminders, escalations and resolutions, and one update of the post when an item
+    of it resolved or escalated."""
+    windows = {o.monitor.name: o.window for o in outcomes}
+    stamp = f"{run_at:%Y-%m-%dT%H:%MZ}"
+    posts: dict[str, list[Item]] = {}
+    replies: dict[str, list[Item]] = {}
+    changed_threads: set[str] = set()
+    for state, decision in decided.values():
+        if decision.action == "announce":
+            posts.setdefault(state.fingerprint.monitor, []).append(_item(state, "announce"))
+        elif decision.notify and state.message_key:
+            action: ItemAction = decision.action  # type: ignore[assignment]  # never "none" here
+            replies.setdefault(state.message_key, []).append(_item(state, action))
+            if decision.action in ("resolve", "escalate"):
+                changed_threads.add(state.message_key)
+
+    out: list[Message] = []
+    for name, items in sorted(posts.items()):
+        monitor = monitor_of[items[0].fingerprint]
+        level = "alert" if any(i.level == "alert" for i in items) else "warn"
+        severity = severity_for(monitor, level)
+        window = windows.get(name)
+        out.append(
+            Message(
+                key=f"{name}@{stamp}",
+                action="post",
+                parent_key=None,
+                monitor=name,
+                check=monitor.check,
+                model=monitor.model,
+                severity=severity,
+                channel=channel_for(config, monitor, severity),
+                run_at=run_at,
+                window_start=window.start if window else None,
+                window_end=window.end if window else None,
+                items=items,
+                mention=list(monitor.owners) if severity == "page" else [],
+                render_command=f"monitor render {monitor.check} --monitor {name} --at {run_at:%Y-%m-%dT%H:%M}",
+                report_url=config.notify.report_url,
+            )
+        )
+    for parent_key in sorted(replies):
+        parent = _parent(store, out, parent_key)
+        if parent is None:
+            continue  # the post is gone from the outbox: nothing to thread under
+        out.append(
+            dataclasses.replace(
+                parent,
+                key=f"{parent_key}/reply@{stamp}",
+                action="reply",
+                items=replies[parent_key],
+                parent_key=parent_key,
+                run_at=run_at,
+                mention=[],
+            )
+        )
+        if parent_key in changed_threads:
+            # Each item as it is now; one that has moved on to a later episode ended here.
+            items = [
+                _item(latest[i.fingerprint], "status")
+                if i.fingerprint in latest and latest[i.fingerprint].message_key == parent_key
+                else dataclasses.replace(i, action="status", state="resolved")
+                for i in parent.items
+            ]
+            out.append(
+                dataclasses.replace(
+                    parent,
+                    key=f"{parent_key}/update@{stamp}",
+                    action="update",
+                    items=items,
+                    parent_key=parent_key,
+                    run_at=run_at,
+                    mention=[],
+                )
+            )
+    return out
+
+
+def _parent(store: AlertStore, queued: list[Message], key: str) -> Message | None:
+    for m in queued:
+        if m.key == key:
+            return m
+    payload = store.payload(key)
+    return Message.from_json(payload) if payload else None

@@ -1,0 +1,211 @@
+"""Platform-neutral notification messages, and their plain-text rendering.
+
+The alert stage builds a `Message` per monitor and run (and per thread for replies
+and updates) and stores it in the outbox as JSON; each notifier renders it its own
+way (Block Kit for Slack, JSON for a webhook, text for the console). A message says
+what (check, metric), where (model, slice, feature), how much (value against
+threshold and baseline, n, p/q), since when (`first_seen`), how bad (severity) and
+how to dig in (the `monitor render` command, or the report link).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from monitor.windows import to_utc
+
+ItemAction = Literal["announce", "remind", "escalate", "resolve", "status"]
+LEVEL_ORDER = {"alert": 0, "warn": 1, None: 2}
+STATE_ORDER = {"firing": 0, "recovering": 1, "pending": 2, "resolved": 3, "ok": 4}
+
+
+@dataclass(frozen=True)
+class Item:
+    """One alert in a message."""
+
+    fingerprint: str
+    kind: str  # metric | no_data | error
+    segment: str
+    feature: str
+    metric: str
+    state: str
+    level: str | None
+    action: ItemAction
+    value: float | None = None
+    threshold: float | None = None
+    baseline_value: float | None = None
+    sample_size: int | None = None
+    p_value: float | None = None
+    q_value: float | None = None
+    reason: str | None = None
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    peak_value: float | None = None
+
+    def sort_key(self) -> tuple[Any, ...]:
+        """Worst first: state, level, then the largest excess over the threshold."""
+        excess = 0.0
+        if self.value is not None and self.threshold not in (None, 0) and math.isfinite(self.value):
+            assert self.threshold is not None
+            excess = abs(self.value / self.threshold)
+        return (
+            STATE_ORDER.get(self.state, 9),
+            LEVEL_ORDER.get(self.level, 2),
+            -excess,
+            self.metric,
+            self.segment,
+            self.feature,
+        )
+
+
+@dataclass(frozen=True)
+class Message:
+    key: str  # unique per notifier: the outbox key
+    action: Literal["post", "reply", "update"]
+    parent_key: str | None  # the thread (post) a reply or update belongs to
+    monitor: str
+    check: str
+    model: str
+    severity: str  # page | ticket | info
+    channel: str
+    run_at: datetime
+    window_start: datetime | None
+    window_end: datetime | None
+    items: list[Item] = field(default_factory=list)
+    mention: list[str] = field(default_factory=list)  # owners' Slack ids (page severity)
+    render_command: str = ""
+    report_url: str | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), default=_iso, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Message:
+        raw = json.loads(text)
+        for k in ("run_at", "window_start", "window_end"):
+            raw[k] = _time(raw[k])
+        items = []
+        for it in raw.pop("items"):
+            for k in ("first_seen", "last_seen"):
+                it[k] = _time(it[k])
+            items.append(Item(**it))
+        return cls(items=items, **raw)
+
+    @property
+    def resolved(self) -> bool:
+        return all(i.state in ("resolved", "ok") for i in self.items)
+
+    @property
+    def level(self) -> str:
+        return "alert" if any(i.level == "alert" for i in self.items) else "warn"
+
+    def title(self) -> str:
+        """One line: what happened to which monitor (also Slack's header)."""
+        firing = [i for i in self.items if i.state not in ("resolved", "ok")]
+        if self.action == "update" and not firing:
+            return f"RESOLVED {self.monitor}: all {len(self.items)} clear"
+        if self.action == "reply":
+            counts: dict[str, int] = {}
+            for i in self.items:
+                counts[i.action] = counts.get(i.action, 0) + 1
+            words = {"remind": "still firing", "escalate": "escalated", "resolve": "resolved",
+                     "announce": "new", "status": "status"}  # fmt: skip
+            return ", ".join(f"{n} {words[a]}" for a, n in sorted(counts.items()))
+        head = f"{self.level.upper()} {self.monitor}: {len(firing)} breaching"
+        if self.action == "update":
+            head += f" ({len(self.items) - len(firing)} of {len(self.items)} resolved)"
+        return head
+
+
+def _iso(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return to_utc(value).isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _time(value: str | None) -> datetime | None:
+    return to_utc(datetime.fromisoformat(value)) if value else None
+
+
+def number(x: float | None) -> str:
+    """4 significant digits, readable (1.5e-05, 0.8231, 1,234)."""
+    if x is None:
+        return "–"
+    if not math.isfinite(x):
+        return str(x)
+    if x == int(x) and abs(x) < 1e9:
+        return f"{int(x):,}"
+    return f"{x:.4g}"
+
+
+def describe(item: Item) -> str:
+    """How much, on what evidence, since when: `0.82 > 0.25 · baseline 0.03 · n=1,234`."""
+    if item.kind == "error":
+        return f"the check failed: {item.reason or 'unknown error'}"
+    if item.kind == "no_data":
+        return f"no data to judge: {item.reason or 'the window is empty'}"
+    parts = []
+    if item.state in ("resolved", "ok"):
+        parts.append(f"back to {number(item.value)}")
+    else:
+        op = ""
+        if item.threshold is not None and item.value is not None:
+            op = " < " if item.value < item.threshold else " > "
+        parts.append(number(item.value) + (op + number(item.threshold) if op else ""))
+        if item.level:
+            parts[-1] += f" ({item.level})"
+    if item.baseline_value is not None:
+        parts.append(f"baseline {number(item.baseline_value)}")
+    if item.sample_size is not None:
+        parts.append(f"n={number(item.sample_size)}")
+    if item.q_value is not None:
+        parts.append(f"q={item.q_value:.2g}")
+    elif item.p_value is not None:
+        parts.append(f"p={item.p_value:.2g}")
+    if item.first_seen is not None:
+        parts.append(f"since {item.first_seen:%Y-%m-%d %H:%M} UTC")
+    return " · ".join(parts)
+
+
+def where(item: Item) -> str:
+    parts = [] if item.segment in ("", "all") else [item.segment]
+    if item.feature:
+        parts.append(item.feature)
+    return " · ".join(parts) or "all"
+
+
+def shown(items: list[Item], top_k: int) -> tuple[list[Item], int]:
+    """The top-k items, worst first, and how many more there are."""
+    ordered = sorted(items, key=Item.sort_key)
+    return ordered[:top_k], max(0, len(ordered) - top_k)
+
+
+def plain_text(message: Message, top_k: int = 10) -> str:
+    """The message as text (the console notifier, and the base of Slack's fallback)."""
+    lines = [f"[{message.severity}] {message.title()}"]
+    lines.append(
+        f"  model {message.model} · check {message.check}"
+        + (
+            f" · window {message.window_start:%Y-%m-%d %H:%M}..{message.window_end:%Y-%m-%d %H:%M} UTC"
+            if message.window_start and message.window_end
+            else ""
+        )
+    )
+    items, more = shown(message.items, top_k)
+    for i in items:
+        mark = {"resolved": "ok ", "ok": "ok "}.get(i.state, "!! ")
+        lines.append(f"  {mark}{i.metric} [{where(i)}] {describe(i)}")
+    if more:
+        lines.append(f"  +{more} more")
+    if message.mention:
+        lines.append("  owners: " + ", ".join(message.mention))
+    if message.render_command:
+        lines.append(f"  dig in: {message.render_command}")
+    if message.report_url:
+        lines.append(f"  report: {message.report_url}")
+    return "\n".join(lines)

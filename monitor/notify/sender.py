@@ -1,0 +1,97 @@
+"""Drain the outbox: deliver every pending notification, in order per thread.
+
+Rows are read in id order (the order the alert stage wrote them). A thread is a
+top-level post and the replies and updates that follow it; once one row of a thread
+fails, the rest of that thread waits for the next drain, so a resolve never lands
+before its announcement. A failed row gets `attempts`, `last_error` and a
+`next_attempt_at` with exponential backoff (30 s, 1 min, 2 min, ... capped by
+`notify.max_backoff`; a 429's Retry-After, capped the same way, when longer).
+
+Delivery is at-least-once: a crash after Slack accepted a message but before the
+row was marked sent repeats that one message on the next drain, and only that one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from monitor.alert_store import AlertStore, OutboxRow
+from monitor.notify import DeliveryError, Notifier, Receipt
+from monitor.notify.message import Message
+
+log = logging.getLogger(__name__)
+FIRST_BACKOFF = timedelta(seconds=30)
+
+
+@dataclass
+class DrainReport:
+    sent: int = 0
+    failed: int = 0  # attempts that failed this drain
+    waiting: int = 0  # rows left pending (failed, backing off, or behind a failed row)
+    errors: list[str] = field(default_factory=list)
+
+
+def backoff(attempts: int, retry_after: float | None, cap: timedelta) -> timedelta:
+    """The wait before attempt `attempts + 1` (attempts made so far, >= 1)."""
+    wait: timedelta = FIRST_BACKOFF * (2 ** max(0, attempts - 1))
+    if retry_after is not None:
+        wait = max(wait, timedelta(seconds=retry_after))
+    return wait if wait < cap else cap
+
+
+def drain(
+    alerts: AlertStore,
+    notifiers: Sequence[Notifier],
+    max_backoff: timedelta,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    force: bool = False,
+) -> DrainReport:
+    """Deliver what is due (everything pending when `force`); return what happened."""
+    by_name = {n.name: n for n in notifiers}
+    report = DrainReport()
+    blocked: set[tuple[str, str]] = set()
+    for row in alerts.outbox("pending"):
+        thread = (row.notifier, row.parent_key or row.message_key)
+        notifier = by_name.get(row.notifier)
+        if notifier is None or thread in blocked:
+            report.waiting += 1
+            continue
+        if not force and row.next_attempt_at > now():
+            blocked.add(thread)
+            report.waiting += 1
+            continue
+        parent: Receipt | None = None
+        if row.parent_key:
+            sent = alerts.delivered(row.notifier, row.parent_key)
+            if sent is None:  # the post has not gone out: keep the thread's order
+                blocked.add(thread)
+                report.waiting += 1
+                continue
+            parent = Receipt(sent.remote_channel, sent.remote_ts)
+        try:
+            receipt = notifier.deliver(Message.from_json(row.payload), parent)
+        except DeliveryError as exc:
+            retry_at = now() + backoff(row.attempts + 1, exc.retry_after, max_backoff)
+            alerts.mark_failed(row, str(exc), retry_at)
+            log.warning("outbox %s (%s) not delivered: %s", row.id, row.message_key, exc)
+            blocked.add(thread)
+            report.failed += 1
+            report.waiting += 1
+            report.errors.append(f"{row.notifier} {row.message_key}: {exc}")
+            continue
+        alerts.mark_sent(row, receipt.channel, receipt.ts, now())
+        report.sent += 1
+    return report
+
+
+def pending_summary(rows: Sequence[OutboxRow]) -> str:
+    """`3 pending (oldest 2026-10-01 06:00, last error: Slack HTTP 503)` for people."""
+    if not rows:
+        return "outbox empty"
+    oldest = min(r.created_at for r in rows)
+    errors = [r.last_error for r in rows if r.last_error]
+    text = f"{len(rows)} pending (oldest queued {oldest:%Y-%m-%d %H:%M} UTC"
+    return text + (f", last error: {errors[-1]})" if errors else ")")
