@@ -16,13 +16,16 @@ a re-run backfill sends nothing twice.
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from monitor.alert_store import AlertStore, OutboxRow, StoredAlert
 from monitor.alerts import (
+    SILENCE_FIELDS,
     AlertState,
     Decision,
     Fingerprint,
@@ -30,6 +33,7 @@ from monitor.alerts import (
     Lifecycle,
     Observation,
     ObservedStatus,
+    Silence,
     decide,
     inhibited_by,
     notified,
@@ -37,6 +41,7 @@ from monitor.alerts import (
     transition,
 )
 from monitor.config import Config, MonitorConfig
+from monitor.errors import MonitorError, did_you_mean
 from monitor.notify.message import Item, ItemAction, Message
 from monitor.windows import Window
 
@@ -410,3 +415,53 @@ def _parent(store: AlertStore, queued: list[Message], key: str) -> Message | Non
             return m
     payload = store.payload(key)
     return Message.from_json(payload) if payload else None
+
+
+def make_silence(
+    config: Config,
+    monitor: str,
+    matches: Sequence[str],
+    duration: timedelta,
+    reason: str,
+    author: str,
+    now: datetime,
+) -> Silence:
+    """A silence from the CLI's words, checked against the config: the monitor glob must
+    match a monitor, and each `key=glob` must name a fingerprint field or a slice column
+    of a matched monitor's model (a typo would otherwise silence nothing, silently)."""
+    matched = [m for m in config.monitors if fnmatch.fnmatchcase(m.name, monitor)]
+    if not matched:
+        raise MonitorError(
+            f"no monitor matches {monitor!r}{did_you_mean(monitor, config.monitor_names())}"
+        )
+    if duration <= timedelta(0):
+        raise MonitorError("--for must be longer than zero (e.g. 4h)")
+    if not reason.strip():
+        raise MonitorError("--reason is required: say why, for whoever finds the silence later")
+    columns = {c for m in matched for c in config.models[m.model].slices}
+    for m in matched:  # slice columns the monitor's params name (`by`, `slices`)
+        for key in ("by", "slices"):
+            for group in m.params.get(key) or []:
+                columns.update(c for c in group if isinstance(c, str))
+    valid = sorted(set(SILENCE_FIELDS) | columns)
+    matchers: dict[str, str] = {}
+    for text in matches:
+        key, sep, pattern = text.partition("=")
+        if not sep or not key or not pattern:
+            raise MonitorError(f"--match {text!r}: write key=value, e.g. country=PT or metric=psi")
+        if key not in valid:
+            raise MonitorError(
+                f"--match {text!r}: unknown key {key!r}{did_you_mean(key, valid)} "
+                f"(keys: {', '.join(valid)})"
+            )
+        matchers[key] = pattern
+    return Silence(
+        id=uuid.uuid4().hex[:8],
+        monitor=monitor,
+        matchers=matchers,
+        starts_at=now,
+        ends_at=now + duration,
+        author=author,
+        reason=reason.strip(),
+        created_at=now,
+    )

@@ -6,10 +6,13 @@ One error boundary (``main``): a MonitorError prints its message in red and exit
 
 from __future__ import annotations
 
+import contextlib
+import getpass
 import json
 import logging
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,11 +23,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from monitor import demo as demo_world
+from monitor.alert_store import AlertStore, StoredAlert
+from monitor.alerting import make_silence
 from monitor.checks import discover_checks, find_check
 from monitor.compare import Comparison, compare
 from monitor.config import Config, load_config
 from monitor.durations import parse_duration
 from monitor.errors import CheckError, MonitorError
+from monitor.notify.message import number
+from monitor.notify.sender import pending_summary
 from monitor.runner import Runner, RunResult
 from monitor.state import StateStore
 from monitor.timeline import Episode, episodes
@@ -91,9 +98,11 @@ def run(
 ) -> None:
     """One pass over the monitors (for cron): evaluate the window ending at --at."""
     cfg = load_config(config)
-    results = Runner(cfg).run(monitor, parse_time(at) if at else None, "manual", build=not no_build)
+    runner = Runner(cfg)
+    results = runner.run(monitor, parse_time(at) if at else None, "manual", build=not no_build)
     _print_results(results)
-    _exit_for(results)
+    _print_alerting(runner)
+    _exit_for(results, runner)
 
 
 @app.command()
@@ -103,15 +112,20 @@ def backfill(
     config: ConfigOpt = Path("alerts.yaml"),
     monitor: MonitorOpt = None,
     no_build: Annotated[bool, typer.Option("--no-build", help="Skip the dbt build.")] = False,
+    notify: Annotated[
+        bool, typer.Option("--notify", help="Send the alerts it raises (default: record only).")
+    ] = False,
 ) -> None:
     """Run every window that starts within [--from, --to], as the schedule would have."""
     cfg = load_config(config)
     first, last = parse_day(from_), parse_day(to)
     if last < first:
         raise MonitorError(f"--to {last} is before --from {first}")
-    results = Runner(cfg).backfill(first, last, monitor, build=not no_build)
+    runner = Runner(cfg)
+    results = runner.backfill(first, last, monitor, build=not no_build, notify=notify)
     _print_summary(results)
-    _exit_for(results)
+    _print_alerting(runner)
+    _exit_for(results, runner)
 
 
 @app.command()
@@ -195,6 +209,177 @@ def list_checks(config: ConfigOpt = Path("alerts.yaml")) -> None:
         metrics = ", ".join(c.metrics) or "(not declared)"
         table.add_row(c.name, c.family, params, metrics, c.description.splitlines()[0])
     console.print(table)
+
+
+STATES = ("pending", "firing", "recovering", "resolved", "ok", "silenced")
+
+
+@app.command(name="alerts")
+def list_alerts(
+    config: ConfigOpt = Path("alerts.yaml"),
+    state: Annotated[
+        str | None,
+        typer.Option(help="Only this state: " + ", ".join(STATES) + " (default: active ones)."),
+    ] = None,
+    monitor: MonitorOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the alerts as JSON.")] = False,
+) -> None:
+    """Current alerts: what is pending, firing or recovering, worst first."""
+    if state is not None and state not in STATES:
+        raise MonitorError(f"unknown state {state!r}; use one of {', '.join(STATES)}")
+    cfg = load_config(config)
+    with _read_store(cfg) as store:
+        alerts = AlertStore(store).alerts(monitors=monitor) if store else []
+        pending = AlertStore(store).outbox("pending") if store else []
+    if state == "silenced":
+        alerts = [a for a in alerts if (a.state.suppressed_by or "").startswith("silence")]
+    elif state is not None:
+        alerts = [a for a in alerts if a.state.state == state]
+    else:
+        alerts = [a for a in alerts if a.state.active]
+    alerts.sort(
+        key=lambda a: (
+            a.state.state != "firing",
+            a.state.level != "alert",
+            a.state.fingerprint.monitor,
+            a.state.fingerprint.metric,
+            a.state.fingerprint.segment,
+            a.state.fingerprint.feature,
+        )
+    )
+    if as_json:
+        print(json.dumps([alert_json(a) for a in alerts], indent=2, default=str))
+        return
+    if not alerts:
+        console.print(f"no alerts{f' in state {state}' if state else ' active'}")
+    else:
+        table = Table("state", "level", "severity", "monitor", "where", "metric", "value",
+                      "threshold", "since (UTC)", "notified", "muted by")  # fmt: skip
+        for a in alerts:
+            s = a.state
+            colour = {"firing": "red", "pending": "yellow", "recovering": "cyan"}.get(
+                s.state, "green"
+            )
+            table.add_row(
+                f"[{colour}]{s.state}[/{colour}]", s.level or "-", a.severity,
+                escape(s.fingerprint.monitor), escape(s.fingerprint.where()),
+                escape(s.fingerprint.metric), number(s.value), number(s.threshold),
+                f"{s.first_seen:%Y-%m-%d %H:%M}" if s.first_seen else "-",
+                f"{s.last_notified:%Y-%m-%d %H:%M}" if s.last_notified else "-",
+                escape(s.suppressed_by or ""),
+            )  # fmt: skip
+        console.print(table)
+    if pending:
+        console.print(f"[yellow]outbox[/yellow]: {escape(pending_summary(pending))}")
+
+
+def alert_json(a: StoredAlert) -> dict[str, Any]:
+    s = a.state
+    fp = s.fingerprint
+    return {
+        "fingerprint": fp.id, "kind": fp.kind, "monitor": fp.monitor, "check": fp.check,
+        "model": fp.model, "segment": fp.segment, "feature": fp.feature, "metric": fp.metric,
+        "state": s.state, "level": s.level, "severity": a.severity, "episode": s.episode,
+        "first_seen": s.first_seen, "last_seen": s.last_seen, "last_notified": s.last_notified,
+        "value": s.value, "threshold": s.threshold, "baseline_value": s.baseline_value,
+        "sample_size": s.sample_size, "q_value": s.q_value, "suppressed_by": s.suppressed_by,
+        "slack_ts": a.slack_ts,
+    }  # fmt: skip
+
+
+@contextlib.contextmanager
+def _read_store(cfg: Config) -> Iterator[StateStore | None]:
+    """The state store read-only, or None when nothing has run yet."""
+    if not cfg.warehouse.path.exists():
+        yield None
+        return
+    with connect(cfg.warehouse, read_only=True) as wh:
+        store = StateStore(wh, cfg.state.schema_, create=False)
+        yield store if store.exists("alerts") else None
+
+
+@app.command()
+def silence(
+    monitor: Annotated[str, typer.Option("--monitor", "-m", help="Monitor name or glob.")],
+    for_: Annotated[str, typer.Option("--for", help="How long, e.g. 4h, 2d.")],
+    reason: Annotated[str, typer.Option(help="Why (shown to whoever finds the silence).")],
+    config: ConfigOpt = Path("alerts.yaml"),
+    match: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="key=glob on segment, feature, metric, check, model, kind or a "
+            "slice column (repeatable; all must match)."
+        ),
+    ] = None,
+    author: Annotated[str | None, typer.Option(help="Who (default: $USER).")] = None,
+) -> None:
+    """Mute matching alerts' notifications for a while (their lifecycle goes on)."""
+    cfg = load_config(config)
+    now = datetime.now(UTC)
+    s = make_silence(cfg, monitor, match or [], parse_duration(for_), reason,
+                     author or getpass.getuser(), now)  # fmt: skip
+    with connect(cfg.warehouse) as wh:
+        AlertStore(StateStore(wh, cfg.state.schema_)).add_silence(s)
+    what = ", ".join(f"{k}={v}" for k, v in s.matchers.items()) or "all alerts"
+    console.print(
+        f"silence {s.id} mutes {escape(what)} of {escape(s.monitor)} until "
+        f"{s.ends_at:%Y-%m-%d %H:%M} UTC"
+    )
+
+
+@app.command(name="silences")
+def list_silences(
+    config: ConfigOpt = Path("alerts.yaml"),
+    all_: Annotated[bool, typer.Option("--all", help="Include expired silences.")] = False,
+) -> None:
+    """Silences in force (with --all, expired ones too)."""
+    cfg = load_config(config)
+    now = datetime.now(UTC)
+    with _read_store(cfg) as store:
+        found = AlertStore(store).silences() if store else []
+    shown_ = [s for s in found if all_ or s.ends_at > now]
+    if not shown_:
+        console.print("no silences" + ("" if all_ else " in force"))
+        return
+    table = Table("id", "monitor", "matchers", "from (UTC)", "until (UTC)", "author", "reason")
+    for s in shown_:
+        table.add_row(
+            s.id, escape(s.monitor),
+            escape(", ".join(f"{k}={v}" for k, v in s.matchers.items()) or "*"),
+            f"{s.starts_at:%Y-%m-%d %H:%M}", f"{s.ends_at:%Y-%m-%d %H:%M}",
+            escape(s.author), escape(s.reason),
+        )  # fmt: skip
+    console.print(table)
+
+
+@app.command()
+def unsilence(
+    silence_id: Annotated[str, typer.Argument(help="The silence id (see `monitor silences`).")],
+    config: ConfigOpt = Path("alerts.yaml"),
+) -> None:
+    """End a silence now."""
+    cfg = load_config(config)
+    with connect(cfg.warehouse) as wh:
+        ended = AlertStore(StateStore(wh, cfg.state.schema_)).expire_silence(
+            silence_id, datetime.now(UTC)
+        )
+    if not ended:
+        raise MonitorError(f"no active silence {silence_id!r} (see `monitor silences --all`)")
+    console.print(f"silence {silence_id} ended")
+
+
+@app.command()
+def send(config: ConfigOpt = Path("alerts.yaml")) -> None:
+    """Deliver every pending notification now (after an outage), ignoring backoff."""
+    cfg = load_config(config)
+    runner = Runner(cfg)
+    with connect(cfg.warehouse) as wh:
+        report = runner.deliver(StateStore(wh, cfg.state.schema_), force=True)
+    console.print(f"{report.sent} sent, {report.waiting} waiting")
+    for error in report.errors[:10]:
+        console.print(f"  [red]{escape(error)}[/red]")
+    if report.waiting:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -369,8 +554,28 @@ def print_comparison(result: Comparison) -> None:
         console.print(f"  - {escape(reason)}")
 
 
-def _exit_for(results: list[RunResult]) -> None:
-    if any(r.status == "error" for r in results):
+def _print_alerting(runner: Runner) -> None:
+    """What the alert stage did: replays skipped, stage errors, deliveries."""
+    replayed = sorted({m for p in runner.passes for m in p.replayed})
+    if replayed:
+        console.print(
+            f"[yellow]note[/yellow]: alerts of {', '.join(replayed)} were already evaluated "
+            "at or after this time; re-running a window updates its metrics, not its alerts"
+        )
+    for error in runner.alert_errors:
+        console.print(f"[red]error[/red] {escape(error)}")
+    report = runner.delivery
+    if report and (report.sent or report.waiting):
+        colour = "red" if report.failed else "green"
+        console.print(
+            f"notifications: [{colour}]{report.sent} sent, {report.waiting} waiting[/{colour}]"
+        )
+        for error in report.errors[:5]:
+            console.print(f"  [red]{escape(error)}[/red]")
+
+
+def _exit_for(results: list[RunResult], runner: Runner | None = None) -> None:
+    if any(r.status == "error" for r in results) or (runner and runner.alert_errors):
         raise typer.Exit(1)
 
 
