@@ -26,7 +26,8 @@ ALERT_COLUMNS = (
 )  # fmt: skip
 EVENT_COLUMNS = (
     "fingerprint", "monitor", "episode", "run_at", "recorded_at", "actor", "from_state",
-    "to_state", "action", "reason", "level", "value", "threshold",
+    "to_state", "action", "reason", "level", "value", "threshold", "first_seen", "last_seen",
+    "peak_value",
 )  # fmt: skip
 OUTBOX_COLUMNS = (
     "id", "notifier", "message_key", "parent_key", "action", "channel", "payload", "status",
@@ -137,6 +138,35 @@ class AlertStore:
         rows = self.wh.execute(
             f"SELECT * FROM {self._t('alert_events')} {where} ORDER BY run_at, recorded_at",
             params,
+        )
+        return [{k: _py(v) for k, v in r.items()} for r in rows]
+
+    def episodes(self) -> list[dict[str, Any]]:
+        """Every episode that fired, oldest first: where, when (data time), its worst
+        level and peak. A past episode's numbers come from its last event; the current
+        one's from the alert row (not every run writes an event)."""
+        rows = self.wh.execute(
+            f"""
+            WITH fired AS (
+                SELECT fingerprint, episode, max(run_at) AS last_event,
+                       max(CASE WHEN level = 'alert' THEN 2 ELSE 1 END) AS worst
+                FROM {self._t("alert_events")}
+                GROUP BY fingerprint, episode
+                HAVING bool_or(to_state = 'firing')
+            )
+            SELECT a.kind, a.monitor, a.segment, a.feature, a.metric, f.episode,
+                   CASE WHEN a.episode = f.episode THEN a.state ELSE e.to_state END AS state,
+                   CASE WHEN a.episode = f.episode THEN a.first_seen ELSE e.first_seen END AS first_seen,
+                   CASE WHEN a.episode = f.episode THEN a.last_seen ELSE e.last_seen END AS last_seen,
+                   CASE WHEN a.episode = f.episode THEN a.peak_value ELSE e.peak_value END AS peak_value,
+                   e.threshold,
+                   CASE WHEN f.worst = 2 THEN 'alert' ELSE 'warn' END AS level
+            FROM fired AS f
+            JOIN {self._t("alerts")} AS a ON a.fingerprint = f.fingerprint
+            JOIN {self._t("alert_events")} AS e
+              ON e.fingerprint = f.fingerprint AND e.episode = f.episode AND e.run_at = f.last_event
+            ORDER BY first_seen, a.monitor, a.segment, a.feature, a.metric
+            """
         )
         return [{k: _py(v) for k, v in r.items()} for r in rows]
 

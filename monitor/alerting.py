@@ -127,6 +127,7 @@ def observe(outcome: MonitorOutcome) -> tuple[dict[Fingerprint, Observation], bo
         obs = Observation(
             status, w.start, w.end, row.get("value"), row.get("threshold"), row.get("baseline_value"),
             row.get("sample_size"), row.get("p_value"), row.get("q_value"), row.get("reason"),
+            row.get("measure"), row.get("direction"), row.get("measured"),
         )  # fmt: skip
         if fp not in found or _worse(obs, found[fp]):  # a duplicated row: keep the worst
             found[fp] = obs
@@ -309,6 +310,9 @@ def _event(
         "level": state.level,
         "value": state.value,
         "threshold": state.threshold,
+        "first_seen": state.first_seen,
+        "last_seen": state.last_seen,
+        "peak_value": state.peak_value,
     }
 
 
@@ -318,6 +322,7 @@ def _item(state: AlertState, action: ItemAction) -> Item:
         fp.id, fp.kind, fp.segment, fp.feature, fp.metric, state.state, state.level, action,
         state.value, state.threshold, state.baseline_value, state.sample_size, state.p_value,
         state.q_value, state.reason, state.first_seen, state.last_seen, state.peak_value,
+        state.measure, state.direction, state.measured, state.breaches > 0,
     )  # fmt: skip
 
 
@@ -376,6 +381,9 @@ def _messages(
         parent = _parent(store, out, parent_key)
         if parent is None:
             continue  # the post is gone from the outbox: nothing to thread under
+        window = windows.get(parent.monitor)
+        if window is not None:  # replies and updates speak of this run's window
+            parent = dataclasses.replace(parent, window_start=window.start, window_end=window.end)
         out.append(
             dataclasses.replace(
                 parent,

@@ -97,6 +97,9 @@ class Observation:
     p_value: float | None = None
     q_value: float | None = None
     reason: str | None = None
+    measure: str | None = None  # the deciding rule's: value | delta | relative_delta
+    direction: str | None = None  # above | below | both
+    measured: float | None = None  # the number the rule compared with the threshold
 
     @property
     def breach(self) -> bool:
@@ -136,6 +139,9 @@ class AlertState:
     p_value: float | None = None
     q_value: float | None = None
     reason: str | None = None
+    measure: str | None = None
+    direction: str | None = None
+    measured: float | None = None
     suppressed_by: str | None = None  # the silence or inhibiting alert muting it now
 
     @property
@@ -144,12 +150,16 @@ class AlertState:
 
 
 def _observed(state: AlertState, obs: Observation, run_at: datetime) -> AlertState:
-    """The state with the run's numbers (value, threshold, evidence) written in."""
+    """The state with the run's numbers (value, threshold, evidence) written in; the
+    threshold and rule of the latest breach stay while it is not breaching."""
     return dataclasses.replace(
         state,
         last_evaluated=run_at,
         value=obs.value,
+        measured=obs.measured,
         threshold=obs.threshold if obs.breach else state.threshold,
+        measure=obs.measure if obs.breach else state.measure,
+        direction=obs.direction if obs.breach else state.direction,
         baseline_value=obs.baseline_value,
         sample_size=obs.sample_size,
         p_value=obs.p_value,
@@ -158,12 +168,16 @@ def _observed(state: AlertState, obs: Observation, run_at: datetime) -> AlertSta
     )
 
 
-def _peak(state: AlertState, obs: Observation) -> float | None:
-    if obs.value is None:
-        return state.peak_value
-    if state.peak_value is None or abs(obs.value) > abs(state.peak_value):
-        return obs.value
-    return state.peak_value
+def _peak(state: AlertState | None, obs: Observation) -> float | None:
+    """The most extreme measured number of the episode, in the rule's direction."""
+    x = obs.measured if obs.measured is not None else obs.value
+    best = state.peak_value if state is not None else None
+    if x is None:
+        return best
+    if best is None:
+        return x
+    worse = {"below": x < best, "above": x > best}.get(obs.direction or "", abs(x) > abs(best))
+    return x if worse else best
 
 
 def transition(
@@ -194,7 +208,7 @@ def transition(
                 last_notified=None,
                 notified_level=None,
                 message_key=None,
-                peak_value=obs.value,
+                peak_value=_peak(None, obs),
             )
         nxt = dataclasses.replace(nxt, breaches=s.breaches + 1, peak_value=_peak(s, obs))
         if s.state == "pending":

@@ -400,17 +400,21 @@ def demo(
         f"into {cfg.warehouse.path} ({time.time() - t0:.1f}s)"
     )
     first, last = demo_world.period(days)
-    results = Runner(cfg).backfill(first, last)
+    # Alerts go to Slack when $SLACK_BOT_TOKEN is set, else to the console.
+    runner = Runner(cfg)
+    results = runner.backfill(first, last, notify=True)
     _print_summary(results)
-    with connect(cfg.warehouse) as wh:
-        rows = StateStore(wh, cfg.state.schema_).metrics()
+    _print_alerting(runner)
     inc = demo_world.incidents_for(days)
     console.print(
         f"\nIncidents planted: null spike in account_age_days on {inc.null_spike}; "
         f"amount in cents on {inc.device} {inc.pipeline_break[0]}..{inc.pipeline_break[1]}; "
+        f"{inc.flapping_country} traffic flapping around the warn level "
+        f"{inc.flapping[0]}..{inc.flapping[1]}; "
         f"shadow v2 blocks {inc.country} {inc.shadow_country[0]}..{inc.shadow_country[1]}."
     )
-    print_timeline(episodes(rows, cfg), cfg)
+    with connect(cfg.warehouse) as wh:
+        print_timeline(episodes(AlertStore(StateStore(wh, cfg.state.schema_))))
     # Should v2 replace v1? Asked the day after the incident, as a retrain job would.
     at = datetime.combine(inc.shadow_country[1] + timedelta(days=1), datetime.min.time(), UTC)
     for model in (key for key, spec in cfg.models.items() if spec.shadow_pairs):
@@ -420,7 +424,7 @@ def demo(
         for reason in verdict.reasons:
             console.print(f"  - {escape(reason)}")
     console.print(f"\ndone in {time.time() - t0:.1f}s")
-    _exit_for(results)
+    _exit_for(results, runner)
 
 
 # ---------------------------------------------------------------------------- output
@@ -471,7 +475,7 @@ def _print_summary(results: list[RunResult]) -> None:
             console.print(f"[red]error[/red] {r.monitor} {r.window}: {r.error}")
 
 
-def print_timeline(eps: list[Episode], cfg: Config) -> None:
+def print_timeline(eps: list[Episode]) -> None:
     if not eps:
         console.print("\nNo alerts fired.")
         return
@@ -479,6 +483,7 @@ def print_timeline(eps: list[Episode], cfg: Config) -> None:
     for col in (
         "first day",
         "last day",
+        "state",
         "level",
         "monitor",
         "segment",
@@ -493,12 +498,13 @@ def print_timeline(eps: list[Episode], cfg: Config) -> None:
         table.add_row(
             f"{e.start:%Y-%m-%d}",
             f"{e.end - timedelta(microseconds=1):%Y-%m-%d}",
+            e.state,
             f"[{colour}]{e.status}[/{colour}]",
             e.monitor,
             e.segment,
             e.feature or "-",
             e.metric,
-            f"{e.peak_value:.4g}",
+            number(e.peak_value),
             f"{e.threshold:.4g}" if e.threshold is not None else "-",
         )
     console.print(table)

@@ -6,6 +6,10 @@ absurd values, duplicated deliveries, and feedback that arrives 1–30 days late
 sometimes twice, sometimes never. Incidents, counted back from the last day so they
 land inside the monitored period for any `--days`:
 
+- FLAPPING (days − 12 .. days − 7): GB traffic is partly mislabelled as US on
+  alternate days (35% of GB rows, then 22%, ...): GB's volume flaps around the
+  fraud-traffic warn level (ratio ≈0.65, ≈0.78, ...). Raw breaches come and go; the
+  alert lifecycle (`clear`, `keep_firing_for`) makes it one episode;
 - NULL_SPIKE (days − 13): `account_age_days` is NULL for a third of the rows;
 - PIPELINE_BREAK (days − 9 and days − 8): `amount` arrives in cents on android;
 - SHADOW_COUNTRY (last 6 days): shadow v2 scores all traffic from PT just over its
@@ -48,8 +52,10 @@ class Incidents:
     null_spike: date
     pipeline_break: tuple[date, date]
     shadow_country: tuple[date, date]
+    flapping: tuple[date, date]
     country: str = "PT"
     device: str = "android"
+    flapping_country: str = "GB"
 
 
 def incidents_for(days: int) -> Incidents:
@@ -60,6 +66,7 @@ def incidents_for(days: int) -> Incidents:
         null_spike=day(days - 13),
         pipeline_break=(day(days - 9), day(days - 8)),
         shadow_country=(day(days - 6), day(days - 1)),
+        flapping=(day(days - 12), day(days - 7)),
     )
 
 
@@ -98,6 +105,12 @@ def generate_days(
         seconds = np.clip(rng.normal(14 * 3600, 5 * 3600, n), 0, 86399).astype(np.int64)
         ts = np.datetime64(day_start.replace(tzinfo=None), "us") + seconds.astype("timedelta64[s]")
         country = rng.choice(COUNTRIES, n, p=COUNTRY_P)
+        if inc.flapping[0] <= today <= inc.flapping[1]:
+            # Every k-th GB row is logged as US (no random draw: the rest of the world
+            # stays exactly as without the incident). Alternate days: 35%, then 22%.
+            share = 35 if (today - inc.flapping[0]).days % 2 == 0 else 22
+            gb = np.flatnonzero(country == inc.flapping_country)
+            country[gb[np.arange(len(gb)) % 100 < share]] = "US"
         device = rng.choice(DEVICES, n, p=DEVICE_P[weekend])
         merchant_idx = rng.choice(len(MERCHANTS), n, p=MERCHANT_P[weekend])
         merchant = MERCHANTS[merchant_idx]

@@ -28,6 +28,11 @@ class Verdict:
     # Not breaching, but not clear either: beyond a rule's `clear` level (hysteresis),
     # so a firing alert stays firing rather than starting to recover.
     held: bool = False
+    # The deciding rule's measure and direction, and the number it compared, so an
+    # alert can say "Δ −0.38 < −0.1" rather than set a value against a delta threshold.
+    measure: str | None = None
+    direction: str | None = None
+    measured: float | None = None
 
 
 def _num(value: Any) -> float | None:
@@ -163,7 +168,7 @@ def _verdict(row: dict[str, Any], settings: MonitorSettings, q: float | None) ->
             if level != "ok" and veto:
                 level, reason = "ok", f"beyond {threshold} but {veto}"
             held = held or (level == "ok" and not veto and holds(rule, x))
-            v = Verdict(level, threshold, reason, q)
+            v = Verdict(level, threshold, reason, q, False, rule.measure, rule.direction, x)
         if SEVERITY[v.status] > SEVERITY[best.status] or (
             best.threshold is None and v.status == best.status
         ):

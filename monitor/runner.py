@@ -372,6 +372,9 @@ class Runner:
                     reason=v.reason,
                     q_value=v.q_value,
                     held=v.held,
+                    measure=v.measure,
+                    direction=v.direction,
+                    measured=v.measured,
                 )
             status = "ok" if any(r["status"] != "no_data" for r in rows) else "no_data"
             specs = fitted_bin_specs(rows, monitor, compiled.spec_key, window)

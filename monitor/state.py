@@ -121,7 +121,7 @@ def _ddl(schema: str) -> list[str]:
             last_notified TIMESTAMP,
             notified_level VARCHAR,
             message_key VARCHAR,
-            peak_value DOUBLE,
+            peak_value DOUBLE,            -- of the measured number, in the rule's direction
             value DOUBLE,
             threshold DOUBLE,
             baseline_value DOUBLE,
@@ -129,6 +129,9 @@ def _ddl(schema: str) -> list[str]:
             p_value DOUBLE,
             q_value DOUBLE,
             reason VARCHAR,
+            measure VARCHAR,              -- the deciding rule's measure and direction
+            direction VARCHAR,
+            measured DOUBLE,              -- the number it compared with the threshold
             suppressed_by VARCHAR,
             slack_channel VARCHAR,
             slack_ts VARCHAR,
@@ -148,7 +151,10 @@ def _ddl(schema: str) -> list[str]:
             reason VARCHAR NOT NULL,
             level VARCHAR,
             value DOUBLE,
-            threshold DOUBLE
+            threshold DOUBLE,
+            first_seen TIMESTAMP,         -- the episode so far (state snapshot)
+            last_seen TIMESTAMP,
+            peak_value DOUBLE
         )""",
         # Notifications to deliver, written in the same transaction as the state change.
         f"""CREATE TABLE IF NOT EXISTS {s}.outbox (

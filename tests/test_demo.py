@@ -133,7 +133,63 @@ def test_quality_monitors_catch_the_null_spike_and_stay_quiet_otherwise(demo_run
     inc = incidents_for(DAYS)
     nulls = {(r[2], r[4], r[5]) for r in rows if r[0] == "fraud-feature-nulls"}
     assert nulls == {("account_age_days", day(inc.null_spike), "alert")}
-    assert not [r for r in rows if r[0] in ("fraud-traffic", "fraud-freshness")]
+    assert not [r for r in rows if r[0] == "fraud-freshness"]
+    # Traffic breaches only where the flapping incident was planted.
+    first, last = inc.flapping
+    traffic = {(r[1], r[3], r[5]) for r in rows if r[0] == "fraud-traffic"}
+    assert traffic == {(f"country={inc.flapping_country}", "row_count_ratio", "warn")}
+    assert all(day(first) <= r[4] <= day(last) for r in rows if r[0] == "fraud-traffic")
+
+
+@pytest.mark.slow
+def test_a_flapping_metric_is_one_episode_not_a_stream(demo_run) -> None:
+    """GB's volume hovers around the warn level for six days: the raw rows breach on
+    alternate days, but hysteresis (`clear`) and `keep_firing_for` make it one alert,
+    announced once, reminded in its thread, resolved once."""
+    result, rows, _, config = demo_run
+    inc = incidents_for(DAYS)
+    breached = sorted(r[4] for r in rows if r[0] == "fraud-traffic")
+    assert len(breached) >= 3
+    gaps = [(b - a).days for a, b in zip(breached, breached[1:], strict=False)]
+    assert max(gaps) >= 2, "the raw breaches flap (not one consecutive run)"
+    events = demo_metrics(
+        config,
+        "SELECT e.episode, e.from_state, e.to_state, e.action FROM monitor.alert_events AS e "
+        "JOIN monitor.alerts AS a USING (fingerprint) WHERE a.monitor = 'fraud-traffic' "
+        f"AND a.segment = 'country={inc.flapping_country}' ORDER BY e.run_at",
+    )
+    assert {e[0] for e in events} == {1}  # one episode
+    actions = [e[3] for e in events]
+    assert actions.count("announce") == 1 and actions.count("resolve") == 1
+    assert actions[0] == "announce" and actions[-1] == "resolve"
+    assert ("firing", "recovering", "none") in [e[1:] for e in events]
+    timeline = [
+        line for line in result.output.splitlines() if "fraud-traffic" in line and "│" in line
+    ]
+    assert len(timeline) == 1 and "resolved" in timeline[0]
+
+
+@pytest.mark.slow
+def test_the_demo_sends_alerts_to_the_console_grouped_per_monitor(demo_run) -> None:
+    result, _, _, config = demo_run
+    inc = incidents_for(DAYS)
+    out = result.output
+    # The null spike: one page for the drift monitor listing its 8 breaching items.
+    assert out.count("[page] ALERT fraud-feature-drift: 8 breaching") == 1
+    assert "+1 more" not in out.split("[page] ALERT fraud-feature-drift: 8 breaching")[1][:2000]
+    assert "RESOLVED fraud-feature-drift" in out
+    sent, pending = demo_metrics(
+        config,
+        "SELECT count(*) FILTER (WHERE status = 'sent'), count(*) FILTER (WHERE status <> 'sent') "
+        "FROM monitor.outbox",
+    )[0]
+    assert sent > 0 and pending == 0
+    posts = demo_metrics(
+        config,
+        "SELECT count(*) FROM monitor.outbox WHERE action = 'post' AND message_key LIKE "
+        f"'fraud-feature-drift@{inc.null_spike + timedelta(days=1)}%'",
+    )
+    assert posts == [(1,)]
 
 
 def demo_metrics(config, sql: str) -> list[tuple]:

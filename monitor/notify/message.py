@@ -46,13 +46,18 @@ class Item:
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     peak_value: float | None = None
+    measure: str | None = None  # value | delta | relative_delta (the deciding rule's)
+    direction: str | None = None  # above | below | both
+    measured: float | None = None  # the number compared with the threshold
+    breaching: bool = True  # False: firing, back within the threshold but not yet clear
 
     def sort_key(self) -> tuple[Any, ...]:
         """Worst first: state, level, then the largest excess over the threshold."""
         excess = 0.0
-        if self.value is not None and self.threshold not in (None, 0) and math.isfinite(self.value):
+        x = self.measured if self.measured is not None else self.value
+        if x is not None and self.threshold not in (None, 0) and math.isfinite(x):
             assert self.threshold is not None
-            excess = abs(self.value / self.threshold)
+            excess = abs(x / self.threshold)
         return (
             STATE_ORDER.get(self.state, 9),
             LEVEL_ORDER.get(self.level, 2),
@@ -150,16 +155,26 @@ def describe(item: Item) -> str:
     if item.kind == "no_data":
         return f"no data to judge: {item.reason or 'the window is empty'}"
     parts = []
+    delta = item.measure in ("delta", "relative_delta")
     if item.state in ("resolved", "ok"):
         parts.append(f"back to {number(item.value)}")
     else:
-        op = ""
-        if item.threshold is not None and item.value is not None:
-            op = " < " if item.value < item.threshold else " > "
-        parts.append(number(item.value) + (op + number(item.threshold) if op else ""))
+        x = item.measured if item.measured is not None else item.value
+        label = {"delta": "Δ ", "relative_delta": "relative Δ "}.get(item.measure or "", "")
+        text = label + number(x)
+        if item.threshold is not None:
+            if not item.breaching:
+                text += f", back within {number(item.threshold)} but not yet clear"
+            elif item.direction == "both":
+                text += f" beyond ±{number(abs(item.threshold))}"
+            else:
+                text += (" < " if item.direction == "below" else " > ") + number(item.threshold)
         if item.level:
-            parts[-1] += f" ({item.level})"
-    if item.baseline_value is not None:
+            text += f" ({item.level})"
+        parts.append(text)
+        if delta:
+            parts.append(f"{number(item.value)} vs baseline {number(item.baseline_value)}")
+    if item.baseline_value is not None and not (delta and item.state not in ("resolved", "ok")):
         parts.append(f"baseline {number(item.baseline_value)}")
     if item.sample_size is not None:
         parts.append(f"n={number(item.sample_size)}")
