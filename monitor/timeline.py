@@ -42,6 +42,6 @@ def episodes(store: AlertStore) -> list[Episode]:
             r["threshold"],
             r["level"],
             r["state"],
-        )  # fmt: skip
+        )
         for r in store.episodes()
     ]
