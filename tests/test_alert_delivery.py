@@ -294,7 +294,10 @@ def test_no_data_of_the_model_inhibits_its_drift_alerts(world, slack) -> None:
     run_day(path, 3)
     (post,) = slack.top_level()  # only the no_data alert
     assert "volume" in post.text and "no data" in post.text
-    assert slack.calls("chat.postMessage")[0]["body"]["channel"] == "#ml-alerts"  # warn: ticket
+    assert (
+        slack.calls("chat.postMessage")[0]["body"]["channel"] == "#ml-alerts"
+    )  # warn level: info, no route
+    golden("no_data", post.blocks)
     reasons = read_db(
         world.db,
         "SELECT DISTINCT reason FROM monitor.alert_events WHERE monitor = 'drift'",
@@ -328,6 +331,7 @@ def test_escaping_and_slack_limits(world, slack) -> None:
     assert "<!channel>" not in text and "<script>" not in text
     assert "&lt;!channel&gt; &amp; &lt;script&gt;" in text
     assert "+21 more" in text  # 61 alerts (60 slices + all), 40 shown
+    golden("escaped_and_truncated", post.blocks)
     assert "<!channel>" not in post.text
 
 
