@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from monitor.alert_store import AlertStore, OutboxRow, StoredAlert
 from monitor.alerts import (
+    ACTIVE,
     SILENCE_FIELDS,
     AlertState,
     Decision,
@@ -180,8 +181,18 @@ def process_pass(
     if not live:
         return summary
 
-    stored = {a.state.fingerprint.id: a for a in store.alerts(states=None)}
+    # The pass's monitors' alerts (resolved ones too: they carry the episode count),
+    # and the active alerts of every other monitor, which may inhibit.
+    names = {o.monitor.name for o in live}
+    stored = {a.state.fingerprint.id: a for a in store.alerts(monitors=sorted(names))}
     previous: dict[str, AlertState] = {k: a.state for k, a in stored.items()}
+    others = [
+        a.state for a in store.alerts(states=ACTIVE) if a.state.fingerprint.monitor not in names
+    ]
+    active_of: dict[str, list[AlertState]] = {}
+    for state in previous.values():
+        if state.active:
+            active_of.setdefault(state.fingerprint.monitor, []).append(state)
     new: dict[str, AlertState] = {}
     family_of: dict[str, str] = {}
     monitor_of: dict[str, MonitorConfig] = {}
@@ -193,18 +204,17 @@ def process_pass(
                 continue  # never alerted, still fine: nothing to keep
             new[fp.id] = transition(prev, fp, obs, lifecycle(o.monitor, fp), run_at)
             family_of[fp.id], monitor_of[fp.id] = o.family, o.monitor
-        for fid, prev in previous.items():
-            fp = prev.fingerprint
-            if fp.monitor != o.monitor.name or fid in new or not prev.active:
+        for absent in active_of.get(o.monitor.name, []):  # active, not in this run's rows
+            fp = absent.fingerprint
+            if fp.id in new:
                 continue
             gone: ObservedStatus = "ok" if clears_absent else "no_data"
             obs = Observation(gone, o.window.start, o.window.end, reason="not in this run's rows")
-            new[fid] = transition(prev, fp, obs, lifecycle(o.monitor, fp), run_at)
-            family_of[fid], monitor_of[fid] = o.family, o.monitor
+            new[fp.id] = transition(absent, fp, obs, lifecycle(o.monitor, fp), run_at)
+            family_of[fp.id], monitor_of[fp.id] = o.family, o.monitor
 
-    # Inhibitors: this pass's states, and the stored ones of monitors not in the pass.
-    current = {**previous, **new}
-    states = list(current.values())
+    # Inhibitors: this pass's states, and the active ones of monitors not in the pass.
+    states = [*{**previous, **new}.values(), *others]
     silences = store.silences()
     decided: dict[str, tuple[AlertState, Decision]] = {}
     for fid, state in new.items():
@@ -224,16 +234,9 @@ def process_pass(
 
     latest = {**previous, **{fid: st for fid, (st, _) in decided.items()}}
     messages = _messages(config, store, decided, latest, monitor_of, run_at, live)
+    post_of = {i.fingerprint: m.key for m in messages if m.action == "post" for i in m.items}
     for fid, (state, decision) in list(decided.items()):
-        key = next(
-            (
-                m.key
-                for m in messages
-                if m.action == "post" and any(i.fingerprint == fid for i in m.items)
-            ),
-            "",
-        )
-        decided[fid] = (notified(state, decision, run_at, key), decision)
+        decided[fid] = (notified(state, decision, run_at, post_of.get(fid, "")), decision)
     summary.messages = messages
 
     saved = [
@@ -252,18 +255,18 @@ def process_pass(
             for name in notifiers or ():
                 rows.append(
                     OutboxRow(
-                        next_id,
-                        name,
-                        message.key,
-                        message.parent_key,
-                        message.action,
-                        message.channel,
-                        message.to_json(),
-                        "pending",
-                        0,
-                        None,
-                        wall_now,
-                        wall_now,
+                        id=next_id,
+                        notifier=name,
+                        message_key=message.key,
+                        parent_key=message.parent_key,
+                        action=message.action,
+                        channel=message.channel,
+                        payload=message.to_json(),
+                        status="pending",
+                        attempts=0,
+                        last_error=None,
+                        created_at=wall_now,
+                        next_attempt_at=wall_now,
                     )
                 )
                 next_id += 1

@@ -232,7 +232,11 @@ def list_alerts(
         alerts = AlertStore(store).alerts(monitors=monitor) if store else []
         pending = AlertStore(store).outbox("pending") if store else []
     if state == "silenced":
-        alerts = [a for a in alerts if (a.state.suppressed_by or "").startswith("silence")]
+        alerts = [
+            a
+            for a in alerts
+            if a.state.active and (a.state.suppressed_by or "").startswith("silence")
+        ]
     elif state is not None:
         alerts = [a for a in alerts if a.state.state == state]
     else:

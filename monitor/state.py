@@ -340,11 +340,3 @@ class StateStore:
             [monitor, naive_utc(span.end), naive_utc(span.start)],
         )
         return [Window(to_utc(r["window_start"]), to_utc(r["window_end"])) for r in rows]
-
-    def metrics(self, monitor: str | None = None) -> list[dict[str, Any]]:
-        where, params = ("WHERE monitor = ?", [monitor]) if monitor else ("", [])
-        return self.wh.execute(
-            f"SELECT * FROM {self.table('metrics')} {where} "
-            "ORDER BY monitor, window_start, segment, feature, metric",
-            params,
-        )

@@ -270,6 +270,8 @@ def test_silence_mutes_matching_alerts_and_is_listed_and_lifted(world, slack) ->
     assert read_db(
         world.db, "SELECT count(*) FROM monitor.alerts WHERE suppressed_by LIKE 'silence%'"
     ) == [(1,)]
+    muted = cli.invoke(app, ["alerts", "--config", str(path), "--state", "silenced"])
+    assert "country=FR" in muted.output and "country=DE" not in muted.output
 
     assert cli.invoke(app, ["unsilence", "--config", str(path), silence_id]).exit_code == 0
     run_day(path, 4)  # FR is announced now, as a new post; DE is reminded in its thread

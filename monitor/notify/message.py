@@ -118,8 +118,7 @@ class Message:
             counts: dict[str, int] = {}
             for i in self.items:
                 counts[i.action] = counts.get(i.action, 0) + 1
-            words = {"remind": "still firing", "escalate": "escalated", "resolve": "resolved",
-                     "announce": "new", "status": "status"}  # fmt: skip
+            words = {"remind": "still firing", "escalate": "escalated", "resolve": "resolved"}
             return ", ".join(f"{n} {words[a]}" for a, n in sorted(counts.items()))
         head = f"{self.level.upper()} {self.monitor}: {len(firing)} breaching"
         if self.action == "update":
