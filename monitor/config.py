@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -27,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from monitor.cron import cron_schedule
 from monitor.durations import parse_duration
 from monitor.errors import ConfigError, did_you_mean
 
@@ -273,7 +273,7 @@ class MonitorSettings(Strict):
     @classmethod
     def _cron(cls, value: str) -> str:
         try:
-            CronTrigger.from_crontab(value, timezone="UTC")
+            cron_schedule(value)
         except ValueError as exc:
             raise ValueError(f"invalid cron expression {value!r}: {exc}") from None
         return value

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
-
-from apscheduler.triggers.cron import CronTrigger
 
 from monitor.config import (
     FixedBaseline,
@@ -21,6 +18,7 @@ from monitor.config import (
     SeasonalBaseline,
     TableBaseline,
 )
+from monitor.cron import cron_schedule
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -106,6 +104,31 @@ def window_for(at: datetime, settings: MonitorSettings) -> Window:
     return Window(end - settings.window, end)
 
 
+def scheduled_runs(
+    settings: MonitorSettings, after: datetime, until: datetime
+) -> list[tuple[Window, datetime]]:
+    """The windows that the schedule's fire times in (after, until] evaluate, oldest
+    first, each with the *first* fire time T that produces it.
+
+    Fires between two grain boundaries evaluate the same window (an hourly schedule
+    with a 1d window sees yesterday 24 times), so each window appears once: the
+    ledger runs a window once, and a backfill replays it once.
+    """
+    cron = cron_schedule(settings.schedule, settings.timezone)
+    step = grain(settings.window)
+    tick = timedelta(microseconds=1)
+    out: list[tuple[Window, datetime]] = []
+    fire = cron.next_fire(after)
+    while fire is not None and fire <= until:
+        w = window_for(fire, settings)
+        # The first T with floor(T - lag) = w.end: at or after w.end + lag.
+        first = cron.next_fire(w.end + settings.lag - tick)
+        out.append((w, first if first is not None and first <= fire else fire))
+        # Fires before the next grain boundary produce the same window again: skip them.
+        fire = cron.next_fire(max(fire, w.end + step + settings.lag - tick))
+    return out
+
+
 def scheduled_windows(
     first_day: date, last_day: date, settings: MonitorSettings
 ) -> list[tuple[Window, datetime]]:
@@ -114,28 +137,13 @@ def scheduled_windows(
 
     This is what `monitor backfill` runs: a daily schedule with a 1h window gives one
     window a day, an hourly schedule with a 1d window one a day, oldest first.
-    (The cron expression is read by APScheduler in the monitor's time zone.)
     """
-    trigger = CronTrigger.from_crontab(settings.schedule, timezone=ZoneInfo(settings.timezone))
-    step = grain(settings.window)
     lo = datetime.combine(first_day, datetime.min.time(), tzinfo=UTC)
     hi = datetime.combine(last_day, datetime.min.time(), tzinfo=UTC) + timedelta(days=1)
     # A window starting at s is produced by the T with floor(T - lag) = s + window.
-    now = lo + settings.window + settings.lag
-    stop = hi + settings.window + settings.lag + step
-    out: list[tuple[Window, datetime]] = []
-    previous: datetime | None = None
-    while True:
-        fire = trigger.get_next_fire_time(previous, now)
-        if fire is None or fire >= stop:
-            return out
-        fire = fire.astimezone(UTC)
-        w = window_for(fire, settings)
-        if lo <= w.start < hi and (not out or out[-1][0] != w):
-            out.append((w, fire))
-        # Fires before the next grain boundary produce the same window again: skip them.
-        previous = fire
-        now = max(fire + timedelta(seconds=1), w.end + step + settings.lag)
+    after = lo + settings.window + settings.lag - timedelta(microseconds=1)
+    until = hi + settings.window + settings.lag + grain(settings.window)
+    return [(w, t) for w, t in scheduled_runs(settings, after, until) if lo <= w.start < hi]
 
 
 def baseline_for(window: Window, settings: MonitorSettings) -> BaselineSpec | None:
