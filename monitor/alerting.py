@@ -102,6 +102,16 @@ def observe(outcome: MonitorOutcome) -> tuple[dict[Fingerprint, Observation], bo
     m, w = outcome.monitor, outcome.window
     error_fp, no_data_fp = run_fingerprint(m, "error"), run_fingerprint(m, "no_data")
     clear = Observation("ok", w.start, w.end)
+    if outcome.status != "error":  # a run that worked ends a dead-man alert
+        found, clears_absent = _observe_run(outcome, error_fp, no_data_fp, clear)
+        return {run_fingerprint(m, "deadman"): clear, **found}, clears_absent
+    return _observe_run(outcome, error_fp, no_data_fp, clear)
+
+
+def _observe_run(
+    outcome: MonitorOutcome, error_fp: Fingerprint, no_data_fp: Fingerprint, clear: Observation
+) -> tuple[dict[Fingerprint, Observation], bool]:
+    m, w = outcome.monitor, outcome.window
     if outcome.status == "error":
         return {
             error_fp: Observation(RUN_LEVEL, w.start, w.end, reason=outcome.error),
@@ -184,43 +194,121 @@ def process_pass(
     # The pass's monitors' alerts (resolved ones too: they carry the episode count),
     # and the active alerts of every other monitor, which may inhibit.
     names = {o.monitor.name for o in live}
-    stored = {a.state.fingerprint.id: a for a in store.alerts(monitors=sorted(names))}
-    previous: dict[str, AlertState] = {k: a.state for k, a in stored.items()}
-    others = [
-        a.state for a in store.alerts(states=ACTIVE) if a.state.fingerprint.monitor not in names
-    ]
-    active_of: dict[str, list[AlertState]] = {}
-    for state in previous.values():
-        if state.active:
-            active_of.setdefault(state.fingerprint.monitor, []).append(state)
-    new: dict[str, AlertState] = {}
-    family_of: dict[str, str] = {}
-    monitor_of: dict[str, MonitorConfig] = {}
+    context = _Context.load(store, names)
     for o in live:
-        found, clears_absent = observe(o)
-        for fp, obs in found.items():
-            prev = previous.get(fp.id)
-            if prev is None and not obs.breach:
-                continue  # never alerted, still fine: nothing to keep
-            new[fp.id] = transition(prev, fp, obs, lifecycle(o.monitor, fp), run_at)
-            family_of[fp.id], monitor_of[fp.id] = o.family, o.monitor
-        for absent in active_of.get(o.monitor.name, []):  # active, not in this run's rows
-            fp = absent.fingerprint
-            if fp.id in new:
-                continue
-            gone: ObservedStatus = "ok" if clears_absent else "no_data"
-            obs = Observation(gone, o.window.start, o.window.end, reason="not in this run's rows")
-            new[fp.id] = transition(absent, fp, obs, lifecycle(o.monitor, fp), run_at)
-            family_of[fp.id], monitor_of[fp.id] = o.family, o.monitor
+        for fid, state in advance(o, context.previous_of(o.monitor.name), run_at).items():
+            context.add(state, o.family, o.monitor)
+    windows = {o.monitor.name: o.window for o in live}
+    marks_now = {o.monitor.name: run_at for o in live}
+    _settle(store, config, context, run_at, actor, notifiers, wall_now, windows, summary, marks_now)
+    return summary
 
-    # Inhibitors: this pass's states, and the active ones of monitors not in the pass.
-    states = [*{**previous, **new}.values(), *others]
+
+def advance(
+    outcome: MonitorOutcome, previous: dict[str, AlertState], run_at: datetime
+) -> dict[str, AlertState]:
+    """One monitor's run applied to its alert states (`previous`, by fingerprint id):
+    the new state of every fingerprint the run observed or that was active. Pure, so
+    `monitor backtest` replays history with exactly the live rules."""
+    found, clears_absent = observe(outcome)
+    new: dict[str, AlertState] = {}
+    for fp, obs in found.items():
+        prev = previous.get(fp.id)
+        if prev is None and not obs.breach:
+            continue  # never alerted, still fine: nothing to keep
+        new[fp.id] = transition(prev, fp, obs, lifecycle(outcome.monitor, fp), run_at)
+    for absent in previous.values():  # active, not in this run's rows
+        fp = absent.fingerprint
+        if not absent.active or fp.id in new or fp.kind == "deadman":
+            continue
+        gone: ObservedStatus = "ok" if clears_absent else "no_data"
+        w = outcome.window
+        obs = Observation(gone, w.start, w.end, reason="not in this run's rows")
+        new[fp.id] = transition(absent, fp, obs, lifecycle(outcome.monitor, fp), run_at)
+    return new
+
+
+def process_deadman(
+    store: AlertStore,
+    config: Config,
+    observations: Sequence[tuple[MonitorConfig, Observation]],
+    run_at: datetime,
+    notifiers: Sequence[str] | None,
+) -> PassSummary:
+    """The daemon's dead-man's switch: a monitor with no successful run for two
+    schedule intervals gets an alert of its own (kind `deadman`), announced like any
+    other; `ok` observations resolve it. Watermarks do not move: the windows the
+    monitor missed are still run, and alerted, when it catches up."""
+    summary = PassSummary()
+    names = {m.name for m, _ in observations}
+    context = _Context.load(store, names)
+    for monitor, obs in observations:
+        fp = run_fingerprint(monitor, "deadman")
+        prev = context.previous.get(fp.id)
+        if prev is None and not obs.breach:
+            continue
+        family = ""  # not inhibited: a blind monitor is news whatever else fires
+        context.add(transition(prev, fp, obs, lifecycle(monitor, fp), run_at), family, monitor)
+    if context.new:
+        _settle(
+            store, config, context, run_at, "daemon", notifiers, run_at, {}, summary, {}, "/deadman"
+        )
+    return summary
+
+
+@dataclass
+class _Context:
+    """What one alert-stage step reads and changes: the stored states of its monitors,
+    the active states of all others (possible inhibitors), and the new states."""
+
+    stored: dict[str, StoredAlert]
+    previous: dict[str, AlertState]
+    others: list[AlertState]
+    new: dict[str, AlertState] = field(default_factory=dict)
+    family_of: dict[str, str] = field(default_factory=dict)
+    monitor_of: dict[str, MonitorConfig] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, store: AlertStore, names: set[str]) -> _Context:
+        stored = {a.state.fingerprint.id: a for a in store.alerts(monitors=sorted(names))}
+        others = [
+            a.state for a in store.alerts(states=ACTIVE) if a.state.fingerprint.monitor not in names
+        ]
+        return cls(stored, {k: a.state for k, a in stored.items()}, others)
+
+    def previous_of(self, monitor: str) -> dict[str, AlertState]:
+        return {k: s for k, s in self.previous.items() if s.fingerprint.monitor == monitor}
+
+    def add(self, state: AlertState, family: str, monitor: MonitorConfig) -> None:
+        fid = state.fingerprint.id
+        self.new[fid], self.family_of[fid], self.monitor_of[fid] = state, family, monitor
+
+
+def _settle(
+    store: AlertStore,
+    config: Config,
+    context: _Context,
+    run_at: datetime,
+    actor: str,
+    notifiers: Sequence[str] | None,
+    wall_now: datetime,
+    windows: dict[str, Window],
+    summary: PassSummary,
+    watermarks: dict[str, datetime],
+    key_tag: str = "",
+) -> None:
+    """Decide, compose and write: the new states, their events, their outbox rows and
+    the watermarks, in one transaction, so a notification exists exactly when its
+    state change does."""
+    previous, new = context.previous, context.new
+    # Inhibitors: this step's states, and the active ones of monitors not in it.
+    states = [*{**previous, **new}.values(), *context.others]
     silences = store.silences()
     decided: dict[str, tuple[AlertState, Decision]] = {}
     for fid, state in new.items():
-        fp, monitor = state.fingerprint, monitor_of[fid]
+        fp, monitor = state.fingerprint, context.monitor_of[fid]
         muted_by = silenced_by(fp, silences, wall_now)
-        blocked_by = inhibited_by(fp, family_of[fid], states)
+        blocked_by = inhibited_by(fp, context.family_of[fid], states)
         decision = decide(
             previous.get(fid), state, lifecycle(monitor, fp), run_at, muted_by, blocked_by
         )
@@ -233,14 +321,16 @@ def process_pass(
         summary.decisions.append((fp, decision))
 
     latest = {**previous, **{fid: st for fid, (st, _) in decided.items()}}
-    messages = _messages(config, store, decided, latest, monitor_of, run_at, live)
+    messages = _messages(
+        config, store, decided, latest, context.monitor_of, run_at, windows, key_tag
+    )
     post_of = {i.fingerprint: m.key for m in messages if m.action == "post" for i in m.items}
     for fid, (state, decision) in list(decided.items()):
         decided[fid] = (notified(state, decision, run_at, post_of.get(fid, "")), decision)
     summary.messages = messages
 
     saved = [
-        _stored(state, monitor_of[fid], stored.get(fid), wall_now)
+        _stored(state, context.monitor_of[fid], context.stored.get(fid), wall_now)
         for fid, (state, _) in decided.items()
     ]
     events = [
@@ -273,8 +363,7 @@ def process_pass(
         store.save_alerts(saved)
         store.add_events(events)
         store.enqueue(rows)
-        store.set_watermarks({o.monitor.name: run_at for o in live})
-    return summary
+        store.set_watermarks(watermarks)
 
 
 def _stored(
@@ -336,13 +425,14 @@ def _messages(
     latest: dict[str, AlertState],
     monitor_of: dict[str, MonitorConfig],
     run_at: datetime,
-    outcomes: Sequence[MonitorOutcome],
+    windows: dict[str, Window],
+    key_tag: str = "",
 ) -> list[Message]:
     """One post per monitor for its new episodes; per thread, one reply with the
     reminders, escalations and resolutions, and one update of the post when an item
     of it resolved or escalated."""
-    windows = {o.monitor.name: o.window for o in outcomes}
-    stamp = f"{run_at:%Y-%m-%dT%H:%MZ}"
+    # Minutes name a run; a sub-minute schedule needs the seconds too.
+    stamp = f"{run_at:%Y-%m-%dT%H:%M:%SZ}" if run_at.second else f"{run_at:%Y-%m-%dT%H:%MZ}"
     posts: dict[str, list[Item]] = {}
     replies: dict[str, list[Item]] = {}
     changed_threads: set[str] = set()
@@ -363,7 +453,7 @@ def _messages(
         window = windows.get(name)
         out.append(
             Message(
-                key=f"{name}@{stamp}",
+                key=f"{name}{key_tag}@{stamp}",
                 action="post",
                 parent_key=None,
                 monitor=name,

@@ -10,7 +10,8 @@ Per fingerprint (what is alerting, never its value or time)::
 
 A value past a rule's `clear` level but no longer breaching (hysteresis) neither
 breaches nor clears: a firing alert stays firing. `no_data` and `error` are alert
-kinds of their own, one per monitor. Whether to notify is a separate pure decision
+kinds of their own, one per monitor, and so is `deadman` (the daemon saw no
+successful run for two schedule intervals). Whether to notify is a separate pure decision
 (`decide`) from the previous and new state, the settings, `now`, and whether a
 silence or an inhibiting alert mutes it; it returns a named reason, so every
 "why was I (not) paged" has an answer in `monitor.alert_events`.
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-Kind = Literal["metric", "no_data", "error"]
+Kind = Literal["metric", "no_data", "error", "deadman"]
 State = Literal["ok", "pending", "firing", "recovering", "resolved"]
 Action = Literal["none", "announce", "remind", "escalate", "resolve"]
 ObservedStatus = Literal["alert", "warn", "held", "ok", "no_data"]

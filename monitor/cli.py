@@ -20,6 +20,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from monitor import demo as demo_world
@@ -95,11 +96,21 @@ def run(
         str | None, typer.Option(help="Run as if at this UTC time (default: now).")
     ] = None,
     no_build: Annotated[bool, typer.Option("--no-build", help="Skip the dbt build.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Run the latest window again even if it already ran.")
+    ] = False,
 ) -> None:
-    """One pass over the monitors (for cron): evaluate the window ending at --at."""
+    """One pass over the monitors (for cron). Without --at, each monitor runs the windows
+    its schedule produced that have not run yet (the daemon's catch-up rules, so cron
+    beside a daemon never runs a window twice); --at T runs the window of time T."""
     cfg = load_config(config)
     runner = Runner(cfg)
-    results = runner.run(monitor, parse_time(at) if at else None, "manual", build=not no_build)
+    if at:
+        results = runner.run(monitor, parse_time(at), "manual", build=not no_build)
+    else:
+        results = runner.run_scheduled(monitor, force=force, build=not no_build)
+        if not results:
+            console.print("nothing to run: every scheduled window has run")
     _print_results(results)
     _print_alerting(runner)
     _exit_for(results, runner)
@@ -122,7 +133,28 @@ def backfill(
     if last < first:
         raise MonitorError(f"--to {last} is before --from {first}")
     runner = Runner(cfg)
-    results = runner.backfill(first, last, monitor, build=not no_build, notify=notify)
+    total = len(runner.backfill_plan(first, last, monitor))
+    with Progress(
+        TextColumn("backfill"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+    ) as bar:
+        task = bar.add_task("", total=total)
+
+        def advance(result: RunResult) -> None:
+            bar.update(
+                task,
+                advance=1,
+                description=f"{result.monitor} {result.window.start:%Y-%m-%d %H:%M}",
+            )
+
+        results = runner.backfill(
+            first, last, monitor, build=not no_build, progress=advance, notify=notify
+        )
     _print_summary(results)
     _print_alerting(runner)
     _exit_for(results, runner)
@@ -436,7 +468,7 @@ def demo(
 
 def _print_results(results: list[RunResult]) -> None:
     for r in results:
-        colour = {"ok": "green", "no_data": "yellow", "error": "red"}[r.status]
+        colour = {"ok": "green", "no_data": "yellow", "error": "red"}.get(r.status, "cyan")
         console.print(
             f"[{colour}]{r.status:7}[/{colour}] {r.monitor}  {r.window}  ({r.seconds:.2f}s)"
         )
@@ -565,7 +597,10 @@ def print_comparison(result: Comparison) -> None:
 
 
 def _print_alerting(runner: Runner) -> None:
-    """What the alert stage did: replays skipped, stage errors, deliveries."""
+    """What the alert stage did: replays skipped, stage errors, deliveries; and windows
+    missed beyond the catch-up horizon."""
+    for gap in runner.gaps:
+        console.print(f"[yellow]gap[/yellow]: {escape(gap)}")
     replayed = sorted({m for p in runner.passes for m in p.replayed})
     if replayed:
         console.print(

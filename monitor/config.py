@@ -60,6 +60,9 @@ class DuckDBWarehouse(Strict):
     memory_limit: str | None = None  # e.g. "8GB"; DuckDB's default is 80% of RAM
     threads: int | None = None
     temp_directory: Path | None = None
+    # DuckDB lets one process write at a time: wait this long for another process (a
+    # run, an analyst's shell) to close the file before failing with who holds it.
+    lock_timeout: Duration = timedelta(seconds=10)
 
 
 WarehouseConfig = DuckDBWarehouse
@@ -262,6 +265,10 @@ class MonitorSettings(Strict):
     keep_firing_for: int = Field(1, ge=1)
     repeat_interval: Duration = timedelta(hours=24)
     no_data: Literal["alert", "ok", "keep"] = "alert"
+    # A warehouse query running longer is cancelled and the run recorded as an error.
+    query_timeout: Duration = timedelta(minutes=30)
+    # How late a scheduled run may finish before the daemon's /healthz reports it overdue.
+    grace: Duration = timedelta(minutes=10)
     severity: Severity = "ticket"
     channel: str | None = None
     # Slack user (U…/W…) or user-group (S…) ids, @-mentioned on page severity.
@@ -289,7 +296,7 @@ class MonitorSettings(Strict):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
         return value
 
-    @field_validator("window", "repeat_interval")
+    @field_validator("window", "repeat_interval", "query_timeout", "grace")
     @classmethod
     def _positive(cls, value: timedelta) -> timedelta:
         if value <= timedelta(0):
@@ -304,8 +311,27 @@ class MonitorConfig(MonitorSettings):
 
 
 class DaemonConfig(Strict):
+    """`monitor daemon` (docs/operations.md)."""
+
     host: str = "127.0.0.1"
-    port: int = 9464
+    port: int = Field(9464, ge=0, le=65535)  # 0: any free port (logged at start)
+    # After downtime, missed windows are run at start, oldest first, back to this far.
+    catch_up_horizon: Duration = timedelta(days=3)
+    # On SIGTERM/SIGINT, how long in-flight runs may take to finish before they are
+    # cancelled (keep it below your orchestrator's kill grace period).
+    stop_timeout: Duration = timedelta(seconds=20)
+    # How often a standby daemon tries to take over the leader lock.
+    leader_poll: Duration = timedelta(seconds=5)
+    # How often the daemon checks for monitors without a recent success (the dead-man's
+    # switch) and retries the outbox.
+    watchdog_interval: Duration = timedelta(seconds=30)
+
+    @field_validator("stop_timeout", "leader_poll", "watchdog_interval", "catch_up_horizon")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be longer than zero")
+        return value
 
 
 class Config(Strict):
@@ -314,7 +340,7 @@ class Config(Strict):
     dbt: DbtConfig | None = None
     notify: NotifyConfig = Field(default_factory=lambda: NotifyConfig.model_validate({}))
     sql_dirs: list[Path] = Field(default_factory=lambda: [Path("sql")])
-    daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    daemon: DaemonConfig = Field(default_factory=lambda: DaemonConfig.model_validate({}))
     models: dict[str, ModelConfig]
     defaults: MonitorSettings | None = None
     monitors: list[MonitorConfig] = Field(default_factory=list)

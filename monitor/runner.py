@@ -13,11 +13,12 @@ import itertools
 import json
 import logging
 import math
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from monitor import dbt, stats
@@ -33,13 +34,28 @@ from monitor.checks import (
     resolve_params,
 )
 from monitor.config import Config, MonitorConfig
+from monitor.cron import cron_schedule
+from monitor.durations import format_duration
 from monitor.errors import CheckError, MonitorError
 from monitor.evaluate import evaluate
+from monitor.ledger import OWNER, LedgerEntry, settled
 from monitor.notify import Notifier, notifiers_for
 from monitor.notify.sender import DrainReport, drain
-from monitor.state import BinSpec, RunRecord, StateStore
+from monitor.state import BinSpec, LedgerMark, RunRecord, StateStore
 from monitor.warehouse import Warehouse, connect
-from monitor.windows import BaselineSpec, Window, baseline_for, scheduled_windows, window_for
+from monitor.windows import (
+    BaselineSpec,
+    Window,
+    baseline_for,
+    scheduled_runs,
+    scheduled_windows,
+    window_for,
+)
+
+TICK = timedelta(microseconds=1)
+# Monitors of these families run first at a shared fire time, so a freshness or
+# volume alert exists before the drift run it should inhibit (monitor/alerts.py).
+FIRST_FAMILIES = ("quality",)
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +66,16 @@ class RunResult:
 
     monitor: str
     window: Window
-    status: str  # ok | error | no_data
+    status: str  # ok | error | no_data; not recorded: skipped | aborted
     error: str | None = None
     rows: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     bin_specs: list[BinSpec] = field(default_factory=list)  # newly fitted, to freeze
+    run_at: datetime | None = None
+
+    @property
+    def recorded(self) -> bool:
+        return self.status in ("ok", "error", "no_data")
 
     @property
     def breaches(self) -> list[dict[str, Any]]:
@@ -172,6 +193,16 @@ class Runner:
         self.passes: list[PassSummary] = []  # what the alert stage decided, per pass
         self.delivery: DrainReport | None = None  # the outbox drain after the last execution
         self.alert_errors: list[str] = []
+        self.gaps: list[str] = []  # missed windows older than the catch-up horizon
+        # Per monitor: every scheduled window up to this T is done or aborted-and-noted.
+        self.settled_through: dict[str, datetime] = {}
+        # Set by the daemon on SIGTERM: start nothing new; `cancel()` stops the query.
+        self.stopping = threading.Event()
+        self._built_for: datetime | None = None  # the latest T a dbt build ran for
+        self._query_lock = threading.Lock()
+        self._in_query: Warehouse | None = None
+        self._cancelled = False
+        self._timed_out = False
 
     @property
     def notifiers(self) -> list[Notifier]:
@@ -255,6 +286,118 @@ class Runner:
         plan = [(m, window_for(at, m), at) for m in selected]
         return self._execute(plan, trigger, build, notify=notify)
 
+    def run_scheduled(
+        self,
+        monitors: Iterable[str] | None = None,
+        now: datetime | None = None,
+        horizon: timedelta | None = None,
+        after: dict[str, datetime] | None = None,
+        force: bool = False,
+        build: bool = True,
+        notify: bool = True,
+    ) -> list[RunResult]:
+        """Scheduled runs (the daemon's jobs, cron's `monitor run`): every window the
+        schedule produced up to `now` that the run ledger does not have as done, back
+        to `horizon` (default `daemon.catch_up_horizon`), oldest first, each claimed
+        before it runs so that no window runs twice. A monitor that never ran on a
+        schedule starts with its latest window. `after` narrows the search per
+        monitor (the daemon's cursor); `force` runs the latest window again even if
+        it is done."""
+        now = now or datetime.now(UTC)
+        horizon = horizon or self.config.daemon.catch_up_horizon
+        selected = self.select(monitors)
+        self.gaps = []
+        with connect(self.config.warehouse) as wh:
+            store = StateStore(wh, self.config.state.schema_)
+            plan = self._due(store, selected, now, horizon, after or {}, force)
+        if not plan:
+            self.settled_through.update({m.name: now for m in selected})
+            self.passes, self.alert_errors, self.delivery = [], [], None
+            return []
+        latest = max(item[2] for item in plan)
+        build = build and (self._built_for is None or latest > self._built_for)
+        results = self._execute(plan, "schedule", build, notify=notify, claim=True, force=force)
+        if build:
+            self._built_for = latest
+        for m in selected:  # the oldest window left for later (run elsewhere, aborted)
+            left = [
+                r.run_at for r in results if r.monitor == m.name and not r.recorded and r.run_at
+            ]
+            self.settled_through[m.name] = min(left) - TICK if left else now
+        return results
+
+    def _due(
+        self,
+        store: StateStore,
+        monitors: list[MonitorConfig],
+        now: datetime,
+        horizon: timedelta,
+        after: dict[str, datetime],
+        force: bool,
+    ) -> list[tuple[MonitorConfig, Window, datetime]]:
+        names = [m.name for m in monitors]
+        first = store.first_scheduled(names)
+        lower = now - horizon
+        candidates: list[tuple[MonitorConfig, Window, datetime]] = []
+        for m in monitors:
+            cron = cron_schedule(m.schedule, m.timezone)
+            latest = cron.latest_fire(now)
+            if force or m.name not in first:  # its latest window only
+                found = scheduled_runs(m, latest - TICK, latest) if latest else []
+            else:
+                start = max(lower, first[m.name] - TICK, after.get(m.name, lower))
+                found = scheduled_runs(m, start, now)
+                self._note_gap(store, m, lower, horizon)
+            candidates += [(m, w, t) for w, t in found]
+        if not candidates or force:
+            return self._ordered(candidates)
+        ledger = store.ledger(names, min(t for _, _, t in candidates) - TICK)
+        return self._ordered(
+            [
+                (m, w, t)
+                for m, w, t in candidates
+                if not settled(ledger.get((m.name, w)), now, 2 * m.query_timeout)
+            ]
+        )
+
+    def _note_gap(
+        self, store: StateStore, monitor: MonitorConfig, lower: datetime, horizon: timedelta
+    ) -> None:
+        """Windows missed before the horizon are not run: say so, and how to run them."""
+        last = store.ledger([monitor.name], lower - TICK)
+        if last:
+            return
+        latest = store.last_scheduled(monitor.name)
+        cron = cron_schedule(monitor.schedule, monitor.timezone)
+        nxt = cron.next_fire(latest) if latest else None
+        if latest is None or nxt is None or nxt > lower:
+            return
+        self.gaps.append(
+            f"{monitor.name}: windows scheduled from {nxt:%Y-%m-%d %H:%M} to {lower:%Y-%m-%d %H:%M} "
+            f"UTC are older than the catch-up horizon ({format_duration(horizon)}) and were not run; "
+            f"run `monitor backfill --monitor {monitor.name} --from {nxt:%Y-%m-%d} --to {lower:%Y-%m-%d}`"
+        )
+
+    def _ordered(
+        self, plan: list[tuple[MonitorConfig, Window, datetime]]
+    ) -> list[tuple[MonitorConfig, Window, datetime]]:
+        """Fire-time order; at one fire time, quality checks first (see FIRST_FAMILIES)."""
+        return sorted(plan, key=lambda item: (item[2], self.rank(item[0]), item[0].name))
+
+    def rank(self, monitor: MonitorConfig) -> int:
+        try:
+            family = find_check(self.checks, monitor.check).family
+        except MonitorError:
+            return 1
+        return 0 if family in FIRST_FAMILIES else 1
+
+    def cancel(self) -> None:
+        """Stop the running query now (the daemon's stop deadline passed)."""
+        with self._query_lock:
+            self._cancelled = True
+            if self._in_query is not None:
+                self._in_query.interrupt()
+
     def backfill(
         self,
         first_day: date,
@@ -267,13 +410,20 @@ class Runner:
         """Every window starting within [first_day, last_day], as scheduled: pass by pass
         in fire-time order, so the alert lifecycle sees history as it happened. Alert
         states are kept either way; notifications only with `notify`."""
-        plan = [
-            (m, window, fire)
-            for m in self.select(monitors)
-            for window, fire in scheduled_windows(first_day, last_day, m)
-        ]
-        plan.sort(key=lambda item: (item[2], item[0].name))
+        plan = self.backfill_plan(first_day, last_day, monitors)
         return self._execute(plan, "backfill", build, progress, notify)
+
+    def backfill_plan(
+        self, first_day: date, last_day: date, monitors: Iterable[str] | None = None
+    ) -> list[tuple[MonitorConfig, Window, datetime]]:
+        """What `backfill` runs (the CLI sizes its progress bar from it)."""
+        return self._ordered(
+            [
+                (m, window, fire)
+                for m in self.select(monitors)
+                for window, fire in scheduled_windows(first_day, last_day, m)
+            ]
+        )
 
     # ------------------------------------------------------------------ execution
 
@@ -284,9 +434,12 @@ class Runner:
         build: bool,
         progress: Callable[[RunResult], None] | None = None,
         notify: bool = True,
+        claim: bool = False,
+        force: bool = False,
     ) -> list[RunResult]:
         """Run the plan pass by pass (one fire time each); after each pass, the alert
-        stage; after all of them, deliver what the outbox holds."""
+        stage; after all of them, deliver what the outbox holds. With `claim`, each
+        window is claimed in the run ledger first and skipped if it is taken."""
         build_error: str | None = None
         if build and self.config.dbt and self.config.dbt.build_before_checks:
             try:
@@ -295,24 +448,69 @@ class Runner:
                 build_error = str(exc)
         results = []
         self.passes, self.alert_errors, self.delivery = [], [], None
+        ledgered = trigger in ("schedule", "backfill")
         with connect(self.config.warehouse) as wh:
             store = StateStore(wh, self.config.state.schema_)
             for run_at, group in itertools.groupby(plan, key=lambda item: item[2]):
                 outcomes = []
                 for monitor, window, _ in group:
-                    if build_error:
+                    mark = LedgerMark(run_at, trigger, OWNER) if ledgered else None
+                    if self.stopping.is_set():
+                        result = self._abort(store, monitor, window, run_at, mark, claim)
+                    elif claim and (taken := self._claim(store, monitor, window, mark, force)):
+                        result = RunResult(monitor.name, window, "skipped", taken, run_at=run_at)
+                    elif build_error:
                         result = RunResult(monitor.name, window, "error", build_error)
-                        self._record(store, result, run_at, trigger, time.time())
+                        self._record(store, result, run_at, trigger, time.time(), ledger=mark)
                     else:
-                        result = self.run_one(wh, store, monitor, window, run_at, trigger)
+                        result = self.run_one(wh, store, monitor, window, run_at, trigger, mark)
+                        if result.status == "aborted":
+                            self._abort(store, monitor, window, run_at, mark, claim)
+                    result.run_at = run_at
                     results.append(result)
-                    outcomes.append(self._outcome(monitor, result))
+                    if result.recorded:
+                        outcomes.append(self._outcome(monitor, result))
                     if progress:
                         progress(result)
-                self._alert(store, outcomes, run_at, trigger, notify)
+                if outcomes:
+                    self._alert(store, outcomes, run_at, trigger, notify)
             if notify:
                 self.deliver(store)
         return results
+
+    def _claim(
+        self,
+        store: StateStore,
+        monitor: MonitorConfig,
+        window: Window,
+        mark: LedgerMark | None,
+        force: bool,
+    ) -> str | None:
+        """Claim the window; None when claimed, else why it is not ours to run."""
+        assert mark is not None
+        now = datetime.now(UTC)
+        entry = store.ledger_entry(monitor.name, window)
+        if entry is not None and settled(entry, now, 2 * monitor.query_timeout):
+            if not (force and entry.status == "done"):
+                return _taken(entry)
+        if not store.claim(monitor.name, window, mark, entry, now):
+            latest = store.ledger_entry(monitor.name, window)
+            return _taken(latest) if latest else "claimed by another process"
+        return None
+
+    def _abort(
+        self,
+        store: StateStore,
+        monitor: MonitorConfig,
+        window: Window,
+        run_at: datetime,
+        mark: LedgerMark | None,
+        claim: bool,
+    ) -> RunResult:
+        note = "the daemon stopped before this window finished"
+        if claim and mark is not None:
+            store.abort(monitor.name, window, mark, note, datetime.now(UTC))
+        return RunResult(monitor.name, window, "aborted", note, run_at=run_at)
 
     def _outcome(self, monitor: MonitorConfig, result: RunResult) -> MonitorOutcome:
         try:
@@ -359,11 +557,12 @@ class Runner:
         window: Window,
         run_at: datetime,
         trigger: str,
+        ledger: LedgerMark | None = None,
     ) -> RunResult:
         started = time.time()
         try:
             live = trigger != "backfill"
-            rows, compiled = self.compute(wh, monitor, window, run_at, store, live)
+            rows, compiled = self._compute_in_time(wh, monitor, window, run_at, store, live)
             verdicts = evaluate(rows, monitor)
             for row, v in zip(rows, verdicts, strict=True):
                 row.update(
@@ -380,20 +579,61 @@ class Runner:
             specs = fitted_bin_specs(rows, monitor, compiled.spec_key, window)
             result = RunResult(monitor.name, window, status, None, rows, bin_specs=specs)
         except MonitorError as exc:
-            result = RunResult(monitor.name, window, "error", str(exc))
+            if self._cancelled:  # the daemon is stopping: this window runs again at start
+                return RunResult(monitor.name, window, "aborted", "cancelled: the daemon stopped")
+            error = str(exc)
+            if self._timed_out:
+                error = (
+                    f"query cancelled after {format_duration(monitor.query_timeout)} "
+                    f"(the monitor's query_timeout): {exc}"
+                )
+            result = RunResult(monitor.name, window, "error", error)
         except Exception as exc:  # a bug must not stop the other monitors
             log.exception("monitor %s failed unexpectedly", monitor.name)
             result = RunResult(
                 monitor.name, window, "error", f"internal error: {type(exc).__name__}: {exc}"
             )
         try:
-            self._record(store, result, run_at, trigger, started, monitor)
+            self._record(store, result, run_at, trigger, started, monitor, ledger)
         except MonitorError as exc:  # the results could not be stored: say so, go on
             log.error("monitor %s: could not write results: %s", monitor.name, exc)
             result = RunResult(
                 monitor.name, window, "error", f"could not write results: {exc}", result.rows
             )
         return result
+
+    def _compute_in_time(
+        self,
+        wh: Warehouse,
+        monitor: MonitorConfig,
+        window: Window,
+        run_at: datetime,
+        store: StateStore,
+        live: bool,
+    ) -> tuple[list[dict[str, Any]], CompiledCheck]:
+        """`compute`, cancelled when it outlasts the monitor's query_timeout or when the
+        daemon's stop deadline passes (`cancel`)."""
+        with self._query_lock:
+            self._in_query, self._timed_out = wh, False
+            if self._cancelled:
+                self._in_query = None
+                raise MonitorError("cancelled before it started")
+
+        def expire() -> None:
+            with self._query_lock:
+                if self._in_query is wh:
+                    self._timed_out = True
+                    wh.interrupt()
+
+        timer = threading.Timer(monitor.query_timeout.total_seconds(), expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            return self.compute(wh, monitor, window, run_at, store, live)
+        finally:
+            timer.cancel()
+            with self._query_lock:
+                self._in_query = None
 
     def compute(
         self,
@@ -420,6 +660,7 @@ class Runner:
         trigger: str,
         started: float,
         monitor: MonitorConfig | None = None,
+        ledger: LedgerMark | None = None,
     ) -> None:
         run_id = uuid.uuid4().hex
         finished = time.time()
@@ -453,11 +694,33 @@ class Runner:
             ),
             metric_rows,
             result.bin_specs if metric_rows is not None else (),
+            ledger,
         )
+        fields = {
+            "event": "run",
+            "monitor": result.monitor,
+            "window_start": result.window.start.isoformat(),
+            "window_end": result.window.end.isoformat(),
+            "run_at": run_at.isoformat(),
+            "trigger": trigger,
+            "status": result.status,
+            "rows": len(result.rows),
+            "duration_s": round(result.seconds, 3),
+            "started_at": datetime.fromtimestamp(started, UTC).isoformat(),
+            "error": result.error,
+        }
         log.info(
             "run monitor=%s window=%s status=%s rows=%d seconds=%.3f",
             result.monitor, result.window, result.status, len(result.rows), result.seconds,
+            extra={"fields": fields},
         )  # fmt: skip
+
+
+def _taken(entry: LedgerEntry) -> str:
+    who = "this process" if entry.owner == OWNER else entry.owner
+    if entry.status == "done":
+        return f"already run ({entry.trigger}, {entry.run_status}) at {entry.finished_at:%Y-%m-%d %H:%M:%S} UTC"
+    return f"being run by {who} since {entry.claimed_at:%Y-%m-%d %H:%M:%S} UTC"
 
 
 def _change(row: dict[str, Any]) -> float:

@@ -24,6 +24,7 @@ from typing import Any
 
 from monitor import sqltext
 from monitor.checks import RESULT_COLUMNS
+from monitor.ledger import LedgerEntry
 from monitor.warehouse import Warehouse
 from monitor.windows import Window, to_utc
 
@@ -185,6 +186,24 @@ def _ddl(schema: str) -> list[str]:
             reason VARCHAR NOT NULL,
             created_at TIMESTAMP NOT NULL
         )""",
+        # Scheduled windows: claimed, done or aborted (monitor/ledger.py). The key makes
+        # two daemons, or cron beside a daemon, unable to run one window twice.
+        f"""CREATE TABLE IF NOT EXISTS {s}.run_ledger (
+            monitor VARCHAR NOT NULL,
+            window_start TIMESTAMP NOT NULL,
+            window_end TIMESTAMP NOT NULL,
+            fire_time TIMESTAMP NOT NULL, -- the scheduled T that produced the window
+            status VARCHAR NOT NULL,      -- running | done | aborted
+            "trigger" VARCHAR NOT NULL,   -- schedule | backfill
+            owner VARCHAR NOT NULL,       -- host:pid:token of the process that claimed it
+            attempts INTEGER NOT NULL,
+            claimed_at TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP,
+            run_id VARCHAR,
+            run_status VARCHAR,           -- ok | error | no_data of its recorded run
+            note VARCHAR,
+            PRIMARY KEY (monitor, window_start, window_end)
+        )""",
         # The latest run time whose results the alert stage applied, per monitor: an
         # older window run again (a re-run backfill) updates metrics, never alerts.
         f"""CREATE TABLE IF NOT EXISTS {s}.alert_watermarks (
@@ -210,6 +229,15 @@ class BinSpec:
     items: list[Any]  # edges (float) or categories (str), in bin order
     baseline_size: int | None
     fitted_window: Window
+
+
+@dataclass(frozen=True)
+class LedgerMark:
+    """Where a recorded run goes in the run ledger: its scheduled T and who ran it."""
+
+    fire_time: datetime
+    trigger: str
+    owner: str
 
 
 @dataclass(frozen=True)
@@ -253,8 +281,10 @@ class StateStore:
         run: RunRecord,
         metric_rows: Sequence[dict[str, Any]] | None,
         bin_specs: Sequence[BinSpec] = (),
+        ledger: LedgerMark | None = None,
     ) -> None:
-        """Write the run; metric rows replace the window's old rows; new bin specs are kept.
+        """Write the run; metric rows replace the window's old rows; new bin specs are
+        kept; a scheduled or backfilled window is marked done in the ledger.
 
         One transaction, so a crash leaves either the whole run or none of it.
         """
@@ -282,6 +312,11 @@ class StateStore:
                 )
             self.wh.insert_rows(f"{self.schema}.runs", RUN_COLUMNS, [values])
             self._insert_new_specs(bin_specs)
+            if ledger is not None:
+                self._ledger_upsert(
+                    run.monitor, Window(run.window_start, run.window_end), ledger, "done",
+                    run.finished_at, run_id=run.run_id, run_status=run.status,
+                )  # fmt: skip
 
     def _insert_new_specs(self, specs: Sequence[BinSpec]) -> None:
         """Insert the specs not stored yet (a concurrent run may have frozen one first)."""
@@ -340,3 +375,133 @@ class StateStore:
             [monitor, naive_utc(span.end), naive_utc(span.start)],
         )
         return [Window(to_utc(r["window_start"]), to_utc(r["window_end"])) for r in rows]
+
+    # ------------------------------------------------------------------ run ledger
+
+    def ledger(
+        self, monitors: Sequence[str], since: datetime
+    ) -> dict[tuple[str, Window], LedgerEntry]:
+        """Ledger rows of these monitors whose scheduled T is after `since`."""
+        if not monitors:
+            return {}
+        marks = ", ".join("?" for _ in monitors)
+        rows = self.wh.execute(
+            f"SELECT * FROM {self.table('run_ledger')} "
+            f"WHERE monitor IN ({marks}) AND fire_time > ?",
+            [*monitors, naive_utc(since)],
+        )
+        out = {}
+        for r in rows:
+            entry = _ledger_entry(r)
+            out[(entry.monitor, entry.window)] = entry
+        return out
+
+    def ledger_entry(self, monitor: str, window: Window) -> LedgerEntry | None:
+        rows = self.wh.execute(
+            f"SELECT * FROM {self.table('run_ledger')} "
+            "WHERE monitor = ? AND window_start = ? AND window_end = ?",
+            [monitor, naive_utc(window.start), naive_utc(window.end)],
+        )
+        return _ledger_entry(rows[0]) if rows else None
+
+    def first_scheduled(self, monitors: Sequence[str]) -> dict[str, datetime]:
+        """The earliest scheduled T in the ledger per monitor (monitors that ever ran)."""
+        if not monitors:
+            return {}
+        marks = ", ".join("?" for _ in monitors)
+        rows = self.wh.execute(
+            f"SELECT monitor, min(fire_time) AS first FROM {self.table('run_ledger')} "
+            f"WHERE monitor IN ({marks}) GROUP BY monitor",
+            list(monitors),
+        )
+        return {r["monitor"]: to_utc(r["first"]) for r in rows}
+
+    def last_scheduled(self, monitor: str) -> datetime | None:
+        """The latest scheduled T in the ledger of a monitor."""
+        rows = self.wh.execute(
+            f"SELECT max(fire_time) AS last FROM {self.table('run_ledger')} WHERE monitor = ?",
+            [monitor],
+        )
+        return to_utc(rows[0]["last"]) if rows and rows[0]["last"] else None
+
+    def claim(
+        self,
+        monitor: str,
+        window: Window,
+        mark: LedgerMark,
+        seen: LedgerEntry | None,
+        now: datetime,
+    ) -> bool:
+        """Claim a window for `mark.owner` if its row is still as `seen` (None: no row).
+        False when another process claimed or finished it in between."""
+        return self._ledger_upsert(monitor, window, mark, "running", now, seen=seen or False)
+
+    def abort(
+        self, monitor: str, window: Window, mark: LedgerMark, note: str, now: datetime
+    ) -> None:
+        """The window did not run (the daemon stopped): the next start runs it."""
+        self._ledger_upsert(monitor, window, mark, "aborted", now, note=note)
+
+    def _ledger_upsert(
+        self,
+        monitor: str,
+        window: Window,
+        mark: LedgerMark,
+        status: str,
+        now: datetime,
+        run_id: str | None = None,
+        run_status: str | None = None,
+        note: str | None = None,
+        seen: LedgerEntry | None | bool = None,
+    ) -> bool:
+        """Insert or update one ledger row. With `seen` (an entry, or False for "no
+        row"), update only if the row is unchanged since: a claim."""
+        t = self.table("run_ledger")
+        now_ = naive_utc(now)
+        finished = None if status == "running" else now_
+        params: list[Any] = [
+            monitor, naive_utc(window.start), naive_utc(window.end), naive_utc(mark.fire_time),
+            status, mark.trigger, mark.owner, now_, finished, run_id, run_status, note,
+        ]  # fmt: skip
+        condition = ""
+        if isinstance(seen, LedgerEntry):
+            condition = f"WHERE {t}.status = ? AND {t}.owner = ? AND {t}.attempts = ?"
+            params += [seen.status, seen.owner, seen.attempts]
+        elif seen is False:
+            condition = "WHERE false"  # a row appeared since we looked: someone else has it
+        rows = self.wh.execute(
+            f"""
+            INSERT INTO {t} (monitor, window_start, window_end, fire_time, status, "trigger",
+                             owner, attempts, claimed_at, finished_at, run_id, run_status, note)
+            VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)
+            ON CONFLICT (monitor, window_start, window_end) DO UPDATE SET
+                fire_time = excluded.fire_time, status = excluded.status,
+                "trigger" = excluded."trigger", owner = excluded.owner,
+                attempts = {t}.attempts + (CASE WHEN excluded.status = 'running' THEN 1 ELSE 0 END),
+                claimed_at = CASE WHEN excluded.status = 'running' OR {t}.owner <> excluded.owner
+                                  THEN excluded.claimed_at ELSE {t}.claimed_at END,
+                finished_at = excluded.finished_at, run_id = excluded.run_id,
+                run_status = excluded.run_status, note = excluded.note
+            {condition}
+            RETURNING owner
+            """,
+            params,
+        )
+        return bool(rows)
+
+
+def _ledger_entry(r: dict[str, Any]) -> LedgerEntry:
+    return LedgerEntry(
+        monitor=r["monitor"],
+        window=Window(to_utc(r["window_start"]), to_utc(r["window_end"])),
+        fire_time=to_utc(r["fire_time"]),
+        status=r["status"],
+        trigger=r["trigger"],
+        owner=r["owner"],
+        attempts=int(r["attempts"]),
+        claimed_at=to_utc(r["claimed_at"]),
+        finished_at=to_utc(r["finished_at"]) if r["finished_at"] else None,
+        run_id=r["run_id"],
+        run_status=r["run_status"],
+        note=r["note"],
+    )

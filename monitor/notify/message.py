@@ -29,7 +29,7 @@ class Item:
     """One alert in a message."""
 
     fingerprint: str
-    kind: str  # metric | no_data | error
+    kind: str  # metric | no_data | error | deadman
     segment: str
     feature: str
     metric: str
@@ -153,6 +153,10 @@ def describe(item: Item) -> str:
         return f"the check failed: {item.reason or 'unknown error'}"
     if item.kind == "no_data":
         return f"no data to judge: {item.reason or 'the window is empty'}"
+    if item.kind == "deadman":
+        if item.state in ("resolved", "ok"):
+            return f"running again: {item.reason or 'a run succeeded'}"
+        return f"no successful run: {item.reason or 'for two schedule intervals'}"
     parts = []
     delta = item.measure in ("delta", "relative_delta")
     if item.state in ("resolved", "ok"):

@@ -43,6 +43,10 @@ class Warehouse(ABC):
         """A context manager: commit on success, roll back on error."""
 
     @abstractmethod
+    def interrupt(self) -> None:
+        """Cancel the running query from another thread (query timeouts, shutdown)."""
+
+    @abstractmethod
     def close(self) -> None: ...
 
     def __enter__(self) -> Warehouse:

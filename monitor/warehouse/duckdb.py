@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -40,12 +42,7 @@ class DuckDBWarehouse(Warehouse):
             raise WarehouseError(
                 f"{self.path}: DuckDB file not found (run `monitor demo` or check warehouse.path)"
             )
-        try:
-            self.con = duckdb.connect(str(self.path), read_only=read_only, config=settings)
-        except duckdb.IOException as exc:
-            raise _explain_io_error(self.path, exc) from None
-        except duckdb.Error as exc:
-            raise WarehouseError(f"cannot open DuckDB file {self.path}: {exc}") from None
+        self.con = _open(self.path, read_only, settings, config.lock_timeout.total_seconds())
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
         try:
@@ -94,9 +91,33 @@ class DuckDBWarehouse(Warehouse):
             raise
         self.con.execute("COMMIT")
 
+    def interrupt(self) -> None:
+        self.con.interrupt()  # thread-safe; a no-op when no query runs
+
     def close(self) -> None:
         with contextlib.suppress(duckdb.Error):
             self.con.close()
+
+
+def _open(
+    path: Path, read_only: bool, settings: dict[str, Any], lock_timeout: float
+) -> duckdb.DuckDBPyConnection:
+    """Connect, waiting up to `lock_timeout` seconds while another process writes."""
+    deadline = time.monotonic() + lock_timeout
+    pause = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only, config=settings)
+        except duckdb.IOException as exc:
+            error = _explain_io_error(path, exc)
+            if not isinstance(error, WarehouseLockedError) or time.monotonic() >= deadline:
+                if isinstance(error, WarehouseLockedError) and lock_timeout > 0:
+                    error = WarehouseLockedError(f"{error} (waited {lock_timeout:g}s)")
+                raise error from None
+        except duckdb.Error as exc:
+            raise WarehouseError(f"cannot open DuckDB file {path}: {exc}") from None
+        time.sleep(min(pause, max(deadline - time.monotonic(), 0)))
+        pause = min(pause * 2, 0.5)
 
 
 def _first_line(exc: BaseException) -> str:
