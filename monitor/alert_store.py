@@ -141,6 +141,13 @@ class AlertStore:
         )
         return [{k: _py(v) for k, v in r.items()} for r in rows]
 
+    def count_by_state(self) -> dict[tuple[str, str], int]:
+        """(state, severity) -> number of alerts, for the daemon's gauges."""
+        rows = self.wh.execute(
+            f"SELECT state, severity, count(*) AS n FROM {self._t('alerts')} GROUP BY ALL"
+        )
+        return {(r["state"], r["severity"]): int(r["n"]) for r in rows}
+
     def episodes(self) -> list[dict[str, Any]]:
         """Every episode that fired, oldest first: where, when (data time), its worst
         level and peak. A past episode's numbers come from its last event; the current

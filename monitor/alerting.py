@@ -196,7 +196,7 @@ def process_pass(
     names = {o.monitor.name for o in live}
     context = _Context.load(store, names)
     for o in live:
-        for fid, state in advance(o, context.previous_of(o.monitor.name), run_at).items():
+        for state in advance(o, context.previous_of(o.monitor.name), run_at).values():
             context.add(state, o.family, o.monitor)
     windows = {o.monitor.name: o.window for o in live}
     marks_now = {o.monitor.name: run_at for o in live}

@@ -31,9 +31,11 @@ from monitor.compare import Comparison, compare
 from monitor.config import Config, load_config
 from monitor.durations import parse_duration
 from monitor.errors import CheckError, MonitorError
+from monitor.logs import use_json_logs
 from monitor.notify.message import number
 from monitor.notify.sender import pending_summary
 from monitor.runner import Runner, RunResult
+from monitor.scheduler import run_daemon
 from monitor.state import StateStore
 from monitor.timeline import Episode, episodes
 from monitor.validate import validate as validate_config
@@ -158,6 +160,24 @@ def backfill(
     _print_summary(results)
     _print_alerting(runner)
     _exit_for(results, runner)
+
+
+@app.command()
+def daemon(
+    config: ConfigOpt = Path("alerts.yaml"),
+    host: Annotated[
+        str | None, typer.Option(help="Address for /healthz and /metrics (default: daemon.host).")
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(help="Port for /healthz and /metrics (default: daemon.port; 0: any free)."),
+    ] = None,
+) -> None:
+    """Run every monitor on its schedule until SIGTERM/SIGINT (SIGHUP reloads alerts.yaml).
+
+    Logs one JSON object per line on stderr; serves /healthz and /metrics."""
+    use_json_logs(logging.DEBUG if _debug["on"] else logging.INFO)
+    raise typer.Exit(run_daemon(config, host, port))
 
 
 @app.command()

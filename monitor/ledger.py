@@ -50,7 +50,7 @@ class LedgerEntry:
 def owner_alive(owner: str) -> bool | None:
     """Whether the claiming process still runs: True/False on this host, None elsewhere."""
     host, _, rest = owner.partition(":")
-    pid_text, _, token = rest.partition(":")
+    pid_text = rest.partition(":")[0]
     if host != socket.gethostname() or not pid_text.isdigit():
         return None
     if owner == OWNER:

@@ -490,9 +490,9 @@ class Runner:
         assert mark is not None
         now = datetime.now(UTC)
         entry = store.ledger_entry(monitor.name, window)
-        if entry is not None and settled(entry, now, 2 * monitor.query_timeout):
-            if not (force and entry.status == "done"):
-                return _taken(entry)
+        rerun = force and entry is not None and entry.status == "done"
+        if entry is not None and settled(entry, now, 2 * monitor.query_timeout) and not rerun:
+            return _taken(entry)
         if not store.claim(monitor.name, window, mark, entry, now):
             latest = store.ledger_entry(monitor.name, window)
             return _taken(latest) if latest else "claimed by another process"
@@ -560,6 +560,14 @@ class Runner:
         ledger: LedgerMark | None = None,
     ) -> RunResult:
         started = time.time()
+        log.info(
+            "run_start monitor=%s window=%s", monitor.name, window,
+            extra={"fields": {
+                "event": "run_start", "monitor": monitor.name, "run_at": run_at.isoformat(),
+                "window_start": window.start.isoformat(), "window_end": window.end.isoformat(),
+                "trigger": trigger,
+            }},
+        )  # fmt: skip
         try:
             live = trigger != "backfill"
             rows, compiled = self._compute_in_time(wh, monitor, window, run_at, store, live)

@@ -424,6 +424,19 @@ class StateStore:
         )
         return to_utc(rows[0]["last"]) if rows and rows[0]["last"] else None
 
+    def last_successes(self, monitors: Sequence[str]) -> dict[str, datetime]:
+        """Per monitor, the scheduled T of its latest ok or no_data run in the ledger."""
+        if not monitors:
+            return {}
+        marks = ", ".join("?" for _ in monitors)
+        rows = self.wh.execute(
+            f"SELECT monitor, max(fire_time) AS last FROM {self.table('run_ledger')} "
+            f"WHERE monitor IN ({marks}) AND status = 'done' AND run_status IN ('ok', 'no_data') "
+            "GROUP BY monitor",
+            list(monitors),
+        )
+        return {r["monitor"]: to_utc(r["last"]) for r in rows}
+
     def claim(
         self,
         monitor: str,
@@ -452,7 +465,7 @@ class StateStore:
         run_id: str | None = None,
         run_status: str | None = None,
         note: str | None = None,
-        seen: LedgerEntry | None | bool = None,
+        seen: LedgerEntry | bool | None = None,
     ) -> bool:
         """Insert or update one ledger row. With `seen` (an entry, or False for "no
         row"), update only if the row is unchanged since: a claim."""

@@ -23,6 +23,11 @@ from monitor.cron import cron_schedule
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+def clock(t: datetime) -> str:
+    """`2026-09-30 06:00`, with seconds only when a sub-minute schedule needs them."""
+    return f"{t:%Y-%m-%d %H:%M:%S}" if t.second or t.microsecond else f"{t:%Y-%m-%d %H:%M}"
+
+
 @dataclass(frozen=True)
 class Window:
     """A half-open UTC interval [start, end)."""
@@ -31,7 +36,7 @@ class Window:
     end: datetime
 
     def __str__(self) -> str:
-        return f"[{self.start:%Y-%m-%d %H:%M}, {self.end:%Y-%m-%d %H:%M}) UTC"
+        return f"[{clock(self.start)}, {clock(self.end)}) UTC"
 
 
 @dataclass(frozen=True)

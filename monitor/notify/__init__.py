@@ -30,9 +30,12 @@ class Receipt:
 class DeliveryError(Exception):
     """A message could not be delivered now; the outbox retries it later."""
 
-    def __init__(self, message: str, retry_after: float | None = None):
+    def __init__(self, message: str, retry_after: float | None = None, unavailable: bool = False):
         super().__init__(message)
         self.retry_after = retry_after  # seconds, when the server said (429 Retry-After)
+        # The service, not this message, is the problem (unreachable, 5xx, 429): the
+        # sender tries nothing more on it in this drain, so an outage costs one attempt.
+        self.unavailable = unavailable
 
 
 class Notifier(Protocol):

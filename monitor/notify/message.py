@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from monitor.windows import to_utc
+from monitor.windows import clock, to_utc
 
 ItemAction = Literal["announce", "remind", "escalate", "resolve", "status"]
 LEVEL_ORDER = {"alert": 0, "warn": 1, None: 2}
@@ -209,7 +209,7 @@ def plain_text(message: Message, top_k: int = 10) -> str:
     lines.append(
         f"  model {message.model} · check {message.check}"
         + (
-            f" · window {message.window_start:%Y-%m-%d %H:%M}..{message.window_end:%Y-%m-%d %H:%M} UTC"
+            f" · window {clock(message.window_start)}..{clock(message.window_end)} UTC"
             if message.window_start and message.window_end
             else ""
         )

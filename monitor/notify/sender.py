@@ -53,10 +53,11 @@ def drain(
     by_name = {n.name: n for n in notifiers}
     report = DrainReport()
     blocked: set[tuple[str, str]] = set()
+    down: set[str] = set()  # notifiers whose service failed in this drain
     for row in alerts.outbox("pending"):
         thread = (row.notifier, row.parent_key or row.message_key)
         notifier = by_name.get(row.notifier)
-        if notifier is None or thread in blocked:
+        if notifier is None or thread in blocked or row.notifier in down:
             report.waiting += 1
             continue
         if not force and row.next_attempt_at > now():
@@ -78,6 +79,8 @@ def drain(
             alerts.mark_failed(row, str(exc), retry_at)
             log.warning("outbox %s (%s) not delivered: %s", row.id, row.message_key, exc)
             blocked.add(thread)
+            if exc.unavailable:
+                down.add(row.notifier)
             report.failed += 1
             report.waiting += 1
             report.errors.append(f"{row.notifier} {row.message_key}: {exc}")

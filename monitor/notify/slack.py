@@ -25,6 +25,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import RetryHandler
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
+from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryIntervalCalculator
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
@@ -32,6 +33,7 @@ from slack_sdk.http_retry.state import RetryState
 from monitor.config import SlackConfig
 from monitor.notify import DeliveryError, Receipt
 from monitor.notify.message import Item, Message, describe, plain_text, shown, where
+from monitor.windows import clock
 
 HEADER_LIMIT = 150
 SECTION_LIMIT = 3000
@@ -82,9 +84,7 @@ def blocks(message: Message, top_k: int = 10) -> list[dict[str, Any]]:
     context = [f"{emoji} *{escape(message.severity)}*", f"model {code(message.model)}",
                f"check {code(message.check)}"]  # fmt: skip
     if message.window_start and message.window_end:
-        context.append(
-            f"window {message.window_start:%Y-%m-%d %H:%M}–{message.window_end:%Y-%m-%d %H:%M} UTC"
-        )
+        context.append(f"window {clock(message.window_start)}–{clock(message.window_end)} UTC")
     if message.action == "reply":
         context.insert(1, f"*{escape(message.title())}*")
     out.append(
@@ -199,6 +199,9 @@ def retry_handlers() -> list[RetryHandler]:
         ServerErrorHandler(max_retry_count=IN_PROCESS_RETRIES),
         ConnectionErrorRetryHandler(
             max_retry_count=IN_PROCESS_RETRIES,
+            # A dropped connection is worth a quick second try; an outage is the
+            # outbox's to wait out, without holding up the runs behind it.
+            interval_calculator=FixedValueRetryIntervalCalculator(0.2),
             error_types=[
                 URLError,
                 ConnectionError,
@@ -245,9 +248,12 @@ class SlackNotifier:
             status = exc.response.status_code
             error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
             wait = retry_after(exc.response.headers) if status == 429 else None
-            raise DeliveryError(f"Slack HTTP {status}: {error or exc}", wait) from None
+            busy = status == 429 or status >= 500
+            raise DeliveryError(f"Slack HTTP {status}: {error or exc}", wait, busy) from None
         except (URLError, OSError, RemoteDisconnected) as exc:
-            raise DeliveryError(f"Slack unreachable: {type(exc).__name__}: {exc}") from None
+            raise DeliveryError(
+                f"Slack unreachable: {type(exc).__name__}: {exc}", unavailable=True
+            ) from None
         except ValueError as exc:  # a proxy's non-JSON error page
             raise DeliveryError(f"Slack answered something other than JSON: {exc}") from None
         return Receipt(str(response.get("channel") or message.channel), str(response.get("ts")))

@@ -39,8 +39,12 @@ class WebhookNotifier:
         except urllib.error.HTTPError as exc:
             wait = exc.headers.get("Retry-After") if exc.code == 429 else None
             raise DeliveryError(
-                f"webhook HTTP {exc.code}", float(wait) if wait and wait.isdigit() else None
+                f"webhook HTTP {exc.code}",
+                float(wait) if wait and wait.isdigit() else None,
+                exc.code == 429 or exc.code >= 500,
             ) from None
         except (urllib.error.URLError, OSError) as exc:
-            raise DeliveryError(f"webhook unreachable: {type(exc).__name__}: {exc}") from None
+            raise DeliveryError(
+                f"webhook unreachable: {type(exc).__name__}: {exc}", unavailable=True
+            ) from None
         return Receipt(None, message.key)

@@ -43,6 +43,8 @@ class DuckDBWarehouse(Warehouse):
                 f"{self.path}: DuckDB file not found (run `monitor demo` or check warehouse.path)"
             )
         self.con = _open(self.path, read_only, settings, config.lock_timeout.total_seconds())
+        # DuckDB draws a progress bar on stdout for long queries: never in a service.
+        self.con.execute("SET enable_progress_bar = false")
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
         try:

@@ -1,0 +1,191 @@
+"""The daemon's local HTTP endpoint: `GET /healthz` and `GET /metrics`.
+
+`/healthz` answers 200 only when the scheduler runs and no monitor is overdue (its
+latest fire time more than the monitor's `grace` ago, and its window not yet run);
+a standby daemon (another holds the leader lock) is healthy. The body says why, as
+JSON. `/metrics` is Prometheus' text format from a registry of the daemon's own:
+runs by monitor and status, run duration, last success and last run per monitor,
+jobs that could not run at all, alerts by state and severity, the outbox backlog,
+config reloads, leadership and overdue monitors.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+
+from monitor.cron import CronSchedule
+from monitor.errors import MonitorError
+from monitor.runner import RunResult
+
+log = logging.getLogger(__name__)
+
+
+class Telemetry:
+    """The daemon's Prometheus metrics."""
+
+    def __init__(self) -> None:
+        r = self.registry = CollectorRegistry()
+        self.runs = Counter(
+            "monitor_runs",
+            "Recorded runs by monitor and status.",
+            ["monitor", "status"],
+            registry=r,
+        )
+        self.duration = Histogram(
+            "monitor_run_duration_seconds",
+            "How long a run took (check, evaluation, recording).",
+            ["monitor"],
+            buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600),
+            registry=r,
+        )
+        self.last_success = Gauge(
+            "monitor_last_success_timestamp_seconds",
+            "When the monitor's last ok or no_data run finished (Unix time).",
+            ["monitor"],
+            registry=r,
+        )
+        self.last_run = Gauge(
+            "monitor_last_run_timestamp_seconds",
+            "When the monitor's last run finished, whatever its status (Unix time).",
+            ["monitor"],
+            registry=r,
+        )
+        self.job_failures = Counter(
+            "monitor_job_failures",
+            "Scheduled jobs that could not run at all (warehouse locked or down).",
+            ["monitor"],
+            registry=r,
+        )
+        self.alerts = Gauge(
+            "monitor_alerts", "Alerts by state and severity.", ["state", "severity"], registry=r
+        )
+        self.outbox_pending = Gauge(
+            "monitor_outbox_pending", "Notifications waiting to be delivered.", registry=r
+        )
+        self.reloads = Counter(
+            "monitor_config_reloads", "SIGHUP reloads by result.", ["result"], registry=r
+        )
+        self.leader = Gauge(
+            "monitor_daemon_leader", "1 while this daemon holds the leader lock.", registry=r
+        )
+        self.scheduler_up = Gauge(
+            "monitor_scheduler_up", "1 while this daemon's scheduler runs.", registry=r
+        )
+        self.overdue = Gauge(
+            "monitor_overdue",
+            "1 when the monitor's latest scheduled run is later than its grace.",
+            ["monitor"],
+            registry=r,
+        )
+
+    def record(self, result: RunResult) -> None:
+        if not result.recorded:
+            return
+        finished = datetime.now(UTC).timestamp()
+        self.runs.labels(result.monitor, result.status).inc()
+        self.duration.labels(result.monitor).observe(result.seconds)
+        self.last_run.labels(result.monitor).set(finished)
+        if result.status != "error":
+            self.last_success.labels(result.monitor).set(finished)
+
+
+@dataclass
+class Health:
+    """What /healthz judges, kept current by the daemon's threads."""
+
+    role: str = "starting"  # starting | standby | leader | stopping
+    scheduler_running: Callable[[], bool] = lambda: False
+    schedules: dict[str, tuple[CronSchedule, timedelta]] = field(default_factory=dict)
+    settled: dict[str, datetime] = field(default_factory=dict)  # every window up to T ran
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def overdue(self, now: datetime) -> dict[str, datetime]:
+        """Monitors whose latest fire time more than `grace` ago has not run: since when."""
+        with self.lock:
+            schedules, settled = dict(self.schedules), dict(self.settled)
+        late = {}
+        for name, (cron, grace) in schedules.items():
+            due = cron.latest_fire(now - grace)
+            if due is not None and (name not in settled or settled[name] < due):
+                late[name] = due
+        return late
+
+    def report(self, now: datetime) -> tuple[bool, dict[str, Any]]:
+        with self.lock:
+            role = self.role
+        running = self.scheduler_running()
+        body: dict[str, Any] = {"role": role, "scheduler": "running" if running else "stopped"}
+        if role == "standby":
+            return True, {**body, "status": "ok", "note": "another daemon holds the leader lock"}
+        late = self.overdue(now) if role == "leader" else {}
+        body["overdue"] = [{"monitor": m, "since": t.isoformat()} for m, t in sorted(late.items())]
+        healthy = role == "leader" and running and not late
+        body["status"] = "ok" if healthy else "unhealthy"
+        return healthy, body
+
+
+class Endpoint:
+    """A small threaded HTTP server on `host:port` (port 0: any free port)."""
+
+    def __init__(self, host: str, port: int, health: Health, telemetry: Telemetry):
+        self.health, self.telemetry = health, telemetry
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                endpoint.answer(self)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                log.debug("http " + format, *args)
+
+        try:
+            self.server = ThreadingHTTPServer((host, port), Handler)
+        except OSError as exc:
+            raise MonitorError(
+                f"cannot listen on {host}:{port}: {exc.strerror} (another daemon on this "
+                "port? set daemon.port in alerts.yaml or pass --port)"
+            ) from None
+        self.server.daemon_threads = True
+        self.host, self.port = self.server.server_address[0], self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def answer(self, request: BaseHTTPRequestHandler) -> None:
+        path = request.path.split("?")[0]
+        now = datetime.now(UTC)
+        if path == "/healthz":
+            healthy, body = self.health.report(now)
+            payload = json.dumps(body).encode()
+            request.send_response(200 if healthy else 503)
+            request.send_header("Content-Type", "application/json")
+        elif path == "/metrics":
+            late = self.health.overdue(now) if self.health.role == "leader" else {}
+            for name in self.health.schedules:
+                self.telemetry.overdue.labels(name).set(1 if name in late else 0)
+            self.telemetry.scheduler_up.set(1 if self.health.scheduler_running() else 0)
+            payload = generate_latest(self.telemetry.registry)
+            request.send_response(200)
+            request.send_header("Content-Type", CONTENT_TYPE_PLAIN_0_0_4)
+        else:
+            payload = b"not found: try /healthz or /metrics\n"
+            request.send_response(404)
+            request.send_header("Content-Type", "text/plain")
+        request.send_header("Content-Length", str(len(payload)))
+        request.end_headers()
+        request.wfile.write(payload)
