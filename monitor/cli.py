@@ -26,6 +26,7 @@ from rich.table import Table
 from monitor import demo as demo_world
 from monitor.alert_store import AlertStore, StoredAlert
 from monitor.alerting import make_silence
+from monitor.backtest import backtest
 from monitor.checks import discover_checks, find_check
 from monitor.compare import Comparison, compare
 from monitor.config import Config, load_config
@@ -178,6 +179,40 @@ def daemon(
     Logs one JSON object per line on stderr; serves /healthz and /metrics."""
     use_json_logs(logging.DEBUG if _debug["on"] else logging.INFO)
     raise typer.Exit(run_daemon(config, host, port))
+
+
+@app.command(name="backtest")
+def backtest_monitor(
+    monitor: Annotated[str, typer.Option("--monitor", "-m", help="The monitor to replay.")],
+    from_: Annotated[str, typer.Option("--from", help="First day (UTC, YYYY-MM-DD).")],
+    to: Annotated[str, typer.Option("--to", help="Last day (UTC, inclusive).")],
+    config: ConfigOpt = Path("alerts.yaml"),
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="Change a setting, e.g. rules.0.alert=0.2 or for=3 (repeatable)."
+        ),
+    ] = None,
+    recompute: Annotated[
+        bool,
+        typer.Option(help="Run the check again over the period instead of reading stored rows."),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Replay the alert lifecycle over history: which episodes would have fired, when,
+    for what and for how long, with the configured settings or with --set changes."""
+    cfg = load_config(config)
+    first, last = parse_day(from_), parse_day(to)
+    result = backtest(cfg, monitor, first, last, set_ or [], recompute)
+    if as_json:
+        print(json.dumps(result.as_dict(), indent=2))
+        return
+    changes = ", ".join(f"{k}={v}" for k, v in result.overrides.items()) or "as configured"
+    console.print(
+        f"[bold]{escape(monitor)}[/bold] {first}..{last} ({changes}; {result.windows} windows, "
+        f"{result.source} results): [bold]{len(result.episodes)}[/bold] episode(s) would have fired"
+    )
+    print_timeline(result.episodes)
 
 
 @app.command()

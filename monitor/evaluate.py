@@ -133,6 +133,24 @@ def evaluate(rows: list[dict[str, Any]], settings: MonitorSettings) -> list[Verd
     return [_verdict(row, settings, q_values.get(i)) for i, row in enumerate(rows)]
 
 
+def judge(rows: list[dict[str, Any]], settings: MonitorSettings) -> str:
+    """Write each row's verdict into it (status, threshold, reason, q_value, held and the
+    deciding rule's measure); return the run's status: ok, or no_data when no row could
+    be judged. The runner judges fresh rows this way and the backtest stored ones."""
+    for row, v in zip(rows, evaluate(rows, settings), strict=True):
+        row.update(
+            status=v.status,
+            threshold=v.threshold,
+            reason=v.reason,
+            q_value=v.q_value,
+            held=v.held,
+            measure=v.measure,
+            direction=v.direction,
+            measured=v.measured,
+        )
+    return "ok" if any(r["status"] != "no_data" for r in rows) else "no_data"
+
+
 def _thin(row: dict[str, Any], settings: MonitorSettings) -> str | None:
     """Why the row has too few samples to be judged, or None. A NULL sample_size means
     the value is not a sample statistic (freshness, schema): min_samples does not apply."""

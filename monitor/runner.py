@@ -37,7 +37,7 @@ from monitor.config import Config, MonitorConfig
 from monitor.cron import cron_schedule
 from monitor.durations import format_duration
 from monitor.errors import CheckError, MonitorError
-from monitor.evaluate import evaluate
+from monitor.evaluate import judge
 from monitor.ledger import OWNER, LedgerEntry, settled
 from monitor.notify import Notifier, notifiers_for
 from monitor.notify.sender import DrainReport, drain
@@ -571,19 +571,7 @@ class Runner:
         try:
             live = trigger != "backfill"
             rows, compiled = self._compute_in_time(wh, monitor, window, run_at, store, live)
-            verdicts = evaluate(rows, monitor)
-            for row, v in zip(rows, verdicts, strict=True):
-                row.update(
-                    status=v.status,
-                    threshold=v.threshold,
-                    reason=v.reason,
-                    q_value=v.q_value,
-                    held=v.held,
-                    measure=v.measure,
-                    direction=v.direction,
-                    measured=v.measured,
-                )
-            status = "ok" if any(r["status"] != "no_data" for r in rows) else "no_data"
+            status = judge(rows, monitor)
             specs = fitted_bin_specs(rows, monitor, compiled.spec_key, window)
             result = RunResult(monitor.name, window, status, None, rows, bin_specs=specs)
         except MonitorError as exc:

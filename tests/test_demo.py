@@ -12,8 +12,13 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from monitor.alert_store import AlertStore
 from monitor.cli import app
-from monitor.demo import incidents_for
+from monitor.config import load_config
+from monitor.demo import incidents_for, period
+from monitor.state import StateStore
+from monitor.timeline import episodes
+from monitor.warehouse import connect
 from tests.conftest import REPO, read_db
 
 DAYS = 22
@@ -309,3 +314,56 @@ def test_compare_names_the_country_as_the_reason_not_to_promote(demo_run) -> Non
     assert overall["auc"]["value"] > overall["auc"]["production"]  # v2 is the sharper model
     assert overall["win_rate"]["value"] > 0.5 and overall["win_rate"]["q_value"] < 0.01
     assert doc["segments"]["country=PT"]["disagreement_rate"]["value"] > 0.5
+
+
+def backtest_json(config, monitor: str, *sets: str) -> dict:
+    first, last = period(DAYS)
+    args = ["backtest", "--config", str(config), "--monitor", monitor, "--json"]
+    args += ["--from", str(first), "--to", str(last)]
+    for s in sets:
+        args += ["--set", s]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, (done.output, done.exception)
+    return json.loads(done.output)
+
+
+@pytest.mark.slow
+def test_backtest_reproduces_the_timeline_and_a_stricter_threshold_fires_less(demo_run) -> None:
+    _, _, _, config = demo_run
+    cfg = load_config(config)
+    with connect(cfg.warehouse, read_only=True) as wh:
+        timeline = episodes(AlertStore(StateStore(wh, cfg.state.schema_, create=False)))
+
+    def key(e: dict) -> tuple:
+        return (e["monitor"], e["segment"], e["feature"], e["metric"], e["start"][:19],
+                e["end"][:19], round(e["peak_value"], 12))  # fmt: skip
+
+    expected = sorted(
+        key({**vars(e), "start": e.start.isoformat(), "end": e.end.isoformat()}) for e in timeline
+    )
+    replayed = sorted(
+        key(e) for m in cfg.monitors for e in backtest_json(config, m.name)["episodes"]
+    )
+    assert len(expected) >= 10
+    assert replayed == expected
+
+    # Stricter: a warn level just below GB's flapping volume's lowest ratio: no episode.
+    traffic = backtest_json(config, "fraud-traffic")["episodes"]
+    assert [e["segment"] for e in traffic] == [f"country={incidents_for(DAYS).flapping_country}"]
+    lowest = traffic[0]["peak_value"]
+    stricter = backtest_json(config, "fraud-traffic", f"rules.0.warn={lowest - 0.01:.6f}")
+    assert stricter["episodes"] == []
+    # Stricter PSI levels: only the episodes that peaked above them remain.
+    drift = backtest_json(config, "fraud-feature-drift")["episodes"]
+    peaks = sorted(e["peak_value"] for e in drift if e["metric"] == "psi")
+    level = peaks[len(peaks) // 2]
+    strict = backtest_json(
+        config, "fraud-feature-drift", f"rules.0.warn={level}", f"rules.0.alert={2 * level}"
+    )
+    assert strict["overrides"] == {"rules.0.warn": level, "rules.0.alert": 2 * level}
+    kept = strict["episodes"]
+    assert len(kept) < len(drift)
+    assert [key(e) for e in kept if e["metric"] == "psi"] == [
+        key(e) for e in drift if e["metric"] == "psi" and e["peak_value"] > level
+    ]
+    assert [e for e in kept if e["metric"] != "psi"] == [e for e in drift if e["metric"] != "psi"]
