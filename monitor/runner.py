@@ -351,12 +351,14 @@ class Runner:
             candidates += [(m, w, t) for w, t in found]
         if not candidates or force:
             return self._ordered(candidates)
+        # Done windows drop out here; one claimed by another process stays in the plan,
+        # so it is reported as skipped and looked at again next time.
         ledger = store.ledger(names, min(t for _, _, t in candidates) - TICK)
         return self._ordered(
             [
                 (m, w, t)
                 for m, w, t in candidates
-                if not settled(ledger.get((m.name, w)), now, 2 * m.query_timeout)
+                if (entry := ledger.get((m.name, w))) is None or entry.status != "done"
             ]
         )
 

@@ -30,6 +30,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -92,7 +93,9 @@ class Daemon:
         )
         self.stopping = threading.Event()
         self.cursor: dict[str, datetime] = {}  # per monitor: every window up to T is settled
-        self.started = datetime.now(UTC)
+        # When each monitor came under watch (start, or the reload that added it): the
+        # dead-man's switch does not blame a monitor for time nobody scheduled it.
+        self.watched: dict[str, datetime] = {}
         self._busy = threading.Condition()
         self._active = 0
         self._active_runner: Runner | None = None
@@ -120,7 +123,9 @@ class Daemon:
                 "leader: scheduling %d monitors", len(self.config.monitors),
                 extra=_fields("leader", monitors=len(self.config.monitors)),
             )  # fmt: skip
-            self.scheduler.start()  # blocks until _stop shuts it down
+            if self.stopping.is_set():
+                return 0
+            self.scheduler.start()  # blocks until _shutdown_scheduler stops it
             self._finish_in_flight()
         finally:
             endpoint.stop()
@@ -155,7 +160,9 @@ class Daemon:
             if job.id != "0:catch-up":
                 job.remove()
         schedules = {}
+        now = datetime.now(UTC)
         for m in config.monitors:
+            self.watched.setdefault(m.name, now)
             cron = cron_schedule(m.schedule, m.timezone)
             schedules[m.name] = (cron, m.grace)
             # Ids order jobs that share a fire time: quality checks first.
@@ -227,7 +234,7 @@ class Daemon:
                     alerts = AlertStore(store)
                     last_ok = store.last_successes(runner.config.monitor_names())
                     observations = [
-                        (m, _deadman(m, last_ok.get(m.name), self.started, now))
+                        (m, _deadman(m, last_ok.get(m.name), self.watched.get(m.name, now), now))
                         for m in runner.config.monitors
                     ]
                     names = [n.name for n in runner.notifiers]
@@ -296,8 +303,12 @@ class Daemon:
         threading.Thread(target=self._shutdown_scheduler, daemon=True).start()
 
     def _shutdown_scheduler(self) -> None:
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+        # A stop that lands while the scheduler is starting waits for it to run.
+        for _ in range(100):
+            if self.scheduler.running:
+                self.scheduler.shutdown(wait=False)
+                return
+            time.sleep(0.05)
 
     def _finish_in_flight(self) -> None:
         """Let the running job finish within stop_timeout, then cancel its query."""
@@ -355,12 +366,12 @@ class Daemon:
 
 
 def _deadman(
-    monitor: MonitorConfig, last_ok: datetime | None, started: datetime, now: datetime
+    monitor: MonitorConfig, last_ok: datetime | None, watched: datetime, now: datetime
 ) -> Observation:
     """`alert` when two fire times have passed (plus grace) since the last successful
-    run's T (or since the daemon started watching), else `ok`."""
+    run's T (or since the daemon started watching the monitor), else `ok`."""
     cron = cron_schedule(monitor.schedule, monitor.timezone)
-    since = last_ok or started
+    since = max(last_ok, watched) if last_ok else watched
     first = cron.next_fire(since)
     second = cron.next_fire(first) if first else None
     if second is None or second + monitor.grace > now:

@@ -301,10 +301,13 @@ def test_on_time_through_a_failing_check_a_stuck_query_and_a_slack_outage(daemon
 
     # Slack comes back: what waited is delivered, once each.
     daemons.slack.start()
-    d.wait_for(lambda: len(daemons.slack.top_level()) >= 2, 20, "posts after the outage")
-    texts = [m.text for m in daemons.slack.top_level()]
-    assert any("broken" in t and "check failed" in t for t in texts), texts
-    assert any("no successful run" in t for t in texts), texts
+
+    def posted(*words: str) -> list[str]:
+        return [m.text for m in daemons.slack.top_level() if all(w in m.text for w in words)]
+
+    d.wait_for(lambda: posted("broken", "check failed"), 20, "the error post after the outage")
+    d.wait_for(lambda: posted("no successful run"), 20, "the dead-man post")
+    d.wait_for(lambda: len(d.runs_of("volume")) >= 8, 30, "8 volume runs")
     assert d.stop() == 0
     assert d.events("stopped")
 
@@ -329,8 +332,8 @@ def test_on_time_through_a_failing_check_a_stuck_query_and_a_slack_outage(daemon
     assert_once_each(runs)
     assert {r[6] for r in runs} == {"schedule"}
     assert not [row for row in daemons.ledger() if row[2] == "running"], keys
-    posted = read_db(daemons.db, "SELECT count(*) FROM monitor.outbox WHERE status = 'sent'")
-    assert posted[0][0] == len(daemons.slack.calls("chat.postMessage")) + len(
+    sent_rows = read_db(daemons.db, "SELECT count(*) FROM monitor.outbox WHERE status = 'sent'")
+    assert sent_rows[0][0] == len(daemons.slack.calls("chat.postMessage")) + len(
         daemons.slack.calls("chat.update")
     )
 

@@ -1,0 +1,112 @@
+"""The run ledger against a real DuckDB file: a scheduled window runs once; catch-up
+runs what was missed, oldest first, within the horizon; stale claims are taken over,
+live ones are not; backfills count as done."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from datetime import UTC, date, datetime, timedelta
+
+import duckdb
+
+from monitor.config import load_config
+from monitor.runner import Runner
+from tests.conftest import read_db
+
+DAILY = {
+    "name": "drift",
+    "check": "numeric_drift",
+    "params": {"columns": ["x"]},
+    "schedule": "0 6 * * *",
+    "rules": [{"metric": "ks", "alert": 0.3}],
+}
+NOW = datetime(2026, 9, 9, 6, 30, tzinfo=UTC)  # the 06:00 fire evaluates 2026-09-08
+
+
+def runner(world) -> Runner:
+    world.load({"x": [float(i) for i in range(50)]}, {"x": [float(i) for i in range(50)]})
+    return Runner(load_config(world.config([DAILY])))
+
+
+def ledger(world) -> list[tuple]:
+    return read_db(
+        world.db,
+        'SELECT window_start, status, "trigger", attempts, run_status FROM monitor.run_ledger '
+        "ORDER BY window_start",
+    )
+
+
+def test_a_scheduled_window_runs_once_unless_forced(world) -> None:
+    r = runner(world)
+    (first,) = r.run_scheduled(now=NOW, build=False)
+    assert first.status == "ok" and first.window.start == datetime(2026, 9, 8, tzinfo=UTC)
+    assert first.run_at == datetime(2026, 9, 9, 6, tzinfo=UTC)  # the fire time, not the clock
+    assert r.run_scheduled(now=NOW + timedelta(minutes=20), build=False) == []  # nothing due
+    (forced,) = Runner(r.config).run_scheduled(now=NOW, force=True, build=False)
+    assert forced.status == "ok"
+    assert read_db(world.db, 'SELECT count(*), min("trigger") FROM monitor.runs') == [
+        (2, "schedule")
+    ]
+    assert ledger(world) == [(datetime(2026, 9, 8), "done", "schedule", 2, "ok")]
+
+
+def test_catch_up_runs_missed_windows_oldest_first_within_the_horizon(world) -> None:
+    r = runner(world)
+    r.run_scheduled(now=NOW, build=False)
+    later = NOW + timedelta(days=4)  # four fires missed: 09-10 .. 09-13 06:00
+    results = r.run_scheduled(now=later, horizon=timedelta(days=2), build=False)
+    assert [x.window.start.date() for x in results] == [date(2026, 9, 11), date(2026, 9, 12)]
+    assert len(r.gaps) == 1
+    assert "drift: windows scheduled from 2026-09-10 06:00" in r.gaps[0]
+    assert "monitor backfill --monitor drift --from 2026-09-10 --to 2026-09-11" in r.gaps[0]
+    # Within the horizon, a catch-up fills every hole, including an aborted window.
+    results = r.run_scheduled(now=later, horizon=timedelta(days=5), build=False)
+    assert [x.window.start.date() for x in results] == [date(2026, 9, 9), date(2026, 9, 10)]
+    assert r.gaps == []
+
+
+def set_claim(world, owner: str, claimed_at: datetime) -> None:
+    con = duckdb.connect(str(world.db))
+    try:
+        con.execute(
+            "UPDATE monitor.run_ledger SET status = 'running', owner = ?, claimed_at = ?",
+            [owner, claimed_at.replace(tzinfo=None)],
+        )
+    finally:
+        con.close()
+
+
+def test_claims_of_dead_or_silent_owners_are_taken_over_live_ones_are_not(world) -> None:
+    r = runner(world)
+    r.run_scheduled(now=NOW, build=False)
+    host = socket.gethostname()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    now = datetime.now(UTC)
+
+    set_claim(world, f"{host}:{os.getppid()}:cafe", now)  # a live process on this host
+    (skipped,) = Runner(r.config).run_scheduled(now=NOW, build=False)
+    assert skipped.status == "skipped" and f"being run by {host}:{os.getppid()}" in skipped.error
+
+    set_claim(world, "elsewhere:123:beef", now)  # another host, recent: trusted
+    (skipped,) = Runner(r.config).run_scheduled(now=NOW, build=False)
+    assert skipped.status == "skipped"
+
+    set_claim(world, "elsewhere:123:beef", now - timedelta(hours=2))  # > 2 x query_timeout
+    (taken,) = Runner(r.config).run_scheduled(now=NOW, build=False)
+    assert taken.status == "ok"
+
+    set_claim(world, f"{host}:{gone.stdout.strip()}:dead", now)  # that process has exited
+    (taken,) = Runner(r.config).run_scheduled(now=NOW, build=False)
+    assert taken.status == "ok"
+    assert [row[1:3] for row in ledger(world)] == [("done", "schedule")]
+
+
+def test_a_backfill_counts_as_run(world) -> None:
+    r = runner(world)
+    r.backfill(date(2026, 9, 6), date(2026, 9, 8), build=False)
+    assert [row[1:3] for row in ledger(world)] == [("done", "backfill")] * 3
+    assert r.run_scheduled(now=NOW, build=False) == []
