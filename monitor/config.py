@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, Union
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -31,6 +32,15 @@ from monitor.durations import parse_duration
 from monitor.errors import ConfigError, did_you_mean
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("must be longer than zero")
+    return value
+
+
+PositiveDuration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_positive)]
 
 
 def _utc(value: object) -> object:
@@ -126,7 +136,7 @@ DEFAULT_TOLERANCE: dict[JudgedMetric, float] = {
 class CompareSettings(Strict):
     """How `monitor compare` judges a shadow model against production (docs/compare.md)."""
 
-    window: Duration = timedelta(days=7)
+    window: PositiveDuration = timedelta(days=7)
     min_samples: int = Field(200, ge=1)  # per segment; thinner segments are not judged
     max_q_value: float = Field(0.01, gt=0, le=1)  # BH across every test of the comparison
     min_coverage: float = Field(0.9, ge=0, le=1)  # share of production requests shadowed
@@ -251,7 +261,7 @@ class MonitorSettings(Strict):
     params: dict[str, Any] = Field(default_factory=dict)
     schedule: str = "0 * * * *"
     timezone: str = "UTC"
-    window: Duration = timedelta(days=1)
+    window: PositiveDuration = timedelta(days=1)
     lag: Duration = timedelta(0)
     baseline: Baseline | None = None
     role: Literal["production", "shadow", "canary"] = "production"
@@ -263,12 +273,12 @@ class MonitorSettings(Strict):
     # what a run without data means (alert: a no_data alert; ok: the alerts clear;
     # keep: nothing changes).
     keep_firing_for: int = Field(1, ge=1)
-    repeat_interval: Duration = timedelta(hours=24)
+    repeat_interval: PositiveDuration = timedelta(hours=24)
     no_data: Literal["alert", "ok", "keep"] = "alert"
     # A warehouse query running longer is cancelled and the run recorded as an error.
-    query_timeout: Duration = timedelta(minutes=30)
+    query_timeout: PositiveDuration = timedelta(minutes=30)
     # How late a scheduled run may finish before the daemon's /healthz reports it overdue.
-    grace: Duration = timedelta(minutes=10)
+    grace: PositiveDuration = timedelta(minutes=10)
     severity: Severity = "ticket"
     channel: str | None = None
     # Slack user (U…/W…) or user-group (S…) ids, @-mentioned on page severity.
@@ -296,13 +306,6 @@ class MonitorSettings(Strict):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
         return value
 
-    @field_validator("window", "repeat_interval", "query_timeout", "grace")
-    @classmethod
-    def _positive(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
-            raise ValueError("must be longer than zero")
-        return value
-
 
 class MonitorConfig(MonitorSettings):
     name: str
@@ -316,22 +319,15 @@ class DaemonConfig(Strict):
     host: str = "127.0.0.1"
     port: int = Field(9464, ge=0, le=65535)  # 0: any free port (logged at start)
     # After downtime, missed windows are run at start, oldest first, back to this far.
-    catch_up_horizon: Duration = timedelta(days=3)
+    catch_up_horizon: PositiveDuration = timedelta(days=3)
     # On SIGTERM/SIGINT, how long in-flight runs may take to finish before they are
     # cancelled (keep it below your orchestrator's kill grace period).
-    stop_timeout: Duration = timedelta(seconds=20)
+    stop_timeout: PositiveDuration = timedelta(seconds=20)
     # How often a standby daemon tries to take over the leader lock.
-    leader_poll: Duration = timedelta(seconds=5)
+    leader_poll: PositiveDuration = timedelta(seconds=5)
     # How often the daemon checks for monitors without a recent success (the dead-man's
     # switch) and retries the outbox.
-    watchdog_interval: Duration = timedelta(seconds=30)
-
-    @field_validator("stop_timeout", "leader_poll", "watchdog_interval", "catch_up_horizon")
-    @classmethod
-    def _positive(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
-            raise ValueError("must be longer than zero")
-        return value
+    watchdog_interval: PositiveDuration = timedelta(seconds=30)
 
 
 class Config(Strict):

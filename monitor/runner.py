@@ -336,18 +336,18 @@ class Runner:
         force: bool,
     ) -> list[tuple[MonitorConfig, Window, datetime]]:
         names = [m.name for m in monitors]
-        first = store.first_scheduled(names)
+        span = store.scheduled_span(names)
         lower = now - horizon
         candidates: list[tuple[MonitorConfig, Window, datetime]] = []
         for m in monitors:
             cron = cron_schedule(m.schedule, m.timezone)
             latest = cron.latest_fire(now)
-            if force or m.name not in first:  # its latest window only
+            if force or m.name not in span:  # its latest window only
                 found = scheduled_runs(m, latest - TICK, latest) if latest else []
             else:
-                start = max(lower, first[m.name] - TICK, after.get(m.name, lower))
+                start = max(lower, span[m.name].first - TICK, after.get(m.name, lower))
                 found = scheduled_runs(m, start, now)
-                self._note_gap(store, m, lower, horizon)
+                self._note_gap(m, span[m.name].last, lower, horizon)
             candidates += [(m, w, t) for w, t in found]
         if not candidates or force:
             return self._ordered(candidates)
@@ -363,16 +363,12 @@ class Runner:
         )
 
     def _note_gap(
-        self, store: StateStore, monitor: MonitorConfig, lower: datetime, horizon: timedelta
+        self, monitor: MonitorConfig, latest: datetime, lower: datetime, horizon: timedelta
     ) -> None:
         """Windows missed before the horizon are not run: say so, and how to run them."""
-        last = store.ledger([monitor.name], lower - TICK)
-        if last:
-            return
-        latest = store.last_scheduled(monitor.name)
         cron = cron_schedule(monitor.schedule, monitor.timezone)
-        nxt = cron.next_fire(latest) if latest else None
-        if latest is None or nxt is None or nxt > lower:
+        nxt = cron.next_fire(latest)
+        if nxt is None or nxt > lower:
             return
         self.gaps.append(
             f"{monitor.name}: windows scheduled from {nxt:%Y-%m-%d %H:%M} to {lower:%Y-%m-%d %H:%M} "

@@ -232,11 +232,12 @@ class Daemon:
                 with connect(runner.config.warehouse) as wh:
                     store = StateStore(wh, runner.config.state.schema_)
                     alerts = AlertStore(store)
-                    last_ok = store.last_successes(runner.config.monitor_names())
+                    span = store.scheduled_span(runner.config.monitor_names())
                     observations = [
-                        (m, _deadman(m, last_ok.get(m.name), self.watched.get(m.name, now), now))
+                        (m, _deadman(m, s.last_ok if (s := span.get(m.name)) else None,
+                                     self.watched.get(m.name, now), now))
                         for m in runner.config.monitors
-                    ]
+                    ]  # fmt: skip
                     names = [n.name for n in runner.notifiers]
                     summary = process_deadman(alerts, runner.config, observations, now, names)
                     for fp, decision in summary.decisions:

@@ -241,6 +241,13 @@ class LedgerMark:
 
 
 @dataclass(frozen=True)
+class LedgerSpan:
+    first: datetime  # scheduled T
+    last: datetime
+    last_ok: datetime | None
+
+
+@dataclass(frozen=True)
 class RunRecord:
     run_id: str
     monitor: str
@@ -404,38 +411,31 @@ class StateStore:
         )
         return _ledger_entry(rows[0]) if rows else None
 
-    def first_scheduled(self, monitors: Sequence[str]) -> dict[str, datetime]:
-        """The earliest scheduled T in the ledger per monitor (monitors that ever ran)."""
+    def scheduled_span(self, monitors: Sequence[str]) -> dict[str, LedgerSpan]:
+        """Per monitor that ever ran on a schedule (or a backfill): its first and last
+        scheduled T in the ledger, and the T of its latest ok or no_data run."""
         if not monitors:
             return {}
         marks = ", ".join("?" for _ in monitors)
         rows = self.wh.execute(
-            f"SELECT monitor, min(fire_time) AS first FROM {self.table('run_ledger')} "
-            f"WHERE monitor IN ({marks}) GROUP BY monitor",
+            f"""
+            SELECT monitor, min(fire_time) AS first, max(fire_time) AS last,
+                   max(CASE WHEN status = 'done' AND run_status IN ('ok', 'no_data')
+                            THEN fire_time END) AS last_ok
+            FROM {self.table("run_ledger")}
+            WHERE monitor IN ({marks})
+            GROUP BY monitor
+            """,
             list(monitors),
         )
-        return {r["monitor"]: to_utc(r["first"]) for r in rows}
-
-    def last_scheduled(self, monitor: str) -> datetime | None:
-        """The latest scheduled T in the ledger of a monitor."""
-        rows = self.wh.execute(
-            f"SELECT max(fire_time) AS last FROM {self.table('run_ledger')} WHERE monitor = ?",
-            [monitor],
-        )
-        return to_utc(rows[0]["last"]) if rows and rows[0]["last"] else None
-
-    def last_successes(self, monitors: Sequence[str]) -> dict[str, datetime]:
-        """Per monitor, the scheduled T of its latest ok or no_data run in the ledger."""
-        if not monitors:
-            return {}
-        marks = ", ".join("?" for _ in monitors)
-        rows = self.wh.execute(
-            f"SELECT monitor, max(fire_time) AS last FROM {self.table('run_ledger')} "
-            f"WHERE monitor IN ({marks}) AND status = 'done' AND run_status IN ('ok', 'no_data') "
-            "GROUP BY monitor",
-            list(monitors),
-        )
-        return {r["monitor"]: to_utc(r["last"]) for r in rows}
+        return {
+            r["monitor"]: LedgerSpan(
+                to_utc(r["first"]),
+                to_utc(r["last"]),
+                to_utc(r["last_ok"]) if r["last_ok"] else None,
+            )
+            for r in rows
+        }
 
     def claim(
         self,
