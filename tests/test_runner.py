@@ -6,7 +6,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -112,11 +112,35 @@ def test_locked_file_names_the_file_and_the_holder(world) -> None:
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
         config = load_config(world.config([DRIFT]))
+        warehouse = config.warehouse.model_copy(update={"lock_timeout": timedelta(seconds=1)})
+        t0 = time.monotonic()
         with pytest.raises(WarehouseLockedError) as info:
-            connect(config.warehouse)
+            connect(warehouse)
+        assert time.monotonic() - t0 >= 1  # it waited for the holder, then gave up
         message = str(info.value)
         assert str(world.db) in message and f"PID {holder.pid}" in message
-        assert "close it" in message
+        assert "close it" in message and "(waited 1s)" in message
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_run_waits_for_a_short_lock(world) -> None:
+    """Another process holding the file for a moment delays the run, it does not fail it."""
+    small_world(world)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(world.db)!r}); print('ready', flush=True); time.sleep(1.5)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        (result,) = world.run([DRIFT])  # lock_timeout: 10s by default
+        assert result.status == "ok"
     finally:
         holder.kill()
         holder.wait()
