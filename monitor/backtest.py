@@ -256,9 +256,14 @@ def _stored(store: StateStore, monitor: MonitorConfig, first: date, last: date) 
     ):
         key = (to_utc(r.pop("window_start")), to_utc(r.pop("window_end")))
         rows_of.setdefault(key, []).append(r)
+    # Only the windows the schedule produces: a manual `--at` run, or a window of an
+    # older `window`/`lag` setting, is not something the live lifecycle would see.
+    scheduled = {w for w, _ in scheduled_windows(first, last, monitor)}
     history: History = []
     for run in runs:
         window = Window(to_utc(run["window_start"]), to_utc(run["window_end"]))
+        if window not in scheduled:
+            continue
         rows = rows_of.get((window.start, window.end), [])
         history.append(
             (window, run["status"], run["error"], rows if run["status"] != "error" else [])

@@ -298,6 +298,7 @@ def list_checks(config: ConfigOpt = Path("alerts.yaml")) -> None:
     console.print(table)
 
 
+FAILED = ("error", "unrecorded")  # run statuses that make a verb exit non-zero
 STATES = ("pending", "firing", "recovering", "resolved", "ok", "silenced")
 
 
@@ -562,8 +563,8 @@ def _print_summary(results: list[RunResult]) -> None:
         by_status[r.status] = by_status.get(r.status, 0) + 1
     console.print("runs: " + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())))
     for r in results:
-        if r.status == "error":
-            console.print(f"[red]error[/red] {r.monitor} {r.window}: {r.error}")
+        if r.status in FAILED:
+            console.print(f"[red]{r.status}[/red] {r.monitor} {r.window}: {r.error}")
 
 
 def print_timeline(eps: list[Episode]) -> None:
@@ -675,7 +676,7 @@ def _print_alerting(runner: Runner) -> None:
 
 
 def _exit_for(results: list[RunResult], runner: Runner | None = None) -> None:
-    if any(r.status == "error" for r in results) or (runner and runner.alert_errors):
+    if any(r.status in FAILED for r in results) or (runner and runner.alert_errors):
         raise typer.Exit(1)
 
 

@@ -226,21 +226,16 @@ class CronSchedule:
         self, at: datetime, lookback: timedelta = timedelta(days=400)
     ) -> datetime | None:
         """The last fire time at or before `at` (None if none within `lookback`)."""
-        latest = None
-        # Walk back in growing steps so a per-second schedule stays cheap.
+        # Look back in growing steps so a per-second schedule stays cheap.
         step = timedelta(minutes=2)
-        while step <= lookback * 2:
+        while True:
+            step = min(step, lookback)
+            latest = None
             for t in self.fires(at - step, at):
                 latest = t
-            if latest is not None:
+            if latest is not None or step >= lookback:
                 return latest
             step *= 8
-        return None
-
-    def interval_after(self, fire: datetime) -> timedelta | None:
-        """The time to the next fire after `fire` (an hour for an hourly schedule)."""
-        nxt = self.next_fire(fire)
-        return nxt - fire if nxt else None
 
     def trigger(self) -> SystemCronTrigger:
         return SystemCronTrigger(self)

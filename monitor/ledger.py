@@ -53,8 +53,8 @@ def owner_alive(owner: str) -> bool | None:
     pid_text = rest.partition(":")[0]
     if host != socket.gethostname() or not pid_text.isdigit():
         return None
-    if owner == OWNER:
-        return True
+    if owner == OWNER:  # runs are sequential: our own claim found by us is a leftover
+        return False
     pid = int(pid_text)
     if pid == os.getpid():  # our pid, another token: an earlier incarnation, now dead
         return False

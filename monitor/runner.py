@@ -66,12 +66,13 @@ class RunResult:
 
     monitor: str
     window: Window
-    status: str  # ok | error | no_data; not recorded: skipped | aborted
+    status: str  # ok | error | no_data; not recorded: skipped | aborted | unrecorded
     error: str | None = None
     rows: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     bin_specs: list[BinSpec] = field(default_factory=list)  # newly fitted, to freeze
     run_at: datetime | None = None
+    run_id: str | None = None  # set once recorded
 
     @property
     def recorded(self) -> bool:
@@ -451,27 +452,38 @@ class Runner:
             store = StateStore(wh, self.config.state.schema_)
             for run_at, group in itertools.groupby(plan, key=lambda item: item[2]):
                 outcomes = []
+                ran: list[tuple[str, Window, LedgerMark, str, str]] = []
                 for monitor, window, _ in group:
                     mark = LedgerMark(run_at, trigger, OWNER) if ledgered else None
+                    claimed = False
                     if self.stopping.is_set():
-                        result = self._abort(store, monitor, window, run_at, mark, claim)
+                        result = self._abort(store, monitor, window, run_at, mark, claimed)
                     elif claim and (taken := self._claim(store, monitor, window, mark, force)):
-                        result = RunResult(monitor.name, window, "skipped", taken, run_at=run_at)
-                    elif build_error:
-                        result = RunResult(monitor.name, window, "error", build_error)
-                        self._record(store, result, run_at, trigger, time.time(), ledger=mark)
+                        result = RunResult(monitor.name, window, "skipped", taken)
                     else:
-                        result = self.run_one(wh, store, monitor, window, run_at, trigger, mark)
-                        if result.status == "aborted":
-                            self._abort(store, monitor, window, run_at, mark, claim)
+                        claimed = claim
+                        if build_error:
+                            result = RunResult(monitor.name, window, "error", build_error)
+                            self._record_or_report(store, result, run_at, trigger, time.time())
+                        else:
+                            result = self.run_one(wh, store, monitor, window, run_at, trigger)
+                        if not result.recorded:  # cancelled, or its results not written
+                            self._abort(store, monitor, window, run_at, mark, claimed, result)
                     result.run_at = run_at
                     results.append(result)
                     if result.recorded:
                         outcomes.append(self._outcome(monitor, result))
+                        if mark is not None and result.run_id:
+                            ran.append((monitor.name, window, mark, result.run_id, result.status))
                     if progress:
                         progress(result)
-                if outcomes:
-                    self._alert(store, outcomes, run_at, trigger, notify)
+                if outcomes and self._alert(store, outcomes, run_at, trigger, notify):
+                    store.finish(ran, datetime.now(UTC))
+                else:  # the alerts were not evaluated: the next start runs these again
+                    for name, window, mark, _, _ in ran:
+                        store.abort(
+                            name, window, mark, "alert stage failed", datetime.now(UTC), claim
+                        )
             if notify:
                 self.deliver(store)
         return results
@@ -503,12 +515,17 @@ class Runner:
         window: Window,
         run_at: datetime,
         mark: LedgerMark | None,
-        claim: bool,
+        claimed: bool,
+        result: RunResult | None = None,
     ) -> RunResult:
-        note = "the daemon stopped before this window finished"
-        if claim and mark is not None:
-            store.abort(monitor.name, window, mark, note, datetime.now(UTC))
-        return RunResult(monitor.name, window, "aborted", note, run_at=run_at)
+        """A window that did not complete: the next start (or job) runs it again."""
+        if result is None:
+            result = RunResult(
+                monitor.name, window, "aborted", "the daemon stopped before this window ran"
+            )
+        if mark is not None and (claimed or mark.trigger == "schedule"):
+            store.abort(monitor.name, window, mark, result.error or "", datetime.now(UTC), claimed)
+        return result
 
     def _outcome(self, monitor: MonitorConfig, result: RunResult) -> MonitorOutcome:
         try:
@@ -526,9 +543,9 @@ class Runner:
         run_at: datetime,
         trigger: str,
         notify: bool,
-    ) -> None:
-        """The alert stage of one pass; a failure is reported, and the pass's metrics
-        stay recorded (the next run evaluates the alerts again)."""
+    ) -> bool:
+        """The alert stage of one pass; a failure is reported (False), and the pass's
+        metrics stay recorded (the window runs again, and its alerts are evaluated)."""
         names = [n.name for n in self.notifiers] if notify else None
         try:
             summary = process_pass(
@@ -537,8 +554,9 @@ class Runner:
         except MonitorError as exc:
             log.error("alert stage at %s failed: %s", run_at, exc)
             self.alert_errors.append(f"alert stage at {run_at:%Y-%m-%d %H:%M}: {exc}")
-            return
+            return False
         self.passes.append(summary)
+        return True
 
     def deliver(self, store: StateStore, force: bool = False) -> DrainReport:
         """Drain the outbox through this runner's notifiers."""
@@ -555,7 +573,6 @@ class Runner:
         window: Window,
         run_at: datetime,
         trigger: str,
-        ledger: LedgerMark | None = None,
     ) -> RunResult:
         started = time.time()
         log.info(
@@ -587,13 +604,26 @@ class Runner:
             result = RunResult(
                 monitor.name, window, "error", f"internal error: {type(exc).__name__}: {exc}"
             )
+        return self._record_or_report(store, result, run_at, trigger, started, monitor)
+
+    def _record_or_report(
+        self,
+        store: StateStore,
+        result: RunResult,
+        run_at: datetime,
+        trigger: str,
+        started: float,
+        monitor: MonitorConfig | None = None,
+    ) -> RunResult:
+        """Record the run; if that fails, say so and go on (status `unrecorded`)."""
         try:
-            self._record(store, result, run_at, trigger, started, monitor, ledger)
-        except MonitorError as exc:  # the results could not be stored: say so, go on
-            log.error("monitor %s: could not write results: %s", monitor.name, exc)
-            result = RunResult(
-                monitor.name, window, "error", f"could not write results: {exc}", result.rows
-            )
+            self._record(store, result, run_at, trigger, started, monitor)
+        except MonitorError as exc:
+            log.error("monitor %s: could not write results: %s", result.monitor, exc)
+            return RunResult(
+                result.monitor, result.window, "unrecorded", f"could not write results: {exc}",
+                result.rows, result.seconds,
+            )  # fmt: skip
         return result
 
     def _compute_in_time(
@@ -641,7 +671,12 @@ class Runner:
         """A check's rows for one window, with p-values, not yet judged or recorded
         (`monitor compare` reads checks this way without writing anything)."""
         parts = self.compile_parts(monitor, window, run_at, wh.dialect, store, live)
-        rows = [_normalise(r) for part in parts for r in wh.execute(part.sql)]
+        rows = []
+        for part in parts:
+            # A timeout or cancel that landed between two queries stops the next one.
+            if self._timed_out or self._cancelled:
+                raise MonitorError("cancelled between queries")
+            rows += [_normalise(r) for r in wh.execute(part.sql)]
         _check_declared_metrics(parts[0].check, rows)
         stats.fill_p_values(rows)
         return rows, parts[0]
@@ -654,7 +689,6 @@ class Runner:
         trigger: str,
         started: float,
         monitor: MonitorConfig | None = None,
-        ledger: LedgerMark | None = None,
     ) -> None:
         run_id = uuid.uuid4().hex
         finished = time.time()
@@ -688,8 +722,8 @@ class Runner:
             ),
             metric_rows,
             result.bin_specs if metric_rows is not None else (),
-            ledger,
         )
+        result.run_id = run_id
         fields = {
             "event": "run",
             "monitor": result.monitor,

@@ -53,6 +53,7 @@ from monitor.errors import MonitorError
 from monitor.runner import Runner
 from monitor.state import StateStore
 from monitor.warehouse import connect
+from monitor.windows import clock, scheduled_runs
 
 log = logging.getLogger(__name__)
 
@@ -116,9 +117,10 @@ class Daemon:
         try:
             if not self._become_leader():
                 return 0
-            self._schedule(self.config)
+            with self._busy:  # a SIGHUP now waits, then reschedules what we schedule here
+                self.health.role = "leader"
+                self._schedule(self.config)
             self.scheduler.add_job(self._catch_up, id="0:catch-up", name="catch-up")
-            self.health.role = "leader"
             log.info(
                 "leader: scheduling %d monitors", len(self.config.monitors),
                 extra=_fields("leader", monitors=len(self.config.monitors)),
@@ -357,8 +359,8 @@ class Daemon:
         with self._busy:
             self.config, self.runner = config, runner
             self.cursor = {}  # schedules may have changed: look over the horizon again
-        if self.health.role == "leader":
-            self._schedule(config)
+            if self.health.role == "leader":
+                self._schedule(config)
         self.telemetry.reloads.labels("applied").inc()
         log.info(
             "reloaded %s: %d monitors", self.config_path, len(config.monitors),
@@ -369,29 +371,26 @@ class Daemon:
 def _deadman(
     monitor: MonitorConfig, last_ok: datetime | None, watched: datetime, now: datetime
 ) -> Observation:
-    """`alert` when two fire times have passed (plus grace) since the last successful
-    run's T (or since the daemon started watching the monitor), else `ok`."""
-    cron = cron_schedule(monitor.schedule, monitor.timezone)
-    since = max(last_ok, watched) if last_ok else watched
-    first = cron.next_fire(since)
-    second = cron.next_fire(first) if first else None
-    if second is None or second + monitor.grace > now:
-        return Observation("ok", since, now)
-    age = (now - since).total_seconds()
-    what = (
-        f"the last at {last_ok:%Y-%m-%d %H:%M:%S} UTC"
-        if last_ok
-        else "none since the daemon started"
-    )
+    """`alert` when two scheduled windows have come due (plus grace) since the last
+    successful run's (or since the daemon started watching the monitor), `ok` when a
+    run succeeded since, `no_data` (nothing changes) when it cannot tell yet, e.g.
+    right after a restart."""
+    recent = last_ok is not None and last_ok >= watched
+    since = last_ok if recent and last_ok is not None else watched
+    # Windows, not cron fires: an hourly schedule with a 1d window is due once a day.
+    due = [t for _, t in scheduled_runs(monitor, since, now) if t > since]
+    if len(due) < 2 or due[1] + monitor.grace > now:
+        return Observation("ok" if recent else "no_data", since, now)
+    what = f"the last at {last_ok:%Y-%m-%d %H:%M:%S} UTC" if last_ok else "none so far"
     return Observation(
         "alert",
         since,
         now,
-        value=age,
-        threshold=(second - since).total_seconds(),
+        value=(now - since).total_seconds(),
+        threshold=(due[1] - since).total_seconds(),
         reason=(
-            f"no successful run for two schedule intervals ({what}; runs were due at "
-            f"{first:%Y-%m-%d %H:%M:%S} and {second:%Y-%m-%d %H:%M:%S} UTC)"
+            f"no successful run for two scheduled windows ({what}; runs were due at "
+            f"{clock(due[0])} and {clock(due[1])} UTC)"
         ),
     )
 

@@ -288,10 +288,8 @@ class StateStore:
         run: RunRecord,
         metric_rows: Sequence[dict[str, Any]] | None,
         bin_specs: Sequence[BinSpec] = (),
-        ledger: LedgerMark | None = None,
     ) -> None:
-        """Write the run; metric rows replace the window's old rows; new bin specs are
-        kept; a scheduled or backfilled window is marked done in the ledger.
+        """Write the run; metric rows replace the window's old rows; new bin specs are kept.
 
         One transaction, so a crash leaves either the whole run or none of it.
         """
@@ -319,11 +317,6 @@ class StateStore:
                 )
             self.wh.insert_rows(f"{self.schema}.runs", RUN_COLUMNS, [values])
             self._insert_new_specs(bin_specs)
-            if ledger is not None:
-                self._ledger_upsert(
-                    run.monitor, Window(run.window_start, run.window_end), ledger, "done",
-                    run.finished_at, run_id=run.run_id, run_status=run.status,
-                )  # fmt: skip
 
     def _insert_new_specs(self, specs: Sequence[BinSpec]) -> None:
         """Insert the specs not stored yet (a concurrent run may have frozen one first)."""
@@ -449,11 +442,41 @@ class StateStore:
         False when another process claimed or finished it in between."""
         return self._ledger_upsert(monitor, window, mark, "running", now, seen=seen or False)
 
-    def abort(
-        self, monitor: str, window: Window, mark: LedgerMark, note: str, now: datetime
+    def finish(
+        self, done: Sequence[tuple[str, Window, LedgerMark, str, str]], now: datetime
     ) -> None:
-        """The window did not run (the daemon stopped): the next start runs it."""
-        self._ledger_upsert(monitor, window, mark, "aborted", now, note=note)
+        """Mark windows done, once their run is recorded *and* their alerts evaluated:
+        (monitor, window, mark, run_id, run status). A crash before this leaves the
+        claim `running` under a dead owner, so the window runs again, and the alert
+        watermark keeps a re-run from paging twice."""
+        with self.wh.transaction():
+            for monitor, window, mark, run_id, run_status in done:
+                self._ledger_upsert(
+                    monitor, window, mark, "done", now, run_id=run_id, run_status=run_status
+                )
+
+    def abort(
+        self,
+        monitor: str,
+        window: Window,
+        mark: LedgerMark,
+        note: str,
+        now: datetime,
+        claimed: bool,
+    ) -> None:
+        """The window did not run (the daemon stopped, or its results could not be
+        written): the next start runs it. Only our own claim is changed; an unclaimed
+        window gets an `aborted` row only if it has no row at all."""
+        if claimed:
+            self.wh.execute(
+                f"UPDATE {self.table('run_ledger')} SET status = 'aborted', note = ?, "
+                "finished_at = ? WHERE monitor = ? AND window_start = ? AND window_end = ? "
+                "AND status = 'running' AND owner = ?",
+                [note, naive_utc(now), monitor, naive_utc(window.start), naive_utc(window.end),
+                 mark.owner],
+            )  # fmt: skip
+        else:
+            self._ledger_upsert(monitor, window, mark, "aborted", now, note=note, seen=False)
 
     def _ledger_upsert(
         self,

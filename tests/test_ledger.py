@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 import duckdb
 
 from monitor.config import load_config
+from monitor.ledger import OWNER
 from monitor.runner import Runner
 from tests.conftest import read_db
 
@@ -110,3 +111,52 @@ def test_a_backfill_counts_as_run(world) -> None:
     r.backfill(date(2026, 9, 6), date(2026, 9, 8), build=False)
     assert [row[1:3] for row in ledger(world)] == [("done", "backfill")] * 3
     assert r.run_scheduled(now=NOW, build=False) == []
+
+
+def test_a_leftover_claim_of_this_process_is_taken_and_stopping_never_overwrites(world) -> None:
+    r = runner(world)
+    r.run_scheduled(now=NOW, build=False)
+    # Our own `running` row, found by us: a run whose write failed; runs are sequential.
+    set_claim(world, OWNER, datetime.now(UTC))
+    (taken,) = Runner(r.config).run_scheduled(now=NOW, build=False)
+    assert taken.status == "ok"
+    # A stopping runner aborts what it has not started, but never a window that is done.
+    stopping = Runner(r.config)
+    stopping.stopping.set()
+    later = NOW + timedelta(days=1)
+    (aborted,) = stopping.run_scheduled(now=later, build=False)
+    assert aborted.status == "aborted"
+    (forced,) = stopping.run_scheduled(now=NOW, force=True, build=False)
+    assert forced.status == "aborted"
+    assert [row[1] for row in ledger(world)] == ["done", "aborted"]
+    (caught_up,) = Runner(r.config).run_scheduled(now=later, build=False)
+    assert caught_up.recorded and caught_up.window.start.date() == date(2026, 9, 9)
+
+
+def deadman_monitor(**extra):
+    from monitor.config import MonitorConfig
+
+    return MonitorConfig.model_validate(
+        {"name": "m", "model": "m", "check": "row_count", "grace": "10m", **extra}
+    )
+
+
+def test_the_dead_man_counts_scheduled_windows_not_cron_fires() -> None:
+    from monitor.scheduler import _deadman
+
+    day = datetime(2026, 9, 8, tzinfo=UTC)
+    hourly_daily = deadman_monitor(schedule="0 * * * *", window="1d")
+    # Hourly fires, one window a day (first fired at 00:00): a quiet afternoon is fine.
+    assert _deadman(hourly_daily, day, day, day + timedelta(hours=15)).status == "ok"
+    assert _deadman(hourly_daily, day, day, day + timedelta(days=1, hours=23)).status == "ok"
+    late = _deadman(hourly_daily, day, day, day + timedelta(days=2, minutes=11))
+    assert late.status == "alert" and "2026-09-09 00:00 and 2026-09-10 00:00" in late.reason
+    # Right after a restart (the last success is older than the watch), it cannot tell.
+    watched = day + timedelta(days=5)
+    assert _deadman(hourly_daily, day, watched, watched + timedelta(hours=1)).status == "no_data"
+    stale = watched + timedelta(days=2, minutes=11)
+    assert _deadman(hourly_daily, day, watched, stale).status == "alert"
+    # A monitor whose window is its schedule: two missed hours.
+    hourly = deadman_monitor(schedule="0 * * * *", window="1h")
+    assert _deadman(hourly, day, day, day + timedelta(hours=2, minutes=5)).status == "ok"
+    assert _deadman(hourly, day, day, day + timedelta(hours=2, minutes=11)).status == "alert"
