@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -98,19 +100,29 @@ def test_missing_table_is_an_error_run(world) -> None:
     assert result.status == "error" and "Table with name gone does not exist" in result.error
 
 
-def test_locked_file_names_the_file_and_the_holder(world) -> None:
-    small_world(world)
+@contextlib.contextmanager
+def held(db: Path, seconds: float) -> Iterator[subprocess.Popen[str]]:
+    """Another process holding the DuckDB file open for writing for `seconds`."""
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            f"import duckdb, time; c = duckdb.connect({str(world.db)!r}); print('ready', flush=True); time.sleep(60)",
+            f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('ready', flush=True); time.sleep({seconds})",
         ],
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_locked_file_names_the_file_and_the_holder(world) -> None:
+    small_world(world)
+    with held(world.db, 60) as holder:
         config = load_config(world.config([DRIFT]))
         warehouse = config.warehouse.model_copy(update={"lock_timeout": timedelta(seconds=1)})
         t0 = time.monotonic()
@@ -120,30 +132,14 @@ def test_locked_file_names_the_file_and_the_holder(world) -> None:
         message = str(info.value)
         assert str(world.db) in message and f"PID {holder.pid}" in message
         assert "close it" in message and "(waited 1s)" in message
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_a_run_waits_for_a_short_lock(world) -> None:
     """Another process holding the file for a moment delays the run, it does not fail it."""
     small_world(world)
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, time; c = duckdb.connect({str(world.db)!r}); print('ready', flush=True); time.sleep(1.5)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+    with held(world.db, 1.5):
         (result,) = world.run([DRIFT])  # lock_timeout: 10s by default
         assert result.status == "ok"
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_the_file_is_free_between_runs(world) -> None:
