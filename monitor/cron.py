@@ -52,7 +52,7 @@ MACROS = {
 }
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 CRON_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # cron's 0..6 (7 is sun too)
-# (name, low, high, names) per field, in crontab order (seconds first when given).
+# field -> (low, high, names), in crontab order (seconds first when given).
 FIELDS = {
     "second": (0, 59, ()),
     "minute": (0, 59, ()),

@@ -341,9 +341,8 @@ class Runner:
         lower = now - horizon
         candidates: list[tuple[MonitorConfig, Window, datetime]] = []
         for m in monitors:
-            cron = cron_schedule(m.schedule, m.timezone)
-            latest = cron.latest_fire(now)
             if force or m.name not in span:  # its latest window only
+                latest = cron_schedule(m.schedule, m.timezone).latest_fire(now)
                 found = scheduled_runs(m, latest - TICK, latest) if latest else []
             else:
                 start = max(lower, span[m.name].first - TICK, after.get(m.name, lower))
@@ -463,8 +462,8 @@ class Runner:
                     else:
                         claimed = claim
                         if build_error:
-                            result = RunResult(monitor.name, window, "error", build_error)
-                            self._record_or_report(store, result, run_at, trigger, time.time())
+                            failed = RunResult(monitor.name, window, "error", build_error)
+                            result = self._record(store, failed, run_at, trigger, time.time())
                         else:
                             result = self.run_one(wh, store, monitor, window, run_at, trigger)
                         if not result.recorded:  # cancelled, or its results not written
@@ -604,27 +603,7 @@ class Runner:
             result = RunResult(
                 monitor.name, window, "error", f"internal error: {type(exc).__name__}: {exc}"
             )
-        return self._record_or_report(store, result, run_at, trigger, started, monitor)
-
-    def _record_or_report(
-        self,
-        store: StateStore,
-        result: RunResult,
-        run_at: datetime,
-        trigger: str,
-        started: float,
-        monitor: MonitorConfig | None = None,
-    ) -> RunResult:
-        """Record the run; if that fails, say so and go on (status `unrecorded`)."""
-        try:
-            self._record(store, result, run_at, trigger, started, monitor)
-        except MonitorError as exc:
-            log.error("monitor %s: could not write results: %s", result.monitor, exc)
-            return RunResult(
-                result.monitor, result.window, "unrecorded", f"could not write results: {exc}",
-                result.rows, result.seconds,
-            )  # fmt: skip
-        return result
+        return self._record(store, result, run_at, trigger, started, monitor)
 
     def _compute_in_time(
         self,
@@ -689,7 +668,9 @@ class Runner:
         trigger: str,
         started: float,
         monitor: MonitorConfig | None = None,
-    ) -> None:
+    ) -> RunResult:
+        """Record the run and log its line; if the write fails, say so and go on: the
+        result comes back `unrecorded` (its claim is then aborted, so it runs again)."""
         run_id = uuid.uuid4().hex
         finished = time.time()
         result.seconds = finished - started
@@ -707,22 +688,29 @@ class Runner:
                 }
                 for row in result.rows
             ]
-        store.record_run(
-            RunRecord(
-                run_id=run_id,
-                monitor=result.monitor,
-                window_start=result.window.start,
-                window_end=result.window.end,
-                started_at=datetime.fromtimestamp(started, UTC),
-                finished_at=datetime.fromtimestamp(finished, UTC),
-                status=result.status,
-                error=result.error,
-                trigger=trigger,
-                row_count=len(result.rows),
-            ),
-            metric_rows,
-            result.bin_specs if metric_rows is not None else (),
-        )
+        try:
+            store.record_run(
+                RunRecord(
+                    run_id=run_id,
+                    monitor=result.monitor,
+                    window_start=result.window.start,
+                    window_end=result.window.end,
+                    started_at=datetime.fromtimestamp(started, UTC),
+                    finished_at=datetime.fromtimestamp(finished, UTC),
+                    status=result.status,
+                    error=result.error,
+                    trigger=trigger,
+                    row_count=len(result.rows),
+                ),
+                metric_rows,
+                result.bin_specs if metric_rows is not None else (),
+            )
+        except MonitorError as exc:
+            log.error("monitor %s: could not write results: %s", result.monitor, exc)
+            return RunResult(
+                result.monitor, result.window, "unrecorded", f"could not write results: {exc}",
+                result.rows, result.seconds,
+            )  # fmt: skip
         result.run_id = run_id
         fields = {
             "event": "run",
@@ -742,6 +730,7 @@ class Runner:
             result.monitor, result.window, result.status, len(result.rows), result.seconds,
             extra={"fields": fields},
         )  # fmt: skip
+        return result
 
 
 def _taken(entry: LedgerEntry) -> str:

@@ -34,6 +34,17 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
     return write
 
 
+# A check that reads a column that does not exist: every run of it is an error.
+BROKEN_CHECK = """\
+/* ---
+name: broken
+description: Reads a column that does not exist.
+returns: [segment, feature, metric, value, sample_size]
+--- */
+SELECT 'all' AS segment, '' AS feature, 'm' AS metric, no_such_column AS value, 1 AS sample_size
+FROM {{ model.predictions | table }}
+"""
+
 BASE_DAY = "2026-09-01"  # baseline rows' day
 CUR_DAY = "2026-09-08"  # current rows' day (a run at 2026-09-09 looks at it)
 RUN_AT = "2026-09-09T06:00:00"

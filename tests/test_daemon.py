@@ -28,7 +28,7 @@ import duckdb
 import pytest
 import yaml
 
-from tests.conftest import REPO, read_db
+from tests.conftest import BROKEN_CHECK, REPO, read_db
 from tests.slack_server import FakeSlack
 
 SPIN = """\
@@ -42,15 +42,6 @@ returns: [segment, feature, metric, value, sample_size]
 SELECT 'all' AS segment, '' AS feature, 'spin' AS metric,
        CAST(sum(i % 7) AS DOUBLE) AS value, 1 AS sample_size
 FROM range({{ n }}) AS t(i)
-"""
-BROKEN = """\
-/* ---
-name: broken
-description: Reads a column that does not exist.
-returns: [segment, feature, metric, value, sample_size]
---- */
-SELECT 'all' AS segment, '' AS feature, 'm' AS metric, no_such_column AS value, 1 AS sample_size
-FROM {{ model.predictions | table }}
 """
 
 
@@ -86,7 +77,7 @@ class Daemons:
         self.db = root / "wh.duckdb"
         (root / "extra" / "custom").mkdir(parents=True)
         (root / "extra" / "custom" / "spin.sql").write_text(SPIN)
-        (root / "extra" / "custom" / "broken.sql").write_text(BROKEN)
+        (root / "extra" / "custom" / "broken.sql").write_text(BROKEN_CHECK)
         now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
         self.baseline = (now - timedelta(minutes=30), now - timedelta(minutes=20))
         con = duckdb.connect(str(self.db))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
-import textwrap
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,7 +19,7 @@ from monitor.errors import WarehouseLockedError
 from monitor.runner import Runner, RunResult
 from monitor.warehouse import connect
 from monitor.windows import Window
-from tests.conftest import read_db
+from tests.conftest import BROKEN_CHECK, read_db
 
 DRIFT = {
     "name": "drift",
@@ -62,19 +61,7 @@ def test_a_failing_check_does_not_stop_the_others(world, tmp_path) -> None:
     small_world(world)
     extra = tmp_path / "extra"
     (extra / "custom").mkdir(parents=True)
-    (extra / "custom" / "broken.sql").write_text(
-        textwrap.dedent(
-            """\
-            /* ---
-            name: broken
-            description: Reads a column that does not exist.
-            returns: [segment, feature, metric, value, sample_size]
-            --- */
-            SELECT 'all' AS segment, '' AS feature, 'm' AS metric, no_such_column AS value, 1 AS sample_size
-            FROM {{ model.predictions | table }}
-            """
-        )
-    )
+    (extra / "custom" / "broken.sql").write_text(BROKEN_CHECK)
     world.sql_dirs.append(str(extra))
     broken = {"name": "broken", "check": "broken"}
     missing_col = {"name": "missing-col", "check": "numeric_drift", "params": {"columns": ["nope"]}}
