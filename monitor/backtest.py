@@ -33,7 +33,7 @@ from monitor.evaluate import judge
 from monitor.runner import Runner
 from monitor.state import StateStore, naive_utc
 from monitor.timeline import Episode
-from monitor.warehouse import connect
+from monitor.warehouse import connect, state_database, state_missing
 from monitor.windows import Window, scheduled_windows, to_utc
 
 # Settings that change what the check computes, not how its rows are judged.
@@ -154,12 +154,13 @@ def backtest(
         )
     runner = Runner(config)
     family = find_check(runner.checks, monitor.check).family
-    if not config.warehouse.path.exists():
-        raise MonitorError(f"{config.warehouse.path} does not exist: nothing has run yet")
-    with connect(config.warehouse, read_only=True) as wh:
-        store = StateStore(wh, config.state.schema_, create=False)
+    if state_missing(config):
+        raise MonitorError("the state database does not exist yet: nothing has run")
+    with state_database(config, read_only=True) as db:
+        store = StateStore(db, config.state.schema_, create=False)
         if recompute:
-            history = _recomputed(runner, wh, store, monitor, first_day, last_day)
+            with connect(config.warehouse, read_only=True) as wh:
+                history = _recomputed(runner, wh, store, monitor, first_day, last_day)
         else:
             history = _stored(store, monitor, first_day, last_day)
     if not history:

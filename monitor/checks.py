@@ -23,7 +23,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
 
-from monitor import sqltext
+from monitor import dialects, sqltext
 from monitor.errors import CheckError, did_you_mean
 
 # The row contract (DESIGN.md "A check"): every check returns these columns.
@@ -374,15 +374,21 @@ def verify_returns(tree: exp.Expr, check: Check) -> None:
     if "*" in columns:
         raise CheckError(f"{check.path}: the final SELECT must name its columns, not use *")
     if sorted(columns) != sorted(check.returns):
+        line = next(
+            (i for i, text in enumerate(check.source.splitlines(), 1) if text.startswith("returns:")),
+            1,
+        )
         raise CheckError(
-            f"{check.path}: the query returns ({', '.join(columns)}) but the header declares "
+            f"{check.path}:{line}: the query returns ({', '.join(columns)}) but the header declares "
             f"returns: [{', '.join(check.returns)}]"
         )
 
 
 def transpile(tree: exp.Expr, dialect: str, check: Check) -> str:
     try:
-        return tree.sql(dialect=dialect, pretty=True, unsupported_level=ErrorLevel.RAISE)
+        return dialects.prepare(tree, dialect).sql(
+            dialect=dialect, pretty=True, unsupported_level=ErrorLevel.RAISE
+        )
     except SqlglotError as exc:
         raise CheckError(
             f"{check.path}: cannot be written in the {dialect} dialect: {exc}"

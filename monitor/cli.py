@@ -29,7 +29,7 @@ from monitor.alerting import make_silence
 from monitor.backtest import backtest
 from monitor.checks import discover_checks, find_check
 from monitor.compare import Comparison, compare
-from monitor.config import Config, load_config
+from monitor.config import Config, DuckDBWarehouse, load_config
 from monitor.durations import parse_duration
 from monitor.errors import CheckError, MonitorError
 from monitor.logs import use_json_logs
@@ -40,7 +40,7 @@ from monitor.scheduler import run_daemon
 from monitor.state import StateStore
 from monitor.timeline import Episode, episodes
 from monitor.validate import validate as validate_config
-from monitor.warehouse import connect
+from monitor.warehouse import state_database, state_missing
 from monitor.windows import window_for
 
 app = typer.Typer(
@@ -248,12 +248,12 @@ def render(
         raise MonitorError(f"monitor {mon.name!r} runs check {mon.check!r}, not {check!r}")
     when = parse_time(at) if at else datetime.now(UTC)
     target = dialect or cfg.warehouse.type
-    if not cfg.warehouse.path.exists():
+    if state_missing(cfg):
         compiled = runner.compile(mon, window_for(when, mon), when, target)
     else:
         # Read stored alerts so the baseline matches what a run would use (skip_alerting).
-        with connect(cfg.warehouse, read_only=True) as wh:
-            store = StateStore(wh, cfg.state.schema_, create=False)
+        with state_database(cfg, read_only=True) as db:
+            store = StateStore(db, cfg.state.schema_, create=False)
             compiled = runner.compile(
                 mon, window_for(when, mon), when, target, store if store.exists() else None
             )
@@ -382,11 +382,11 @@ def alert_json(a: StoredAlert) -> dict[str, Any]:
 @contextlib.contextmanager
 def _read_store(cfg: Config) -> Iterator[StateStore | None]:
     """The state store read-only, or None when nothing has run yet."""
-    if not cfg.warehouse.path.exists():
+    if state_missing(cfg):
         yield None
         return
-    with connect(cfg.warehouse, read_only=True) as wh:
-        store = StateStore(wh, cfg.state.schema_, create=False)
+    with state_database(cfg, read_only=True) as db:
+        store = StateStore(db, cfg.state.schema_, create=False)
         yield store if store.exists("alerts") else None
 
 
@@ -410,8 +410,8 @@ def silence(
     now = datetime.now(UTC)
     s = make_silence(cfg, monitor, match or [], parse_duration(for_), reason,
                      author or getpass.getuser(), now)  # fmt: skip
-    with connect(cfg.warehouse) as wh:
-        AlertStore(StateStore(wh, cfg.state.schema_)).add_silence(s)
+    with state_database(cfg) as db:
+        AlertStore(StateStore(db, cfg.state.schema_)).add_silence(s)
     what = ", ".join(f"{k}={v}" for k, v in s.matchers.items()) or "all alerts"
     console.print(
         f"silence {s.id} mutes {escape(what)} of {escape(s.monitor)} until "
@@ -451,8 +451,8 @@ def unsilence(
 ) -> None:
     """End a silence now."""
     cfg = load_config(config)
-    with connect(cfg.warehouse) as wh:
-        ended = AlertStore(StateStore(wh, cfg.state.schema_)).expire_silence(
+    with state_database(cfg) as db:
+        ended = AlertStore(StateStore(db, cfg.state.schema_)).expire_silence(
             silence_id, datetime.now(UTC)
         )
     if not ended:
@@ -465,8 +465,8 @@ def send(config: ConfigOpt = Path("alerts.yaml")) -> None:
     """Deliver every pending notification now (after an outage), ignoring backoff."""
     cfg = load_config(config)
     runner = Runner(cfg)
-    with connect(cfg.warehouse) as wh:
-        report = runner.deliver(StateStore(wh, cfg.state.schema_), force=True)
+    with state_database(cfg) as db:
+        report = runner.deliver(StateStore(db, cfg.state.schema_), force=True)
     console.print(f"{report.sent} sent, {report.waiting} waiting")
     for error in report.errors[:10]:
         console.print(f"  [red]{escape(error)}[/red]")
@@ -485,6 +485,10 @@ def demo(
 ) -> None:
     """Write the demo world, build dbt, backfill every monitor, print the alert timeline."""
     cfg = load_config(config)
+    if not isinstance(cfg.warehouse, DuckDBWarehouse):
+        raise MonitorError(
+            "the demo writes its world into a DuckDB file: use warehouse.type duckdb"
+        )
     t0 = time.time()
     counts = demo_world.write_world(cfg.warehouse.path, days, rows_per_day, seed)
     console.print(
@@ -505,8 +509,8 @@ def demo(
         f"{inc.flapping[0]}..{inc.flapping[1]}; "
         f"shadow v2 blocks {inc.country} {inc.shadow_country[0]}..{inc.shadow_country[1]}."
     )
-    with connect(cfg.warehouse) as wh:
-        print_timeline(episodes(AlertStore(StateStore(wh, cfg.state.schema_))))
+    with state_database(cfg) as db:
+        print_timeline(episodes(AlertStore(StateStore(db, cfg.state.schema_))))
     # Should v2 replace v1? Asked the day after the incident, as a retrain job would.
     at = datetime.combine(inc.shadow_country[1] + timedelta(days=1), datetime.min.time(), UTC)
     for model in (key for key, spec in cfg.models.items() if spec.shadow_pairs):
@@ -529,7 +533,7 @@ def _print_results(results: list[RunResult]) -> None:
             f"[{colour}]{r.status:7}[/{colour}] {r.monitor}  {r.window}  ({r.seconds:.2f}s)"
         )
         if r.error:
-            console.print(f"         [red]{r.error}[/red]")
+            console.print(f"         [red]{escape(r.error or '')}[/red]")
         for b in r.breaches:
             colour = "red" if b["status"] == "alert" else "yellow"
             console.print(
@@ -564,7 +568,7 @@ def _print_summary(results: list[RunResult]) -> None:
     console.print("runs: " + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())))
     for r in results:
         if r.status in FAILED:
-            console.print(f"[red]{r.status}[/red] {r.monitor} {r.window}: {r.error}")
+            console.print(f"[red]{r.status}[/red] {r.monitor} {r.window}: {escape(r.error or '')}")
 
 
 def print_timeline(eps: list[Episode]) -> None:
@@ -689,7 +693,7 @@ def main() -> None:
     except MonitorError as exc:
         if _debug["on"]:
             raise
-        err_console.print(f"[red]error:[/red] {exc}")
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
         sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -701,5 +705,5 @@ def main() -> None:
         if callable(show):
             show()
         else:
-            err_console.print(f"[red]error:[/red] {exc}")
+            err_console.print(f"[red]error:[/red] {escape(str(exc))}")
         sys.exit(getattr(exc, "exit_code", 2))

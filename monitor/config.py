@@ -75,12 +75,106 @@ class DuckDBWarehouse(Strict):
     lock_timeout: Duration = timedelta(seconds=10)
 
 
-WarehouseConfig = DuckDBWarehouse
+class PostgresWarehouse(Strict):
+    """PostgreSQL through psycopg 3 (docs/engines.md)."""
+
+    type: Literal["postgres"]
+    # A libpq URL or conninfo string: postgresql://user@host:5432/db. Keep the password
+    # out of the file: name the environment variable that holds it.
+    url: str
+    password_env: str | None = None
+    connect_timeout: PositiveDuration = timedelta(seconds=10)
+
+
+class SparkWarehouse(Strict):
+    """Spark SQL through pyspark: a local session, or a cluster via Spark Connect."""
+
+    type: Literal["spark"]
+    master: str = "local[*]"  # ignored when connect_url is set
+    connect_url: str | None = None  # sc://host:15002
+    conf: dict[str, str] = Field(default_factory=dict)  # extra spark.* settings
+
+
+class SnowflakeWarehouse(Strict):
+    """Snowflake (extra `snowflake`: snowflake-connector-python)."""
+
+    type: Literal["snowflake"]
+    account: str
+    user: str
+    password_env: str = "SNOWFLAKE_PASSWORD"
+    warehouse: str | None = None
+    database: str | None = None
+    schema_: str | None = Field(None, alias="schema")
+    role: str | None = None
+
+
+class BigQueryWarehouse(Strict):
+    """BigQuery (extra `bigquery`: google-cloud-bigquery); credentials from ADC."""
+
+    type: Literal["bigquery"]
+    project: str
+    dataset: str | None = None  # default dataset for unqualified table names
+    location: str | None = None
+
+
+class TrinoWarehouse(Strict):
+    """Trino (extra `trino`: the trino client)."""
+
+    type: Literal["trino"]
+    host: str
+    port: int = 8080
+    user: str
+    catalog: str
+    schema_: str = Field(alias="schema")
+    http_scheme: Literal["http", "https"] = "http"
+    password_env: str | None = None
+
+
+class DatabricksWarehouse(Strict):
+    """Databricks SQL (extra `databricks`: databricks-sql-connector)."""
+
+    type: Literal["databricks"]
+    server_hostname: str
+    http_path: str
+    access_token_env: str = "DATABRICKS_TOKEN"
+    catalog: str | None = None
+    schema_: str | None = Field(None, alias="schema")
+
+
+def _duckdb_by_default(value: object) -> object:
+    """`type:` may be left out for the embedded default."""
+    if isinstance(value, dict) and "type" not in value:
+        return {"type": "duckdb", **value}
+    return value
+
+
+WarehouseConfig = Annotated[
+    DuckDBWarehouse
+    | PostgresWarehouse
+    | SparkWarehouse
+    | SnowflakeWarehouse
+    | BigQueryWarehouse
+    | TrinoWarehouse
+    | DatabricksWarehouse,
+    Field(discriminator="type"),
+    BeforeValidator(_duckdb_by_default),
+]
+# Where the state store (runs, metrics, alerts, outbox, ledger) can live: engines with
+# cheap small transactions and INSERT ... ON CONFLICT.
+StateDatabase = Annotated[
+    DuckDBWarehouse | PostgresWarehouse,
+    Field(discriminator="type"),
+    BeforeValidator(_duckdb_by_default),
+]
+STATE_ENGINES = ("duckdb", "postgres")
 
 
 class StateConfig(Strict):
     # A plain name: it is quoted as one identifier everywhere it is used.
     schema_: str = Field("monitor", alias="schema", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    # A separate database for the state (default: the warehouse itself). Required when
+    # the warehouse cannot hold it (Spark, Snowflake, BigQuery, Trino, Databricks).
+    database: StateDatabase | None = None
 
 
 class DbtConfig(Strict):
@@ -353,6 +447,14 @@ class Config(Strict):
     def monitor_names(self) -> list[str]:
         return [m.name for m in self.monitors]
 
+    @property
+    def state_database(self) -> DuckDBWarehouse | PostgresWarehouse:
+        """Where the state store lives: `state.database`, else the warehouse."""
+        if self.state.database is not None:
+            return self.state.database
+        assert isinstance(self.warehouse, (DuckDBWarehouse, PostgresWarehouse))  # _cross_checks
+        return self.warehouse
+
     def model_rows_name(self, model_key: str) -> str:
         """The `model_name` value that marks this model's rows in the logs."""
         return self.models[model_key].model_name or model_key
@@ -429,15 +531,20 @@ def _resolved_paths(config: Config, base: Path) -> dict[str, Any]:
     def resolve(p: Path) -> Path:
         return p if p.is_absolute() else (base / p).resolve()
 
-    wh = config.warehouse.model_copy(
-        update={
-            "path": resolve(config.warehouse.path),
-            "temp_directory": resolve(config.warehouse.temp_directory)
-            if config.warehouse.temp_directory
-            else None,
-        }
-    )
-    update: dict[str, Any] = {"warehouse": wh, "sql_dirs": [resolve(d) for d in config.sql_dirs]}
+    def resolve_db(db: Any) -> Any:
+        if not isinstance(db, DuckDBWarehouse):
+            return db
+        temp = resolve(db.temp_directory) if db.temp_directory else None
+        return db.model_copy(update={"path": resolve(db.path), "temp_directory": temp})
+
+    update: dict[str, Any] = {
+        "warehouse": resolve_db(config.warehouse),
+        "sql_dirs": [resolve(d) for d in config.sql_dirs],
+    }
+    if config.state.database is not None:
+        update["state"] = config.state.model_copy(
+            update={"database": resolve_db(config.state.database)}
+        )
     if config.dbt:
         update["dbt"] = config.dbt.model_copy(
             update={
@@ -620,4 +727,14 @@ def _cross_checks(merged: dict[str, Any], locate: _Locator) -> list[str]:
             where = locate.where(("monitors", i, "model"))
             hint = did_you_mean(model, model_keys) or f" (models: {', '.join(model_keys)})"
             problems.append(f"monitors[{i}].model ({where}): unknown model {model!r}{hint}")
+    warehouse, state = merged.get("warehouse"), merged.get("state")
+    engine = warehouse.get("type", "duckdb") if isinstance(warehouse, dict) else None
+    has_state_db = isinstance(state, dict) and state.get("database") is not None
+    if isinstance(engine, str) and engine not in STATE_ENGINES and not has_state_db:
+        where = locate.where(("warehouse", "type"))
+        problems.append(
+            f"warehouse.type ({where}): a {engine} warehouse cannot hold the state store "
+            "(runs, alerts, outbox need small transactions): name one in state.database, "
+            "e.g. state: {database: {type: duckdb, path: monitor_state.duckdb}}"
+        )
     return problems

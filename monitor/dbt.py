@@ -32,6 +32,11 @@ def build(config: Config, select: list[str] | None = None) -> None:
     """`dbt build` (models + tests) against the configured warehouse."""
     if config.dbt is None:
         return
+    if config.warehouse.type != "duckdb":
+        raise DbtError(
+            f"the bundled dbt project builds on duckdb only so far, not {config.warehouse.type}: "
+            "build it with your own dbt profile and set dbt.build_before_checks: false"
+        )
     os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
     os.environ["MONITOR_DUCKDB_PATH"] = str(config.warehouse.path)
     from dbt.cli.main import dbtRunner

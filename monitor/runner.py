@@ -42,7 +42,7 @@ from monitor.ledger import OWNER, LedgerEntry, settled
 from monitor.notify import Notifier, notifiers_for
 from monitor.notify.sender import DrainReport, drain
 from monitor.state import BinSpec, LedgerMark, RunRecord, StateStore
-from monitor.warehouse import Warehouse, connect
+from monitor.warehouse import Warehouse, connect, state_database
 from monitor.windows import (
     BaselineSpec,
     Window,
@@ -308,8 +308,8 @@ class Runner:
         horizon = horizon or self.config.daemon.catch_up_horizon
         selected = self.select(monitors)
         self.gaps = []
-        with connect(self.config.warehouse) as wh:
-            store = StateStore(wh, self.config.state.schema_)
+        with state_database(self.config) as db:
+            store = StateStore(db, self.config.state.schema_)
             plan = self._due(store, selected, now, horizon, after or {}, force)
         if not plan:
             self.settled_through.update({m.name: now for m in selected})
@@ -447,8 +447,11 @@ class Runner:
         results = []
         self.passes, self.alert_errors, self.delivery = [], [], None
         ledgered = trigger in ("schedule", "backfill")
-        with connect(self.config.warehouse) as wh:
-            store = StateStore(wh, self.config.state.schema_)
+        with (
+            connect(self.config.warehouse) as wh,
+            state_database(self.config, warehouse=wh) as db,
+        ):
+            store = StateStore(db, self.config.state.schema_)
             for run_at, group in itertools.groupby(plan, key=lambda item: item[2]):
                 outcomes = []
                 ran: list[tuple[str, Window, LedgerMark, str, str]] = []

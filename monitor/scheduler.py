@@ -26,6 +26,7 @@ never run one twice. The jobs are rebuilt from alerts.yaml at start and on SIGHU
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import os
 import signal
@@ -45,14 +46,14 @@ from filelock import FileLock, Timeout
 from monitor.alert_store import AlertStore
 from monitor.alerting import process_deadman
 from monitor.alerts import Observation
-from monitor.config import Config, MonitorConfig, load_config
+from monitor.config import Config, DuckDBWarehouse, MonitorConfig, load_config
 from monitor.cron import cron_schedule
 from monitor.durations import format_duration
 from monitor.endpoint import Endpoint, Health, Telemetry
 from monitor.errors import MonitorError
 from monitor.runner import Runner
 from monitor.state import StateStore
-from monitor.warehouse import connect
+from monitor.warehouse import Warehouse, connect, state_database
 from monitor.windows import clock, scheduled_runs
 
 log = logging.getLogger(__name__)
@@ -62,9 +63,40 @@ def _fields(event: str, **values: Any) -> dict[str, Any]:
     return {"fields": {"event": event, **values}}
 
 
-def leader_lock_path(config: Config) -> Path:
-    """Beside the DuckDB file: every process that can write it runs on this host."""
-    return config.warehouse.path.with_name(config.warehouse.path.name + ".daemon.lock")
+class PostgresLeaderLock:
+    """A session advisory lock on the PostgreSQL state database: daemons on several
+    hosts share it, and the server releases it when the holder's connection dies.
+    Same interface as the FileLock used for DuckDB (`acquire` raises Timeout)."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        digest = hashlib.sha256(f"sql-drift-monitor:{config.state.schema_}".encode()).digest()
+        self.key = int.from_bytes(digest[:8], "big", signed=True)
+        self.lock_file = f"the PostgreSQL advisory lock {self.key}"
+        self._held: Warehouse | None = None
+
+    def acquire(self) -> None:
+        con = connect(self.config.state_database)
+        rows = con.execute("SELECT pg_try_advisory_lock(?) AS got", [self.key])
+        if not rows[0]["got"]:
+            con.close()
+            raise Timeout(self.lock_file)
+        self._held = con
+
+    def release(self) -> None:
+        if self._held is not None:
+            self._held.close()  # closing the session releases the lock
+            self._held = None
+
+
+def leader_lock(config: Config) -> FileLock | PostgresLeaderLock:
+    """Only one daemon schedules per state store: a lock file beside a DuckDB file (every
+    process that can write it runs on this host), an advisory lock on PostgreSQL."""
+    db = config.state_database
+    if isinstance(db, DuckDBWarehouse):
+        path = db.path.with_name(db.path.name + ".daemon.lock")
+        return FileLock(path, timeout=0, thread_local=False, fallback_to_soft=False)
+    return PostgresLeaderLock(config)
 
 
 class Daemon:
@@ -89,9 +121,7 @@ class Daemon:
             },
         )
         self.health.scheduler_running = lambda: bool(self.scheduler.running)
-        self.lock = FileLock(
-            leader_lock_path(self.config), timeout=0, thread_local=False, fallback_to_soft=False
-        )
+        self.lock = leader_lock(self.config)
         self.stopping = threading.Event()
         self.cursor: dict[str, datetime] = {}  # per monitor: every window up to T is settled
         # When each monitor came under watch (start, or the reload that added it): the
@@ -231,8 +261,8 @@ class Daemon:
                 return
             now = datetime.now(UTC)
             try:
-                with connect(runner.config.warehouse) as wh:
-                    store = StateStore(wh, runner.config.state.schema_)
+                with state_database(runner.config) as db:
+                    store = StateStore(db, runner.config.state.schema_)
                     alerts = AlertStore(store)
                     span = store.scheduled_span(runner.config.monitor_names())
                     observations = [

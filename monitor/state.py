@@ -25,7 +25,7 @@ from typing import Any
 from monitor import sqltext
 from monitor.checks import RESULT_COLUMNS
 from monitor.ledger import LedgerEntry
-from monitor.warehouse import Warehouse
+from monitor.warehouse import Warehouse, in_state_dialect
 from monitor.windows import Window, to_utc
 
 RUN_COLUMNS = (
@@ -262,11 +262,11 @@ class RunRecord:
 
 
 class StateStore:
-    """The monitor schema inside the warehouse."""
+    """The monitor schema in the state database (the warehouse, or `state.database`)."""
 
     def __init__(self, warehouse: Warehouse, schema: str = "monitor", create: bool = True):
         """`create=False` opens an existing store read-only (e.g. for `monitor render`)."""
-        self.wh = warehouse
+        self.wh = in_state_dialect(warehouse)
         self.schema = schema
         if create:
             for statement in _ddl(schema):

@@ -1,21 +1,37 @@
 """`monitor validate`: find every problem before anything runs, and report them all.
 
-Config errors come from ``load_config``. Here: every monitor's check renders with its
-params, parses, returns its declared columns and transpiles to the warehouse's dialect;
-and, when the warehouse exists, the tables and columns the monitors read are there.
+Config errors come from ``load_config``. Then, per check a monitor uses: the template
+uses only declared params and the runner's context (jinja2's meta API); it renders;
+the SQL parses; its select list matches `returns`; it transpiles to the warehouse's
+dialect (unsupported constructs raise). With the warehouse reachable: the tables and
+columns the query reads exist (sqlglot resolves every column against the warehouse's
+schema), and a dry run (`SELECT * FROM (query) LIMIT 0`) succeeds, which catches what
+only the engine knows (a misspelt function, a type error). Each problem names the
+check file and line.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 
-from monitor.config import Config
+import sqlglot
+from jinja2 import meta, nodes
+from sqlglot import exp
+from sqlglot.errors import OptimizeError, SqlglotError
+from sqlglot.optimizer.qualify import qualify
+
+from monitor import checks as checks_mod
+from monitor.checks import HEADER, RESERVED_NAMES, Check, find_check
+from monitor.config import Config, MonitorConfig
 from monitor.errors import MonitorError, did_you_mean
 from monitor.runner import Runner
-from monitor.warehouse import connect
+from monitor.warehouse import Warehouse, connect
 from monitor.windows import window_for
 
 CONTRACT_COLUMNS = ("model_name", "role", "ts")
+_UNRESOLVED = re.compile(r"Column '(?P<column>[^']+)' could not be resolved")
 
 
 def validate(config: Config) -> tuple[list[str], list[str]]:
@@ -24,39 +40,172 @@ def validate(config: Config) -> tuple[list[str], list[str]]:
     problems: list[str] = []
     notes: list[str] = []
     now = datetime.now(UTC)
+    dialect = config.warehouse.type
+    compiled: list[tuple[MonitorConfig, Check, str]] = []
+    undeclared: dict[str, list[str]] = {}
     for m in config.monitors:
         try:
-            runner.compile(m, window_for(now, m), now, config.warehouse.type)
+            check = find_check(runner.checks, m.check)
         except MonitorError as exc:
             problems.append(f"monitor {m.name!r}: {exc}")
-    if not config.warehouse.path.exists():
+            continue
+        if check.name not in undeclared:
+            undeclared[check.name] = undeclared_names(check)
+            problems += undeclared[check.name]
+        if undeclared[check.name]:
+            continue  # rendering would only fail on the same names
+        try:
+            part = runner.compile(m, window_for(now, m), now, dialect)
+        except MonitorError as exc:
+            problems.append(f"monitor {m.name!r}: {exc}")
+            continue
+        compiled.append((m, check, part.sql))
+    if config.warehouse.type == "duckdb" and not config.warehouse.path.exists():
         notes.append(f"{config.warehouse.path} does not exist yet: tables and columns not checked")
         return problems, notes
-    with connect(config.warehouse, read_only=True) as wh:
-        for key, model in config.models.items():
-            try:
-                present = [name for name, _ in wh.columns(model.predictions)]
-            except MonitorError:
-                if _is_dbt_model(config, model.predictions):
-                    notes.append(f"model {key!r}: dbt model {model.predictions!r} is not built yet")
-                else:
-                    problems.append(
-                        f"model {key!r}: table {model.predictions!r} not found in the warehouse"
-                    )
-                continue
-            wanted = {c: f"model {key!r}" for c in (*CONTRACT_COLUMNS, *model.features.numeric,
-                                                    *model.features.categorical, *model.slices)}  # fmt: skip
-            for m in config.monitors:
-                if m.model == key:
-                    for c in _param_columns(m.params):
-                        wanted.setdefault(c, f"monitor {m.name!r}")
-            for column, user in wanted.items():
-                if column not in present:
-                    problems.append(
-                        f"{user}: column {column!r} not found in {model.predictions}"
-                        f"{did_you_mean(column, present)}"
-                    )
-    return problems, notes
+    try:
+        wh = connect(config.warehouse, read_only=True)
+    except MonitorError as exc:
+        notes.append(f"warehouse not reachable, tables and columns not checked: {exc}")
+        return problems, notes
+    with wh:
+        problems += _model_columns(config, wh, notes)
+        for m, check, sql in compiled:
+            problems += [f"monitor {m.name!r}: {p}" for p in _against_warehouse(check, sql, wh)]
+    return list(dict.fromkeys(problems)), notes
+
+
+def undeclared_names(check: Check) -> list[str]:
+    """Names the template reads that are neither declared params, nor the runner's
+    context, nor macros: a typo, or a param the header forgot to declare."""
+    env = checks_mod._environment((check.root,))
+    body = HEADER.sub(lambda m: "\n" * m.group(0).count("\n"), check.source, count=1)
+    try:
+        tree = env.parse(body)
+    except Exception:  # a syntax error: rendering reports it with its line
+        return []
+    # Names the template sets itself count as known: meta is conservative about names
+    # set in only one branch of an {% if %}.
+    assigned = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    known = set(check.params) | set(RESERVED_NAMES) | set(env.globals) | _macro_names(check)
+    known |= assigned
+    problems = []
+    for name in sorted(meta.find_undeclared_variables(tree) - known):
+        line = next((n.lineno for n in tree.find_all(nodes.Name) if n.name == name), 1)
+        hint = did_you_mean(name, [*check.params, *RESERVED_NAMES])
+        problems.append(
+            f"{check.path}:{line}: {name!r} is not a declared param of {check.name} "
+            f"nor part of the template context{hint} (declare it under params:)"
+        )
+    return problems
+
+
+def _macro_names(check: Check) -> set[str]:
+    env = checks_mod._environment((check.root,))
+    names: set[str] = set()
+    for path in (check.root / checks_mod.MACRO_DIR).glob("*.sql"):
+        tree = env.parse(path.read_text(encoding="utf-8"))
+        names |= {m.name for m in tree.find_all(nodes.Macro)}
+    return names
+
+
+def _against_warehouse(check: Check, sql: str, wh: Warehouse) -> list[str]:
+    """Columns resolved against the warehouse's schema, then a dry run."""
+    try:
+        tree = sqlglot.parse_one(sql, read=wh.dialect)
+    except SqlglotError as exc:
+        return [f"{check.path}: the transpiled SQL does not parse back: {exc}"]
+    schema: dict[str, dict[str, str]] = {}
+    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+    for table in tree.find_all(exp.Table):
+        if table.name in ctes or not table.name:
+            continue
+        name = ".".join(p for p in (table.db, table.name) if p)
+        try:
+            schema[name] = dict(wh.columns(name))
+        except MonitorError:
+            word = table.name
+            return [f"{_line(check, word)}: table {name!r} not found in the warehouse"]
+    problems = []
+    try:
+        qualify(tree, schema=dict(schema), dialect=wh.dialect, validate_qualify_columns=True)
+    except OptimizeError as exc:
+        m = _UNRESOLVED.search(str(exc))
+        if m:
+            column = m.group("column")
+            present = sorted({c for cols in schema.values() for c in cols})
+            problems.append(
+                f"{_line(check, column)}: column {column!r} not found in "
+                f"{', '.join(sorted(schema)) or 'the tables read'}{did_you_mean(column, present)}"
+            )
+    except SqlglotError:
+        pass  # a construct the resolver does not follow: the dry run still checks
+    if problems:  # the dry run would fail on the same column
+        return problems
+    try:
+        wh.execute(f"SELECT * FROM ({sql}) AS dry_run LIMIT 0")
+    except MonitorError as exc:
+        message = str(exc)
+        problems.append(f"{_line(check, _culprit(message))}: dry run failed: {message}")
+    return problems
+
+
+def _culprit(message: str) -> str:
+    """The name an engine's error message is about (a function, a column), if any."""
+    m = re.search(r'(?:name|column|Column|function)\s+"?([A-Za-z_][A-Za-z0-9_]*)', message)
+    if m:
+        return m.group(1)
+    m = re.search(r'"([A-Za-z_][A-Za-z0-9_]*)"', message)
+    return m.group(1) if m else ""
+
+
+def _line(check: Check, word: str) -> str:
+    """`file:line` of the first line of the check's SQL (or else of a macro) that
+    mentions `word`; the check's first line when none does."""
+    if word:
+        pattern = re.compile(rf"\b{re.escape(word)}\b", re.IGNORECASE)
+        header = HEADER.match(check.source)
+        header_lines = check.source[: header.end()].count("\n") if header else 0
+        for path, text, skip in [(check.path, check.source, header_lines),
+                                 *_macro_sources(check)]:  # fmt: skip
+            for number, line in enumerate(text.splitlines(), 1):
+                if number > skip and pattern.search(line):
+                    return f"{path}:{number}"
+    return f"{check.path}:1"
+
+
+def _macro_sources(check: Check) -> list[tuple[Path, str, int]]:
+    folder = check.root / checks_mod.MACRO_DIR
+    return [(p, p.read_text(encoding="utf-8"), 0) for p in sorted(folder.glob("*.sql"))]
+
+
+def _model_columns(config: Config, wh: Warehouse, notes: list[str]) -> list[str]:
+    """The contract columns and every feature and slice of each model exist."""
+    problems = []
+    for key, model in config.models.items():
+        try:
+            present = [name for name, _ in wh.columns(model.predictions)]
+        except MonitorError:
+            if _is_dbt_model(config, model.predictions):
+                notes.append(f"model {key!r}: dbt model {model.predictions!r} is not built yet")
+            else:
+                problems.append(
+                    f"model {key!r}: table {model.predictions!r} not found in the warehouse"
+                )
+            continue
+        wanted = {c: f"model {key!r}" for c in (*CONTRACT_COLUMNS, *model.features.numeric,
+                                                *model.features.categorical, *model.slices)}  # fmt: skip
+        for m in config.monitors:
+            if m.model == key:
+                for c in _param_columns(m.params):
+                    wanted.setdefault(c, f"monitor {m.name!r}")
+        for column, user in wanted.items():
+            if column not in present:
+                problems.append(
+                    f"{user}: column {column!r} not found in {model.predictions}"
+                    f"{did_you_mean(column, present)}"
+                )
+    return problems
 
 
 def _param_columns(params: dict[str, object]) -> list[str]:

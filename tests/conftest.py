@@ -165,3 +165,23 @@ def pair_columns(
         "label": list(label) if label is not None else [None] * n,
         "country": [str(c) for c in country],
     }
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server for the test session (tests/engines.py)."""
+    from tests.engines import PostgresServer
+
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """A local Spark session for the test session (one JVM start)."""
+    from tests.engines import spark_session
+
+    session = spark_session()
+    yield session
+    session.stop()

@@ -150,7 +150,7 @@ stats AS (
            CASE WHEN t.rows_base > t.null_base THEN JSON_OBJECT(
                'kind', 'top_k',
                'frozen', (fs.segment IS NOT NULL),  -- parenthesised for sqlglot's parser
-               'categories', COALESCE(c.categories, []),
+               'categories', COALESCE(c.categories, CAST([] AS VARCHAR[])),  -- typed: PostgreSQL needs it
                'counts', b.counts) END AS histogram
     FROM totals AS t
     LEFT JOIN binned_stats AS b ON b.segment = t.segment AND b.feature = t.feature

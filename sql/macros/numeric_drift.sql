@@ -36,10 +36,13 @@ SELECT * FROM (
         SELECT segment, v, n_cur, n_base,
                SUM(n_cur) OVER w AS cum_cur,
                SUM(n_base) OVER w AS cum_base,
-               LEAD(v) OVER w AS v_next
+               LEAD(v) OVER sorted AS v_next
         FROM ({{ value_counts([col], by, numeric=true) | indent(8) }}) AS value_counts
         WHERE v IS NOT NULL
-        WINDOW w AS ({% if by %}PARTITION BY segment {% endif %}ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+        -- Two windows over one sort: Spark rejects a frame on LEAD.
+        {%- set sort_order %}{% if by %}PARTITION BY segment {% endif %}ORDER BY v{% endset %}
+        WINDOW sorted AS ({{ sort_order }}),
+               w AS ({{ sort_order }} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
     ),
     -- Quantile bins, read off the same sorted pass. Edge j (1 ≤ j < bins) is the
     -- smallest value whose baseline CDF reaches j/bins; the edges strictly below v
@@ -142,7 +145,7 @@ SELECT * FROM (
            CASE WHEN t.valid_base > 0 THEN JSON_OBJECT(
                'kind', 'quantile',
                'frozen', (fs.segment IS NOT NULL),  -- parenthesised for sqlglot's parser
-               'edges', COALESCE(e.edges, []),
+               'edges', COALESCE(e.edges, CAST([] AS DOUBLE[])),  -- typed: PostgreSQL needs it
                'counts', b.counts) END AS histogram
     FROM totals AS t
     LEFT JOIN exact_stats AS x ON x.segment = t.segment

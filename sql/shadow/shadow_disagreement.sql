@@ -66,12 +66,12 @@ pairs AS (
 ),
 segmented AS (
     -- One copy of each request per slice set (and 'all'): ranks and quantiles need
-    -- the rows of each segment together. `both` marks requests with two scores.
+    -- the rows of each segment together. `paired` marks requests with two scores.
     {%- for seg in [[]] + slice_sets %}
     {% if not loop.first %}UNION ALL
     {% endif -%}
     SELECT sample, {{ segment_label(seg) }} AS segment, has_production, has_shadow, p, s,
-           has_production AND has_shadow AND p IS NOT NULL AND s IS NOT NULL AS both
+           has_production AND has_shadow AND p IS NOT NULL AND s IS NOT NULL AS paired
     FROM pairs
     {%- endfor %}
 ),
@@ -79,10 +79,10 @@ ranked AS (
     -- Mid-ranks within each segment (ties get the mean of the ranks they span), for
     -- Spearman's ρ = Pearson's r of the ranks, as scipy.stats.spearmanr.
     SELECT *,
-           RANK() OVER (PARTITION BY sample, segment, both ORDER BY p)
-               + (COUNT(*) OVER (PARTITION BY sample, segment, both, p) - 1) / 2.0 AS rank_p,
-           RANK() OVER (PARTITION BY sample, segment, both ORDER BY s)
-               + (COUNT(*) OVER (PARTITION BY sample, segment, both, s) - 1) / 2.0 AS rank_s
+           RANK() OVER (PARTITION BY sample, segment, paired ORDER BY p)
+               + (COUNT(*) OVER (PARTITION BY sample, segment, paired, p) - 1) / 2.0 AS rank_p,
+           RANK() OVER (PARTITION BY sample, segment, paired ORDER BY s)
+               + (COUNT(*) OVER (PARTITION BY sample, segment, paired, s) - 1) / 2.0 AS rank_s
     FROM segmented
 ),
 segment_stats AS (
@@ -91,17 +91,17 @@ segment_stats AS (
            COUNT(CASE WHEN has_production AND NOT has_shadow THEN 1 END) AS production_only,
            COUNT(CASE WHEN has_shadow AND NOT has_production THEN 1 END) AS shadow_only,
            COUNT(CASE WHEN has_production AND has_shadow THEN 1 END) AS paired,
-           COUNT(CASE WHEN both THEN 1 END) AS compared,
-           COUNT(CASE WHEN both AND (p >= {{ prod_cut | literal }}) != (s >= {{ shadow_cut | literal }}) THEN 1 END) AS disagree,
-           COUNT(CASE WHEN both AND p < {{ prod_cut | literal }} AND s >= {{ shadow_cut | literal }} THEN 1 END) AS to_positive,
-           COUNT(CASE WHEN both AND p >= {{ prod_cut | literal }} AND s < {{ shadow_cut | literal }} THEN 1 END) AS to_negative,
-           SUM(CASE WHEN both THEN ABS(s - p) END) AS abs_delta_sum,
-           SUM(CASE WHEN both THEN s - p END) AS delta_sum,
-           QUANTILE_CONT(CASE WHEN both THEN ABS(s - p) END, 0.95) AS p95_abs_delta,
-           COUNT(DISTINCT CASE WHEN both THEN p END) AS distinct_prod,
-           COUNT(DISTINCT CASE WHEN both THEN s END) AS distinct_shadow,
-           CORR(CASE WHEN both THEN s END, CASE WHEN both THEN p END) AS pearson,
-           CORR(CASE WHEN both THEN rank_s END, CASE WHEN both THEN rank_p END) AS spearman
+           COUNT(CASE WHEN paired THEN 1 END) AS compared,
+           COUNT(CASE WHEN paired AND (p >= {{ prod_cut | literal }}) != (s >= {{ shadow_cut | literal }}) THEN 1 END) AS disagree,
+           COUNT(CASE WHEN paired AND p < {{ prod_cut | literal }} AND s >= {{ shadow_cut | literal }} THEN 1 END) AS to_positive,
+           COUNT(CASE WHEN paired AND p >= {{ prod_cut | literal }} AND s < {{ shadow_cut | literal }} THEN 1 END) AS to_negative,
+           SUM(CASE WHEN paired THEN ABS(s - p) END) AS abs_delta_sum,
+           SUM(CASE WHEN paired THEN s - p END) AS delta_sum,
+           QUANTILE_CONT(CASE WHEN paired THEN ABS(s - p) END, 0.95) AS p95_abs_delta,
+           COUNT(DISTINCT CASE WHEN paired THEN p END) AS distinct_prod,
+           COUNT(DISTINCT CASE WHEN paired THEN s END) AS distinct_shadow,
+           CORR(CASE WHEN paired THEN s END, CASE WHEN paired THEN p END) AS pearson,
+           CORR(CASE WHEN paired THEN rank_s END, CASE WHEN paired THEN rank_p END) AS spearman
     FROM ranked
     GROUP BY sample, segment
 ),

@@ -1,0 +1,121 @@
+"""`monitor validate`: every problem of every check, at once, with its file and line."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from monitor.config import load_config
+from monitor.validate import validate
+from tests.conftest import REPO
+from tests.test_cli import monitor
+
+HEADER = """\
+/* ---
+name: {name}
+description: A test check.
+params:
+  cutoff: {{type: float, default: 0.9}}
+returns: [segment, feature, metric, value, sample_size]
+--- */
+"""
+
+CHECKS = {
+    # line 9: a param the header does not declare (a typo of `cutoff`)
+    "undeclared": """\
+SELECT 'all' AS segment, '' AS feature, 'share' AS metric,
+       AVG(CASE WHEN x > {{ cutof }} THEN 1.0 ELSE 0.0 END) AS value,
+       COUNT(*) AS sample_size
+FROM {{ model.predictions | table }}
+""",
+    # line 9: a column the table does not have
+    "missing_column": """\
+SELECT 'all' AS segment, '' AS feature, 'mean' AS metric,
+       AVG(amout) AS value,
+       COUNT(*) AS sample_size
+FROM {{ model.predictions | table }}
+""",
+    # line 10: a misspelt function, which only the engine can tell
+    "typo_function": """\
+SELECT 'all' AS segment, '' AS feature, 'rms' AS metric,
+       SQRTT(AVG(x * x)) AS value,
+       COUNT(*) AS sample_size
+FROM {{ model.predictions | table }}
+""",
+    # line 10: the select list does not match `returns`
+    "wrong_returns": """\
+SELECT 'all' AS segment, '' AS feature, 'n' AS metric,
+       COUNT(*) AS n
+FROM {{ model.predictions | table }}
+""",
+}
+
+
+def _write_checks(folder: Path, names: list[str]) -> None:
+    folder.mkdir(exist_ok=True)
+    for name in names:
+        body = "\n" + CHECKS[name] if name in ("missing_column", "wrong_returns") else CHECKS[name]
+        if name == "typo_function":
+            body = "\n" + body
+        (folder / f"{name}.sql").write_text(HEADER.format(name=name) + body)
+
+
+def test_every_problem_with_file_and_line(world) -> None:
+    world.load({"x": [1.0, 2.0]}, {"x": [3.0]})
+    folder = world.root / "checks"
+    _write_checks(folder, list(CHECKS))
+    world.sql_dirs = [str(REPO / "sql"), str(folder)]
+    path = world.config([{"name": n, "check": n} for n in CHECKS])
+
+    done = monitor("validate", "--config", str(path))
+
+    assert done.returncode == 1
+    err = " ".join(done.stderr.split())  # rich wraps long lines
+    assert "4 problem(s)" in err
+    assert (
+        f"{folder}/undeclared.sql:9: 'cutof' is not a declared param of undeclared nor part "
+        "of the template context — did you mean 'cutoff'? (declare it under params:)"
+    ) in err
+    assert (
+        f"monitor 'missing_column': {folder}/missing_column.sql:10: column 'amout' not found "
+        "in preds" in err
+    )
+    assert f"monitor 'typo_function': {folder}/typo_function.sql:10: dry run failed:" in err
+    assert "sqrtt" in err.lower()
+    assert (
+        f"monitor 'wrong_returns': {folder}/wrong_returns.sql:6: the query returns "
+        "(segment, feature, metric, n) but the header declares returns: "
+        "[segment, feature, metric, value, sample_size]" in err
+    )
+
+
+def test_a_construct_the_warehouse_dialect_cannot_express(world, tmp_path) -> None:
+    """Trino has no exact QUANTILE_CONT: transpiling raises instead of approximating."""
+    folder = tmp_path / "checks"
+    folder.mkdir()
+    (folder / "p95.sql").write_text(
+        HEADER.format(name="p95")
+        + textwrap.dedent("""\
+            SELECT 'all' AS segment, '' AS feature, 'p95' AS metric,
+                   QUANTILE_CONT(x, 0.95) AS value, COUNT(*) AS sample_size
+            FROM {{ model.predictions | table }}
+            """)
+    )
+    world.sql_dirs = [str(folder)]
+    path = world.config(
+        [{"name": "p", "check": "p95"}],
+        warehouse={"type": "trino", "host": "localhost", "user": "u", "catalog": "c",
+                   "schema": "s"},
+        state={"database": {"type": "duckdb", "path": str(tmp_path / "state.duckdb")}},
+    )  # fmt: skip
+    problems, notes = validate(load_config(path))
+    assert problems == [
+        f"monitor 'p': {folder}/p95.sql: cannot be written in the trino dialect: "
+        "Trino has no exact QUANTILE_CONT (only approx_percentile)"
+    ]
+    assert any("trino" in n and "pip install 'sql-drift-monitor[trino]'" in n for n in notes)
+
+
+def test_the_repository_checks_validate_clean() -> None:
+    problems, _ = validate(load_config(REPO / "alerts.yaml"))
+    assert problems == []
