@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 
-.PHONY: demo test lint format bench clean lock
+.PHONY: demo test lint format bench clean lock system-packages
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,7 +16,11 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/monitor demo
 
-test: $(STAMP) lint
+# PostgreSQL and Java, for the engine parity suite (installed with apt when missing).
+system-packages:
+	tests/system-packages.sh
+
+test: $(STAMP) lint system-packages
 	$(BIN)/pytest -q
 
 lint: $(STAMP)

@@ -375,7 +375,11 @@ def verify_returns(tree: exp.Expr, check: Check) -> None:
         raise CheckError(f"{check.path}: the final SELECT must name its columns, not use *")
     if sorted(columns) != sorted(check.returns):
         line = next(
-            (i for i, text in enumerate(check.source.splitlines(), 1) if text.startswith("returns:")),
+            (
+                i
+                for i, text in enumerate(check.source.splitlines(), 1)
+                if text.startswith("returns:")
+            ),
             1,
         )
         raise CheckError(

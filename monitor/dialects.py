@@ -40,7 +40,9 @@ def _isfinite(node: exp.Expr, dialect: str) -> exp.Expr:
             exp.not_(exp.Anonymous(this="IS_INF", expressions=[arg.copy()])),
             exp.not_(exp.Anonymous(this="IS_NAN", expressions=[arg.copy()])),
         )
-    specials = [exp.cast(exp.Literal.string(v), "DOUBLE") for v in ("Infinity", "-Infinity", "NaN")]
+    # Snowflake spells the special values 'inf' and '-inf'.
+    names = ("inf", "-inf", "NaN") if dialect == "snowflake" else ("Infinity", "-Infinity", "NaN")
+    specials = [exp.cast(exp.Literal.string(v), "DOUBLE") for v in names]
     return exp.Paren(this=exp.not_(exp.In(this=arg, expressions=specials)))
 
 

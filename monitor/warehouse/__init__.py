@@ -76,16 +76,6 @@ _ENGINES = {
     "trino": ("monitor.warehouse.clients", "TrinoWarehouse", "trino"),
     "databricks": ("monitor.warehouse.clients", "DatabricksWarehouse", "databricks"),
 }
-# sqlglot's dialect name per warehouse type.
-DIALECTS = {
-    "duckdb": "duckdb",
-    "postgres": "postgres",
-    "spark": "spark",
-    "snowflake": "snowflake",
-    "bigquery": "bigquery",
-    "trino": "trino",
-    "databricks": "databricks",
-}
 
 
 def connect(config: WarehouseConfig, read_only: bool = False) -> Warehouse:
@@ -93,12 +83,12 @@ def connect(config: WarehouseConfig, read_only: bool = False) -> Warehouse:
     module_name, class_name, extra = _ENGINES[config.type]
     try:
         module = importlib.import_module(module_name)
-    except ImportError as exc:
+        adapter: Warehouse = getattr(module, class_name)(config, read_only=read_only)
+    except ImportError as exc:  # the adapters import their client on first use
         raise WarehouseError(
             f"warehouse type {config.type!r} needs its client library ({exc.name}): "
             f"pip install 'sql-drift-monitor[{extra}]'"
         ) from None
-    adapter: Warehouse = getattr(module, class_name)(config, read_only=read_only)
     return adapter
 
 

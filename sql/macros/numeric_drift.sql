@@ -33,16 +33,15 @@ SELECT * FROM (
     -- each: the one sort. cum_* are integer counts, so the comparisons with j/bins
     -- below are exact. Only what the sort needs is carried through it.
     cdf AS (
+        {#- Windows written out in each call: Snowflake and sqlglot lack named windows,
+            and Spark rejects a frame on LEAD. -#}
+        {%- set sort_order %}{% if by %}PARTITION BY segment {% endif %}ORDER BY v{% endset %}
         SELECT segment, v, n_cur, n_base,
-               SUM(n_cur) OVER w AS cum_cur,
-               SUM(n_base) OVER w AS cum_base,
-               LEAD(v) OVER sorted AS v_next
+               SUM(n_cur) OVER ({{ sort_order }} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum_cur,
+               SUM(n_base) OVER ({{ sort_order }} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum_base,
+               LEAD(v) OVER ({{ sort_order }}) AS v_next
         FROM ({{ value_counts([col], by, numeric=true) | indent(8) }}) AS value_counts
         WHERE v IS NOT NULL
-        -- Two windows over one sort: Spark rejects a frame on LEAD.
-        {%- set sort_order %}{% if by %}PARTITION BY segment {% endif %}ORDER BY v{% endset %}
-        WINDOW sorted AS ({{ sort_order }}),
-               w AS ({{ sort_order }} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
     ),
     -- Quantile bins, read off the same sorted pass. Edge j (1 ≤ j < bins) is the
     -- smallest value whose baseline CDF reaches j/bins; the edges strictly below v

@@ -33,12 +33,13 @@ previous_run AS (
       AND value IS NOT NULL AND window_end < {{ window.end | literal }}
 ),
 previous_columns AS (
+    -- detail is stored as text: cast before reading it as JSON (PostgreSQL needs it)
     SELECT m.feature AS column_name,
-           JSON_EXTRACT_STRING(m.detail, '$.type') AS data_type
+           JSON_EXTRACT_STRING(CAST(m.detail AS JSON), '$.type') AS data_type
     FROM {{ state.metrics | table }} AS m
     JOIN previous_run AS p ON m.window_end = p.window_end
     WHERE m.monitor = {{ monitor.name | literal }} AND m.metric = 'schema'
-      AND JSON_EXTRACT_STRING(m.detail, '$.type') IS NOT NULL
+      AND JSON_EXTRACT_STRING(CAST(m.detail AS JSON), '$.type') IS NOT NULL
 ),
 has_previous AS (
     SELECT COUNT(*) > 0 AS yes FROM previous_columns

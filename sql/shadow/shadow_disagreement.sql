@@ -82,7 +82,11 @@ ranked AS (
            RANK() OVER (PARTITION BY sample, segment, paired ORDER BY p)
                + (COUNT(*) OVER (PARTITION BY sample, segment, paired, p) - 1) / 2.0 AS rank_p,
            RANK() OVER (PARTITION BY sample, segment, paired ORDER BY s)
-               + (COUNT(*) OVER (PARTITION BY sample, segment, paired, s) - 1) / 2.0 AS rank_s
+               + (COUNT(*) OVER (PARTITION BY sample, segment, paired, s) - 1) / 2.0 AS rank_s,
+           -- For the 95th percentile of |s − p|: each delta's 0-based position in sorted
+           -- order, and h = 0.95·(n − 1), the position the percentile sits at.
+           ROW_NUMBER() OVER (PARTITION BY sample, segment, paired ORDER BY ABS(s - p)) - 1 AS delta_index,
+           (COUNT(*) OVER (PARTITION BY sample, segment, paired) - 1) * CAST(0.95 AS DOUBLE) AS delta_h
     FROM segmented
 ),
 segment_stats AS (
@@ -97,7 +101,15 @@ segment_stats AS (
            COUNT(CASE WHEN paired AND p >= {{ prod_cut | literal }} AND s < {{ shadow_cut | literal }} THEN 1 END) AS to_negative,
            SUM(CASE WHEN paired THEN ABS(s - p) END) AS abs_delta_sum,
            SUM(CASE WHEN paired THEN s - p END) AS delta_sum,
-           QUANTILE_CONT(CASE WHEN paired THEN ABS(s - p) END, 0.95) AS p95_abs_delta,
+           -- QUANTILE_CONT(|s − p|, 0.95), written out so that every engine computes it
+           -- exactly (Spark and Trino only approximate percentiles): the sorted deltas at
+           -- positions ⌊h⌋ and ⌊h⌋ + 1, interpolated linearly (Hyndman & Fan's type 7,
+           -- numpy's default).
+           MAX(CASE WHEN paired AND delta_index = FLOOR(delta_h) THEN ABS(s - p) END)
+             + (MAX(CASE WHEN paired THEN delta_h END) - FLOOR(MAX(CASE WHEN paired THEN delta_h END)))
+             * COALESCE(MAX(CASE WHEN paired AND delta_index = FLOOR(delta_h) + 1 THEN ABS(s - p) END)
+                        - MAX(CASE WHEN paired AND delta_index = FLOOR(delta_h) THEN ABS(s - p) END), 0)
+             AS p95_abs_delta,
            COUNT(DISTINCT CASE WHEN paired THEN p END) AS distinct_prod,
            COUNT(DISTINCT CASE WHEN paired THEN s END) AS distinct_shadow,
            CORR(CASE WHEN paired THEN s END, CASE WHEN paired THEN p END) AS pearson,

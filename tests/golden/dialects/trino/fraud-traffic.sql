@@ -1,0 +1,174 @@
+WITH current_window AS (
+  SELECT
+    *
+  FROM "prediction_outcomes"
+  WHERE
+    "model_name" = 'fraud'
+    AND "role" = 'production'
+    AND ts >= CAST('2026-10-21 00:00:00.000000' AS TIMESTAMP)
+    AND ts < CAST('2026-10-22 00:00:00.000000' AS TIMESTAMP)
+), baseline_window /* Baseline rows with the index of the range they fall in. */ AS (
+  SELECT
+    *,
+    CASE
+      WHEN ts >= CAST('2026-09-23 00:00:00.000000' AS TIMESTAMP)
+      AND ts < CAST('2026-09-24 00:00:00.000000' AS TIMESTAMP)
+      THEN 0
+      WHEN ts >= CAST('2026-09-30 00:00:00.000000' AS TIMESTAMP)
+      AND ts < CAST('2026-10-01 00:00:00.000000' AS TIMESTAMP)
+      THEN 1
+      WHEN ts >= CAST('2026-10-07 00:00:00.000000' AS TIMESTAMP)
+      AND ts < CAST('2026-10-08 00:00:00.000000' AS TIMESTAMP)
+      THEN 2
+      WHEN ts >= CAST('2026-10-14 00:00:00.000000' AS TIMESTAMP)
+      AND ts < CAST('2026-10-15 00:00:00.000000' AS TIMESTAMP)
+      THEN 3
+    END AS range_id
+  FROM (
+    SELECT
+      *
+    FROM "prediction_outcomes"
+    WHERE
+      "model_name" = 'fraud'
+      AND "role" = 'production'
+      AND (
+        (
+          ts >= CAST('2026-09-23 00:00:00.000000' AS TIMESTAMP)
+          AND ts < CAST('2026-09-24 00:00:00.000000' AS TIMESTAMP)
+        )
+        OR (
+          ts >= CAST('2026-09-30 00:00:00.000000' AS TIMESTAMP)
+          AND ts < CAST('2026-10-01 00:00:00.000000' AS TIMESTAMP)
+        )
+        OR (
+          ts >= CAST('2026-10-07 00:00:00.000000' AS TIMESTAMP)
+          AND ts < CAST('2026-10-08 00:00:00.000000' AS TIMESTAMP)
+        )
+        OR (
+          ts >= CAST('2026-10-14 00:00:00.000000' AS TIMESTAMP)
+          AND ts < CAST('2026-10-15 00:00:00.000000' AS TIMESTAMP)
+        )
+      )
+  ) AS b
+), range_lengths AS (
+  SELECT
+    *
+  FROM (VALUES
+    (0, 86400.0),
+    (1, 86400.0),
+    (2, 86400.0),
+    (3, 86400.0)) AS l(range_id, seconds)
+), counts AS (
+  SELECT
+    'all' AS segment,
+    CAST(NULL AS INTEGER) AS range_id
+  FROM current_window
+  UNION ALL
+  SELECT
+    'all',
+    range_id
+  FROM baseline_window
+  UNION ALL
+  SELECT
+    CONCAT(
+      CAST('country=' AS VARCHAR),
+      CAST(COALESCE(CAST("country" AS VARCHAR), '<null>') AS VARCHAR)
+    ) AS segment,
+    CAST(NULL AS INTEGER) AS range_id
+  FROM current_window
+  UNION ALL
+  SELECT
+    CONCAT(
+      CAST('country=' AS VARCHAR),
+      CAST(COALESCE(CAST("country" AS VARCHAR), '<null>') AS VARCHAR)
+    ),
+    range_id
+  FROM baseline_window
+), live_ranges /* A baseline range without any rows (before the log began, or an outage already past) */ /* says nothing about normal volume and is left out, for every segment alike: a small */ /* segment absent from one range still averages over all the ranges that had traffic. */ AS (
+  SELECT
+    l.range_id,
+    l.seconds
+  FROM range_lengths AS l
+  /* The 'all' segment counts every baseline row: no second read of the baseline. */
+  WHERE
+    l.range_id IN (
+      SELECT
+        range_id
+      FROM counts
+      WHERE
+        segment = 'all'
+    )
+), expected AS (
+  SELECT
+    s.segment,
+    COUNT(c.range_id) AS rows_base,
+    CAST(COUNT(c.range_id) * 86400.0 AS DOUBLE) / NULLIF((
+      SELECT
+        SUM(seconds)
+      FROM live_ranges
+    ), 0) AS expected
+  FROM (
+    SELECT DISTINCT
+      segment
+    FROM counts
+  ) AS s
+  LEFT JOIN counts AS c
+    ON c.segment = s.segment
+    AND c.range_id IN (
+      SELECT
+        range_id
+      FROM live_ranges
+    )
+  GROUP BY
+    s.segment
+), totals AS (
+  SELECT
+    s.segment,
+    COALESCE(c.rows_cur, 0) AS rows_cur,
+    COALESCE(e.rows_base, 0) AS rows_base,
+    e.expected
+  FROM (
+    SELECT
+      segment
+    FROM counts
+    UNION
+    SELECT
+      'all'
+  ) AS s
+  LEFT JOIN (
+    SELECT
+      segment,
+      COUNT(*) AS rows_cur
+    FROM counts
+    WHERE
+      range_id IS NULL
+    GROUP BY
+      segment
+  ) AS c
+    ON c.segment = s.segment
+  LEFT JOIN expected AS e
+    ON e.segment = s.segment
+)
+SELECT
+  segment,
+  '' AS feature,
+  m.metric,
+  CASE m.metric
+    WHEN 'row_count'
+    THEN CAST(rows_cur AS DOUBLE)
+    ELSE CAST(rows_cur AS DOUBLE) / NULLIF(expected, 0)
+  END AS value,
+  CAST(NULL AS BIGINT) AS sample_size, /* Volume is not a sample statistic: min_samples must not hide a feed that dried */ /* up (baseline_size still gates a segment too new to have an expectation). */
+  CASE m.metric WHEN 'row_count' THEN expected ELSE 1.0 END AS baseline_value,
+  rows_base AS baseline_size,
+  CASE
+    WHEN m.metric = 'row_count_ratio' AND rows_base = 0
+    THEN 'the baseline has no rows for this segment'
+  END AS reason
+FROM totals
+CROSS JOIN (VALUES
+  ('row_count'),
+  ('row_count_ratio')) AS m(metric)
+ORDER BY
+  segment,
+  m.metric
