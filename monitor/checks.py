@@ -299,13 +299,37 @@ def _macro_files(sql_dirs: tuple[Path, ...]) -> tuple[tuple[Path, Path, int], ..
     )
 
 
+def _macros_in(env: SandboxedEnvironment, path: Path) -> list[str]:
+    return [m.name for m in env.parse(path.read_text(encoding="utf-8")).find_all(nodes.Macro)]
+
+
+def macro_files(sql_dirs: list[Path]) -> list[Path]:
+    """Every sql/macros/*.sql of the folders, in the order templates import them."""
+    return [path for _, path, _ in _macro_files(tuple(sql_dirs))]
+
+
+def template_environment(sql_dirs: list[Path]) -> SandboxedEnvironment:
+    """The Jinja environment checks render in (filters, globals, macro loader)."""
+    return _environment(tuple(sql_dirs))
+
+
+def macro_names(sql_dirs: list[Path]) -> set[str]:
+    """The macros every check can call."""
+    env = template_environment(sql_dirs)
+    return {name for path in macro_files(sql_dirs) for name in _macros_in(env, path)}
+
+
+def template_body(check: Check) -> str:
+    """The check's template with its header blanked out, so line numbers are the file's."""
+    return HEADER.sub(lambda m: "\n" * m.group(0).count("\n"), check.source, count=1)
+
+
 def _macro_imports(env: SandboxedEnvironment, files: tuple[tuple[Path, Path, int], ...]) -> str:
     """One line-0 prefix importing every macro of sql/macros/*.sql, so line numbers hold."""
     parts = []
     for root, path, _ in files:
         name = path.relative_to(root).as_posix()
-        tree = env.parse(path.read_text(encoding="utf-8"))
-        macros = [m.name for m in tree.find_all(nodes.Macro)]
+        macros = _macros_in(env, path)
         if macros:
             parts.append(f"{{% from {name!r} import {', '.join(macros)} with context %}}")
     return "".join(parts)
@@ -324,9 +348,8 @@ def _template(
 def render(check: Check, context: dict[str, Any], sql_dirs: list[Path]) -> str:
     """Render the template to DuckDB SQL; errors name the check file and line."""
     dirs = tuple(sql_dirs)
-    body = HEADER.sub(lambda m: "\n" * m.group(0).count("\n"), check.source, count=1)
     try:
-        template = _template(dirs, _macro_files(dirs), body)
+        template = _template(dirs, _macro_files(dirs), template_body(check))
         return template.render(**context).strip()
     except jinja2.TemplateSyntaxError as exc:
         raise CheckError(

@@ -533,7 +533,7 @@ def _print_results(results: list[RunResult]) -> None:
             f"[{colour}]{r.status:7}[/{colour}] {r.monitor}  {r.window}  ({r.seconds:.2f}s)"
         )
         if r.error:
-            console.print(f"         [red]{escape(r.error or '')}[/red]")
+            console.print(f"         [red]{escape(r.error)}[/red]")
         for b in r.breaches:
             colour = "red" if b["status"] == "alert" else "yellow"
             console.print(

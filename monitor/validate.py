@@ -23,7 +23,7 @@ from sqlglot.errors import OptimizeError, SqlglotError
 from sqlglot.optimizer.qualify import qualify
 
 from monitor import checks as checks_mod
-from monitor.checks import HEADER, RESERVED_NAMES, Check, find_check
+from monitor.checks import RESERVED_NAMES, Check, find_check
 from monitor.config import Config, MonitorConfig
 from monitor.errors import MonitorError, did_you_mean
 from monitor.runner import Runner
@@ -50,7 +50,7 @@ def validate(config: Config) -> tuple[list[str], list[str]]:
             problems.append(f"monitor {m.name!r}: {exc}")
             continue
         if check.name not in undeclared:
-            undeclared[check.name] = undeclared_names(check)
+            undeclared[check.name] = undeclared_names(check, config.sql_dirs)
             problems += undeclared[check.name]
         if undeclared[check.name]:
             continue  # rendering would only fail on the same names
@@ -71,24 +71,26 @@ def validate(config: Config) -> tuple[list[str], list[str]]:
     with wh:
         problems += _model_columns(config, wh, notes)
         for m, check, sql in compiled:
-            problems += [f"monitor {m.name!r}: {p}" for p in _against_warehouse(check, sql, wh)]
+            problems += [
+                f"monitor {m.name!r}: {p}"
+                for p in _against_warehouse(check, sql, wh, config.sql_dirs)
+            ]
     return list(dict.fromkeys(problems)), notes
 
 
-def undeclared_names(check: Check) -> list[str]:
+def undeclared_names(check: Check, sql_dirs: list[Path]) -> list[str]:
     """Names the template reads that are neither declared params, nor the runner's
     context, nor macros: a typo, or a param the header forgot to declare."""
-    env = checks_mod._environment((check.root,))
-    body = HEADER.sub(lambda m: "\n" * m.group(0).count("\n"), check.source, count=1)
+    env = checks_mod.template_environment(sql_dirs)
     try:
-        tree = env.parse(body)
+        tree = env.parse(checks_mod.template_body(check))
     except Exception:  # a syntax error: rendering reports it with its line
         return []
     # Names the template sets itself count as known: meta is conservative about names
     # set in only one branch of an {% if %}.
     assigned = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
-    known = set(check.params) | set(RESERVED_NAMES) | set(env.globals) | _macro_names(check)
-    known |= assigned
+    known = set(check.params) | set(RESERVED_NAMES) | set(env.globals) | assigned
+    known |= checks_mod.macro_names(sql_dirs)
     problems = []
     for name in sorted(meta.find_undeclared_variables(tree) - known):
         line = next((n.lineno for n in tree.find_all(nodes.Name) if n.name == name), 1)
@@ -100,16 +102,7 @@ def undeclared_names(check: Check) -> list[str]:
     return problems
 
 
-def _macro_names(check: Check) -> set[str]:
-    env = checks_mod._environment((check.root,))
-    names: set[str] = set()
-    for path in (check.root / checks_mod.MACRO_DIR).glob("*.sql"):
-        tree = env.parse(path.read_text(encoding="utf-8"))
-        names |= {m.name for m in tree.find_all(nodes.Macro)}
-    return names
-
-
-def _against_warehouse(check: Check, sql: str, wh: Warehouse) -> list[str]:
+def _against_warehouse(check: Check, sql: str, wh: Warehouse, sql_dirs: list[Path]) -> list[str]:
     """Columns resolved against the warehouse's schema, then a dry run."""
     try:
         tree = sqlglot.parse_one(sql, read=wh.dialect)
@@ -125,7 +118,7 @@ def _against_warehouse(check: Check, sql: str, wh: Warehouse) -> list[str]:
             schema[name] = dict(wh.columns(name))
         except MonitorError:
             word = table.name
-            return [f"{_line(check, word)}: table {name!r} not found in the warehouse"]
+            return [f"{_line(check, word, sql_dirs)}: table {name!r} not found in the warehouse"]
     problems = []
     try:
         qualify(tree, schema=dict(schema), dialect=wh.dialect, validate_qualify_columns=True)
@@ -135,7 +128,7 @@ def _against_warehouse(check: Check, sql: str, wh: Warehouse) -> list[str]:
             column = m.group("column")
             present = sorted({c for cols in schema.values() for c in cols})
             problems.append(
-                f"{_line(check, column)}: column {column!r} not found in "
+                f"{_line(check, column, sql_dirs)}: column {column!r} not found in "
                 f"{', '.join(sorted(schema)) or 'the tables read'}{did_you_mean(column, present)}"
             )
     except SqlglotError:
@@ -146,7 +139,7 @@ def _against_warehouse(check: Check, sql: str, wh: Warehouse) -> list[str]:
         wh.execute(f"SELECT * FROM ({sql}) AS dry_run LIMIT 0")
     except MonitorError as exc:
         message = str(exc)
-        problems.append(f"{_line(check, _culprit(message))}: dry run failed: {message}")
+        problems.append(f"{_line(check, _culprit(message), sql_dirs)}: dry run failed: {message}")
     return problems
 
 
@@ -159,24 +152,18 @@ def _culprit(message: str) -> str:
     return m.group(1) if m else ""
 
 
-def _line(check: Check, word: str) -> str:
+def _line(check: Check, word: str, sql_dirs: list[Path]) -> str:
     """`file:line` of the first line of the check's SQL (or else of a macro) that
     mentions `word`; the check's first line when none does."""
     if word:
         pattern = re.compile(rf"\b{re.escape(word)}\b", re.IGNORECASE)
-        header = HEADER.match(check.source)
-        header_lines = check.source[: header.end()].count("\n") if header else 0
-        for path, text, skip in [(check.path, check.source, header_lines),
-                                 *_macro_sources(check)]:  # fmt: skip
+        sources = [(check.path, checks_mod.template_body(check))]
+        sources += [(p, p.read_text(encoding="utf-8")) for p in checks_mod.macro_files(sql_dirs)]
+        for path, text in sources:
             for number, line in enumerate(text.splitlines(), 1):
-                if number > skip and pattern.search(line):
+                if pattern.search(line):
                     return f"{path}:{number}"
     return f"{check.path}:1"
-
-
-def _macro_sources(check: Check) -> list[tuple[Path, str, int]]:
-    folder = check.root / checks_mod.MACRO_DIR
-    return [(p, p.read_text(encoding="utf-8"), 0) for p in sorted(folder.glob("*.sql"))]
 
 
 def _model_columns(config: Config, wh: Warehouse, notes: list[str]) -> list[str]:

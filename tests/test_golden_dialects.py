@@ -41,9 +41,3 @@ def test_transpiled_sql_matches_the_golden_files(config, dialect) -> None:
         assert path.exists(), f"{path} missing: run with UPDATE_GOLDEN=1"
         assert path.read_text() == sql + "\n", f"{path} differs: review, then UPDATE_GOLDEN=1"
     assert {p.name for p in folder.glob("*.sql")} == written
-
-
-def test_every_builtin_check_has_golden_sql(config) -> None:
-    runner = Runner(config)
-    builtin = {name for name, c in runner.checks.items() if c.path.is_relative_to(REPO / "sql")}
-    assert builtin <= {m.check for m in config.monitors}

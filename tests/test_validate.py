@@ -5,8 +5,9 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+from monitor.checks import parse_check
 from monitor.config import load_config
-from monitor.validate import validate
+from monitor.validate import undeclared_names, validate
 from tests.conftest import REPO
 from tests.test_cli import monitor
 
@@ -20,6 +21,7 @@ returns: [segment, feature, metric, value, sample_size]
 --- */
 """
 
+# Each body starts on line 8 of its file, after the 7-line header.
 CHECKS = {
     # line 9: a param the header does not declare (a typo of `cutoff`)
     "undeclared": """\
@@ -28,8 +30,9 @@ SELECT 'all' AS segment, '' AS feature, 'share' AS metric,
        COUNT(*) AS sample_size
 FROM {{ model.predictions | table }}
 """,
-    # line 9: a column the table does not have
+    # line 10: a column the table does not have
     "missing_column": """\
+
 SELECT 'all' AS segment, '' AS feature, 'mean' AS metric,
        AVG(amout) AS value,
        COUNT(*) AS sample_size
@@ -37,12 +40,13 @@ FROM {{ model.predictions | table }}
 """,
     # line 10: a misspelt function, which only the engine can tell
     "typo_function": """\
+-- root mean square
 SELECT 'all' AS segment, '' AS feature, 'rms' AS metric,
        SQRTT(AVG(x * x)) AS value,
        COUNT(*) AS sample_size
 FROM {{ model.predictions | table }}
 """,
-    # line 10: the select list does not match `returns`
+    # line 6 (the header's `returns:`): the select list does not match it
     "wrong_returns": """\
 SELECT 'all' AS segment, '' AS feature, 'n' AS metric,
        COUNT(*) AS n
@@ -54,10 +58,7 @@ FROM {{ model.predictions | table }}
 def _write_checks(folder: Path, names: list[str]) -> None:
     folder.mkdir(exist_ok=True)
     for name in names:
-        body = "\n" + CHECKS[name] if name in ("missing_column", "wrong_returns") else CHECKS[name]
-        if name == "typo_function":
-            body = "\n" + body
-        (folder / f"{name}.sql").write_text(HEADER.format(name=name) + body)
+        (folder / f"{name}.sql").write_text(HEADER.format(name=name) + CHECKS[name])
 
 
 def test_every_problem_with_file_and_line(world) -> None:
@@ -114,6 +115,24 @@ def test_a_construct_the_warehouse_dialect_cannot_express(world, tmp_path) -> No
         "Trino has no exact QUANTILE_CONT (only approx_percentile)"
     ]
     assert any("trino" in n and "pip install 'sql-drift-monitor[trino]'" in n for n in notes)
+
+
+def test_macros_of_every_sql_folder_are_known(tmp_path) -> None:
+    """A check in an extra folder may call the repository's macros (sql/macros/)."""
+    folder = tmp_path / "checks"
+    folder.mkdir()
+    (folder / "mine.sql").write_text(
+        HEADER.format(name="mine")
+        + "SELECT 'all' AS segment, '' AS feature, 'n' AS metric, 1.0 AS value,\n"
+        + "       COUNT(*) AS sample_size FROM {{ model.predictions | table }}\n"
+        + "WHERE {{ model_filter() }} AND x > {{ cutof }}\n"
+    )
+    check = parse_check(folder / "mine.sql", folder)
+    problems = undeclared_names(check, [REPO / "sql", folder])
+    assert problems == [
+        f"{folder}/mine.sql:10: 'cutof' is not a declared param of mine nor part of the "
+        "template context — did you mean 'cutoff'? (declare it under params:)"
+    ]
 
 
 def test_the_repository_checks_validate_clean() -> None:

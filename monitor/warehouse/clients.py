@@ -16,18 +16,10 @@ from typing import Any
 import pyarrow as pa
 
 from monitor import sqltext
-from monitor.config import (
-    BigQueryWarehouse as BigQueryConfig,
-)
-from monitor.config import (
-    DatabricksWarehouse as DatabricksConfig,
-)
-from monitor.config import (
-    SnowflakeWarehouse as SnowflakeConfig,
-)
-from monitor.config import (
-    TrinoWarehouse as TrinoConfig,
-)
+from monitor.config import BigQueryWarehouse as BigQueryConfig
+from monitor.config import DatabricksWarehouse as DatabricksConfig
+from monitor.config import SnowflakeWarehouse as SnowflakeConfig
+from monitor.config import TrinoWarehouse as TrinoConfig
 from monitor.errors import WarehouseError
 from monitor.warehouse import Warehouse, plain_number
 

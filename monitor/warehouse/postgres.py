@@ -1,6 +1,6 @@
 """PostgreSQL through psycopg 3: a warehouse, a state store, or both.
 
-Results come back as DuckDB's would: numeric as int or float (never Decimal), json
+Results come back as DuckDB's would: numeric as int or float (`plain_number`), json
 as its text. The service's own SQL uses DuckDB's `?` placeholders; they are written
 as psycopg's `%s` here (and a literal `%` doubled), outside quoted text only.
 """
@@ -15,22 +15,11 @@ from typing import Any
 import psycopg
 import pyarrow as pa
 from psycopg import sql as pgsql
-from psycopg.adapt import Loader
 from psycopg.types.string import TextLoader
 
 from monitor.config import PostgresWarehouse as PostgresConfig
 from monitor.errors import WarehouseError
 from monitor.warehouse import Warehouse, plain_number
-
-
-class _NumberLoader(Loader):
-    """numeric → int when it has no fraction digits, else float (DuckDB's BIGINT/DOUBLE)."""
-
-    def load(self, data: Any) -> Any:
-        text = bytes(data).decode()
-        if text in ("NaN", "Infinity", "-Infinity"):
-            return float(text)
-        return int(text) if "." not in text and "e" not in text.lower() else float(text)
 
 
 class PostgresWarehouse(Warehouse):
@@ -55,7 +44,6 @@ class PostgresWarehouse(Warehouse):
             ) from None
         for name in ("json", "jsonb"):  # checks hand JSON on as text
             self.con.adapters.register_loader(name, TextLoader)
-        self.con.adapters.register_loader("numeric", _NumberLoader)
         if read_only:
             self.execute("SET default_transaction_read_only = on")
         self.name = _where(config.url)

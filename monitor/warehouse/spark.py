@@ -43,6 +43,7 @@ class SparkWarehouse(Warehouse):
             self.spark = builder.getOrCreate()
         except Exception as exc:  # py4j and Connect raise their own types
             raise WarehouseError(f"cannot start Spark: {_first_line(exc)}") from None
+        # getOrCreate may hand back a session started elsewhere in the process: UTC anyway.
         self.spark.conf.set("spark.sql.session.timeZone", "UTC")
         self.remote = bool(config.connect_url)
 
