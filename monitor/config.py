@@ -180,6 +180,7 @@ class StateConfig(Strict):
 class DbtConfig(Strict):
     project_dir: Path = Path("dbt_project")
     profiles_dir: Path | None = None  # default: project_dir
+    target: str | None = None  # the profile's output; default: warehouse.type
     build_before_checks: bool = True
     vars: dict[str, Any] = Field(default_factory=dict)
 

@@ -7,12 +7,16 @@ maturity and slice columns, so the dbt project needs no copy of the config.
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 from typing import Any
 
-from monitor.config import Config
+from monitor.config import Config, DuckDBWarehouse, PostgresWarehouse
 from monitor.errors import DbtError
+
+# The outputs of dbt_project/profiles.yml.
+BUNDLED_TARGETS = ("duckdb", "postgres")
 
 
 def dbt_vars(config: Config) -> dict[str, Any]:
@@ -32,13 +36,15 @@ def build(config: Config, select: list[str] | None = None) -> None:
     """`dbt build` (models + tests) against the configured warehouse."""
     if config.dbt is None:
         return
-    if config.warehouse.type != "duckdb":
-        raise DbtError(
-            f"the bundled dbt project builds on duckdb only so far, not {config.warehouse.type}: "
-            "build it with your own dbt profile and set dbt.build_before_checks: false"
-        )
     os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
-    os.environ["MONITOR_DUCKDB_PATH"] = str(config.warehouse.path)
+    if config.dbt.profiles_dir is None and config.warehouse.type not in BUNDLED_TARGETS:
+        raise DbtError(
+            f"the bundled dbt profile has targets for {' and '.join(BUNDLED_TARGETS)}, not "
+            f"{config.warehouse.type}: set dbt.profiles_dir (and dbt.target) to your own "
+            "profile, or build elsewhere and set dbt.build_before_checks: false "
+            "(docs/engines.md)"
+        )
+    os.environ.update(profile_env(config))
     from dbt.cli.main import dbtRunner
 
     project = config.dbt.project_dir
@@ -51,6 +57,8 @@ def build(config: Config, select: list[str] | None = None) -> None:
         "--vars", json.dumps(dbt_vars(config)),
         "--quiet",
     ]  # fmt: skip
+    if config.dbt.target:
+        args += ["--target", config.dbt.target]
     if select:
         args += ["--select", *select]
     try:
@@ -69,6 +77,39 @@ def build(config: Config, select: list[str] | None = None) -> None:
             message = " ".join((getattr(node, "message", "") or status).split())
             failures.append(f"{name}: {message}")
     raise DbtError("dbt build failed: " + ("; ".join(failures) or "see dbt_project/logs/dbt.log"))
+
+
+def profile_env(config: Config) -> dict[str, str]:
+    """The variables the bundled profiles.yml reads, from alerts.yaml `warehouse`, so
+    dbt builds where the checks read: the DuckDB file, or the PostgreSQL database and
+    the schema its connection resolves unqualified names in. MONITOR_DBT_TARGET picks
+    the profile's output; a profile of your own may read these too."""
+    wh = config.warehouse
+    target: dict[str, str] = {"MONITOR_DBT_TARGET": wh.type}
+    if isinstance(wh, DuckDBWarehouse):
+        return {**target, "MONITOR_DUCKDB_PATH": str(wh.path)}
+    if isinstance(wh, PostgresWarehouse):
+        from psycopg.conninfo import conninfo_to_dict
+
+        from monitor.warehouse import connect
+
+        with connect(wh, read_only=True) as pg:  # a clear error when it is down
+            schema = pg.execute("SELECT current_schema() AS s")[0]["s"]
+        parts = conninfo_to_dict(wh.url)
+        password = os.environ.get(wh.password_env) if wh.password_env else None
+        user = str(parts.get("user") or os.environ.get("PGUSER") or getpass.getuser())
+        return {
+            **target,
+            "MONITOR_PG_HOST": str(parts.get("host") or os.environ.get("PGHOST", "localhost")),
+            "MONITOR_PG_PORT": str(parts.get("port") or os.environ.get("PGPORT", "5432")),
+            "MONITOR_PG_USER": user,
+            "MONITOR_PG_PASSWORD": str(
+                password or parts.get("password") or os.environ.get("PGPASSWORD", "")
+            ),
+            "MONITOR_PG_DBNAME": str(parts.get("dbname") or os.environ.get("PGDATABASE", user)),
+            "MONITOR_PG_SCHEMA": str(schema),
+        }
+    return target
 
 
 def _release_duckdb() -> None:

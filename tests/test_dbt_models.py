@@ -56,58 +56,110 @@ FEEDBACK = [
 ]
 
 
-def load_raw(path, predictions, feedback) -> None:
-    con = duckdb.connect(str(path))
-    con.execute(
-        "CREATE OR REPLACE TABLE raw_preds (prediction_id VARCHAR, request_id VARCHAR, ts TIMESTAMP, "
-        "model_name VARCHAR, model_version VARCHAR, role VARCHAR, score DOUBLE, is_test BOOLEAN, country VARCHAR)"
-    )
-    con.execute(
-        "CREATE OR REPLACE TABLE raw_fb (prediction_id VARCHAR, request_id VARCHAR, label DOUBLE, label_ts TIMESTAMP)"
-    )
-    con.executemany("INSERT INTO raw_preds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", predictions)
-    if feedback:
-        con.executemany("INSERT INTO raw_fb VALUES (?, ?, ?, ?)", feedback)
-    con.close()
+RAW_PREDICTIONS = (
+    "prediction_id VARCHAR, request_id VARCHAR, ts TIMESTAMP, model_name VARCHAR, "
+    "model_version VARCHAR, role VARCHAR, score DOUBLE PRECISION, is_test BOOLEAN, "
+    "country VARCHAR"
+)
+RAW_FEEDBACK = (
+    "prediction_id VARCHAR, request_id VARCHAR, label DOUBLE PRECISION, label_ts TIMESTAMP"
+)
 
 
-@pytest.fixture
-def dbt_world(write_config, tmp_path):
-    db = tmp_path / "wh.duckdb"
-    load_raw(db, PREDICTIONS, FEEDBACK)
-    path = write_config(
-        f"""
-        warehouse: {{type: duckdb, path: {db}}}
-        dbt:
-          project_dir: {{repo}}/dbt_project
-          vars: {{predictions_table: raw_preds, feedback_table: raw_fb}}
-        models:
-          fraud: {{predictions: prediction_outcomes, slices: [country], label_maturity: 14d}}
-        """
-    )
-    return db, load_config(path)
+class World:
+    """The raw tables on one engine (a DuckDB file, or a fresh PostgreSQL database) and
+    a config whose dbt build targets it: every test here runs on both."""
+
+    def __init__(self, engine: str, tmp_path, write_config, request) -> None:
+        if engine == "duckdb":
+            self.path = tmp_path / "wh.duckdb"
+            warehouse = f"{{type: duckdb, path: {self.path}}}"
+        else:
+            server = request.getfixturevalue("postgres_server")
+            self.url = server.create_database(f"dbt_{tmp_path.name[-40:]}".lower())
+            warehouse = f"{{type: postgres, url: '{self.url}'}}"
+        self.engine = engine
+        self.load(PREDICTIONS, FEEDBACK)
+        self.config = load_config(
+            write_config(
+                f"""
+                warehouse: {warehouse}
+                dbt:
+                  project_dir: {{repo}}/dbt_project
+                  vars: {{predictions_table: raw_preds, feedback_table: raw_fb}}
+                models:
+                  fraud: {{predictions: prediction_outcomes, slices: [country], label_maturity: 14d}}
+                """
+            )
+        )
+
+    def read(self, sql: str) -> list[tuple]:
+        if self.engine == "duckdb":
+            return read_db(self.path, sql)
+        import psycopg
+
+        with psycopg.connect(self.url) as con:
+            return con.execute(sql.encode()).fetchall()
+
+    def load(self, predictions, feedback, drop_column: str | None = None) -> None:
+        statements = [
+            "DROP TABLE IF EXISTS raw_preds",
+            f"CREATE TABLE raw_preds ({RAW_PREDICTIONS})",
+            "DROP TABLE IF EXISTS raw_fb",
+            f"CREATE TABLE raw_fb ({RAW_FEEDBACK})",
+        ]
+        if drop_column:
+            statements.append(f"ALTER TABLE raw_preds DROP COLUMN {drop_column}")
+            predictions = []
+        rows = [("raw_preds", predictions, 9), ("raw_fb", feedback, 4)]
+        if self.engine == "duckdb":
+            con = duckdb.connect(str(self.path))
+            for statement in statements:
+                con.execute(statement)
+            for table, values, n in rows:
+                if values:
+                    con.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * n)})", values)
+            con.close()
+            return
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as con:
+            for statement in statements:  # dbt recreates the staging views that read them
+                cascade = " CASCADE" if statement.startswith("DROP") else ""
+                con.execute((statement + cascade).encode())
+            for table, values, n in rows:
+                if values:
+                    with con.cursor() as cur:
+                        cur.executemany(
+                            f"INSERT INTO {table} VALUES ({', '.join(['%s'] * n)})".encode(),
+                            values,
+                        )
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def dbt_world(request, write_config, tmp_path) -> World:
+    return World(request.param, tmp_path, write_config, request)
 
 
 @pytest.mark.slow
 def test_models_dedupe_filter_join_and_pair(dbt_world) -> None:
-    db, config = dbt_world
-    dbt.build(config)
+    world = dbt_world
+    dbt.build(world.config)
 
-    assert read_db(db, "SELECT prediction_id, score, role FROM stg_predictions ORDER BY 1") == [
+    assert world.read("SELECT prediction_id, score, role FROM stg_predictions ORDER BY 1") == [
         ("p1", 0.8, "production"),
         ("p2", 0.7, "shadow"),
         ("p4", 0.1, "production"),
         ("p5", 0.2, "shadow"),
         ("p6", 0.3, "production"),
     ]
-    assert read_db(db, "SELECT count(*) FROM stg_feedback") == [
+    assert world.read("SELECT count(*) FROM stg_feedback") == [
         (4,)
     ]  # the exact re-delivery is gone
 
     outcomes = {
         r[0]: r[1:]
-        for r in read_db(
-            db,
+        for r in world.read(
             "SELECT prediction_id, label, label_ts, label_delay, matures_at, is_mature FROM prediction_outcomes",
         )
     }
@@ -122,8 +174,7 @@ def test_models_dedupe_filter_join_and_pair(dbt_world) -> None:
     assert outcomes["p5"][0] is None and outcomes["p5"][2] is None  # never labelled
     assert outcomes["p6"][4] is False  # ts + 14d is still in the future
 
-    pairs = read_db(
-        db,
+    pairs = world.read(
         "SELECT request_id, has_production, has_shadow, prod_score, shadow_score, label, country "
         "FROM shadow_pairs ORDER BY request_id",
     )
@@ -137,9 +188,9 @@ def test_models_dedupe_filter_join_and_pair(dbt_world) -> None:
 
 @pytest.mark.slow
 def test_incremental_rebuild_follows_every_change(dbt_world) -> None:
-    db, config = dbt_world
-    dbt.build(config)
-    built_before = dict(read_db(db, "SELECT prediction_id, built_at FROM prediction_outcomes"))
+    world = dbt_world
+    dbt.build(world.config)
+    built_before = dict(world.read("SELECT prediction_id, built_at FROM prediction_outcomes"))
     changed = [
         *PREDICTIONS,
         ("p7", "r7", T0 + timedelta(days=3), "fraud", "v1", "production", 0.5, False, "ES"),  # new
@@ -167,11 +218,11 @@ def test_incremental_rebuild_follows_every_change(dbt_world) -> None:
         ),  # now test traffic
     ]
     more_feedback = [*FEEDBACK, (None, "r4", 1.0, T0 + timedelta(days=20))]  # late label for p5
-    load_raw(db, changed, more_feedback)
-    dbt.build(config)
+    world.load(changed, more_feedback)
+    dbt.build(world.config)
     rows = {
         r[0]: r[1:]
-        for r in read_db(db, "SELECT prediction_id, label, score FROM prediction_outcomes")
+        for r in world.read("SELECT prediction_id, label, score FROM prediction_outcomes")
     }
     assert rows == {
         "p1": (1.0, 0.8),
@@ -180,7 +231,7 @@ def test_incremental_rebuild_follows_every_change(dbt_world) -> None:
         "p6": (None, 0.3),
         "p7": (None, 0.5),
     }  # p2 is gone: it left stg_predictions as test traffic
-    rebuilt = dict(read_db(db, "SELECT prediction_id, built_at FROM prediction_outcomes"))
+    rebuilt = dict(world.read("SELECT prediction_id, built_at FROM prediction_outcomes"))
     # Unchanged rows were not rewritten; changed ones were.
     assert rebuilt["p1"] == built_before["p1"] and rebuilt["p6"] == built_before["p6"]
     assert rebuilt["p4"] > built_before["p4"] and rebuilt["p5"] > built_before["p5"]
@@ -188,24 +239,48 @@ def test_incremental_rebuild_follows_every_change(dbt_world) -> None:
 
 @pytest.mark.slow
 def test_build_time_is_utc(dbt_world, monkeypatch) -> None:
-    db, config = dbt_world
+    world = dbt_world
     monkeypatch.setenv("TZ", "Asia/Tokyo")  # a local clock 9 hours ahead of UTC
     before = datetime.now(UTC).replace(tzinfo=None)
-    dbt.build(config)
+    dbt.build(world.config)
     after = datetime.now(UTC).replace(tzinfo=None)
-    (built,) = read_db(db, "SELECT DISTINCT built_at FROM prediction_outcomes")
+    (built,) = world.read("SELECT DISTINCT built_at FROM prediction_outcomes")
     assert before - timedelta(seconds=5) <= built[0] <= after + timedelta(seconds=5)
 
 
 @pytest.mark.slow
 def test_dbt_failure_carries_dbts_message(dbt_world) -> None:
-    _, config = dbt_world
+    config = dbt_world.config
     broken = config.model_copy(
         update={
             "dbt": config.dbt.model_copy(update={"vars": {"predictions_table": "no_such_table"}})
         }
     )
     with pytest.raises(
-        DbtError, match=r"dbt build failed: .*Table with name no_such_table does not exist"
+        DbtError,
+        match=r"dbt build failed: .*raw table no_such_table not found in \w+\.(main|public) "
+        r"\(the dbt var predictions_table, set from alerts\.yaml dbt\.vars\)",
     ):
         dbt.build(broken)
+
+
+@pytest.mark.slow
+def test_raw_table_without_a_required_column_is_named(dbt_world) -> None:
+    dbt_world.load(PREDICTIONS, FEEDBACK, drop_column="role")
+    with pytest.raises(DbtError, match=r"raw table \S*raw_preds\S* lacks the column\(s\) role "):
+        dbt.build(dbt_world.config)
+
+
+def test_bundled_profile_names_the_engines_it_builds_on(write_config, tmp_path) -> None:
+    config = load_config(
+        write_config(
+            f"""
+            warehouse: {{type: spark}}
+            state: {{database: {{type: duckdb, path: {tmp_path}/state.duckdb}}}}
+            dbt: {{project_dir: {{repo}}/dbt_project}}
+            models: {{fraud: {{}}}}
+            """
+        )
+    )
+    with pytest.raises(DbtError, match=r"targets for duckdb and postgres, not spark: set dbt\."):
+        dbt.build(config)

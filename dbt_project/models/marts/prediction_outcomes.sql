@@ -17,7 +17,16 @@
 -- the post-hook deletes rows whose prediction left stg_predictions (e.g. later
 -- marked as test traffic). Unchanged rows keep their built_at.
 
-{% set maturity = var('label_maturity_hours') %}
+{%- set maturity = var('label_maturity_hours') %}
+{#- Whole seconds (dbt.dateadd's unit on every adapter; maturities are hours or days). -#}
+{%- set maturity_seconds -%}
+    case p.model_name
+    {%- for name, hours in maturity.items() %}
+        when {{ dbt.string_literal(name) }} then {{ (hours * 3600) | round | int }}
+    {%- endfor %}
+        else {{ (var('default_label_maturity_hours') * 3600) | round | int }}
+    end
+{%- endset %}
 
 with predictions as (
     select *, md5(cast(p as varchar)) as row_hash
@@ -41,8 +50,13 @@ matched as (
 
 first_feedback as (
     select prediction_id, label, label_ts
-    from matched
-    qualify row_number() over (partition by prediction_id order by label_ts, label) = 1
+    from (
+        select
+            *,
+            row_number() over (partition by prediction_id order by label_ts, label) as _rank
+        from matched
+    ) as ranked
+    where _rank = 1
 ),
 
 outcomes as (
@@ -51,13 +65,7 @@ outcomes as (
         f.label,
         f.label_ts,
         f.label_ts - p.ts as label_delay,
-        p.ts + to_seconds(3600.0 * (
-            case p.model_name
-            {%- for name, hours in maturity.items() %}
-                when {{ dbt.string_literal(name) }} then {{ hours | float }}
-            {%- endfor %}
-                else {{ var('default_label_maturity_hours') | float }}
-            end)) as matures_at,
+        {{ dbt.dateadd('second', maturity_seconds, 'p.ts') }} as matures_at,
         cast(current_timestamp at time zone 'UTC' as timestamp) as built_at
     from predictions as p
     left join first_feedback as f on f.prediction_id = p.prediction_id

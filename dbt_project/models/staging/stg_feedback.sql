@@ -3,23 +3,34 @@
 -- (key, label_ts): re-deliveries of the same event collapse, and two different labels
 -- stamped with the same label_ts resolve deterministically to the larger. A second
 -- outcome with a later label_ts is kept; prediction_outcomes takes the first.
+
 with typed as (
     select
         cast(prediction_id as varchar) as prediction_id,
         cast(request_id as varchar) as request_id,
-        cast(label as double) as label,
+        cast(label as double precision) as label,
         cast(label_ts as timestamp) as label_ts
-    from {{ var('feedback_table') }}
+    from {{ raw_relation('feedback_table') }}
     where label_ts is not null
       and (prediction_id is not null or request_id is not null)
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by prediction_id, request_id, label_ts
+            order by label desc
+        ) as _rank
+    from typed
 )
 
 select
     md5(concat_ws('|', coalesce(prediction_id, ''), coalesce(request_id, ''), cast(label_ts as varchar)))
         as feedback_id,
-    *
-from typed
-qualify row_number() over (
-    partition by prediction_id, request_id, label_ts
-    order by label desc
-) = 1
+    prediction_id,
+    request_id,
+    label,
+    label_ts
+from ranked
+where _rank = 1

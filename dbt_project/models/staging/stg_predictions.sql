@@ -3,24 +3,35 @@
 -- latest `loaded_at_column` when the var names one (an ingestion timestamp), else
 -- the latest ts; remaining ties are broken by a hash of the row, so the choice is
 -- deterministic.
+--
+-- Portable SQL (DuckDB and PostgreSQL): the column list is read from the raw table
+-- (raw_columns) instead of DuckDB's `* replace` / `* exclude`, and the ranking is a
+-- subquery instead of QUALIFY.
+
+{%- set raw = raw_relation('predictions_table') %}
+{%- set typed = {
+    'prediction_id': 'cast(prediction_id as varchar)',
+    'request_id': 'cast(request_id as varchar)',
+    'ts': 'cast(ts as timestamp)',
+    'model_name': 'cast(model_name as varchar)',
+    'model_version': 'cast(model_version as varchar)',
+    'role': 'lower(cast(role as varchar))',
+    'score': 'cast(score as double precision)',
+    'is_test': 'cast(is_test as boolean)',
+} %}
+{%- set columns = raw_columns(raw, typed.keys() | list) %}
+
 with typed as (
     select
-        * replace (
-            cast(prediction_id as varchar) as prediction_id,
-            cast(request_id as varchar) as request_id,
-            cast(ts as timestamp) as ts,
-            cast(model_name as varchar) as model_name,
-            cast(model_version as varchar) as model_version,
-            lower(cast(role as varchar)) as role,
-            cast(score as double) as score,
-            cast(is_test as boolean) as is_test
-        )
-    from {{ var('predictions_table') }}
+    {%- for name in columns %}
+        {{ typed.get(name | lower, adapter.quote(name)) }} as {{ adapter.quote(name) }}
+        {{- "," if not loop.last }}
+    {%- endfor %}
+    from {{ raw }}
     where prediction_id is not null
-)
+),
 
-select * exclude (is_test, _delivery_rank)
-from (
+ranked as (
     select
         *,
         row_number() over (
@@ -32,5 +43,11 @@ from (
         ) as _delivery_rank
     from typed
 )
+
+select
+{%- for name in columns if name | lower != 'is_test' %}
+    {{ adapter.quote(name) }}{{ "," if not loop.last }}
+{%- endfor %}
+from ranked
 where _delivery_rank = 1
   and not coalesce(is_test, false)
