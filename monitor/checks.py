@@ -18,7 +18,7 @@ from typing import Any
 import jinja2
 import sqlglot
 import yaml
-from jinja2 import nodes
+from jinja2 import meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
@@ -40,7 +40,7 @@ RESULT_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 # Names the runner puts in the template context; a param may not shadow them.
 RESERVED_NAMES = (
     "params", "model", "monitor", "role", "window", "baseline", "run_at", "fail", "frozen_bins",
-    "state", "live", "mature_before",
+    "state", "live", "mature_before", "table_schema",
 )  # fmt: skip
 HEADER = re.compile(r"\A\s*/\*\s*---\s*\n(?P<body>.*?)\n\s*---\s*\*/", re.DOTALL)
 PARAM_TYPES = (
@@ -322,6 +322,21 @@ def macro_names(sql_dirs: list[Path]) -> set[str]:
 def template_body(check: Check) -> str:
     """The check's template with its header blanked out, so line numbers are the file's."""
     return HEADER.sub(lambda m: "\n" * m.group(0).count("\n"), check.source, count=1)
+
+
+def context_names(check: Check, sql_dirs: list[Path]) -> frozenset[str]:
+    """The names a check's template reads from its context (jinja2 meta): the runner
+    looks up costly context, such as the table's columns, only for checks that read it."""
+    return _undeclared(template_body(check), tuple(sql_dirs))
+
+
+@functools.lru_cache(maxsize=256)
+def _undeclared(source: str, sql_dirs: tuple[Path, ...]) -> frozenset[str]:
+    try:
+        tree = _environment(sql_dirs).parse(source)
+    except jinja2.TemplateSyntaxError:  # rendering reports it, with its line
+        return frozenset()
+    return frozenset(meta.find_undeclared_variables(tree))
 
 
 def _macro_imports(env: SandboxedEnvironment, files: tuple[tuple[Path, Path, int], ...]) -> str:

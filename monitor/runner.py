@@ -29,6 +29,7 @@ from monitor.checks import (
     Check,
     CompiledCheck,
     compile_check,
+    context_names,
     discover_checks,
     find_check,
     resolve_params,
@@ -96,6 +97,7 @@ def check_context(
     run_at: datetime,
     frozen_bins: dict[str, dict[str, list[Any]]] | None = None,
     live: bool = True,
+    table_schema: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Everything a check template can use (see docs/writing-checks.md)."""
     model = config.models[monitor.model]
@@ -129,6 +131,9 @@ def check_context(
         # A live run looks at the data as it is now; a backfill replays a past window.
         "live": live,
         "frozen_bins": frozen_bins or {},
+        # The predictions table's columns now and at this monitor's last snapshot, for
+        # checks that read it (the runner looks it up only for those).
+        "table_schema": table_schema,
         # Where earlier results are, for checks that compare with the last run.
         "state": {
             "schema": config.state.schema_,
@@ -241,9 +246,12 @@ class Runner:
         dialect: str,
         store: StateStore | None = None,
         live: bool = True,
+        wh: Warehouse | None = None,
     ) -> CompiledCheck:
         """The whole check as one query (what `monitor render` prints)."""
-        return self.compile_parts(monitor, window, run_at, dialect, store, live, split=False)[0]
+        return self.compile_parts(
+            monitor, window, run_at, dialect, store, live, split=False, wh=wh
+        )[0]
 
     def compile_parts(
         self,
@@ -254,22 +262,52 @@ class Runner:
         store: StateStore | None = None,
         live: bool = True,
         split: bool = True,
+        wh: Warehouse | None = None,
     ) -> list[CompiledCheck]:
-        """The queries to run: one, or one per item of the check's `split` param."""
+        """The queries to run: one, or one per item of the check's `split` param. A
+        check that reads `table_schema` gets the columns from `wh` (or from a short
+        read-only connection of its own when none is given)."""
         check = find_check(self.checks, monitor.check)
         params = resolve_params(check, monitor.params)
         baseline = self.baseline(monitor, window, store)
         spec_key = bin_spec_key(monitor, check, params)
         frozen = store.bin_specs(monitor.name, spec_key) if store else {}
+        table_schema = None
+        if "table_schema" in context_names(check, self.config.sql_dirs):
+            table_schema = self.table_schema(monitor, window, store, wh)
         param_sets = [params]
         if split and check.split and len(params[check.split]) > 1:
             param_sets = [{**params, check.split: [item]} for item in params[check.split]]
         parts = []
         for p in param_sets:
-            context = check_context(self.config, monitor, p, window, baseline, run_at, frozen, live)
+            context = check_context(
+                self.config, monitor, p, window, baseline, run_at, frozen, live, table_schema
+            )
             compiled = compile_check(check, context, self.config.sql_dirs, dialect)
             parts.append(dataclasses.replace(compiled, spec_key=spec_key))
         return parts
+
+    def table_schema(
+        self,
+        monitor: MonitorConfig,
+        window: Window,
+        store: StateStore | None,
+        wh: Warehouse | None,
+    ) -> dict[str, Any]:
+        """The predictions table's (column, TYPE) pairs now, from the warehouse's own
+        catalog (Spark has no information_schema), and at the monitor's last snapshot
+        before the window, from the state store (which may be another database)."""
+        table = self.config.models[monitor.model].predictions
+        if wh is None:
+            with connect(self.config.warehouse, read_only=True) as own:
+                current = own.columns(table)
+        else:
+            current = wh.columns(table)
+        previous = store.schema_snapshot(monitor.name, window.end) if store else None
+        return {
+            "current": [(name, kind.upper()) for name, kind in current],
+            "previous": sorted(previous.items()) if previous else None,
+        }
 
     # ------------------------------------------------------------------ entry points
 
@@ -652,7 +690,7 @@ class Runner:
     ) -> tuple[list[dict[str, Any]], CompiledCheck]:
         """A check's rows for one window, with p-values, not yet judged or recorded
         (`monitor compare` reads checks this way without writing anything)."""
-        parts = self.compile_parts(monitor, window, run_at, wh.dialect, store, live)
+        parts = self.compile_parts(monitor, window, run_at, wh.dialect, store, live, wh=wh)
         rows = []
         for part in parts:
             # A timeout or cancel that landed between two queries stops the next one.

@@ -366,6 +366,21 @@ class StateStore:
             specs.setdefault(r["feature"], {})[r["segment"]] = json.loads(r["spec"])
         return specs
 
+    def schema_snapshot(self, monitor: str, before: datetime) -> dict[str, str] | None:
+        """The column types the schema check recorded in this monitor's latest run
+        that ended before `before`, {column: type}; None when there is none. A removed
+        column's row records no type, so it is not part of the snapshot."""
+        metrics = self.table("metrics")
+        rows = self.wh.execute(
+            f"SELECT feature, detail FROM {metrics} WHERE monitor = ? AND metric = 'schema' "
+            f"AND value IS NOT NULL AND window_end = (SELECT MAX(window_end) FROM {metrics} "
+            "WHERE monitor = ? AND metric = 'schema' AND value IS NOT NULL AND window_end < ?)",
+            [monitor, monitor, naive_utc(before)],
+        )
+        types = {r["feature"]: json.loads(r["detail"] or "{}").get("type") for r in rows}
+        snapshot = {column: kind for column, kind in types.items() if kind is not None}
+        return snapshot or None
+
     def alert_windows(self, monitor: str, span: Window) -> list[Window]:
         """Earlier windows of `monitor` within `span` in which any row was in `alert`."""
         rows = self.wh.execute(

@@ -36,9 +36,27 @@ _UNRESOLVED = re.compile(r"Column '(?P<column>[^']+)' could not be resolved")
 
 def validate(config: Config) -> tuple[list[str], list[str]]:
     """(problems, notes): problems make validation fail; notes are for information."""
+    notes: list[str] = []
+    wh: Warehouse | None = None
+    if config.warehouse.type == "duckdb" and not config.warehouse.path.exists():
+        notes.append(f"{config.warehouse.path} does not exist yet: tables and columns not checked")
+    else:
+        try:
+            wh = connect(config.warehouse, read_only=True)
+        except MonitorError as exc:
+            notes.append(f"warehouse not reachable, tables and columns not checked: {exc}")
+    try:
+        return _validate(config, wh, notes)
+    finally:
+        if wh is not None:
+            wh.close()
+
+
+def _validate(
+    config: Config, wh: Warehouse | None, notes: list[str]
+) -> tuple[list[str], list[str]]:
     runner = Runner(config)
     problems: list[str] = []
-    notes: list[str] = []
     now = datetime.now(UTC)
     dialect = config.warehouse.type
     compiled: list[tuple[MonitorConfig, Check, str]] = []
@@ -54,27 +72,23 @@ def validate(config: Config) -> tuple[list[str], list[str]]:
             problems += undeclared[check.name]
         if undeclared[check.name]:
             continue  # rendering would only fail on the same names
+        if wh is None and "table_schema" in checks_mod.context_names(check, config.sql_dirs):
+            notes.append(f"monitor {m.name!r}: {check.name} renders with the table's columns: "
+                         "not rendered without the warehouse")  # fmt: skip
+            continue
         try:
-            part = runner.compile(m, window_for(now, m), now, dialect)
+            part = runner.compile(m, window_for(now, m), now, dialect, wh=wh)
         except MonitorError as exc:
             problems.append(f"monitor {m.name!r}: {exc}")
             continue
         compiled.append((m, check, part.sql))
-    if config.warehouse.type == "duckdb" and not config.warehouse.path.exists():
-        notes.append(f"{config.warehouse.path} does not exist yet: tables and columns not checked")
+    if wh is None:
         return problems, notes
-    try:
-        wh = connect(config.warehouse, read_only=True)
-    except MonitorError as exc:
-        notes.append(f"warehouse not reachable, tables and columns not checked: {exc}")
-        return problems, notes
-    with wh:
-        problems += _model_columns(config, wh, notes)
-        for m, check, sql in compiled:
-            problems += [
-                f"monitor {m.name!r}: {p}"
-                for p in _against_warehouse(check, sql, wh, config.sql_dirs)
-            ]
+    problems += _model_columns(config, wh, notes)
+    for m, check, sql in compiled:
+        problems += [
+            f"monitor {m.name!r}: {p}" for p in _against_warehouse(check, sql, wh, config.sql_dirs)
+        ]
     return list(dict.fromkeys(problems)), notes
 
 

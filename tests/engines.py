@@ -132,7 +132,7 @@ def spark_session():  # type: ignore[no-untyped-def]
     builder = SparkSession.builder.master("local[2]").appName("monitor-tests")
     conf = {
         **SESSION_CONF,
-        "spark.sql.shuffle.partitions": "2",
+        "spark.sql.shuffle.partitions": "1",
         "spark.default.parallelism": "2",
         "spark.driver.memory": "1g",
         "spark.sql.warehouse.dir": tempfile.mkdtemp(prefix="monitor-spark-"),

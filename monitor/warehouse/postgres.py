@@ -68,12 +68,13 @@ class PostgresWarehouse(Warehouse):
         return pa.Table.from_pylist(rows)
 
     def columns(self, table: str) -> list[tuple[str, str]]:
-        parts = table.split(".")
+        # to_regclass resolves the name as a query would (search_path included: an
+        # unqualified name need not be in current_schema()).
         rows = self.execute(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_name = ? AND table_schema = COALESCE(?, current_schema()) "
-            "ORDER BY ordinal_position",
-            [parts[-1], parts[-2] if len(parts) > 1 else None],
+            "SELECT a.attname AS column_name, format_type(a.atttypid, a.atttypmod) AS data_type "
+            "FROM pg_attribute AS a WHERE a.attrelid = to_regclass(?) AND a.attnum > 0 "
+            "AND NOT a.attisdropped ORDER BY a.attnum",
+            [table],
         )
         if not rows:
             raise WarehouseError(f"PostgreSQL ({self.name}): table {table!r} does not exist")

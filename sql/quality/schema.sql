@@ -14,35 +14,31 @@ params: {}
 metrics: [schema]
 returns: [segment, feature, metric, value, sample_size, reason, detail]
 --- */
-{%- set parts = model.predictions.split('.') %}
+{#- table_schema comes from the runner: the columns from the warehouse's catalog, the
+    previous snapshot from the state store, so the check runs the same on every engine
+    (Spark has no information_schema) and wherever the state lives. -#}
+{%- macro columns_table(columns) %}
+    {%- for name, type in columns %}
+    SELECT {{ name | literal }} AS column_name, {{ type | literal }} AS data_type
+    {%- if not loop.last %}
+    UNION ALL
+    {%- endif %}
+    {%- else %}
+    SELECT CAST(NULL AS VARCHAR) AS column_name, CAST(NULL AS VARCHAR) AS data_type
+    WHERE 1 = 0
+    {%- endfor %}
+{%- endmacro %}
 WITH
 current_columns AS (
-    SELECT column_name, UPPER(data_type) AS data_type
-    FROM information_schema.columns
-    WHERE table_name = {{ parts[-1] | literal }}
-      {%- if parts | length > 1 %}
-      AND table_schema = {{ parts[-2] | literal }}
-      {%- endif %}
+    {{- columns_table(table_schema.current) }}
 ),
--- This monitor's last snapshot before the window: the rows of its latest earlier run
--- that recorded a type (a removed column's row records none).
-previous_run AS (
-    SELECT MAX(window_end) AS window_end
-    FROM {{ state.metrics | table }}
-    WHERE monitor = {{ monitor.name | literal }} AND metric = 'schema'
-      AND value IS NOT NULL AND window_end < {{ window.end | literal }}
-),
+-- This monitor's last snapshot before the window: the columns its latest earlier run
+-- recorded a type for (a removed column's row records none).
 previous_columns AS (
-    -- detail is stored as text: cast before reading it as JSON (PostgreSQL needs it)
-    SELECT m.feature AS column_name,
-           JSON_EXTRACT_STRING(CAST(m.detail AS JSON), '$.type') AS data_type
-    FROM {{ state.metrics | table }} AS m
-    JOIN previous_run AS p ON m.window_end = p.window_end
-    WHERE m.monitor = {{ monitor.name | literal }} AND m.metric = 'schema'
-      AND JSON_EXTRACT_STRING(CAST(m.detail AS JSON), '$.type') IS NOT NULL
+    {{- columns_table(table_schema.previous or []) }}
 ),
 has_previous AS (
-    SELECT COUNT(*) > 0 AS yes FROM previous_columns
+    SELECT {{ 'TRUE' if table_schema.previous else 'FALSE' }} AS yes
 ),
 compared AS (
     SELECT COALESCE(c.column_name, p.column_name) AS column_name,
