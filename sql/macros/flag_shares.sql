@@ -4,6 +4,7 @@
     column is TRUE; NULL counts as false). Rows: segment, feature (the column), metric,
     value (the share in the window), sample_size, baseline_value and baseline_size (the
     baseline's, when the monitor has one), reason (an empty window). -#}
+{% from 'macros/segment_label.sql' import segment_label with context %}
 {% macro flag_shares(metric, columns, by, when) -%}
 {%- set samples = [('cur', 'current_window')] + ([('base', 'baseline_window')] if baseline is not none else []) %}
 observations AS (
