@@ -121,6 +121,32 @@ def _double_literals(node: exp.Expr, dialect: str) -> exp.Expr:
     return node
 
 
+def _null_order_keys(node: exp.Expr, dialect: str) -> exp.Expr:
+    """DuckDB sorts NULLs last both ways; BigQuery sorts them first ascending and has no
+    NULLS LAST in window or aggregate ORDER BYs (sqlglot refuses to write it). Sort on
+    `k IS NULL` first, then on k: the same order, in a form BigQuery accepts."""
+    if dialect != "bigquery" or not isinstance(node, exp.Order):
+        return node
+    if not isinstance(
+        node.find_ancestor(exp.Window, exp.AggFunc, exp.Select), exp.Window | exp.AggFunc
+    ):
+        return node  # a query's own ORDER BY takes NULLS LAST
+    keys: list[exp.Expr] = []
+    for key in node.expressions:
+        desc = bool(key.args.get("desc"))
+        nulls_first = bool(key.args.get("nulls_first"))
+        if not isinstance(key, exp.Ordered) or desc != nulls_first:
+            keys.append(key)  # already BigQuery's default for its direction
+            continue
+        # BigQuery's defaults (NULLs first ascending, last descending) need no clause.
+        is_null = exp.case().when(exp.Is(this=key.this.copy(), expression=exp.null()),
+                                  exp.Literal.number(1)).else_(exp.Literal.number(0))  # fmt: skip
+        keys.append(exp.Ordered(this=is_null, desc=desc, nulls_first=not desc))
+        keys.append(exp.Ordered(this=key.this.copy(), desc=desc, nulls_first=not desc))
+    node.set("expressions", keys)
+    return node
+
+
 REWRITES: tuple[Rewrite, ...] = (
     _double_literals,
     _log_base_10,
@@ -128,6 +154,7 @@ REWRITES: tuple[Rewrite, ...] = (
     _json_object,
     _ordered_list,
     _exact_percentile,
+    _null_order_keys,
 )
 
 

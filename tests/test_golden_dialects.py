@@ -20,7 +20,7 @@ from tests.conftest import REPO
 from tests.test_parity import RUN_AT, parity_config
 
 GOLDEN = REPO / "tests" / "golden" / "dialects"
-DIALECTS = ("snowflake", "trino", "databricks")  # bigquery: see docs/engines.md
+DIALECTS = ("snowflake", "bigquery", "trino", "databricks")
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,95 @@
+WITH current_window AS (
+  SELECT
+    *
+  FROM `raw_predictions`
+  WHERE
+    `model_name` = 'fraud'
+    AND `role` = 'production'
+    AND ts >= CAST('2026-10-21 00:00:00.000000' AS DATETIME)
+    AND ts < CAST('2026-10-22 00:00:00.000000' AS DATETIME)
+), baseline_window AS (
+  SELECT
+    *
+  FROM `raw_predictions`
+  WHERE
+    `model_name` = 'fraud'
+    AND `role` = 'production'
+    AND (
+      (
+        ts >= CAST('2026-09-23 00:00:00.000000' AS DATETIME)
+        AND ts < CAST('2026-09-24 00:00:00.000000' AS DATETIME)
+      )
+      OR (
+        ts >= CAST('2026-09-30 00:00:00.000000' AS DATETIME)
+        AND ts < CAST('2026-10-01 00:00:00.000000' AS DATETIME)
+      )
+      OR (
+        ts >= CAST('2026-10-07 00:00:00.000000' AS DATETIME)
+        AND ts < CAST('2026-10-08 00:00:00.000000' AS DATETIME)
+      )
+      OR (
+        ts >= CAST('2026-10-14 00:00:00.000000' AS DATETIME)
+        AND ts < CAST('2026-10-15 00:00:00.000000' AS DATETIME)
+      )
+    )
+), observations AS (
+  SELECT
+    'cur' AS sample,
+    'all' AS segment,
+    'is_test' AS feature,
+    CASE WHEN `is_test` THEN 1 ELSE 0 END AS flagged
+  FROM current_window
+  UNION ALL
+  SELECT
+    'base' AS sample,
+    'all' AS segment,
+    'is_test' AS feature,
+    CASE WHEN `is_test` THEN 1 ELSE 0 END AS flagged
+  FROM baseline_window
+  UNION ALL
+  SELECT
+    'cur' AS sample,
+    'device=' || COALESCE(CAST(`device` AS STRING), '<null>') AS segment,
+    'is_test' AS feature,
+    CASE WHEN `is_test` THEN 1 ELSE 0 END AS flagged
+  FROM current_window
+  UNION ALL
+  SELECT
+    'base' AS sample,
+    'device=' || COALESCE(CAST(`device` AS STRING), '<null>') AS segment,
+    'is_test' AS feature,
+    CASE WHEN `is_test` THEN 1 ELSE 0 END AS flagged
+  FROM baseline_window
+  /* The 'all' segment of every column exists even when the windows are empty. */
+  UNION ALL
+  SELECT
+    'none',
+    'all',
+    'is_test',
+    0
+), totals AS (
+  SELECT
+    segment,
+    feature,
+    COUNT(CASE WHEN sample = 'cur' THEN 1 END) AS rows_cur,
+    SUM(CASE WHEN sample = 'cur' THEN flagged ELSE 0 END) AS flagged_cur,
+    COUNT(CASE WHEN sample = 'base' THEN 1 END) AS rows_base,
+    SUM(CASE WHEN sample = 'base' THEN flagged ELSE 0 END) AS flagged_base
+  FROM observations
+  GROUP BY
+    segment,
+    feature
+)
+SELECT
+  segment,
+  feature,
+  'test_traffic_share' AS metric,
+  flagged_cur * 1.0 / NULLIF(rows_cur, 0) AS value,
+  rows_cur AS sample_size,
+  flagged_base * 1.0 / NULLIF(rows_base, 0) AS baseline_value,
+  rows_base AS baseline_size,
+  CASE WHEN rows_cur = 0 THEN 'the current window has no rows' END AS reason
+FROM totals
+ORDER BY
+  segment NULLS LAST,
+  feature NULLS LAST
