@@ -8,9 +8,11 @@ at a time, so a crash loses no notification and repeats at most the one in fligh
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -74,6 +76,12 @@ class OutboxRow:
     sent_at: datetime | None = None
     remote_channel: str | None = None
     remote_ts: str | None = None
+
+
+def outbox_lock_key(schema: str) -> int:
+    """The PostgreSQL advisory lock key of one state schema's outbox."""
+    digest = hashlib.sha256(f"sql-drift-monitor:outbox:{schema}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 class AlertStore:
@@ -212,6 +220,23 @@ class AlertStore:
             OUTBOX_COLUMNS,
             [[_db(getattr(r, c)) for c in OUTBOX_COLUMNS] for r in rows],
         )
+
+    @contextlib.contextmanager
+    def delivery_turn(self) -> Iterator[bool]:
+        """Whether this process may drain the outbox now. On PostgreSQL, daemons and
+        cron jobs on several hosts share one outbox, and two drains at once could send a
+        row twice or a thread out of order: a session advisory lock makes them take
+        turns (the loser leaves the rows to the holder). A DuckDB file has one writer."""
+        if self.wh.dialect != "postgres":
+            yield True
+            return
+        key = outbox_lock_key(self.store.schema)
+        got = bool(self.wh.execute("SELECT pg_try_advisory_lock(?) AS got", [key])[0]["got"])
+        try:
+            yield got
+        finally:
+            if got:
+                self.wh.execute("SELECT pg_advisory_unlock(?) AS released", [key])
 
     def outbox(self, status: str | None = None) -> list[OutboxRow]:
         where, params = ("WHERE status = ?", [status]) if status else ("", [])

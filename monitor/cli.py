@@ -468,6 +468,8 @@ def send(config: ConfigOpt = Path("alerts.yaml")) -> None:
     with state_database(cfg) as db:
         report = runner.deliver(StateStore(db, cfg.state.schema_), force=True)
     console.print(f"{report.sent} sent, {report.waiting} waiting")
+    if report.busy:
+        console.print("another process is delivering the outbox now: try again when it is done")
     for error in report.errors[:10]:
         console.print(f"  [red]{escape(error)}[/red]")
     if report.waiting:

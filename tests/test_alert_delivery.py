@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from monitor.alert_store import AlertStore
@@ -391,3 +392,37 @@ def test_alert_states_survive_in_the_store(world, slack) -> None:
     a = alerts[0]
     assert a.severity == "page" and a.state.level == "alert" and a.slack_ts
     assert a.state.first_seen == FIRST + 3 * DAY
+
+
+@pytest.mark.slow
+def test_drains_on_a_shared_postgresql_outbox_take_turns(world, slack, postgres_server) -> None:
+    """Daemons and cron jobs on several hosts share a PostgreSQL state store: while one
+    process drains the outbox, another leaves the rows to it instead of sending them a
+    second time; once it is done, the rows go out once."""
+    import psycopg
+
+    from monitor.alert_store import outbox_lock_key
+
+    url = postgres_server.create_database("shared_outbox")
+    write_days(world, {3: 50.0})
+    path = config_path(world, slack, [DRIFT])
+    doc = yaml.safe_load(path.read_text())
+    doc["state"] = {"database": {"type": "postgres", "url": url}}
+    path.write_text(yaml.safe_dump(doc))
+
+    with psycopg.connect(url, autocommit=True) as other:  # another host, mid-drain
+        other.execute("SELECT pg_advisory_lock(%s)", [outbox_lock_key("monitor")])
+        runner = run_day(path, 3)
+        assert runner.delivery is not None and runner.delivery.busy
+        assert runner.delivery.waiting == 1 and not slack.requests
+        result = CliRunner().invoke(app, ["send", "--config", str(path)])
+        assert result.exit_code == 1 and "another process is delivering" in result.output
+        assert not slack.requests
+    # Its session ended: the lock is free.
+    result = CliRunner().invoke(app, ["send", "--config", str(path)])
+    assert result.exit_code == 0 and "1 sent, 0 waiting" in result.output, result.output
+    assert [r["method"] for r in slack.requests if r["answered"]] == ["chat.postMessage"]
+    with psycopg.connect(url) as con:
+        assert con.execute("SELECT status, attempts FROM monitor.outbox").fetchall() == [
+            ("sent", 1)
+        ]

@@ -7,6 +7,9 @@ before its announcement. A failed row gets `attempts`, `last_error` and a
 `next_attempt_at` with exponential backoff (30 s, 1 min, 2 min, ... capped by
 `notify.max_backoff`; a 429's Retry-After, capped the same way, when longer).
 
+Drains take turns: on a PostgreSQL state store, a drain that finds another one running
+(an advisory lock) leaves the rows to it.
+
 Delivery is at-least-once: a crash after Slack accepted a message but before the
 row was marked sent repeats that one message on the next drain, and only that one.
 """
@@ -32,6 +35,7 @@ class DrainReport:
     failed: int = 0  # attempts that failed this drain
     waiting: int = 0  # rows left pending (failed, backing off, or behind a failed row)
     errors: list[str] = field(default_factory=list)
+    busy: bool = False  # another process was draining: its rows are left to it
 
 
 def backoff(attempts: int, retry_after: float | None, cap: timedelta) -> timedelta:
@@ -50,6 +54,20 @@ def drain(
     force: bool = False,
 ) -> DrainReport:
     """Deliver what is due (everything pending when `force`); return what happened."""
+    with alerts.delivery_turn() as mine:
+        if not mine:
+            log.info("outbox: another process is delivering; its rows are left to it")
+            return DrainReport(waiting=len(alerts.outbox("pending")), busy=True)
+        return _drain(alerts, notifiers, max_backoff, now, force)
+
+
+def _drain(
+    alerts: AlertStore,
+    notifiers: Sequence[Notifier],
+    max_backoff: timedelta,
+    now: Callable[[], datetime],
+    force: bool,
+) -> DrainReport:
     by_name = {n.name: n for n in notifiers}
     report = DrainReport()
     blocked: set[tuple[str, str]] = set()
