@@ -178,6 +178,16 @@ def postgres_server():
 
 
 @pytest.fixture(scope="session")
+def spark_connect():
+    """A Spark Connect server's URL (tests/engines.py); its clients run in subprocesses."""
+    from tests.engines import SparkConnectServer
+
+    server = SparkConnectServer().start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def spark():
     """A local Spark session for the test session (one JVM start)."""
     from tests.engines import spark_session

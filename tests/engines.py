@@ -1,4 +1,5 @@
-"""Real engines for the tests: a throwaway PostgreSQL server and a local Spark session.
+"""Real engines for the tests: a throwaway PostgreSQL server, a local Spark session and
+a Spark Connect server.
 
 PostgreSQL: `initdb` into a fresh folder and `pg_ctl start` on a free loopback port,
 trust auth, fsync off (a test server). `initdb` refuses to run as root, so as root the
@@ -149,6 +150,62 @@ def spark_session():  # type: ignore[no-untyped-def]
     spark.sparkContext.setLogLevel("ERROR")
     spark.started_in = time.monotonic() - started  # type: ignore[attr-defined]
     return spark
+
+
+class SparkConnectServer:
+    """A Spark Connect server (pyspark's own jars, `local[2]`) on a free loopback port,
+    for the adapter's `connect_url` path. A Python process holds either a classic or a
+    Connect session, never both, so its clients run in subprocesses."""
+
+    def __init__(self) -> None:
+        import pyspark
+
+        self.home = Path(pyspark.__file__).parent
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="monitor-spark-connect-"))
+        self.url = f"sc://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> SparkConnectServer:
+        conf = {
+            "spark.connect.grpc.binding.port": str(self.port),
+            "spark.connect.grpc.binding.address": "127.0.0.1",
+            "spark.sql.warehouse.dir": str(self.root / "warehouse"),
+            "spark.driver.memory": "1g",
+            "spark.sql.shuffle.partitions": "1",
+            "spark.sql.codegen.wholeStage": "false",  # tiny data: see spark_session()
+            "spark.sql.adaptive.enabled": "false",
+            "spark.ui.enabled": "false",
+        }
+        args = [str(self.home / "bin" / "spark-submit"), "--master", "local[2]",
+                "--class", "org.apache.spark.sql.connect.service.SparkConnectServer"]  # fmt: skip
+        for key, value in conf.items():
+            args += ["--conf", f"{key}={value}"]
+        log = (self.root / "server.log").open("wb")
+        env = {**os.environ, "SPARK_HOME": str(self.home)}
+        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"Spark Connect server exited:\n{self.log()[-3000:]}")
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self
+            time.sleep(0.5)
+        self.stop()
+        raise RuntimeError("Spark Connect server did not listen within 120 s")
+
+    def log(self) -> str:
+        return (self.root / "server.log").read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 _PG_TYPES = {

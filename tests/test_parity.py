@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -280,4 +282,67 @@ def test_runs_record_the_same_on_every_engine(engines, tmp_path) -> None:
                     rows, other = _without_detail(rows), (*other[:2], _without_detail(other[2]))
                 problems += [f"day {day} {name}: {p}" for p in _compare(rows, other[2], engine)]
     assert recorded["duckdb"][1]["p-schema"][0] == "ok"
+    assert not problems, "\n".join(problems[:40])
+
+
+def _metrics(state: Path) -> dict[str, list[dict[str, Any]]]:
+    """Every recorded metric row of a state file, per monitor (run ids aside)."""
+    con = duckdb.connect(str(state), read_only=True)
+    rows = con.sql("SELECT * EXCLUDE (run_id) FROM monitor.metrics").fetchall()
+    names = [d[0] for d in con.sql("SELECT * EXCLUDE (run_id) FROM monitor.metrics").description]
+    con.close()
+    by_monitor: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        record = dict(zip(names, row, strict=True))
+        by_monitor.setdefault(record["monitor"], []).append(record)
+    return by_monitor
+
+
+def test_a_run_over_spark_connect_records_what_duckdb_records(engines, spark_connect, tmp_path):
+    """The adapter's `connect_url` path, for real: the marts as Parquet tables on a Spark
+    Connect server, one pass of every monitor through `monitor run` in a subprocess (a
+    process holds a classic or a Connect session, never both), state in a DuckDB
+    file. It records the rows DuckDB's own run records."""
+    con = duckdb.connect(str(engines["duckdb"].path), read_only=True)
+    statements = []
+    for name in (*MARTS, "raw_predictions"):
+        select = (f"SELECT * REPLACE (epoch(label_delay) AS label_delay) FROM {name}"
+                  if name == "prediction_outcomes" else f"SELECT * FROM {name}")  # fmt: skip
+        con.execute(f"COPY ({select}) TO '{tmp_path / name}.parquet' (FORMAT parquet)")
+        statements.append(f"CREATE TABLE {name} USING parquet "
+                          f"OPTIONS (path '{tmp_path / name}.parquet')")  # fmt: skip
+    con.close()
+    load = (
+        "import sys\nfrom pyspark.sql import SparkSession\n"
+        "spark = SparkSession.builder.remote(sys.argv[1]).getOrCreate()\n"
+        "for statement in sys.argv[2:]:\n    spark.sql(statement).collect()\n"
+    )
+    subprocess.run([sys.executable, "-c", load, spark_connect, *statements],
+                   check=True, capture_output=True, timeout=300)  # fmt: skip
+
+    doc = yaml.safe_load(engines["config"].path.read_text())
+    doc.update(warehouse={"type": "spark", "connect_url": spark_connect}, dbt=None, notify={},
+               state={"database": {"type": "duckdb", "path": str(tmp_path / "state.duckdb")}})  # fmt: skip
+    config = tmp_path / "alerts.yaml"
+    config.write_text(yaml.safe_dump(doc, sort_keys=False))
+    result = subprocess.run(
+        [sys.executable, "-m", "monitor", "run", "--config", str(config), "--at",
+         RUN_AT.isoformat(), "--no-build"],
+        capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+    duck = tmp_path / "duck.duckdb"
+    shutil.copy(engines["duckdb"].path, duck)
+    reference = engines["config"].model_copy(update={
+        "dbt": None, "warehouse": engines["duckdb"].model_copy(update={"path": duck})})  # fmt: skip
+    Runner(reference).run(at=RUN_AT, build=False, notify=False)
+    expected, got = _metrics(duck), _metrics(tmp_path / "state.duckdb")
+    assert set(got) == set(expected) == {m.name for m in engines["config"].monitors}
+    problems = []
+    for name, rows in expected.items():
+        other = got[name]
+        if name == "p-schema":  # type names are each engine's own
+            rows, other = _without_detail(rows), _without_detail(other)
+        problems += [f"{name}: {p}" for p in _compare(rows, other, "spark connect")]
     assert not problems, "\n".join(problems[:40])

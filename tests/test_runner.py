@@ -171,9 +171,7 @@ def test_a_dbt_failure_becomes_an_error_run_with_dbts_message(world) -> None:
     }
     results = world.run([DRIFT, {**DRIFT, "name": "drift-2"}], dbt=dbt_section)
     assert [r.status for r in results] == ["error", "error"]
-    assert all(
-        "raw table missing_raw_table not found" in (r.error or "") for r in results
-    )
+    assert all("raw table missing_raw_table not found" in (r.error or "") for r in results)
     errors = read_db(
         world.db, "SELECT DISTINCT status, error LIKE '%missing_raw_table%' FROM monitor.runs"
     )
