@@ -24,7 +24,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from monitor import demo as demo_world
-from monitor.alert_store import AlertStore, StoredAlert
+from monitor.alert_store import AlertStore
 from monitor.alerting import make_silence
 from monitor.backtest import backtest
 from monitor.checks import discover_checks, find_check
@@ -35,6 +35,7 @@ from monitor.errors import CheckError, MonitorError
 from monitor.logs import use_json_logs
 from monitor.notify.message import number
 from monitor.notify.sender import pending_summary
+from monitor.report.data import alert_json, json_value, worst_first
 from monitor.runner import Runner, RunResult
 from monitor.scheduler import run_daemon
 from monitor.state import StateStore
@@ -329,18 +330,9 @@ def list_alerts(
         alerts = [a for a in alerts if a.state.state == state]
     else:
         alerts = [a for a in alerts if a.state.active]
-    alerts.sort(
-        key=lambda a: (
-            a.state.state != "firing",
-            a.state.level != "alert",
-            a.state.fingerprint.monitor,
-            a.state.fingerprint.metric,
-            a.state.fingerprint.segment,
-            a.state.fingerprint.feature,
-        )
-    )
+    alerts = worst_first(alerts)
     if as_json:
-        print(json.dumps([alert_json(a) for a in alerts], indent=2, default=str))
+        print(json.dumps([alert_json(a) for a in alerts], indent=2, default=json_value))
         return
     if not alerts:
         console.print(f"no alerts{f' in state {state}' if state else ' active'}")
@@ -363,20 +355,6 @@ def list_alerts(
         console.print(table)
     if pending:
         console.print(f"[yellow]outbox[/yellow]: {escape(pending_summary(pending))}")
-
-
-def alert_json(a: StoredAlert) -> dict[str, Any]:
-    s = a.state
-    fp = s.fingerprint
-    return {
-        "fingerprint": fp.id, "kind": fp.kind, "monitor": fp.monitor, "check": fp.check,
-        "model": fp.model, "segment": fp.segment, "feature": fp.feature, "metric": fp.metric,
-        "state": s.state, "level": s.level, "severity": a.severity, "episode": s.episode,
-        "first_seen": s.first_seen, "last_seen": s.last_seen, "last_notified": s.last_notified,
-        "value": s.value, "threshold": s.threshold, "baseline_value": s.baseline_value,
-        "sample_size": s.sample_size, "q_value": s.q_value, "suppressed_by": s.suppressed_by,
-        "slack_ts": a.slack_ts,
-    }  # fmt: skip
 
 
 @contextlib.contextmanager

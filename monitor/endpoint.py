@@ -1,4 +1,7 @@
-"""The daemon's local HTTP endpoint: `GET /healthz` and `GET /metrics`.
+"""The daemon's local HTTP endpoint: `GET /healthz`, `GET /metrics`, and a small
+read-only JSON API over the state store: `GET /api/alerts` (what `monitor alerts
+--json` prints) and `GET /api/metrics?monitor=M[&from=T][&to=T]` (the monitor's
+recorded metric rows whose window ends in (from, to]).
 
 `/healthz` answers 200 only when the scheduler runs and no monitor is overdue (its
 latest fire time more than the monitor's `grace` ago, and its window not yet run);
@@ -11,6 +14,7 @@ config reloads, leadership and overdue monitors.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -19,13 +23,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
+from monitor.config import Config
 from monitor.cron import CronSchedule
 from monitor.errors import MonitorError
+from monitor.report.data import active_alerts, alert_json, json_value, metric_rows
 from monitor.runner import RunResult
+from monitor.state import StateStore
+from monitor.warehouse import state_database, state_missing
 
 log = logging.getLogger(__name__)
 
@@ -137,8 +146,16 @@ class Health:
 class Endpoint:
     """A small threaded HTTP server on `host:port` (port 0: any free port)."""
 
-    def __init__(self, host: str, port: int, health: Health, telemetry: Telemetry):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        health: Health,
+        telemetry: Telemetry,
+        config: Callable[[], Config] | None = None,
+    ):
         self.health, self.telemetry = health, telemetry
+        self.config = config  # the daemon's current config (it may be reloaded)
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -182,10 +199,63 @@ class Endpoint:
             payload = generate_latest(self.telemetry.registry)
             request.send_response(200)
             request.send_header("Content-Type", CONTENT_TYPE_PLAIN_0_0_4)
+        elif path.startswith("/api/") and self.config is not None:
+            status, body = self.api(path, parse_qs(urlsplit(request.path).query))
+            payload = json.dumps(body, default=json_value).encode()
+            request.send_response(status)
+            request.send_header("Content-Type", "application/json")
         else:
-            payload = b"not found: try /healthz or /metrics\n"
+            payload = b"not found: try /healthz, /metrics, /api/alerts or /api/metrics\n"
             request.send_response(404)
             request.send_header("Content-Type", "text/plain")
         request.send_header("Content-Length", str(len(payload)))
         request.end_headers()
         request.wfile.write(payload)
+
+    def api(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
+        """(status, JSON body) of a read-only API call. The state store is opened per
+        request: the daemon's own runs hold it only while they write."""
+        assert self.config is not None
+        config = self.config()
+        if path == "/api/alerts":
+            reader: Callable[[StateStore], Any] = _alerts_json
+        elif path == "/api/metrics":
+            monitor = (query.get("monitor") or [""])[0]
+            names = [m.name for m in config.monitors]
+            if not monitor:
+                return 400, {
+                    "error": "name a monitor: /api/metrics?monitor=NAME",
+                    "monitors": names,
+                }
+            if monitor not in names:
+                return 404, {"error": f"no monitor {monitor!r}", "monitors": names}
+            try:
+                since, until = (_time(query, "from"), _time(query, "to"))
+            except ValueError as exc:
+                return 400, {"error": str(exc)}
+            reader = functools.partial(metric_rows, monitor=monitor, since=since, until=until)
+        else:
+            return 404, {"error": f"no API {path}: try /api/alerts or /api/metrics"}
+        if state_missing(config):
+            return 200, []
+        try:
+            with state_database(config) as db:
+                return 200, reader(StateStore(db, config.state.schema_, create=False))
+        except MonitorError as exc:
+            return 503, {"error": f"state store unavailable: {exc}"}
+
+
+def _alerts_json(store: StateStore) -> list[dict[str, Any]]:
+    return [alert_json(a) for a in active_alerts(store)]
+
+
+def _time(query: dict[str, list[str]], key: str) -> datetime | None:
+    """A `from`/`to` parameter: ISO 8601, UTC when it names no zone."""
+    text = (query.get(key) or [""])[0]
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{key}={text!r} is not an ISO 8601 time") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -135,7 +135,9 @@ class Daemon:
 
     def serve(self) -> int:
         """Run until SIGTERM/SIGINT; 0 on a clean stop."""
-        endpoint = Endpoint(self.host, self.port, self.health, self.telemetry)
+        endpoint = Endpoint(
+            self.host, self.port, self.health, self.telemetry, config=lambda: self.config
+        )
         endpoint.start()
         log.info(
             "listening on http://%s:%s", endpoint.host, endpoint.port,

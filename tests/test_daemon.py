@@ -276,6 +276,11 @@ def test_on_time_through_a_failing_check_a_stuck_query_and_a_slack_outage(daemon
     assert metric_value(text, "monitor_daemon_leader") == 1
     assert metric_value(text, "monitor_last_success_timestamp_seconds", monitor="volume")
     assert metric_value(text, "monitor_run_duration_seconds_count", monitor="volume")
+    # The read-only API reads the state store the daemon writes, while it runs.
+    status, body = d.get("/api/metrics?monitor=volume")
+    assert status == 200 and {r["monitor"] for r in json.loads(body)} == {"volume"}
+    status, body = d.get("/api/alerts")
+    assert status == 200 and isinstance(json.loads(body), list)
     d.wait_for(
         lambda: (metric_value(d.get("/metrics")[1], "monitor_outbox_pending") or 0) >= 2,
         15,

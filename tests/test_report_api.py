@@ -1,0 +1,80 @@
+"""The daemon's read-only JSON API, served by the real endpoint over HTTP from a real
+DuckDB state store that real runs wrote."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from monitor.cli import app
+from monitor.config import load_config
+from monitor.endpoint import Endpoint, Health, Telemetry
+from tests.conftest import World
+from tests.test_alert_delivery import DRIFT, run_day, write_days
+
+
+@pytest.fixture
+def api(world: World) -> Iterator[tuple[Any, str]]:
+    write_days(world, {3: 50.0, 4: 50.0})
+    path = world.config([{**DRIFT, "owners": []}])
+    for day in (2, 3, 4):
+        run_day(path, day)
+    config = load_config(path)
+    endpoint = Endpoint("127.0.0.1", 0, Health(), Telemetry(), config=lambda: config)
+    endpoint.start()
+    yield path, f"http://127.0.0.1:{endpoint.port}"
+    endpoint.stop()
+
+
+def get(url: str) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.headers["Content-Type"] == "application/json"
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_api_alerts_is_what_monitor_alerts_json_prints(api) -> None:
+    path, base = api
+    status, body = get(f"{base}/api/alerts")
+    printed = CliRunner().invoke(app, ["alerts", "--json", "--config", str(path)])
+    assert status == 200 and printed.exit_code == 0
+    assert body == json.loads(printed.output)
+    assert {a["state"] for a in body} == {"firing"} and len(body) >= 2
+    assert {a["monitor"] for a in body} == {"drift"}
+
+
+def test_api_metrics_gives_a_monitors_rows_over_a_period(api) -> None:
+    _, base = api
+    status, rows = get(f"{base}/api/metrics?monitor=drift")
+    assert status == 200
+    ends = sorted({r["window_end"] for r in rows})
+    assert ends == ["2026-09-04T00:00:00", "2026-09-05T00:00:00", "2026-09-06T00:00:00"]
+    assert "run_id" not in rows[0] and {"segment", "value", "status"} <= set(rows[0])
+    assert {r["status"] for r in rows if r["window_end"] == ends[1]} >= {"alert"}
+    # (from, to]: only the window ending on the 5th
+    status, some = get(f"{base}/api/metrics?monitor=drift&from=2026-09-04&to=2026-09-05")
+    assert status == 200 and {r["window_end"] for r in some} == {ends[1]}
+    assert len(some) == len([r for r in rows if r["window_end"] == ends[1]])
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "error"),
+    [
+        ("/api/metrics", 400, "name a monitor"),
+        ("/api/metrics?monitor=nope", 404, "no monitor 'nope'"),
+        ("/api/metrics?monitor=drift&from=yesterday", 400, "is not an ISO 8601 time"),
+        ("/api/nothing", 404, "no API /api/nothing"),
+    ],
+)
+def test_api_mistakes_get_a_clear_error(api, query, status, error) -> None:
+    _, base = api
+    got, body = get(base + query)
+    assert got == status and error in body["error"]
