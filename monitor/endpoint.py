@@ -221,7 +221,7 @@ class Endpoint:
             reader: Callable[[StateStore], Any] = _alerts_json
         elif path == "/api/metrics":
             monitor = (query.get("monitor") or [""])[0]
-            names = [m.name for m in config.monitors]
+            names = config.monitor_names()
             if not monitor:
                 return 400, {
                     "error": "name a monitor: /api/metrics?monitor=NAME",

@@ -92,6 +92,13 @@ def connect(config: WarehouseConfig, read_only: bool = False) -> Warehouse:
     return adapter
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of a client's error: engines put the useful sentence there (Spark
+    its error class and message) and a stack or query dump after it."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def plain_number(value: Any) -> Any:
     """Exact numerics (PostgreSQL numeric, Spark decimal) as int or float, like DuckDB's
     BIGINT and DOUBLE: checks compare and store them as numbers, not Decimals."""

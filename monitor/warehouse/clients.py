@@ -21,7 +21,7 @@ from monitor.config import DatabricksWarehouse as DatabricksConfig
 from monitor.config import SnowflakeWarehouse as SnowflakeConfig
 from monitor.config import TrinoWarehouse as TrinoConfig
 from monitor.errors import WarehouseError
-from monitor.warehouse import Warehouse, plain_number
+from monitor.warehouse import Warehouse, first_line, plain_number
 
 
 def _secret(env: str, what: str) -> str:
@@ -58,7 +58,7 @@ class DbapiWarehouse(Warehouse):
         except WarehouseError:
             raise
         except Exception as exc:  # each client has its own error classes
-            raise WarehouseError(f"{self.engine}: {_first_line(exc)}") from None
+            raise WarehouseError(f"{self.engine}: {first_line(exc)}") from None
         finally:
             self._cursor = None
 
@@ -71,7 +71,7 @@ class DbapiWarehouse(Warehouse):
             cursor.execute(f"SELECT * FROM {self.quote_table(table)} WHERE 1 = 0")
             return [(str(d[0]), str(d[1])) for d in cursor.description]
         except Exception as exc:
-            raise WarehouseError(f"{self.engine}: table {table!r}: {_first_line(exc)}") from None
+            raise WarehouseError(f"{self.engine}: table {table!r}: {first_line(exc)}") from None
 
     def quote_table(self, table: str) -> str:
         import sqlglot
@@ -118,7 +118,7 @@ class SnowflakeWarehouse(DbapiWarehouse):
                 **{k: v for k, v in options.items() if v},
             )
         except snowflake.connector.Error as exc:
-            raise WarehouseError(f"cannot connect to Snowflake: {_first_line(exc)}") from None
+            raise WarehouseError(f"cannot connect to Snowflake: {first_line(exc)}") from None
         super().__init__(con)
 
 
@@ -138,7 +138,7 @@ class BigQueryWarehouse(DbapiWarehouse):
                 project=config.project, location=config.location, default_query_job_config=job
             )
         except Exception as exc:  # google.auth errors: no application default credentials
-            raise WarehouseError(f"cannot connect to BigQuery: {_first_line(exc)}") from None
+            raise WarehouseError(f"cannot connect to BigQuery: {first_line(exc)}") from None
         super().__init__(dbapi.connect(client))
 
 
@@ -179,10 +179,5 @@ class DatabricksWarehouse(DbapiWarehouse):
         except WarehouseError:
             raise
         except Exception as exc:
-            raise WarehouseError(f"cannot connect to Databricks: {_first_line(exc)}") from None
+            raise WarehouseError(f"cannot connect to Databricks: {first_line(exc)}") from None
         super().__init__(con)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -15,7 +15,7 @@ import pyarrow as pa
 from monitor import sqltext
 from monitor.config import DuckDBWarehouse as DuckDBConfig
 from monitor.errors import WarehouseError, WarehouseLockedError
-from monitor.warehouse import Warehouse
+from monitor.warehouse import Warehouse, first_line
 
 # e.g. 'Conflicting lock is held in /usr/bin/python3.11 (PID 5107) by user ana. See also ...'
 _LOCK_HOLDER = re.compile(
@@ -54,14 +54,14 @@ class DuckDBWarehouse(Warehouse):
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
         except duckdb.Error as exc:
-            raise WarehouseError(f"DuckDB ({self.path.name}): {_first_line(exc)}") from None
+            raise WarehouseError(f"DuckDB ({self.path.name}): {first_line(exc)}") from None
 
     def arrow(self, sql: str) -> pa.Table:
         try:
             result: Any = self.con.sql(sql).to_arrow_table()
             return result if isinstance(result, pa.Table) else result.read_all()
         except duckdb.Error as exc:
-            raise WarehouseError(f"DuckDB ({self.path.name}): {_first_line(exc)}") from None
+            raise WarehouseError(f"DuckDB ({self.path.name}): {first_line(exc)}") from None
 
     def columns(self, table: str) -> list[tuple[str, str]]:
         rows = self.execute(f"DESCRIBE {sqltext.table(table)}")
@@ -80,7 +80,7 @@ class DuckDBWarehouse(Warehouse):
             )
         except duckdb.Error as exc:
             raise WarehouseError(
-                f"DuckDB ({self.path.name}): writing {table}: {_first_line(exc)}"
+                f"DuckDB ({self.path.name}): writing {table}: {first_line(exc)}"
             ) from None
 
     @contextlib.contextmanager
@@ -122,10 +122,6 @@ def _open(
         pause = min(pause * 2, 0.5)
 
 
-def _first_line(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-
 def _explain_io_error(path: object, exc: duckdb.IOException) -> WarehouseError:
     text = str(exc)
     if "lock" in text.lower():
@@ -139,4 +135,4 @@ def _explain_io_error(path: object, exc: duckdb.IOException) -> WarehouseError:
             f"DuckDB file {path} is locked{holder}. Another process has it open for writing: "
             "close it (for example an analyst's DuckDB shell) or wait for the other run, then retry."
         )
-    return WarehouseError(f"cannot open DuckDB file {path}: {_first_line(exc)}")
+    return WarehouseError(f"cannot open DuckDB file {path}: {first_line(exc)}")

@@ -19,7 +19,7 @@ from psycopg.types.string import TextLoader
 
 from monitor.config import PostgresWarehouse as PostgresConfig
 from monitor.errors import WarehouseError
-from monitor.warehouse import Warehouse, plain_number
+from monitor.warehouse import Warehouse, first_line, plain_number
 
 
 class PostgresWarehouse(Warehouse):
@@ -39,7 +39,7 @@ class PostgresWarehouse(Warehouse):
             self.con = psycopg.connect(config.url, autocommit=True, **kwargs)
         except psycopg.Error as exc:
             raise WarehouseError(
-                f"cannot connect to PostgreSQL ({_where(config.url)}): {_first_line(exc)}. "
+                f"cannot connect to PostgreSQL ({_where(config.url)}): {first_line(exc)}. "
                 "Is the server up, and are warehouse.url and the password right?"
             ) from None
         for name in ("json", "jsonb"):  # checks hand JSON on as text
@@ -61,7 +61,7 @@ class PostgresWarehouse(Warehouse):
                     for row in cur.fetchall()
                 ]
         except psycopg.Error as exc:
-            raise WarehouseError(f"PostgreSQL ({self.name}): {_first_line(exc)}") from None
+            raise WarehouseError(f"PostgreSQL ({self.name}): {first_line(exc)}") from None
 
     def arrow(self, sql: str) -> pa.Table:
         rows = self.execute(sql)
@@ -95,7 +95,7 @@ class PostgresWarehouse(Warehouse):
                 cur.executemany(statement, [list(r) for r in rows])
         except psycopg.Error as exc:
             raise WarehouseError(
-                f"PostgreSQL ({self.name}): writing {table}: {_first_line(exc)}"
+                f"PostgreSQL ({self.name}): writing {table}: {first_line(exc)}"
             ) from None
 
     @contextlib.contextmanager
@@ -139,8 +139,3 @@ def _where(url: str) -> str:
         return "the configured server"
     host = info.get("host") or "localhost"
     return f"{host}:{info.get('port') or 5432}/{info.get('dbname') or ''}"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

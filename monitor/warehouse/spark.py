@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from monitor.config import SparkWarehouse as SparkConfig
 from monitor.errors import WarehouseError
-from monitor.warehouse import Warehouse, plain_number
+from monitor.warehouse import Warehouse, first_line, plain_number
 
 SESSION_CONF = {
     "spark.sql.session.timeZone": "UTC",
@@ -42,7 +42,7 @@ class SparkWarehouse(Warehouse):
             # getOrCreate: one JVM per process; a second adapter shares the session.
             self.spark = builder.getOrCreate()
         except Exception as exc:  # py4j and Connect raise their own types
-            raise WarehouseError(f"cannot start Spark: {_first_line(exc)}") from None
+            raise WarehouseError(f"cannot start Spark: {first_line(exc)}") from None
         # getOrCreate may hand back a session started elsewhere in the process: UTC anyway.
         self.spark.conf.set("spark.sql.session.timeZone", "UTC")
         self.remote = bool(config.connect_url)
@@ -53,21 +53,21 @@ class SparkWarehouse(Warehouse):
         try:
             rows = self.spark.sql(sql).collect()
         except Exception as exc:
-            raise WarehouseError(f"Spark: {_first_line(exc)}") from None
+            raise WarehouseError(f"Spark: {first_line(exc)}") from None
         return [{k: plain_number(v) for k, v in r.asDict(recursive=True).items()} for r in rows]
 
     def arrow(self, sql: str) -> pa.Table:
         try:
             table: pa.Table = self.spark.sql(sql).toArrow()
         except Exception as exc:
-            raise WarehouseError(f"Spark: {_first_line(exc)}") from None
+            raise WarehouseError(f"Spark: {first_line(exc)}") from None
         return table
 
     def columns(self, table: str) -> list[tuple[str, str]]:
         try:
             schema = self.spark.table(table).schema
         except Exception as exc:
-            raise WarehouseError(f"Spark: table {table!r}: {_first_line(exc)}") from None
+            raise WarehouseError(f"Spark: table {table!r}: {first_line(exc)}") from None
         return [(f.name, f.dataType.simpleString().upper()) for f in schema.fields]
 
     def insert_rows(
@@ -93,9 +93,3 @@ class SparkWarehouse(Warehouse):
         if self.remote:
             with contextlib.suppress(Exception):
                 self.spark.stop()
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    # Spark's messages start with the error class and the useful sentence.
-    return text.splitlines()[0] if text else type(exc).__name__
