@@ -169,7 +169,7 @@ class AlertStore:
                 GROUP BY fingerprint, episode
                 HAVING bool_or(to_state = 'firing')
             )
-            SELECT a.kind, a.monitor, a.segment, a.feature, a.metric, f.episode,
+            SELECT a.fingerprint, a.kind, a.monitor, a.segment, a.feature, a.metric, f.episode,
                    CASE WHEN a.episode = f.episode THEN a.state ELSE e.to_state END AS state,
                    CASE WHEN a.episode = f.episode THEN a.first_seen ELSE e.first_seen END AS first_seen,
                    CASE WHEN a.episode = f.episode THEN a.last_seen ELSE e.last_seen END AS last_seen,

@@ -408,7 +408,7 @@ def _event(
     }
 
 
-def _item(state: AlertState, action: ItemAction) -> Item:
+def item_of(state: AlertState, action: ItemAction) -> Item:
     fp = state.fingerprint
     return Item(
         fp.id, fp.kind, fp.segment, fp.feature, fp.metric, state.state, state.level, action,
@@ -438,10 +438,10 @@ def _messages(
     changed_threads: set[str] = set()
     for state, decision in decided.values():
         if decision.action == "announce":
-            posts.setdefault(state.fingerprint.monitor, []).append(_item(state, "announce"))
+            posts.setdefault(state.fingerprint.monitor, []).append(item_of(state, "announce"))
         elif decision.notify and state.message_key:
             action: ItemAction = decision.action  # type: ignore[assignment]  # never "none" here
-            replies.setdefault(state.message_key, []).append(_item(state, action))
+            replies.setdefault(state.message_key, []).append(item_of(state, action))
             if decision.action in ("resolve", "escalate"):
                 changed_threads.add(state.message_key)
 
@@ -491,7 +491,7 @@ def _messages(
         if parent_key in changed_threads:
             # Each item as it is now; one that has moved on to a later episode ended here.
             items = [
-                _item(latest[i.fingerprint], "status")
+                item_of(latest[i.fingerprint], "status")
                 if i.fingerprint in latest and latest[i.fingerprint].message_key == parent_key
                 else dataclasses.replace(i, action="status", state="resolved")
                 for i in parent.items

@@ -221,6 +221,7 @@ def replay(
                 threshold=s.threshold,
                 status=worst[(fid, number)],
                 state=s.state if current else "resolved",
+                fingerprint=fid,
             )
         )
     episodes.sort(key=lambda e: (e.start, e.monitor, e.segment, e.feature, e.metric))

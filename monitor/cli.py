@@ -35,6 +35,8 @@ from monitor.errors import CheckError, MonitorError
 from monitor.logs import use_json_logs
 from monitor.notify.message import number
 from monitor.notify.sender import pending_summary
+from monitor.report import html as report_html
+from monitor.report import page as report_page
 from monitor.report.data import alert_json, json_value, worst_first
 from monitor.runner import Runner, RunResult
 from monitor.scheduler import run_daemon
@@ -80,6 +82,15 @@ def parse_time(text: str) -> datetime:
             f"cannot read time {text!r}: use ISO format, e.g. 2026-09-30 or 2026-09-30T06:00"
         ) from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _period_end(text: str) -> datetime:
+    """A time, or a day meaning through its end (`--to 2026-10-06` includes the 6th)."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return parse_time(text)
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC)
 
 
 def parse_day(text: str) -> date:
@@ -282,6 +293,40 @@ def compare_models(
         print(json.dumps(result.as_dict(), indent=2))
         return
     print_comparison(result)
+
+
+@app.command(name="report")
+def write_report(
+    config: ConfigOpt = Path("alerts.yaml"),
+    model: Annotated[
+        str | None, typer.Option("--model", help="Only this model (default: every model).")
+    ] = None,
+    from_: Annotated[
+        str | None,
+        typer.Option("--from", help="Period start, UTC (default: 30 days before --to)."),
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            help="Period end, UTC; a date includes its day (default: the newest recorded window)."
+        ),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the HTML.")] = Path(
+        "report.html"
+    ),
+) -> None:
+    """Write the HTML report: current alerts, each monitor's metrics with thresholds and
+    alert episodes, drifted distributions, guardrail slices, the shadow comparison and
+    the run history. One self-contained file: it opens offline."""
+    cfg = load_config(config)
+    until = _period_end(to) if to else None
+    report = report_page.build(cfg, model, parse_time(from_) if from_ else None, until)
+    size = report_html.write(report, out)
+    console.print(
+        f"wrote {escape(str(out))} ({size / 1e6:.1f} MB): {len(report.alerts)} current alert(s), "
+        f"{len(report.monitors)} monitor(s), {report.since:%Y-%m-%d %H:%M} – "
+        f"{report.until:%Y-%m-%d %H:%M} UTC"
+    )
 
 
 @app.command(name="list")
@@ -499,7 +544,12 @@ def demo(
         console.print(f"verdict: [bold]{verdict.verdict}[/bold]")
         for reason in verdict.reasons:
             console.print(f"  - {escape(reason)}")
-    console.print(f"\ndone in {time.time() - t0:.1f}s")
+    out = cfg.warehouse.path.parent / "report.html"
+    report_html.write(
+        report_page.build(cfg, since=datetime.combine(first, datetime.min.time(), UTC)), out
+    )
+    console.print(f"\nreport: {escape(str(out.resolve()))}")
+    console.print(f"done in {time.time() - t0:.1f}s")
     _exit_for(results, runner)
 
 

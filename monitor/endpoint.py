@@ -15,6 +15,7 @@ config reloads, leadership and overdue monitors.
 from __future__ import annotations
 
 import functools
+import gzip
 import json
 import logging
 import threading
@@ -31,6 +32,8 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from monitor.config import Config
 from monitor.cron import CronSchedule
 from monitor.errors import MonitorError
+from monitor.report import html as report_html
+from monitor.report import page as report_page
 from monitor.report.data import active_alerts, alert_json, json_value, metric_rows
 from monitor.runner import RunResult
 from monitor.state import StateStore
@@ -156,6 +159,8 @@ class Endpoint:
     ):
         self.health, self.telemetry = health, telemetry
         self.config = config  # the daemon's current config (it may be reloaded)
+        self._report_lock = threading.Lock()  # one report built at a time, then cached
+        self._report_cache: tuple[Any, bytes] | None = None
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -199,18 +204,45 @@ class Endpoint:
             payload = generate_latest(self.telemetry.registry)
             request.send_response(200)
             request.send_header("Content-Type", CONTENT_TYPE_PLAIN_0_0_4)
+        elif path in ("/report", "/report.html") and self.config is not None:
+            status, payload, ctype = self.report(parse_qs(urlsplit(request.path).query))
+            request.send_response(status)
+            request.send_header("Content-Type", ctype)
+            if status == 200 and "gzip" in (request.headers.get("Accept-Encoding") or ""):
+                payload = gzip.compress(payload, compresslevel=6)
+                request.send_header("Content-Encoding", "gzip")
         elif path.startswith("/api/") and self.config is not None:
             status, body = self.api(path, parse_qs(urlsplit(request.path).query))
             payload = json.dumps(body, default=json_value).encode()
             request.send_response(status)
             request.send_header("Content-Type", "application/json")
         else:
-            payload = b"not found: try /healthz, /metrics, /api/alerts or /api/metrics\n"
+            payload = b"not found: try /healthz, /metrics, /report, /api/alerts or /api/metrics\n"
             request.send_response(404)
             request.send_header("Content-Type", "text/plain")
         request.send_header("Content-Length", str(len(payload)))
         request.end_headers()
         request.wfile.write(payload)
+
+    def report(self, query: dict[str, list[str]]) -> tuple[int, bytes, str]:
+        """The HTML report (`monitor report`) of the current state, built on request and
+        kept until the state changes: a run finished or an alert moved."""
+        assert self.config is not None
+        config = self.config()
+        model = (query.get("model") or [""])[0] or None
+        try:
+            since, until = (_time(query, "from"), _time(query, "to"))
+            key = (model, since, until, report_page.state_version(config))
+            with self._report_lock:
+                if self._report_cache is None or self._report_cache[0] != key:
+                    page = report_html.render(report_page.build(config, model, since, until))
+                    self._report_cache = (key, page.encode())
+                return 200, self._report_cache[1], "text/html; charset=utf-8"
+        except ValueError as exc:
+            return 400, f"{exc}\n".encode(), "text/plain; charset=utf-8"
+        except MonitorError as exc:
+            status = 404 if model is not None and model not in config.models else 503
+            return status, f"no report: {exc}\n".encode(), "text/plain; charset=utf-8"
 
     def api(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
         """(status, JSON body) of a read-only API call. The state store is opened per

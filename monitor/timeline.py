@@ -26,6 +26,7 @@ class Episode:
     threshold: float | None
     status: str  # the worst level seen: warn | alert
     state: str  # firing | recovering | resolved (now)
+    fingerprint: str = ""  # the alert's id (monitor.alerts): the report's anchor
 
 
 def episodes(store: AlertStore) -> list[Episode]:
@@ -42,6 +43,7 @@ def episodes(store: AlertStore) -> list[Episode]:
             r["threshold"],
             r["level"],
             r["state"],
+            r["fingerprint"],
         )
         for r in store.episodes()
     ]

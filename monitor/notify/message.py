@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
+from urllib.parse import quote
 
 from monitor.windows import clock, to_utc
 
@@ -197,6 +198,15 @@ def where(item: Item) -> str:
     return " · ".join(parts) or "all"
 
 
+def report_link(message: Message, item: Item | None = None) -> str | None:
+    """Where the report shows this: the item's alert card (`#alert-<fingerprint>`), or
+    the monitor's section; None when no report URL is configured."""
+    if not message.report_url:
+        return None
+    anchor = f"alert-{item.fingerprint}" if item else f"monitor-{quote(message.monitor)}"
+    return f"{message.report_url.split('#')[0]}#{anchor}"
+
+
 def shown(items: list[Item], top_k: int) -> tuple[list[Item], int]:
     """The top-k items, worst first, and how many more there are."""
     ordered = sorted(items, key=Item.sort_key)
@@ -224,6 +234,7 @@ def plain_text(message: Message, top_k: int = 10) -> str:
         lines.append("  owners: " + ", ".join(message.mention))
     if message.render_command:
         lines.append(f"  dig in: {message.render_command}")
-    if message.report_url:
-        lines.append(f"  report: {message.report_url}")
+    link = report_link(message, items[0] if items else None)
+    if link:
+        lines.append(f"  report: {link}")
     return "\n".join(lines)

@@ -32,7 +32,15 @@ from slack_sdk.http_retry.state import RetryState
 
 from monitor.config import SlackConfig
 from monitor.notify import DeliveryError, Receipt
-from monitor.notify.message import Item, Message, describe, plain_text, shown, where
+from monitor.notify.message import (
+    Item,
+    Message,
+    describe,
+    plain_text,
+    report_link,
+    shown,
+    where,
+)
 from monitor.windows import clock
 
 HEADER_LIMIT = 150
@@ -59,15 +67,17 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def item_line(item: Item) -> str:
+def item_line(item: Item, link: str | None = None) -> str:
+    """One alert: mark, metric, where, how much; `link` goes to its card in the report."""
     mark = (
         ":white_check_mark:"
         if item.state in ("resolved", "ok")
         else EMOJI.get(item.level or "", "")
     )
-    return (
-        f"{mark} *{escape(item.metric)}* · {code(where(item))} — {escape(describe(item))}".strip()
-    )
+    line = f"{mark} *{escape(item.metric)}* · {code(where(item))} — {escape(describe(item))}"
+    if link:
+        line += f" · <{escape(link)}|chart>"
+    return line.strip()
 
 
 def blocks(message: Message, top_k: int = 10) -> list[dict[str, Any]]:
@@ -102,12 +112,13 @@ def blocks(message: Message, top_k: int = 10) -> list[dict[str, Any]]:
     if len(items) > room:
         more += len(items) - room
         items = items[:room]
-    out.extend(_section(item_line(i)) for i in items)
+    out.extend(_section(item_line(i, report_link(message, i))) for i in items)
     if more:
         out.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"+{more} more"}]})
     dig = []
-    if message.report_url:
-        dig.append(f"<{escape(message.report_url)}|report>")
+    link = report_link(message)
+    if link:
+        dig.append(f"<{escape(link)}|report>")
     if message.render_command:
         dig.append(f"exact SQL: {code(message.render_command)}")
     if dig:
