@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/monitor demo
 
-# PostgreSQL and Java, for the engine parity suite (installed with apt when missing).
+# PostgreSQL and Java for the engine parity suite, Chromium for the report test (apt, when missing).
 system-packages:
 	tests/system-packages.sh
 

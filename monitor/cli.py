@@ -325,7 +325,8 @@ def write_report(
     console.print(
         f"wrote {escape(str(out))} ({size / 1e6:.1f} MB): {len(report.alerts)} current alert(s), "
         f"{len(report.monitors)} monitor(s), {report.since:%Y-%m-%d %H:%M} – "
-        f"{report.until:%Y-%m-%d %H:%M} UTC"
+        f"{report.until:%Y-%m-%d %H:%M} UTC",
+        soft_wrap=True,  # a path broken over lines cannot be pasted
     )
 
 
@@ -548,7 +549,7 @@ def demo(
     report_html.write(
         report_page.build(cfg, since=datetime.combine(first, datetime.min.time(), UTC)), out
     )
-    console.print(f"\nreport: {escape(str(out.resolve()))}")
+    console.print(f"\nreport: {escape(str(out.resolve()))}", soft_wrap=True)
     console.print(f"done in {time.time() - t0:.1f}s")
     _exit_for(results, runner)
 

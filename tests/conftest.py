@@ -14,7 +14,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 import yaml
+from typer.testing import CliRunner
 
+from monitor.cli import app
 from monitor.config import load_config
 from monitor.runner import Runner, RunResult
 
@@ -195,3 +197,29 @@ def spark():
     session = spark_session()
     yield session
     session.stop()
+
+
+DEMO_DAYS = 22
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """`monitor demo` on a small world, once per session (test_demo, test_report)."""
+    root = tmp_path_factory.mktemp("demo")
+    doc = yaml.safe_load((REPO / "alerts.yaml").read_text())
+    doc["warehouse"]["path"] = str(root / "warehouse.duckdb")
+    doc["sql_dirs"] = [str(REPO / "sql")]
+    doc["dbt"]["project_dir"] = str(REPO / "dbt_project")
+    config = root / "alerts.yaml"
+    config.write_text(yaml.safe_dump(doc))
+    result = CliRunner().invoke(
+        app, ["demo", "--config", str(config), "--days", str(DEMO_DAYS), "--rows-per-day", "2500"]
+    )
+    con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
+    rows = con.execute(
+        "SELECT monitor, segment, feature, metric, window_start, status FROM monitor.metrics "
+        "WHERE status IN ('warn', 'alert')"
+    ).fetchall()
+    counts = con.execute("SELECT count(*) FROM monitor.metrics").fetchone()
+    con.close()
+    return result, rows, counts, config

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The system packages the test suite runs for real: a PostgreSQL server (the parity
 # suite starts its own, as a non-root user) and a Java runtime for the local Spark
-# session. Installed with apt when missing; a no-op when they are there.
+# session, and Debian's Chromium for the report's browser test (tests/test_report.py).
+# Installed with apt when missing; a no-op when they are there.
 set -euo pipefail
 missing=()
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null || missing+=(postgresql)
 command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+command -v chromium >/dev/null || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing system packages: ${missing[*]}"
 SUDO=""

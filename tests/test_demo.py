@@ -19,9 +19,8 @@ from monitor.demo import incidents_for, period
 from monitor.state import StateStore
 from monitor.timeline import episodes
 from monitor.warehouse import connect
-from tests.conftest import REPO, read_db
-
-DAYS = 22
+from tests.conftest import DEMO_DAYS as DAYS
+from tests.conftest import read_db
 
 
 def day(d: date) -> datetime:
@@ -31,28 +30,6 @@ def day(d: date) -> datetime:
 def shadow_incident_days() -> set[datetime]:
     first, last = incidents_for(DAYS).shadow_country
     return {day(first) + timedelta(days=i) for i in range((last - first).days + 1)}
-
-
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("demo")
-    doc = yaml.safe_load((REPO / "alerts.yaml").read_text())
-    doc["warehouse"]["path"] = str(root / "warehouse.duckdb")
-    doc["sql_dirs"] = [str(REPO / "sql")]
-    doc["dbt"]["project_dir"] = str(REPO / "dbt_project")
-    config = root / "alerts.yaml"
-    config.write_text(yaml.safe_dump(doc))
-    result = CliRunner().invoke(
-        app, ["demo", "--config", str(config), "--days", str(DAYS), "--rows-per-day", "2500"]
-    )
-    con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
-    rows = con.execute(
-        "SELECT monitor, segment, feature, metric, window_start, status FROM monitor.metrics "
-        "WHERE status IN ('warn', 'alert')"
-    ).fetchall()
-    counts = con.execute("SELECT count(*) FROM monitor.metrics").fetchone()
-    con.close()
-    return result, rows, counts, config
 
 
 @pytest.mark.slow
