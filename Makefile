@@ -44,6 +44,7 @@ $(BENCH_STAMP): bench/requirements-peers.txt bench/constraints-peers.txt
 
 bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python -m bench.run --peer-python $(BENCH_VENV)/bin/python $(BENCH_ARGS)
+	$(BIN)/python -m bench.report
 	$(BIN)/python -m bench.outcomes --write
 
 # Regenerate constraints.txt from a fresh resolve (commit the result).
