@@ -370,3 +370,18 @@ def test_vendored_builds_match_their_manifest() -> None:
     for name, entry in manifest.items():
         assert hashlib.sha256((vendor / name).read_bytes()).hexdigest() == entry["sha256"], name
         assert entry["version"] in (vendor / "README.md").read_text()
+
+
+def test_failed_runs_are_listed_with_their_errors(world: World, tmp_path) -> None:
+    write_hostile(world)
+    broken = {**DRIFT, "name": "broken", "params": {"columns": ["no_such_column"]}, "owners": []}
+    path = world.config([{**DRIFT, "owners": []}, broken])
+    run_day(path, 2)
+    out = tmp_path / "r.html"
+    done = CliRunner().invoke(app, ["report", "--config", str(path), "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    text = out.read_text()
+    table = text[text.index('<table class="sortable run-errors">') :]
+    row = table[: table.index("</tr>", table.index("<tbody>"))]
+    assert "<td>broken</td>" in row and "no_such_column" in row
+    assert "<td>drift</td>" not in table  # only the failed runs
