@@ -28,7 +28,7 @@ QUIET_COLOR = "#cbd5e1"
 TIME_SERIES_WIDTH = 760
 UTC_SCALE = {"type": "utc"}
 POINT_NUMBERS = ("t", "v")
-TIME_AXIS = {"title": None, "format": "%b %d", "labelOverlap": True}
+TIME_AXIS = {"title": None, "labelOverlap": True}  # Vega picks the format: days, or hours
 
 
 def iso(t: datetime) -> str:
