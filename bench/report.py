@@ -22,6 +22,7 @@ from pathlib import Path
 
 from monitor.config import load_config
 from monitor.report import html, page
+from monitor.warehouse import state_missing
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
@@ -32,7 +33,7 @@ def main() -> None:
     parser.add_argument("--loads", type=int, default=5)
     args = parser.parse_args()
     config = load_config(args.config)
-    if not config.state_database.path.exists():  # type: ignore[union-attr]
+    if state_missing(config):
         subprocess.run(
             [sys.executable, "-m", "monitor", "demo", "--config", str(args.config)], check=True
         )

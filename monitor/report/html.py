@@ -16,7 +16,7 @@ from typing import Any
 
 import jinja2
 
-from monitor.notify.message import number
+from monitor.notify.message import LEVEL_ORDER, number
 from monitor.report.page import STATUS_RANK, Report
 
 HERE = Path(__file__).parent
@@ -77,7 +77,7 @@ def _environment() -> jinja2.Environment:
             or "all"
         ),
         status_rank=lambda s: STATUS_RANK.get(s, 9),
-        level_rank=lambda lv: {"alert": 0, "warn": 1}.get(lv or "", 2),
+        level_rank=lambda lv: LEVEL_ORDER.get(lv, 2),
     )
     return env
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,7 +26,7 @@ from monitor.errors import MonitorError
 from monitor.evaluate import measured, rule_matches
 from monitor.notify.message import describe, number
 from monitor.report import charts
-from monitor.report.data import active_alerts, metric_rows
+from monitor.report.data import metric_rows, worst_first
 from monitor.state import StateStore, naive_utc
 from monitor.timeline import Episode, episodes
 from monitor.warehouse import state_database, state_missing
@@ -135,12 +136,13 @@ class Report:
 
 
 def report_period(
-    config: Config, since: datetime | None, until: datetime | None, monitors: list[str]
+    since: datetime | None, until: datetime | None, newest: datetime | None
 ) -> tuple[datetime, datetime]:
-    """The period to show: `until` defaults to the newest recorded window end (a report
-    of a paused deployment still shows its last days), `since` to DEFAULT_DAYS before."""
+    """The period to show: `until` defaults to `newest`, the newest recorded window end
+    (a report of a paused deployment still shows its last days), `since` to
+    DEFAULT_DAYS before."""
     if until is None:
-        until = _newest_window_end(config, monitors) or datetime.now(UTC)
+        until = newest or datetime.now(UTC)
     if since is None:
         since = until - timedelta(days=DEFAULT_DAYS)
     if since >= until:
@@ -165,10 +167,31 @@ def build(
             f"no model {model!r} in {config.path} (models: {', '.join(config.models)})"
         )
     chosen = [m for m in config.monitors if model is None or m.model == model]
-    names = [m.name for m in chosen]
-    since, until = report_period(config, since, until, names)
     models = [model] if model else sorted({m.model for m in chosen} | set(config.models))
-    report = Report(
+    rows: dict[str, list[dict[str, Any]]] = {m.name: [] for m in chosen}
+    if state_missing(config):  # nothing ran yet: an empty report says so
+        report = _empty_report(models, *report_period(since, until, None), now)
+    else:
+        with state_database(config) as db:
+            store = StateStore(db, config.state.schema_, create=False)
+            newest = _newest_window_end(store, [m.name for m in chosen])
+            report = _empty_report(models, *report_period(since, until, newest), now)
+            rows = _fill_from_store(report, store, chosen)
+    if shadow:
+        for key in models:
+            if config.models[key].shadow_pairs:
+                disagreement = [
+                    rows[m.name] for m in chosen
+                    if m.model == key and m.check == "shadow_disagreement"
+                ]  # fmt: skip
+                report.shadows.append(_shadow_section(report, config, key, disagreement))
+    return report
+
+
+def _empty_report(
+    models: list[str], since: datetime, until: datetime, now: datetime | None
+) -> Report:
+    return Report(
         title=f"SQL Drift Monitor · {', '.join(models)}",
         since=since,
         until=until,
@@ -180,21 +203,15 @@ def build(
         run_chart=None,
         run_errors=[],
     )
-    if not state_missing(config):
-        with state_database(config) as db:
-            store = StateStore(db, config.state.schema_, create=False)
-            _fill_from_store(report, store, chosen)
-    if shadow:
-        for key in models:
-            if config.models[key].shadow_pairs:
-                report.shadows.append(_shadow_section(report, config, key, chosen))
-    return report
 
 
 # ----------------------------------------------------------------------- the store
 
 
-def _fill_from_store(report: Report, store: StateStore, chosen: list[MonitorConfig]) -> None:
+def _fill_from_store(
+    report: Report, store: StateStore, chosen: list[MonitorConfig]
+) -> dict[str, list[dict[str, Any]]]:
+    """Fill the report from the store; returns each monitor's metric rows of the period."""
     names = [m.name for m in chosen]
     alert_store = AlertStore(store)
     has_alerts = store.exists("alerts")
@@ -203,15 +220,17 @@ def _fill_from_store(report: Report, store: StateStore, chosen: list[MonitorConf
         if has_alerts
         else {}
     )
-    current = active_alerts(store, names)
+    current = worst_first([a for a in stored.values() if a.state.active])
     in_period = [
         e
         for e in (episodes(alert_store) if has_alerts else [])
         if e.monitor in names and _overlaps(e, report.since, report.until)
     ]
     runs = _runs(store, names, report.since, report.until)
+    rows_by_monitor = {}
     for monitor in chosen:
         rows = metric_rows(store, monitor.name, report.since, report.until)
+        rows_by_monitor[monitor.name] = rows
         wanted = {
             a.state.fingerprint.id for a in current if a.state.fingerprint.monitor == monitor.name
         }
@@ -232,7 +251,7 @@ def _fill_from_store(report: Report, store: StateStore, chosen: list[MonitorConf
                 charts=_monitor_charts(report, monitor, rows, in_period),
                 cards=cards,
                 slices=_slice_table(monitor, rows) if monitor.check == "slice_metrics" else None,
-                runs=_count(r["status"] for r in runs if r["monitor"] == monitor.name),
+                runs=dict(Counter(r["status"] for r in runs if r["monitor"] == monitor.name)),
                 rows=len(rows),
             )
         )
@@ -257,6 +276,7 @@ def _fill_from_store(report: Report, store: StateStore, chosen: list[MonitorConf
         for r in sorted(runs, key=lambda r: r["started_at"], reverse=True)
         if r["status"] == "error"
     ]  # fmt: skip
+    return rows_by_monitor
 
 
 def _runs(
@@ -291,18 +311,14 @@ def state_version(config: Config) -> tuple[Any, ...]:
         return tuple(out)
 
 
-def _newest_window_end(config: Config, names: list[str]) -> datetime | None:
-    if state_missing(config) or not names:
+def _newest_window_end(store: StateStore, names: list[str]) -> datetime | None:
+    if not names or not store.exists("runs"):
         return None
-    with state_database(config) as db:
-        store = StateStore(db, config.state.schema_, create=False)
-        if not store.exists("runs"):
-            return None
-        marks = ", ".join("?" for _ in names)
-        rows = db.execute(
-            f"SELECT max(window_end) AS t FROM {store.table('runs')} WHERE monitor IN ({marks})",
-            names,
-        )
+    marks = ", ".join("?" for _ in names)
+    rows = store.wh.execute(
+        f"SELECT max(window_end) AS t FROM {store.table('runs')} WHERE monitor IN ({marks})",
+        names,
+    )
     t = rows[0]["t"] if rows else None
     return t.replace(tzinfo=UTC) if t is not None else None
 
@@ -310,8 +326,9 @@ def _newest_window_end(config: Config, names: list[str]) -> datetime | None:
 # ------------------------------------------------------------------------- charts
 
 
-def _series(row: dict[str, Any]) -> str:
-    return str(row["segment"]) + (f" · {row['feature']}" if row["feature"] else "")
+def _series(segment: str, feature: str) -> str:
+    """A series' name in charts: `country=FR · amount`."""
+    return segment + (f" · {feature}" if feature else "")
 
 
 def _window_text(start: datetime, end: datetime) -> str:
@@ -334,7 +351,14 @@ def _points(rows: list[dict[str, Any]], rule: Rule) -> list[dict[str, Any]]:
         x = measured(rule, r)
         if x is None or not math.isfinite(x):
             continue
-        out.append({"t": _midpoint(r), "v": charts.short(x), "s": _series(r), "st": r["status"]})
+        out.append(
+            {
+                "t": _midpoint(r),
+                "v": charts.short(x),
+                "s": _series(r["segment"], r["feature"]),
+                "st": r["status"],
+            }
+        )
     return out
 
 
@@ -362,14 +386,10 @@ def _episode_bands(eps: list[Episode], since: datetime, until: datetime) -> list
             "a": charts.iso(max(e.start.replace(tzinfo=None), lo)),
             "b": charts.iso(min(e.end.replace(tzinfo=None), hi)),
             "level": e.status,
-            "label": f"{e.status} {_series_of(e)} {e.metric}: {clock(e.start)} – {clock(e.end)}",
+            "label": f"{e.status} {_series(e.segment, e.feature)} {e.metric}: {clock(e.start)} – {clock(e.end)}",
         }
         for e in eps
     ]
-
-
-def _series_of(e: Episode) -> str:
-    return e.segment + (f" · {e.feature}" if e.feature else "")
 
 
 def _rule_groups(monitor: MonitorConfig) -> dict[tuple[str, str], list[Rule]]:
@@ -549,7 +569,7 @@ def _slice_table(monitor: MonitorConfig, rows: list[dict[str, Any]]) -> list[Sli
         key = (r["segment"], r["metric"])
         if key not in worst or _slice_rank(r) < _slice_rank(worst[key]):
             worst[key] = r
-    table = [
+    return [
         SliceRow(
             segment=r["segment"], metric=r["metric"],
             window=_window_text(r["window_start"], r["window_end"]),
@@ -557,11 +577,8 @@ def _slice_table(monitor: MonitorConfig, rows: list[dict[str, Any]]) -> list[Sli
             baseline=charts.finite(r["baseline_value"]), delta=_delta(r),
             q=charts.finite(r["q_value"]), status=r["status"],
         )
-        for r in worst.values()
+        for r in sorted(worst.values(), key=_slice_rank)
     ]  # fmt: skip
-    return sorted(
-        table, key=lambda s: (STATUS_RANK.get(s.status, 9), _q_key(s.q), -abs(s.delta or 0))
-    )
 
 
 def _slice_rank(r: dict[str, Any]) -> tuple[Any, ...]:
@@ -582,23 +599,15 @@ def _delta(r: dict[str, Any]) -> float | None:
 
 
 def _shadow_section(
-    report: Report, config: Config, model: str, chosen: list[MonitorConfig]
+    report: Report, config: Config, model: str, disagreement: list[list[dict[str, Any]]]
 ) -> ShadowSection:
     """The verdict of `monitor compare` at the period's end, per-slice numbers, and the
-    disagreement rate over the period from the shadow_disagreement monitors."""
+    disagreement rate over the period from the shadow_disagreement monitors' rows."""
     section = ShadowSection(
         model=model, verdict=None, at=report.until, reasons=[], chart=None, rows=[]
     )
-    points: list[dict[str, Any]] = []
-    disagreement = [m for m in chosen if m.model == model and m.check == "shadow_disagreement"]
-    if disagreement and not state_missing(config):
-        with state_database(config) as db:
-            store = StateStore(db, config.state.schema_, create=False)
-            for m in disagreement:
-                rows = metric_rows(store, m.name, report.since, report.until)
-                points += _points(
-                    rows, Rule.model_validate({"metric": "disagreement_rate", "warn": 1.0})
-                )
+    rate = Rule.model_validate({"metric": "disagreement_rate", "warn": 1.0})  # plots the value
+    points = [p for rows in disagreement for p in _points(rows, rate)]
     if points:
         section.chart = report.chart(
             f"shadow:{model}", "disagreement rate (share of requests the models decide differently)",
@@ -611,10 +620,11 @@ def _shadow_section(
         return section
     section.verdict = result.verdict
     section.reasons = result.reasons
-    for segment, metrics in result.as_dict()["segments"].items():
+    paired = result.as_dict()
+    for segment, metrics in paired["segments"].items():
         for metric, m in metrics.items():
             section.rows.append({"segment": segment, "metric": metric, **m})
-    for metric, m in result.as_dict()["overall"].items():
+    for metric, m in paired["overall"].items():
         section.rows.append({"segment": "all", "metric": metric, **m})
     section.rows.sort(key=lambda r: (_q_key(charts.finite(r["q_value"])), -abs(r["delta"] or 0)))
     return section
@@ -627,13 +637,6 @@ def _overlaps(e: Episode, since: datetime, until: datetime) -> bool:
     return e.end.replace(tzinfo=None) > naive_utc(since) and e.start.replace(
         tzinfo=None
     ) <= naive_utc(until)
-
-
-def _count(statuses: Any) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for s in statuses:
-        out[s] = out.get(s, 0) + 1
-    return out
 
 
 def _rule_text(rule: Rule) -> str:
