@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
 
 from monitor import dialects, sqltext
+from monitor.config import yaml_lines
 from monitor.errors import CheckError, did_you_mean
 
 # The row contract (DESIGN.md "A check"): every check returns these columns.
@@ -133,8 +135,10 @@ def parse_check(path: Path, root: Path) -> Check:
     if not match:
         raise CheckError(f"{path}:1: a check must start with a /* --- YAML header --- */ comment")
     body_line = source[: match.start("body")].count("\n") + 1
+    text = BRACKETED_TYPE.sub(r'\1"\2"', match.group("body"))
     try:
-        header = yaml.safe_load(BRACKETED_TYPE.sub(r'\1"\2"', match.group("body"))) or {}
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        header = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = body_line + mark.line if mark else body_line
@@ -143,61 +147,73 @@ def parse_check(path: Path, root: Path) -> Check:
         ) from None
     if not isinstance(header, dict):
         raise CheckError(f"{path}:{body_line}: the header must be a YAML mapping")
+    lines = yaml_lines(node) if node is not None else {}
 
-    def fail(msg: str) -> CheckError:
-        return CheckError(f"{path}:{body_line}: {msg}")
+    def fail(msg: str, *key: Any) -> CheckError:
+        """The error at the line of `key` (a path of header keys), else the header's."""
+        line = lines.get(key, 1) + body_line - 1 if key else body_line
+        return CheckError(f"{path}:{line}: {msg}")
 
     known = {"name", "description", "family", "params", "returns", "metrics", "split"}
     for key in header:
         if key not in known:
-            raise fail(f"unknown header key {key!r}{did_you_mean(str(key), known)}")
+            raise fail(f"unknown header key {key!r}{did_you_mean(str(key), known)}", key)
     name = header.get("name")
     if name != path.stem:
-        raise fail(f"header name {name!r} must equal the file name {path.stem!r}")
+        raise fail(f"header name {name!r} must equal the file name {path.stem!r}", "name")
     if not header.get("description"):
         raise fail("the header needs a description (what it measures, the formula, a reference)")
     returns = header.get("returns")
     if not isinstance(returns, list) or not all(isinstance(c, str) for c in returns):
-        raise fail("'returns' must be a list of column names")
+        raise fail("'returns' must be a list of column names", "returns")
     missing = [c for c in REQUIRED_COLUMNS if c not in returns]
     if missing:
-        raise fail(f"'returns' lacks the required column(s) {', '.join(missing)}")
+        raise fail(f"'returns' lacks the required column(s) {', '.join(missing)}", "returns")
     extra = [c for c in returns if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
     if extra:
         raise fail(
             f"'returns' has unknown column(s) {', '.join(extra)}; "
-            f"allowed: {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)}"
+            f"allowed: {', '.join(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)}",
+            "returns",
         )
     params: dict[str, Param] = {}
+    if not isinstance(header.get("params") or {}, dict):
+        raise fail("'params' must be a mapping of param names to {type, default, ...}", "params")
     for pname, spec in (header.get("params") or {}).items():
+        where = ("params", pname)
         if pname in RESERVED_NAMES:
-            raise fail(f"param name {pname!r} is reserved for the template context; choose another")
+            raise fail(
+                f"param name {pname!r} is reserved for the template context; choose another", *where
+            )
         if not isinstance(spec, dict):
-            raise fail(f"param {pname!r} must be a mapping like {{type: int, default: 10}}")
+            raise fail(f"param {pname!r} must be a mapping like {{type: int, default: 10}}", *where)
         ptype = spec.get("type", "str")
         if ptype not in PARAM_TYPES:
             raise fail(
-                f"param {pname!r} has unknown type {ptype!r}; use one of {', '.join(PARAM_TYPES)}"
+                f"param {pname!r} has unknown type {ptype!r}; use one of {', '.join(PARAM_TYPES)}",
+                *where,
             )
         unknown = set(spec) - {"type", "required", "default", "description"}
         if unknown:
-            raise fail(f"param {pname!r} has unknown key(s) {', '.join(sorted(unknown))}")
+            raise fail(f"param {pname!r} has unknown key(s) {', '.join(sorted(unknown))}", *where)
         default = spec.get("default")
         if default is not None:
             try:
                 default = _coerce(default, ptype)
             except ValueError as exc:
-                raise fail(f"param {pname!r} default: {exc}") from None
+                raise fail(f"param {pname!r} default: {exc}", *where) from None
         params[pname] = Param(
             pname, ptype, bool(spec.get("required", False)), default, spec.get("description", "")
         )
     family = header.get("family") or path.parent.name
     split = header.get("split")
     if split is not None and (split not in params or params[split].type != "list[str]"):
-        raise fail("'split' must name a list[str] param (the runner runs one query per item)")
+        raise fail(
+            "'split' must name a list[str] param (the runner runs one query per item)", "split"
+        )
     metrics = header.get("metrics", [])
     if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
-        raise fail("'metrics' must be a list of metric names")
+        raise fail("'metrics' must be a list of metric names", "metrics")
     return Check(
         name=name,
         path=path,
@@ -290,22 +306,9 @@ def _fail(message: str) -> str:
     raise CheckError(message)
 
 
-def _macro_files(sql_dirs: tuple[Path, ...]) -> tuple[tuple[Path, Path, int], ...]:
-    """(folder, macro file, mtime) of every sql/macros/*.sql: a change makes a new key."""
-    return tuple(
-        (root, path, path.stat().st_mtime_ns)
-        for root in sql_dirs
-        for path in sorted((root / MACRO_DIR).glob("*.sql"))
-    )
-
-
-def _macros_in(env: SandboxedEnvironment, path: Path) -> list[str]:
-    return [m.name for m in env.parse(path.read_text(encoding="utf-8")).find_all(nodes.Macro)]
-
-
 def macro_files(sql_dirs: list[Path]) -> list[Path]:
-    """Every sql/macros/*.sql of the folders, in the order templates import them."""
-    return [path for _, path, _ in _macro_files(tuple(sql_dirs))]
+    """Every macros/*.sql of the folders: the helpers a check may import."""
+    return [path for root in sql_dirs for path in sorted((root / MACRO_DIR).glob("*.sql"))]
 
 
 def template_environment(sql_dirs: list[Path]) -> SandboxedEnvironment:
@@ -313,10 +316,16 @@ def template_environment(sql_dirs: list[Path]) -> SandboxedEnvironment:
     return _environment(tuple(sql_dirs))
 
 
-def macro_names(sql_dirs: list[Path]) -> set[str]:
-    """The macros every check can call."""
+def macro_imports(sql_dirs: list[Path]) -> dict[str, str]:
+    """Each macro's name and the line that imports it into a check, for the hint when a
+    check calls a macro it did not import."""
     env = template_environment(sql_dirs)
-    return {name for path in macro_files(sql_dirs) for name in _macros_in(env, path)}
+    imports: dict[str, str] = {}
+    for path in macro_files(sql_dirs):
+        for macro in env.parse(path.read_text(encoding="utf-8")).find_all(nodes.Macro):
+            template = f"{MACRO_DIR}/{path.name}"
+            imports.setdefault(macro.name, f"{{% from {template!r} import {macro.name} %}}")
+    return imports
 
 
 def template_body(check: Check) -> str:
@@ -339,47 +348,56 @@ def _undeclared(source: str, sql_dirs: tuple[Path, ...]) -> frozenset[str]:
     return frozenset(meta.find_undeclared_variables(tree))
 
 
-def _macro_imports(env: SandboxedEnvironment, files: tuple[tuple[Path, Path, int], ...]) -> str:
-    """One line-0 prefix importing every macro of sql/macros/*.sql, so line numbers hold."""
-    parts = []
-    for root, path, _ in files:
-        name = path.relative_to(root).as_posix()
-        macros = _macros_in(env, path)
-        if macros:
-            parts.append(f"{{% from {name!r} import {', '.join(macros)} with context %}}")
-    return "".join(parts)
-
-
 @functools.lru_cache(maxsize=64)
-def _template(
-    sql_dirs: tuple[Path, ...], files: tuple[tuple[Path, Path, int], ...], body: str
-) -> jinja2.Template:
-    """A check's compiled template, kept while its text and the macro files are unchanged:
-    compiling it and the macros again for every run and window took most of a demo run."""
+def _template(sql_dirs: tuple[Path, ...], path: Path, body: str) -> jinja2.Template:
+    """A check's compiled template, kept while its text is unchanged (compiling it again
+    for every run and window took most of a demo run). The macros it imports are the
+    loader's: a changed macro file is reloaded. Compiled under the check's own file
+    name, so a runtime error's traceback points at the check's line."""
     env = _environment(sql_dirs)
-    return env.from_string(_macro_imports(env, files) + body)
+    code = env.compile(body, name=path.name, filename=str(path))
+    return env.template_class.from_code(env, code, env.make_globals(None))
 
 
 def render(check: Check, context: dict[str, Any], sql_dirs: list[Path]) -> str:
     """Render the template to DuckDB SQL; errors name the check file and line."""
     dirs = tuple(sql_dirs)
     try:
-        template = _template(dirs, _macro_files(dirs), template_body(check))
+        template = _template(dirs, check.path, template_body(check))
         return template.render(**context).strip()
     except jinja2.TemplateSyntaxError as exc:
+        where = f"{exc.filename or check.path}:{exc.lineno}"
+        if exc.filename and Path(exc.filename) != check.path:  # in a macro file it imports
+            where = f"{check.path}: in {where}"
+        raise CheckError(f"{where}: template syntax error: {exc.message}") from None
+    except jinja2.TemplateNotFound as exc:
         raise CheckError(
-            f"{check.path}:{exc.lineno}: template syntax error: {exc.message}"
+            f"{_where(exc, check)}: {exc.name!r} not found in the sql folders "
+            f"({', '.join(str(d) for d in dirs)}); macros are imported as "
+            "{% from 'macros/<name>.sql' import <name> %}"
         ) from None
     except jinja2.UndefinedError as exc:
         raise CheckError(
-            f"{check.path}: {exc.message} (see `monitor render` for the context)"
+            f"{_where(exc, check)}: {exc.message} (see `monitor render` for the context)"
         ) from None
     except ValueError as exc:  # raised by the quoting filters
-        raise CheckError(f"{check.path}: {exc}") from None
+        raise CheckError(f"{_where(exc, check)}: {exc}") from None
     except CheckError as exc:  # raised by fail()
-        raise CheckError(f"{check.path}: {exc}") from None
+        raise CheckError(f"{_where(exc, check)}: {exc}") from None
     except jinja2.TemplateError as exc:  # e.g. the sandbox refusing an attribute
-        raise CheckError(f"{check.path}: template error: {exc}") from None
+        raise CheckError(f"{_where(exc, check)}: template error: {exc}") from None
+
+
+def _where(exc: BaseException, check: Check) -> str:
+    """`check.sql:LINE` of the line that was rendering when `exc` was raised, and the
+    macro file and line it came from when that is elsewhere. Jinja rewrites a
+    template's frames in the traceback to carry the template's file and line."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(".sql")]
+    own = [f for f in frames if f.filename == str(check.path)]
+    where = f"{check.path}:{own[-1].lineno}" if own else str(check.path)
+    if frames and frames[-1].filename != str(check.path):
+        where += f" (in {frames[-1].filename}:{frames[-1].lineno})"
+    return where
 
 
 def parse_sql(sql: str, check: Check) -> exp.Query:

@@ -484,9 +484,7 @@ def load_config(path: str | Path) -> Config:
     bool_keys = _boolean_keys(raw, ())
     if bool_keys:
         raise ConfigError(bool_keys)
-    lines: dict[tuple[Any, ...], int] = {}
-    if node is not None:
-        _record_lines(node, (), lines)
+    lines = yaml_lines(node) if node is not None else {}
     merged, inherited = _merge_defaults(raw)
     locate = _Locator(path.name, lines, inherited)
 
@@ -556,6 +554,14 @@ def _resolved_paths(config: Config, base: Path) -> dict[str, Any]:
             }
         )
     return update
+
+
+def yaml_lines(node: yaml.Node) -> dict[tuple[Any, ...], int]:
+    """The 1-based line of every key and list item of a composed YAML document, by its
+    path of keys and indices (() is the document): errors name the line they are about."""
+    lines: dict[tuple[Any, ...], int] = {}
+    _record_lines(node, (), lines)
+    return lines
 
 
 def _record_lines(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:

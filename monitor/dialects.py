@@ -147,6 +147,15 @@ def _null_order_keys(node: exp.Expr, dialect: str) -> exp.Expr:
     return node
 
 
+def _materialization_hint(node: exp.Expr, dialect: str) -> exp.Expr:
+    """`WITH x AS NOT MATERIALIZED (...)` tells DuckDB (which otherwise materializes a
+    CTE read twice) and PostgreSQL to let each reader scan it itself; other engines
+    have no such clause (sqlglot writes it anyway) and inline CTEs on their own."""
+    if dialect != "postgres" and isinstance(node, exp.CTE) and "materialized" in node.args:
+        node.set("materialized", None)
+    return node
+
+
 REWRITES: tuple[Rewrite, ...] = (
     _double_literals,
     _log_base_10,
@@ -155,6 +164,7 @@ REWRITES: tuple[Rewrite, ...] = (
     _ordered_list,
     _exact_percentile,
     _null_order_keys,
+    _materialization_hint,
 )
 
 

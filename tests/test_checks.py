@@ -113,8 +113,32 @@ def compile_tiny(tmp_path: Path, text: str, dialect: str = "duckdb", **context: 
 
 
 def test_undefined_variable_is_an_error_not_an_empty_string(tmp_path: Path) -> None:
-    with pytest.raises(CheckError, match="'colums' is undefined"):
+    with pytest.raises(CheckError, match=r"tiny.sql:9: 'colums' is undefined"):
         compile_tiny(tmp_path, GOOD.replace("columns[0]", "colums[0]"))
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        # the header's own lines: the key a problem is about
+        (("{type: int, default: 3}", "{type: integer, default: 3}"), r"tiny.sql:6: param 'limit' has unknown type"),
+        (("returns: [segment,", "returns: [segmnt,"), r"tiny.sql:7: 'returns' lacks the required column"),
+        (("returns:", "retruns:"), r"tiny.sql:7: unknown header key 'retruns'"),
+        # the template's: the line that was rendering
+        (("--- */", "--- */\n\n{{ fail('limit too small') if limit < 5 }}"), r"tiny.sql:10: limit too small"),
+        (("{{ limit }}", "{{ limit | ident }}"), r"tiny.sql:10: an identifier must be a non-empty string"),
+        (("--- */", "--- */\n{%- from 'macros/nope.sql' import nope %}"), r"tiny.sql:9: 'macros/nope.sql' not found in the sql folders"),
+        # a helper's failure: the check's line that called it, and the helper's own
+        (("--- */", "--- */\n{%- from 'macros/distinct_slices.sql' import distinct_slices %}\n\n{{ distinct_slices([['a'], ['a']]) }}"),
+         r"tiny.sql:11 \(in .*/sql/macros/distinct_slices.sql:\d+\): slices must be distinct"),
+    ],
+)  # fmt: skip
+def test_errors_name_the_line_in_the_check_file(tmp_path: Path, edit, message: str) -> None:
+    text = GOOD.replace(*edit)
+    with pytest.raises(CheckError, match=message):
+        check = parse_check(write(tmp_path, "t/tiny.sql", text), tmp_path)
+        params = resolve_params(check, {"columns": ["x"]})
+        compile_check(check, {**params, "params": params}, [tmp_path, REPO / "sql"], "duckdb")
 
 
 def test_template_syntax_error_names_the_line(tmp_path: Path) -> None:

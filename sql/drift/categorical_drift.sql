@@ -28,17 +28,50 @@ params:
 metrics: [psi, js_distance, chi2, linf, unseen_share, new_categories, null_rate, row_count]
 returns: [segment, feature, metric, value, sample_size, baseline_value, baseline_size, p_value, test, dof, reason, histogram]
 --- */
+{#- Helpers (sql/macros/): the model's rows in a time range, segment labels, and the
+    top-k lists an earlier run froze. Everything else is below. -#}
+{%- from 'macros/model_rows.sql' import model_rows %}
+{%- from 'macros/segment_label.sql' import segment_label %}
+{%- from 'macros/frozen_spec.sql' import frozen_spec %}
 {%- if top_k < 1 %}{{ fail("categorical_drift: top_k must be at least 1") }}{% endif %}
+{%- if baseline is none %}{{ fail("categorical_drift needs a baseline: set `baseline:` on the monitor (fixed, rolling, seasonal or table)") }}{% endif %}
 WITH
 current_window AS (
-    {{ current_rows() }}
+    {{ model_rows(model.predictions, model.name, [window], role) }}
 ),
 baseline_window AS (
-    {{ baseline_rows() }}
+    {%- if baseline.table %}
+    SELECT * FROM {{ baseline.table | table }}
+    {%- else %}
+    {{ model_rows(model.predictions, model.name, baseline.ranges, role) }}
+    {%- endif %}
 ),
--- Distinct values with their count in each sample (v IS NULL: the missing bin).
+-- Per segment, column and distinct value v: its count in the current window (n_cur)
+-- and in the baseline (n_base), for every slice of `by` ('all' first); v NULL is the
+-- NULL bin. Each column is grouped on its own (a small hash table keyed by its
+-- values) and the columns are stacked: one long-form relation of every column is
+-- several times slower and needs far more memory. A row of sample 'none' (counted in
+-- neither) makes the 'all' segment exist even when both windows are empty.
 value_counts AS (
-    {{ value_counts(columns, by, numeric=false) | indent(4) }}
+    {%- for col in columns %}
+    {% if not loop.first %}UNION ALL
+    {% endif -%}
+    SELECT segment, {{ col | literal }} AS feature, v,
+           COUNT(CASE WHEN sample = 'cur' THEN 1 END) AS n_cur,
+           COUNT(CASE WHEN sample = 'base' THEN 1 END) AS n_base
+    FROM (
+        {%- for slice in [[]] + by %}{% set first_slice = loop.first %}
+        {%- for sample, source in [('cur', 'current_window'), ('base', 'baseline_window')] %}
+        {% if not (first_slice and loop.first) %}UNION ALL {% endif -%}
+        SELECT {{ sample | literal }} AS sample, {{ segment_label(slice) }} AS segment,
+               CAST({{ col | ident }} AS VARCHAR) AS v
+        FROM {{ source }}
+        {%- endfor %}
+        {%- endfor %}
+        UNION ALL SELECT 'none' AS sample, 'all' AS segment, CAST(NULL AS VARCHAR) AS v
+    ) AS observations
+    GROUP BY segment, v
+    {%- endfor %}
 ),
 totals AS (
     SELECT segment, feature,
@@ -57,7 +90,7 @@ frozen AS (
 {%- for col in columns %}
     {% if not loop.first %}UNION ALL
     {% endif %}SELECT segment, {{ col | literal }} AS feature, position, item AS category
-    FROM ({{ frozen_spec(col, 'VARCHAR') | indent(4) }}) AS {{ ('frozen_' ~ col) | ident }}
+    FROM ({{ frozen_spec(frozen_bins.get(col, {}), 'VARCHAR') | indent(4) }}) AS {{ ('frozen_' ~ col) | ident }}
 {%- endfor %}
 ),
 frozen_segments AS (
@@ -110,13 +143,25 @@ bin_totals AS (
     JOIN totals AS t ON t.segment = b.segment AND t.feature = b.feature
     WHERE b.n_cur + b.n_base > 0
 ),
+-- Shares per bin: p, q raw; p_s, q_s Jeffreys-smoothed, (n + ½) / (N + ½·K) with K
+-- the bins observed in either sample, so an empty bin keeps PSI finite.
 bin_shares AS (
-    {{ bin_shares('bin_totals') }}
+    SELECT *,
+           n_cur * 1.0 / NULLIF(rows_cur, 0) AS p,
+           n_base * 1.0 / NULLIF(rows_base, 0) AS q,
+           (n_cur + 0.5) / (rows_cur + 0.5 * COUNT(*) OVER (PARTITION BY segment, feature)) AS p_s,
+           (n_base + 0.5) / (rows_base + 0.5 * COUNT(*) OVER (PARTITION BY segment, feature)) AS q_s
+    FROM bin_totals
 ),
+-- PSI = Σ (p_s − q_s)·ln(p_s / q_s); JS distance = sqrt(½ Σ p·log2(p/m) + ½ Σ q·log2(q/m)),
+-- m = (p + q)/2, 0·log 0 = 0 (GREATEST guards rounding below 0); χ² = Σ (O − E)² / E.
 binned_stats AS (
     SELECT segment, feature,
-           {{ psi('p_s', 'q_s') }} AS psi,
-           {{ js_distance('p', 'q') | indent(11) }} AS js_distance,
+           SUM((p_s - q_s) * LN(p_s / q_s)) AS psi,
+           SQRT(GREATEST(
+               SUM(CASE WHEN p > 0 THEN 0.5 * p * LN(p / ((p + q) / 2)) ELSE 0 END
+                   + CASE WHEN q > 0 THEN 0.5 * q * LN(q / ((p + q) / 2)) ELSE 0 END) / LN(2),
+               0)) AS js_distance,
            SUM((n_cur - e_cur) * (n_cur - e_cur) / NULLIF(e_cur, 0)
                + (n_base - e_base) * (n_base - e_base) / NULLIF(e_base, 0)) AS chi2,
            COUNT(*) - 1 AS dof,

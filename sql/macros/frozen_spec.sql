@@ -1,10 +1,10 @@
-{#- The bin spec frozen for feature `col` by an earlier run of this monitor (context
-    `frozen_bins`: {feature: {segment: [items]}}), as rows (segment, position, item):
-    one row per edge or category, plus a row with a NULL item per segment so that an
-    empty spec (a constant baseline has no edges) still counts as frozen. Numbers are
-    written as text and cast, which round-trips a DOUBLE exactly. -#}
-{% macro frozen_spec(col, item_type) -%}
-{%- set specs = frozen_bins.get(col, {}) -%}
+{#- A frozen bin spec as rows (segment, position, item): `specs` is one feature's
+    entry of `frozen_bins` ({segment: [items]}, items the edges or categories in bin
+    order), `item_type` the SQL type of an item ('DOUBLE', 'VARCHAR'). Each segment
+    also gets a row with a NULL item, so an empty spec (a constant baseline has no
+    edges) still counts as frozen. Numbers are written as text and cast, which
+    round-trips a DOUBLE exactly. No specs: no rows. -#}
+{% macro frozen_spec(specs, item_type) -%}
 {%- if not specs -%}
 SELECT CAST(NULL AS VARCHAR) AS segment, CAST(NULL AS INTEGER) AS position, CAST(NULL AS {{ item_type }}) AS item
 WHERE FALSE

@@ -1,8 +1,6 @@
-{#-
-  Segment labels (DESIGN.md): 'all', or `col=value` joined by ',' in the order of the
-  slice's columns; a NULL value is its own segment, written `col=<null>`.
-  `cols` is a list of column names; the empty list is the 'all' segment.
--#}
+{#- The segment label of a row for one slice, `cols` a list of column names: 'all'
+    for the empty list, else `col=value` joined by ',' in the order of the columns,
+    a NULL value written `col=<null>` (its own segment). -#}
 {% macro segment_label(cols) -%}
 {%- if not cols -%}
 'all'

@@ -18,26 +18,43 @@ params:
 metrics: [mae, rmse, mean_bias, wape, label_coverage]
 returns: [segment, feature, metric, value, sample_size, baseline_value, baseline_size, reason]
 --- */
-{%- set samples = [('cur', 'current_window', prediction_column, none)] %}
-{%- if baseline is not none %}{% set samples = samples + [('base', 'baseline_window', prediction_column, none)] %}{% endif %}
-{%- set no_targets -%}
-CASE WHEN @mature = 0 THEN 'no prediction of the window has matured yet (ts + label_maturity <= run time)'
-     WHEN @labelled = 0 THEN 'no mature prediction has a target (feedback missing?)'
-     ELSE 'no mature prediction with a target has a finite prediction' END
-{%- endset %}
-{%- set defs = {
-    'mae': ('@abs_error / NULLIF(@n, 0)', '@n', no_targets),
-    'rmse': ('SQRT(@squared_error / NULLIF(@n, 0))', '@n', no_targets),
-    'mean_bias': ('@error / NULLIF(@n, 0)', '@n', no_targets),
-    'wape': ('@abs_error / NULLIF(@abs_target, 0)', '@n',
-        "CASE WHEN @n = 0 THEN " ~ no_targets ~ " ELSE 'every target is 0: a relative error is undefined' END"),
-    'label_coverage': ('@labelled * 1.0 / NULLIF(@mature, 0)', '@mature',
-        "'no prediction of the window has matured yet (ts + label_maturity <= run time)'"),
-} %}
+{#- Helpers (sql/macros/): the model's rows in a time range, NaN and ±inf as missing,
+    and the GROUPING SETS of the slices with their segment labels. -#}
+{%- from 'macros/model_rows.sql' import model_rows %}
+{%- from 'macros/finite_double.sql' import finite_double %}
+{%- from 'macros/distinct_slices.sql' import distinct_slices %}
+{%- from 'macros/grouping_sets.sql' import grouping_sets %}
+{%- from 'macros/grouping_segment.sql' import grouping_segment %}
+{{- distinct_slices(by) }}
+{%- set samples = [('cur', 'current_window')] + ([('base', 'baseline_window')] if baseline is not none else []) %}
+{%- set slice_columns = by | sum(start=[]) | unique | list %}
 WITH
-{{ window_ctes() }}
+current_window AS (
+    {{ model_rows(model.predictions, model.name, [window], role) }}
+),
+{%- if baseline is not none %}
+baseline_window AS (
+    {%- if baseline.table %}
+    SELECT * FROM {{ baseline.table | table }}
+    {%- else %}
+    {{ model_rows(model.predictions, model.name, baseline.ranges, role) }}
+    {%- endif %}
+),
+{%- endif %}
+-- One row per prediction of each sample: the slice columns, the prediction (NaN, ±inf
+-- as NULL), the target, and whether it has matured at the run's time T
+-- (ts + label_maturity <= T).
 scored AS (
-    {{ scored_rows(samples, by, target_column) }}
+    {%- for sample, source in samples %}
+    {% if not loop.first %}UNION ALL
+    {% endif -%}
+    SELECT {{ sample | literal }} AS sample,
+           {%- for c in slice_columns %} {{ c | ident }},{% endfor %}
+           {{ finite_double(prediction_column) }} AS score,
+           CAST({{ target_column | ident }} AS DOUBLE) AS label,
+           ts <= {{ mature_before | literal }} AS mature
+    FROM {{ source }}
+    {%- endfor %}
 ),
 errors AS (
     -- e = prediction − target on the mature rows that have both; NULL elsewhere.
@@ -46,6 +63,8 @@ errors AS (
            CASE WHEN mature AND isfinite(label) AND score IS NOT NULL THEN ABS(label) END AS abs_target
     FROM scored
 ),
+-- Per sample and segment (every slice set and 'all' in one GROUPING SETS pass), the
+-- sums every metric is written over.
 segment_stats AS (
     SELECT sample,
            {{ grouping_segment(by) }} AS segment,
@@ -59,14 +78,51 @@ segment_stats AS (
     FROM errors
     GROUP BY {{ grouping_sets(by, ['sample']) }}
 ),
-{{ compared_rows(defs, ['mae', 'rmse', 'mean_bias', 'wape', 'label_coverage'], ['mature', 'labelled', 'n', 'abs_error', 'squared_error', 'error', 'abs_target'], [], baseline is not none) }}
-SELECT segment,
+-- Every segment in every sample, the 'all' segment always (so an empty window says
+-- so): a sample without rows in a segment sums to 0.
+sums AS (
+    SELECT k.segment, s.sample,
+           {%- for name in ['mature', 'labelled', 'n', 'abs_error', 'squared_error', 'error', 'abs_target'] %}
+           COALESCE(t.{{ name }}, 0) AS {{ name }}{{ ',' if not loop.last }}
+           {%- endfor %}
+    FROM (SELECT segment FROM segment_stats UNION SELECT 'all') AS k
+    CROSS JOIN (VALUES {% for sample, _ in samples %}{{ ', ' if not loop.first }}({{ sample | literal }}){% endfor %}) AS s(sample)
+    LEFT JOIN segment_stats AS t ON t.segment = k.segment AND t.sample = s.sample
+),
+-- Per sample, segment and metric: the value, its sample size, and why it is undefined.
+metric_values AS (
+    SELECT sample, segment, metric, value, n,
+           CASE
+               WHEN value IS NOT NULL THEN NULL
+               WHEN mature = 0 THEN 'no prediction of the window has matured yet (ts + label_maturity <= run time)'
+               WHEN labelled = 0 THEN 'no mature prediction has a target (feedback missing?)'
+               WHEN n = 0 THEN 'no mature prediction with a target has a finite prediction'
+               ELSE 'every target is 0: a relative error is undefined'  -- wape
+           END AS reason
+    FROM (
+        SELECT sample, segment, m.metric, mature, labelled,
+               CASE m.metric
+                   WHEN 'mae' THEN abs_error / NULLIF(n, 0)
+                   WHEN 'rmse' THEN SQRT(squared_error / NULLIF(n, 0))
+                   WHEN 'mean_bias' THEN error / NULLIF(n, 0)
+                   WHEN 'wape' THEN abs_error / NULLIF(abs_target, 0)
+                   WHEN 'label_coverage' THEN labelled * 1.0 / NULLIF(mature, 0)
+               END AS value,
+               CASE WHEN m.metric = 'label_coverage' THEN mature ELSE n END AS n
+        FROM sums
+        CROSS JOIN (VALUES ('mae'), ('rmse'), ('mean_bias'), ('wape'), ('label_coverage')) AS m(metric)
+    ) AS formulas
+)
+-- The window's value beside the baseline's (when the monitor has a baseline).
+SELECT c.segment,
        '' AS feature,
-       metric,
-       value,
-       sample_size,
-       baseline_value,
-       baseline_size,
-       reason
-FROM metric_rows
-ORDER BY segment, metric
+       c.metric,
+       c.value,
+       c.n AS sample_size,
+       b.value AS baseline_value,
+       b.n AS baseline_size,
+       c.reason
+FROM metric_values AS c
+LEFT JOIN metric_values AS b ON b.segment = c.segment AND b.metric = c.metric AND b.sample = 'base'
+WHERE c.sample = 'cur'
+ORDER BY c.segment, c.metric

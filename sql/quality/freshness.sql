@@ -16,9 +16,10 @@ returns: [segment, feature, metric, value, sample_size, reason, detail]
 --- */
 {%- set reference = run_at if live else window.end %}
 WITH newest AS (
+    -- The newest prediction of the model and role before the reference time.
     SELECT MAX(ts) AS newest_ts
     FROM {{ model.predictions | table }}
-    WHERE {{ model_filter() }}
+    WHERE {{ 'model_name' | ident }} = {{ model.name | literal }} AND {{ 'role' | ident }} = {{ role | literal }}
       AND ts < {{ reference | literal }}
 )
 SELECT 'all' AS segment,

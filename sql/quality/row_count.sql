@@ -19,11 +19,14 @@ params:
 metrics: [row_count, row_count_ratio]
 returns: [segment, feature, metric, value, sample_size, baseline_value, baseline_size, reason]
 --- */
+{#- Helpers (sql/macros/): the model's rows in a time range, and segment labels. -#}
+{%- from 'macros/model_rows.sql' import model_rows %}
+{%- from 'macros/segment_label.sql' import segment_label %}
 {%- if baseline is none or baseline.table %}{{ fail("row_count needs a time baseline (fixed, rolling or seasonal), not a table") }}{% endif %}
 {%- set window_seconds = (window.end - window.start).total_seconds() %}
 WITH
 current_window AS (
-    {{ current_rows() }}
+    {{ model_rows(model.predictions, model.name, [window], role) }}
 ),
 -- Baseline rows with the index of the range they fall in.
 baseline_window AS (
@@ -33,7 +36,7 @@ baseline_window AS (
                WHEN ts >= {{ r.start | literal }} AND ts < {{ r.end | literal }} THEN {{ loop.index0 }}
            {%- endfor %}
            END{% else %}CAST(NULL AS INTEGER){% endif %} AS range_id
-    FROM ({{ baseline_rows() | indent(10) }}) AS b
+    FROM ({{ model_rows(model.predictions, model.name, baseline.ranges, role) | indent(10) }}) AS b
 ),
 range_lengths AS (
     {% if baseline.ranges %}SELECT * FROM (VALUES

@@ -32,15 +32,20 @@ params:
 metrics: [accuracy, auc, log_loss, wins, losses, win_rate]
 returns: [segment, feature, metric, value, sample_size, baseline_value, baseline_size, test, statistic, reason, detail]
 --- */
+{#- Helpers (sql/macros/): the model's rows in a time range, segment labels, NaN and
+    ±inf as missing, and the checks of the slice columns. -#}
+{%- from 'macros/model_rows.sql' import model_rows %}
+{%- from 'macros/segment_label.sql' import segment_label %}
+{%- from 'macros/finite_double.sql' import finite_double %}
+{%- from 'macros/distinct_slices.sql' import distinct_slices %}
+{%- from 'macros/paired_slices.sql' import paired_slices %}
 {%- set slice_sets = slices or (model.slices | batch(1) | list) %}
 {{- distinct_slices(slice_sets) }}
 {%- set cols = slice_sets | sum(start=[]) | unique | list %}
 {%- if not model.shadow_pairs %}{{ fail("paired_outcomes needs the model's shadow_pairs table") }}{% endif %}
+{{- paired_slices(slice_sets, model.slices) }}
 {%- set prod_cut = threshold if threshold is not none else model.thresholds.get('production', 0.5) %}
 {%- set shadow_cut = shadow_threshold if shadow_threshold is not none else model.thresholds.get('shadow', prod_cut) %}
-{%- macro loss(score) -%}
--{{ clipped_ln('CASE WHEN label = 1 THEN ' ~ score ~ ' ELSE 1 - ' ~ score ~ ' END') }}
-{%- endmacro %}
 WITH
 requests AS (
     -- The window's requests both models scored, with the shared outcome.
@@ -50,7 +55,7 @@ requests AS (
            {{ finite_double('shadow_score') }} AS s,
            CAST(label AS DOUBLE) AS label,
            ts <= {{ mature_before | literal }} AS mature
-    FROM ({{ shadow_pair_rows([window], slice_sets) }}) AS window_pairs
+    FROM ({{ model_rows(model.shadow_pairs, model.name, [window]) }}) AS window_pairs
 ),
 segmented AS (
     -- One copy of each usable request per slice set (and 'all'): the placements below
@@ -77,8 +82,10 @@ placed AS (
                       - 0.5 * SUM(label) OVER (PARTITION BY segment, {{ m }})) / NULLIF(SUM(label) OVER (PARTITION BY segment), 0)
            END AS {{ ('place_' ~ m) | ident }},
            {%- endfor %}
-           {{ loss('p') }} AS loss_p,
-           {{ loss('s') }} AS loss_s
+           -- Each model's loss, −ln(the score given to the true class), clipped to
+           -- [ε, 1 − ε] with ε = 2⁻⁵² as scikit-learn's log_loss clips.
+           -LN(LEAST(GREATEST(CASE WHEN label = 1 THEN p ELSE 1 - p END, 2.220446049250313e-16), 1 - 2.220446049250313e-16)) AS loss_p,
+           -LN(LEAST(GREATEST(CASE WHEN label = 1 THEN s ELSE 1 - s END, 2.220446049250313e-16), 1 - 2.220446049250313e-16)) AS loss_s
     FROM segmented
     WHERE usable
 ),
@@ -119,7 +126,6 @@ segment_stats AS (
         GROUP BY segment
     ) AS x ON x.segment = k.segment
 ),
-{%- set no_labels = "CASE WHEN mature_pairs = 0 THEN 'no request of the window with both scores has matured yet (ts + label_maturity <= run time)' ELSE 'no mature request with both scores has a 0/1 label (feedback missing?)' END" %}
 metric_rows AS (
     SELECT segment, m.metric,
            CASE m.metric
@@ -157,7 +163,8 @@ metric_rows AS (
                WHEN 'win_rate' THEN CAST(wins AS DOUBLE)
            END AS statistic,
            CASE
-               WHEN n = 0 THEN {{ no_labels }}
+               WHEN n = 0 AND mature_pairs = 0 THEN 'no request of the window with both scores has matured yet (ts + label_maturity <= run time)'
+               WHEN n = 0 THEN 'no mature request with both scores has a 0/1 label (feedback missing?)'
                WHEN m.metric = 'auc' AND pos = 0 THEN 'AUC is undefined: every labelled request is negative'
                WHEN m.metric = 'auc' AND neg = 0 THEN 'AUC is undefined: every labelled request is positive'
                WHEN m.metric = 'log_loss' AND not_probability > 0

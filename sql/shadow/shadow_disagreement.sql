@@ -27,32 +27,28 @@ params:
 metrics: [shadow_coverage, disagreement_rate, flip_to_positive, flip_to_negative, mean_abs_delta, p95_abs_delta, mean_delta, pearson, spearman]
 returns: [segment, feature, metric, value, sample_size, baseline_value, baseline_size, test, statistic, reason, detail]
 --- */
+{#- Helpers (sql/macros/): the model's rows in a time range, segment labels, NaN and
+    ±inf as missing, and the checks of the slice columns. -#}
+{%- from 'macros/model_rows.sql' import model_rows %}
+{%- from 'macros/segment_label.sql' import segment_label %}
+{%- from 'macros/finite_double.sql' import finite_double %}
+{%- from 'macros/distinct_slices.sql' import distinct_slices %}
+{%- from 'macros/paired_slices.sql' import paired_slices %}
 {%- set slice_sets = slices or (model.slices | batch(1) | list) %}
 {{- distinct_slices(slice_sets) }}
 {%- set cols = slice_sets | sum(start=[]) | unique | list %}
 {%- if not model.shadow_pairs %}{{ fail("shadow_disagreement needs the model's shadow_pairs table") }}{% endif %}
+{{- paired_slices(slice_sets, model.slices) }}
 {%- if baseline is not none and baseline.table %}{{ fail("shadow_disagreement compares time ranges of shadow_pairs: use a fixed, rolling or seasonal baseline") }}{% endif %}
 {%- set prod_cut = threshold if threshold is not none else model.thresholds.get('production', 0.5) %}
 {%- set shadow_cut = shadow_threshold if shadow_threshold is not none else model.thresholds.get('shadow', prod_cut) %}
-{%- set no_pairs = "CASE WHEN @production = 0 THEN 'no production request in the window' ELSE 'no request has both a production and a shadow score' END" %}
-{%- set constant = "CASE WHEN @compared = 0 THEN " ~ no_pairs ~ " WHEN @distinct_prod < 2 THEN 'production''s scores are constant: correlation is undefined' ELSE 'the shadow''s scores are constant: correlation is undefined' END" %}
+{%- set samples = [('cur', [window])] + ([('base', baseline.ranges)] if baseline is not none else []) %}
 {%- set rates = ['shadow_coverage', 'disagreement_rate', 'flip_to_positive', 'flip_to_negative'] %}
-{%- set defs = {
-    'shadow_coverage': ('@paired * 1.0 / NULLIF(@production, 0)', '@production', "'no production request in the window'"),
-    'disagreement_rate': ('@disagree * 1.0 / NULLIF(@compared, 0)', '@compared', no_pairs),
-    'flip_to_positive': ('@to_positive * 1.0 / NULLIF(@compared, 0)', '@compared', no_pairs),
-    'flip_to_negative': ('@to_negative * 1.0 / NULLIF(@compared, 0)', '@compared', no_pairs),
-    'mean_abs_delta': ('@abs_delta_sum / NULLIF(@compared, 0)', '@compared', no_pairs),
-    'p95_abs_delta': ('CASE WHEN @compared > 0 THEN @p95_abs_delta END', '@compared', no_pairs),
-    'mean_delta': ('@delta_sum / NULLIF(@compared, 0)', '@compared', no_pairs),
-    'pearson': ('CASE WHEN @distinct_prod > 1 AND @distinct_shadow > 1 THEN @pearson END', '@compared', constant),
-    'spearman': ('CASE WHEN @distinct_prod > 1 AND @distinct_shadow > 1 THEN @spearman END', '@compared', constant),
-} %}
 WITH
 pairs AS (
     -- The window's requests ('cur') and the baseline's ('base'), one row each, with
     -- either side possibly missing.
-    {%- for sample, ranges in [('cur', [window])] + ([('base', baseline.ranges)] if baseline is not none else []) %}
+    {%- for sample, ranges in samples %}
     {% if not loop.first %}UNION ALL
     {% endif -%}
     SELECT {{ sample | literal }} AS sample,
@@ -61,7 +57,7 @@ pairs AS (
            has_shadow,
            {{ finite_double('prod_score') }} AS p,
            {{ finite_double('shadow_score') }} AS s
-    FROM ({{ shadow_pair_rows(ranges, slice_sets) }}) AS sample_pairs
+    FROM ({{ model_rows(model.shadow_pairs, model.name, ranges) }}) AS sample_pairs
     {%- endfor %}
 ),
 segmented AS (
@@ -117,7 +113,51 @@ segment_stats AS (
     FROM ranked
     GROUP BY sample, segment
 ),
-{{ compared_rows(defs, defs | list, ['production', 'production_only', 'shadow_only', 'paired', 'compared', 'disagree', 'to_positive', 'to_negative', 'abs_delta_sum', 'delta_sum', 'p95_abs_delta', 'distinct_prod', 'distinct_shadow', 'pearson', 'spearman'], ['production_only', 'shadow_only', 'paired'], baseline is not none) }}
+-- Every segment in every sample, the 'all' segment always (so an empty window says
+-- so): a sample without rows in a segment counts 0.
+sums AS (
+    SELECT k.segment, s.sample,
+           {%- for name in ['production', 'production_only', 'shadow_only', 'paired', 'compared', 'disagree', 'to_positive', 'to_negative', 'abs_delta_sum', 'delta_sum', 'p95_abs_delta', 'distinct_prod', 'distinct_shadow', 'pearson', 'spearman'] %}
+           COALESCE(t.{{ name }}, 0) AS {{ name }}{{ ',' if not loop.last }}
+           {%- endfor %}
+    FROM (SELECT segment FROM segment_stats UNION SELECT 'all') AS k
+    CROSS JOIN (VALUES {% for sample, _ in samples %}{{ ', ' if not loop.first }}({{ sample | literal }}){% endfor %}) AS s(sample)
+    LEFT JOIN segment_stats AS t ON t.segment = k.segment AND t.sample = s.sample
+),
+-- Per sample, segment and metric: the value, its sample size (shadow_coverage counts
+-- production requests, everything else the compared ones), and why it is undefined.
+formulas AS (
+    SELECT sample, segment, m.metric, production, production_only, shadow_only, paired,
+           compared, distinct_prod,
+           CASE m.metric
+               WHEN 'shadow_coverage' THEN paired * 1.0 / NULLIF(production, 0)
+               WHEN 'disagreement_rate' THEN disagree * 1.0 / NULLIF(compared, 0)
+               WHEN 'flip_to_positive' THEN to_positive * 1.0 / NULLIF(compared, 0)
+               WHEN 'flip_to_negative' THEN to_negative * 1.0 / NULLIF(compared, 0)
+               WHEN 'mean_abs_delta' THEN abs_delta_sum / NULLIF(compared, 0)
+               WHEN 'p95_abs_delta' THEN CASE WHEN compared > 0 THEN p95_abs_delta END
+               WHEN 'mean_delta' THEN delta_sum / NULLIF(compared, 0)
+               -- Correlation is undefined when either model's scores are constant.
+               WHEN 'pearson' THEN CASE WHEN distinct_prod > 1 AND distinct_shadow > 1 THEN pearson END
+               WHEN 'spearman' THEN CASE WHEN distinct_prod > 1 AND distinct_shadow > 1 THEN spearman END
+           END AS value,
+           CASE WHEN m.metric = 'shadow_coverage' THEN production ELSE compared END AS n
+    FROM sums
+    CROSS JOIN (VALUES ('shadow_coverage'), ('disagreement_rate'), ('flip_to_positive'),
+                       ('flip_to_negative'), ('mean_abs_delta'), ('p95_abs_delta'),
+                       ('mean_delta'), ('pearson'), ('spearman')) AS m(metric)
+),
+-- The window's value beside the baseline's (when the monitor has a baseline), and the
+-- pooled proportion p̄ = (v₁n₁ + v₂n₂) / (n₁ + n₂) of the rates' z test.
+side_by_side AS (
+    SELECT c.segment, c.metric, c.value, c.n AS sample_size, b.value AS baseline_value,
+           b.n AS baseline_size, c.production, c.compared, c.distinct_prod,
+           c.paired, c.production_only, c.shadow_only,
+           (c.value * c.n + b.value * b.n) / NULLIF(c.n + b.n, 0) AS pooled_rate
+    FROM formulas AS c
+    LEFT JOIN formulas AS b ON b.segment = c.segment AND b.metric = c.metric AND b.sample = 'base'
+    WHERE c.sample = 'cur'
+)
 SELECT segment,
        '' AS feature,
        metric,
@@ -126,11 +166,24 @@ SELECT segment,
        baseline_value,
        baseline_size,
        CASE WHEN metric IN ({{ rates | map('literal') | join(', ') }}) THEN 'z' END AS test,
-       CASE WHEN metric IN ({{ rates | map('literal') | join(', ') }})
-            THEN {{ proportion_z('value', 'sample_size', 'baseline_value', 'baseline_size') }} END AS statistic,
-       reason,
+       -- The rates' pooled two-proportion z, (v₁ − v₂) / √(p̄(1 − p̄)(1/n₁ + 1/n₂)):
+       -- 0 when the rates are equal, NULL when either is undefined.
+       CASE WHEN metric IN ({{ rates | map('literal') | join(', ') }}) THEN
+           CASE WHEN value IS NULL OR baseline_value IS NULL THEN NULL
+                WHEN value = baseline_value THEN 0.0
+                ELSE (value - baseline_value) / NULLIF(SQRT(
+                     pooled_rate * (1 - pooled_rate) * (1.0 / sample_size + 1.0 / baseline_size)), 0)
+           END
+       END AS statistic,
+       CASE
+           WHEN value IS NOT NULL THEN NULL
+           WHEN production = 0 THEN 'no production request in the window'
+           WHEN compared = 0 THEN 'no request has both a production and a shadow score'
+           WHEN distinct_prod < 2 THEN 'production''s scores are constant: correlation is undefined'
+           ELSE 'the shadow''s scores are constant: correlation is undefined'
+       END AS reason,
        CASE WHEN metric = 'shadow_coverage' THEN json_object(
-           'paired', cur_paired, 'production_only', cur_production_only, 'shadow_only', cur_shadow_only
+           'paired', paired, 'production_only', production_only, 'shadow_only', shadow_only
        ) END AS detail
-FROM metric_rows
+FROM side_by_side
 ORDER BY segment, metric

@@ -268,12 +268,10 @@ WITH requests AS (
       THEN CAST(wins AS FLOAT64)
     END AS statistic,
     CASE
+      WHEN n = 0 AND mature_pairs = 0
+      THEN 'no request of the window with both scores has matured yet (ts + label_maturity <= run time)'
       WHEN n = 0
-      THEN CASE
-        WHEN mature_pairs = 0
-        THEN 'no request of the window with both scores has matured yet (ts + label_maturity <= run time)'
-        ELSE 'no mature request with both scores has a 0/1 label (feedback missing?)'
-      END
+      THEN 'no mature request with both scores has a 0/1 label (feedback missing?)'
       WHEN m.metric = 'auc' AND pos = 0
       THEN 'AUC is undefined: every labelled request is negative'
       WHEN m.metric = 'auc' AND neg = 0

@@ -5,8 +5,12 @@ WITH current_window AS (
   WHERE
     `model_name` = 'fraud'
     AND `role` = 'production'
-    AND ts >= CAST('2026-10-21 00:00:00.000000' AS DATETIME)
-    AND ts < CAST('2026-10-22 00:00:00.000000' AS DATETIME)
+    AND (
+      (
+        ts >= CAST('2026-10-21 00:00:00.000000' AS DATETIME)
+        AND ts < CAST('2026-10-22 00:00:00.000000' AS DATETIME)
+      )
+    )
 ), baseline_window /* Baseline rows with the index of the range they fall in. */ AS (
   SELECT
     *,

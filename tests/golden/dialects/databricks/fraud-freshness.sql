@@ -1,4 +1,5 @@
 WITH newest AS (
+  /* The newest prediction of the model and role before the reference time. */
   SELECT
     MAX(ts) AS newest_ts
   FROM `prediction_outcomes`

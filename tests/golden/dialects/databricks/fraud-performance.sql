@@ -5,8 +5,12 @@ WITH current_window AS (
   WHERE
     `model_name` = 'fraud'
     AND `role` = 'production'
-    AND ts >= CAST('2026-10-01 00:00:00.000000' AS TIMESTAMP_NTZ)
-    AND ts < CAST('2026-10-08 00:00:00.000000' AS TIMESTAMP_NTZ)
+    AND (
+      (
+        ts >= CAST('2026-10-01 00:00:00.000000' AS TIMESTAMP_NTZ)
+        AND ts < CAST('2026-10-08 00:00:00.000000' AS TIMESTAMP_NTZ)
+      )
+    )
 ), baseline_window AS (
   SELECT
     *
@@ -32,7 +36,7 @@ WITH current_window AS (
         AND ts < CAST('2026-10-01 00:00:00.000000' AS TIMESTAMP_NTZ)
       )
     )
-), scored AS (
+), scored /* One row per prediction of each sample: the slice columns, the score (NaN, ±inf as */ /* NULL), the operating threshold `cut`, the label, and whether it has matured at the */ /* run's time T (ts + label_maturity <= T). */ AS (
   SELECT
     'cur' AS sample,
     CASE
@@ -58,7 +62,7 @@ WITH current_window AS (
     CAST(`label` AS DOUBLE) AS label,
     ts <= CAST('2026-10-08 06:00:00.000000' AS TIMESTAMP_NTZ) AS mature
   FROM baseline_window
-), score_groups AS (
+), score_groups /* One GROUP BY GROUPING SETS pass reduces the rows to (sample, segment, distinct score) */ /* with counts; every metric below is a sum over these groups, so each slice and metric */ /* costs no extra scan. Label 1 is a positive, 0 a negative; only mature rows count as */ /* labelled; any other label (NULL: no feedback yet) is unlabelled. */ AS (
   SELECT
     sample,
     'all' AS segment,
@@ -126,7 +130,7 @@ WITH current_window AS (
     sample,
     segment,
     bin
-), segment_stats AS (
+), segment_stats /* Per sample and segment, the sums every metric is written over. A prediction is */ /* positive (flagged) when score >= cut; pos and neg count the labelled ones that have */ /* a score. */ AS (
   SELECT
     r.sample,
     r.segment,
@@ -147,7 +151,7 @@ WITH current_window AS (
         )
         ELSE 0
       END
-    ) AS auc_pairs,
+    ) AS auc_pairs, /* Σ over positives of the negatives ranked below them (ties ½). */
     SUM(CASE WHEN score < 0 OR score > 1 THEN n_pos + n_neg ELSE 0 END) AS not_probability,
     SUM(n_pos * (
       1 - score
@@ -176,39 +180,24 @@ WITH current_window AS (
   GROUP BY
     r.sample,
     r.segment
-), paired AS (
-  /* One row per segment, the window's sums (cur_) beside the baseline's (base_); the */
-  /* 'all' segment always exists, so an empty window says so. */
+), sums /* Every segment in every sample, the 'all' segment always (so an empty window says */ /* so): a sample without rows in a segment sums to 0. */ AS (
   SELECT
     k.segment,
-    COALESCE(c.`scored`, 0) AS `cur_scored`,
-    COALESCE(b.`scored`, 0) AS `base_scored`,
-    COALESCE(c.`flagged`, 0) AS `cur_flagged`,
-    COALESCE(b.`flagged`, 0) AS `base_flagged`,
-    COALESCE(c.`mature`, 0) AS `cur_mature`,
-    COALESCE(b.`mature`, 0) AS `base_mature`,
-    COALESCE(c.`labelled`, 0) AS `cur_labelled`,
-    COALESCE(b.`labelled`, 0) AS `base_labelled`,
-    COALESCE(c.`other_labels`, 0) AS `cur_other_labels`,
-    COALESCE(b.`other_labels`, 0) AS `base_other_labels`,
-    COALESCE(c.`pos`, 0) AS `cur_pos`,
-    COALESCE(b.`pos`, 0) AS `base_pos`,
-    COALESCE(c.`neg`, 0) AS `cur_neg`,
-    COALESCE(b.`neg`, 0) AS `base_neg`,
-    COALESCE(c.`tp`, 0) AS `cur_tp`,
-    COALESCE(b.`tp`, 0) AS `base_tp`,
-    COALESCE(c.`fp`, 0) AS `cur_fp`,
-    COALESCE(b.`fp`, 0) AS `base_fp`,
-    COALESCE(c.`auc_pairs`, 0) AS `cur_auc_pairs`,
-    COALESCE(b.`auc_pairs`, 0) AS `base_auc_pairs`,
-    COALESCE(c.`not_probability`, 0) AS `cur_not_probability`,
-    COALESCE(b.`not_probability`, 0) AS `base_not_probability`,
-    COALESCE(c.`brier_sum`, 0) AS `cur_brier_sum`,
-    COALESCE(b.`brier_sum`, 0) AS `base_brier_sum`,
-    COALESCE(c.`log_loss_sum`, 0) AS `cur_log_loss_sum`,
-    COALESCE(b.`log_loss_sum`, 0) AS `base_log_loss_sum`,
-    COALESCE(c.`ece_sum`, 0) AS `cur_ece_sum`,
-    COALESCE(b.`ece_sum`, 0) AS `base_ece_sum`
+    s.sample,
+    COALESCE(t.scored, 0) AS scored,
+    COALESCE(t.flagged, 0) AS flagged,
+    COALESCE(t.mature, 0) AS mature,
+    COALESCE(t.labelled, 0) AS labelled,
+    COALESCE(t.other_labels, 0) AS other_labels,
+    COALESCE(t.pos, 0) AS pos,
+    COALESCE(t.neg, 0) AS neg,
+    COALESCE(t.tp, 0) AS tp,
+    COALESCE(t.fp, 0) AS fp,
+    COALESCE(t.auc_pairs, 0) AS auc_pairs,
+    COALESCE(t.not_probability, 0) AS not_probability,
+    COALESCE(t.brier_sum, 0) AS brier_sum,
+    COALESCE(t.log_loss_sum, 0) AS log_loss_sum,
+    COALESCE(t.ece_sum, 0) AS ece_sum
   FROM (
     SELECT
       segment
@@ -217,488 +206,145 @@ WITH current_window AS (
     SELECT
       'all'
   ) AS k
-  LEFT JOIN segment_stats AS c
-    ON c.segment = k.segment AND c.sample = 'cur'
-  LEFT JOIN segment_stats AS b
-    ON b.segment = k.segment AND b.sample = 'base'
-), metric_rows AS (
+  CROSS JOIN VALUES
+    ('cur'),
+    ('base') AS s(sample)
+  LEFT JOIN segment_stats AS t
+    ON t.segment = k.segment AND t.sample = s.sample
+), formulas /* Per sample, segment and metric: the value and its sample size, the metric's */ /* denominator (precision counts predicted positives, recall actual ones, auc the */ /* smaller class: one positive among thousands of negatives ranks nothing). */ AS (
   SELECT
+    sample,
     segment,
-    'accuracy' AS metric,
-    CASE
-      WHEN cur_other_labels = 0
+    m.metric,
+    other_labels,
+    mature,
+    labelled,
+    pos,
+    neg,
+    not_probability,
+    CASE m.metric
+      WHEN 'accuracy'
       THEN (
-        cur_tp + cur_neg - cur_fp
-      ) * CAST(1.0 AS DOUBLE) / NULLIF(cur_pos + cur_neg, 0)
+        tp + neg - fp
+      ) * CAST(1.0 AS DOUBLE) / NULLIF(pos + neg, 0)
+      WHEN 'precision'
+      THEN tp * CAST(1.0 AS DOUBLE) / NULLIF(tp + fp, 0)
+      WHEN 'recall'
+      THEN tp * CAST(1.0 AS DOUBLE) / NULLIF(pos, 0)
+      WHEN 'f1'
+      THEN CAST(2.0 AS DOUBLE) * tp / NULLIF(tp + fp + pos, 0)
+      WHEN 'fpr'
+      THEN fp * CAST(1.0 AS DOUBLE) / NULLIF(neg, 0)
+      WHEN 'positive_rate'
+      THEN flagged * CAST(1.0 AS DOUBLE) / NULLIF(scored, 0)
+      WHEN 'base_rate'
+      THEN pos * CAST(1.0 AS DOUBLE) / NULLIF(pos + neg, 0)
+      WHEN 'auc'
+      THEN auc_pairs * CAST(1.0 AS DOUBLE) / NULLIF(pos * neg, 0)
+      WHEN 'log_loss'
+      THEN CASE
+        WHEN not_probability = 0
+        THEN log_loss_sum * CAST(1.0 AS DOUBLE) / NULLIF(pos + neg, 0)
+      END
+      WHEN 'brier'
+      THEN CASE
+        WHEN not_probability = 0
+        THEN brier_sum * CAST(1.0 AS DOUBLE) / NULLIF(pos + neg, 0)
+      END
+      WHEN 'ece'
+      THEN CASE
+        WHEN not_probability = 0
+        THEN ece_sum * CAST(1.0 AS DOUBLE) / NULLIF(pos + neg, 0)
+      END
+      WHEN 'label_coverage'
+      THEN labelled * CAST(1.0 AS DOUBLE) / NULLIF(mature, 0)
     END AS value,
-    cur_pos + cur_neg AS sample_size,
-    CASE
-      WHEN base_other_labels = 0
-      THEN (
-        base_tp + base_neg - base_fp
-      ) * CAST(1.0 AS DOUBLE) / NULLIF(base_pos + base_neg, 0)
-    END AS baseline_value,
-    base_pos + base_neg AS baseline_size,
-    CASE
-      WHEN CASE
-        WHEN cur_other_labels = 0
-        THEN (
-          cur_tp + cur_neg - cur_fp
-        ) * CAST(1.0 AS DOUBLE) / NULLIF(cur_pos + cur_neg, 0)
-      END IS NULL
-      THEN CASE
-        WHEN cur_other_labels > 0
-        THEN CAST(cur_other_labels AS STRING) || ' mature label(s) are neither 0 nor 1: the classification metrics need 0/1 labels'
-        ELSE CASE
-          WHEN cur_mature = 0
-          THEN 'no prediction of the window has matured yet (ts + label_maturity <= run time)'
-          WHEN cur_labelled = 0
-          THEN 'no mature prediction has a 0/1 label (feedback missing?)'
-          ELSE 'no mature labelled prediction has a score'
-        END
-      END
-    END AS reason,
-    `cur_pos`,
-    `base_pos`,
-    `cur_neg`,
-    `base_neg`
-  FROM paired
-  UNION ALL
+    CASE m.metric
+      WHEN 'precision'
+      THEN tp + fp
+      WHEN 'recall'
+      THEN pos
+      WHEN 'fpr'
+      THEN neg
+      WHEN 'positive_rate'
+      THEN scored
+      WHEN 'auc'
+      THEN LEAST(pos, neg)
+      WHEN 'label_coverage'
+      THEN mature
+      ELSE pos + neg
+    END AS n
+  FROM sums
+  CROSS JOIN VALUES
+    ('accuracy'),
+    ('precision'),
+    ('recall'),
+    ('f1'),
+    ('fpr'),
+    ('positive_rate'),
+    ('base_rate'),
+    ('auc'),
+    ('log_loss'),
+    ('brier'),
+    ('ece'),
+    ('label_coverage') AS m(metric)
+), metric_values /* A label that is neither 0 nor 1 (-1/+1, a probability, a class id) means these are */ /* not binary outcomes: every label metric says so instead of reading them wrong. Why */ /* a value is undefined goes in `reason`. */ AS (
   SELECT
+    sample,
     segment,
-    'precision' AS metric,
+    metric,
+    n,
     CASE
-      WHEN cur_other_labels = 0
-      THEN cur_tp * CAST(1.0 AS DOUBLE) / NULLIF(cur_tp + cur_fp, 0)
+      WHEN other_labels = 0 OR metric IN ('positive_rate', 'label_coverage')
+      THEN value
     END AS value,
-    cur_tp + cur_fp AS sample_size,
     CASE
-      WHEN base_other_labels = 0
-      THEN base_tp * CAST(1.0 AS DOUBLE) / NULLIF(base_tp + base_fp, 0)
-    END AS baseline_value,
-    base_tp + base_fp AS baseline_size,
-    CASE
-      WHEN CASE
-        WHEN cur_other_labels = 0
-        THEN cur_tp * CAST(1.0 AS DOUBLE) / NULLIF(cur_tp + cur_fp, 0)
-      END IS NULL
+      WHEN other_labels = 0 OR metric IN ('positive_rate', 'label_coverage')
       THEN CASE
-        WHEN cur_other_labels > 0
-        THEN CAST(cur_other_labels AS STRING) || ' mature label(s) are neither 0 nor 1: the classification metrics need 0/1 labels'
-        ELSE CASE
-          WHEN cur_pos + cur_neg = 0
-          THEN CASE
-            WHEN cur_mature = 0
-            THEN 'no prediction of the window has matured yet (ts + label_maturity <= run time)'
-            WHEN cur_labelled = 0
-            THEN 'no mature prediction has a 0/1 label (feedback missing?)'
-            ELSE 'no mature labelled prediction has a score'
-          END
-          ELSE 'no mature labelled prediction scored at or above the threshold'
-        END
+        WHEN NOT value IS NULL
+        THEN NULL
+        WHEN metric = 'positive_rate'
+        THEN 'the window has no scored predictions'
+        WHEN metric IN ('log_loss', 'brier', 'ece') AND not_probability > 0
+        THEN CAST(not_probability AS STRING) || ' labelled score(s) lie outside [0, 1]: not probabilities'
+        WHEN mature = 0
+        THEN 'no prediction of the window has matured yet (ts + label_maturity <= run time)'
+        WHEN labelled = 0
+        THEN 'no mature prediction has a 0/1 label (feedback missing?)'
+        WHEN pos + neg = 0
+        THEN 'no mature labelled prediction has a score'
+        WHEN metric = 'precision'
+        THEN 'no mature labelled prediction scored at or above the threshold'
+        WHEN metric = 'recall'
+        THEN 'no actual positive among the mature labelled predictions'
+        WHEN metric = 'f1'
+        THEN 'no positive, predicted or actual'
+        WHEN metric = 'fpr'
+        THEN 'no actual negative among the mature labelled predictions'
+        WHEN metric = 'auc' AND pos = 0
+        THEN 'AUC is undefined: every mature labelled prediction is negative'
+        WHEN metric = 'auc'
+        THEN 'AUC is undefined: every mature labelled prediction is positive'
       END
-    END AS reason,
-    `cur_pos`,
-    `base_pos`,
-    `cur_neg`,
-    `base_neg`
-  FROM paired
-  UNION ALL
-  SELECT
-    segment,
-    'recall' AS metric,
-    CASE
-      WHEN cur_other_labels = 0
-      THEN cur_tp * CAST(1.0 AS DOUBLE) / NULLIF(cur_pos, 0)
-    END AS value,
-    cur_pos AS sample_size,
-    CASE
-      WHEN base_other_labels = 0
-      THEN base_tp * CAST(1.0 AS DOUBLE) / NULLIF(base_pos, 0)
-    END AS baseline_value,
-    base_pos AS baseline_size,
-    CASE
-      WHEN CASE
-        WHEN cur_other_labels = 0
-        THEN cur_tp * CAST(1.0 AS DOUBLE) / NULLIF(cur_pos, 0)
-      END IS NULL
-      THEN CASE
-        WHEN cur_other_labels > 0
-        THEN CAST(cur_other_labels AS STRING) || ' mature label(s) are neither 0 nor 1: the classification metrics need 0/1 labels'
-        ELSE CASE
-          WHEN cur_pos + cur_neg = 0
-          THEN CASE
-            WHEN cur_mature = 0
-            THEN 'no prediction of the window has matured yet (ts + label_maturity <= run time)'
-            WHEN cur_labelled = 0
-            THEN 'no mature prediction has a 0/1 label (feedback missing?)'
-            ELSE 'no mature labelled prediction has a score'
-          END
-          ELSE 'no actual positive among the mature labelled predictions'
-        END
-      END
-    END AS reason,
-    `cur_pos`,
-    `base_pos`,
-    `cur_neg`,
-    `base_neg`
-  FROM paired
-  UNION ALL
-  SELECT
-    segment,
-    'f1' AS metric,
-    CASE
-      WHEN cur_other_labels = 0
-      THEN CAST(2.0 AS DOUBLE) * cur_tp / NULLIF(cur_tp + cur_fp + cur_pos, 0)
-    END AS value,
-    cur_pos + cur_neg AS sample_size,
-    CASE
-      WHEN base_other_labels = 0
-      THEN CAST(2.0 AS DOUBLE) * base_tp / NULLIF(base_tp + base_fp + base_pos, 0)
-    END AS baseline_value,
-    base_pos + base_neg AS baseline_size,
-    CASE
-      WHEN CASE
-        WHEN cur_other_labels = 0
-        THEN CAST(2.0 AS DOUBLE) * cur_tp / NULLIF(cur_tp + cur_fp + cur_pos, 0)
-      END IS NULL
-      THEN CASE
-        WHEN cur_other_labels > 0
-        THEN CAST(cur_other_labels AS STRING) || ' mature label(s) are neither 0 nor 1: the classification metrics need 0/1 labels'
-        ELSE CASE
-          WHEN cur_pos + cur_neg = 0
-          THEN CASE
-            WHEN cur_mature = 0
-            THEN 'no prediction of the window has matured yet (ts + label_maturity <= run time)'
-            WHEN cur_labelled = 0
-            THEN 'no mature prediction has a 0/1 label (feedback missing?)'
-            ELSE 'no mature labelled prediction has a score'
-          END
-          ELSE 'no positive, predicted or actual'
-        END
-      END
-    END AS reason,
-    `cur_pos`,
-    `base_pos`,
-    `cur_neg`,
-    `base_neg`
-  FROM paired
-  UNION ALL
-  SELECT
-    segment,
-    'fpr' AS metric,
-    CASE
-      WHEN cur_other_labels = 0
-      THEN cur_fp * CAST(1.0 AS DOUBLE) / NULLIF(cur_neg, 0)
-    END AS value,
-    cur_neg AS sample_size,
-    CASE
-      WHEN base_other_labels = 0
-      THEN base_fp * CAST(1.0 AS DOUBLE) / NULLIF(base_neg, 0)
-    END AS baseline_value,
-    base_neg AS baseline_size,
-    CASE
-      WHEN CASE
-        WHEN cur_other_labels = 0
-        THEN cur_fp * CAST(1.0 AS DOUBLE) / NULLIF(cur_neg, 0)
-      END IS NULL
-      THEN CASE
-        WHEN cur_other_labels > 0
-        THEN CAST(cur_other_labels AS STRING) || ' mature label(s) are neither 0 nor 1: the classification metrics need 0/1 labels'
-        ELSE CASE
-          WHEN cur_pos + cur_neg = 0
-          THEN CASE
-            WHEN cur_mature = 0
-            THEN 'no prediction of the window has matured yet (ts + label_maturity <= run time)'
-            WHEN cur_labelled = 0
-            THEN 'no mature prediction has a 0/1 label (feedback missing?)'
-            ELSE 'no mature labelled prediction has a score'
-          END
-          ELSE 'no actual negative among the mature labelled predictions'
-        END
-      END
-    END AS reason,
-    `cur_pos`,
-    `base_pos`,
-    `cur_neg`,
-    `base_neg`
-  FROM paired
-  UNION ALL
-  SELECT
-    segment,
-    'positive_rate' AS metric,
-    cur_flagged * CAST(1.0 AS DOUBLE) / NULLIF(cur_scored, 0) AS value,
-    cur_scored AS sample_size,
-    base_flagged * CAST(1.0 AS DOUBLE) / NULLIF(base_scored, 0) AS baseline_value,
-    base_scored AS baseline_size,
-    CASE
-      WHEN cur_flagged * CAST(1.0 AS DOUBLE) / NULLIF(cur_scored, 0) IS NULL
-      THEN 'the window has no scored predictions'
-    END AS reason,
-    `cur_pos`,
-    `base_pos`,
-    `cur_neg`,
-    `base_neg`
-  FROM paired
-  UNION ALL
-  SELECT
-    segment,
-    'base_rate' AS metric,
-    CASE
-      WHEN cur_other_labels = 0
-      THEN cur_pos * CAST(1.0 AS DOUBLE) / NULLIF(cur_pos + cur_neg, 0)
-    END AS value,
-    cur_pos + cur_neg AS sample_size,
-    CASE
-      WHEN base_other_labels = 0
-      THEN base_pos * CAST(1.0 AS DOUBLE) / NULLIF(base_pos + base_neg, 0)
-    END AS baseline_value,
-    base_pos + base_neg AS baseline_size,
-    CASE
-      WHEN CASE
-        WHEN cur_other_labels = 0
-        THEN cur_pos * CAST(1.0 AS DOUBLE) / NULLIF(cur_pos + cur_neg, 0)
-      END IS NULL
-      THEN CASE
-        WHEN cur_other_labels > 0
-        THEN CAST(cur_other_labels AS STRING) || ' mature label(s) are neither 0 nor 1: the classification metrics need 0/1 labels'
-        ELSE CASE
-          WHEN cur_mature = 0
-          THEN 'no prediction of the window has matured yet (ts + label_maturity <= run time)'
-          WHEN cur_labelled = 0
-          THEN 'no mature prediction has a 0/1 label (feedback missing?)'
-          ELSE 'no mature labelled prediction has a score'
-        END
-      END
-    END AS reason,
-    `cur_pos`,
-    `base_pos`,
-    `cur_neg`,
-    `base_neg`
-  FROM paired
-  UNION ALL
-  SELECT
-    segment,
-    'auc' AS metric,
-    CASE
-      WHEN cur_other_labels = 0
-      THEN cur_auc_pairs * CAST(1.0 AS DOUBLE) / NULLIF(cur_pos * cur_neg, 0)
-    END AS value,
-    LEAST(cur_pos, cur_neg) AS sample_size,
-    CASE
-      WHEN base_other_labels = 0
-      THEN base_auc_pairs * CAST(1.0 AS DOUBLE) / NULLIF(base_pos * base_neg, 0)
-    END AS baseline_value,
-    LEAST(base_pos, base_neg) AS baseline_size,
-    CASE
-      WHEN CASE
-        WHEN cur_other_labels = 0
-        THEN cur_auc_pairs * CAST(1.0 AS DOUBLE) / NULLIF(cur_pos * cur_neg, 0)
-      END IS NULL
-      THEN CASE
-        WHEN cur_other_labels > 0
-        THEN CAST(cur_other_labels AS STRING) || ' mature label(s) are neither 0 nor 1: the classification metrics need 0/1 labels'
-        ELSE CASE
-          WHEN cur_pos + cur_neg = 0
-          THEN CASE
-            WHEN cur_mature = 0
-            THEN 'no prediction of the window has matured yet (ts + label_maturity <= run time)'
-            WHEN cur_labelled = 0
-            THEN 'no mature prediction has a 0/1 label (feedback missing?)'
-            ELSE 'no mature labelled prediction has a score'
-          END
-          WHEN cur_pos = 0
-          THEN 'AUC is undefined: every mature labelled prediction is negative'
-          ELSE 'AUC is undefined: every mature labelled prediction is positive'
-        END
-      END
-    END AS reason,
-    `cur_pos`,
-    `base_pos`,
-    `cur_neg`,
-    `base_neg`
-  FROM paired
-  UNION ALL
-  SELECT
-    segment,
-    'log_loss' AS metric,
-    CASE
-      WHEN cur_other_labels = 0
-      THEN CASE
-        WHEN cur_not_probability = 0
-        THEN cur_log_loss_sum * CAST(1.0 AS DOUBLE) / NULLIF(cur_pos + cur_neg, 0)
-      END
-    END AS value,
-    cur_pos + cur_neg AS sample_size,
-    CASE
-      WHEN base_other_labels = 0
-      THEN CASE
-        WHEN base_not_probability = 0
-        THEN base_log_loss_sum * CAST(1.0 AS DOUBLE) / NULLIF(base_pos + base_neg, 0)
-      END
-    END AS baseline_value,
-    base_pos + base_neg AS baseline_size,
-    CASE
-      WHEN CASE
-        WHEN cur_other_labels = 0
-        THEN CASE
-          WHEN cur_not_probability = 0
-          THEN cur_log_loss_sum * CAST(1.0 AS DOUBLE) / NULLIF(cur_pos + cur_neg, 0)
-        END
-      END IS NULL
-      THEN CASE
-        WHEN cur_other_labels > 0
-        THEN CAST(cur_other_labels AS STRING) || ' mature label(s) are neither 0 nor 1: the classification metrics need 0/1 labels'
-        ELSE COALESCE(
-          CASE
-            WHEN cur_not_probability > 0
-            THEN CAST(cur_not_probability AS STRING) || ' labelled score(s) lie outside [0, 1]: not probabilities'
-          END,
-          CASE
-            WHEN cur_mature = 0
-            THEN 'no prediction of the window has matured yet (ts + label_maturity <= run time)'
-            WHEN cur_labelled = 0
-            THEN 'no mature prediction has a 0/1 label (feedback missing?)'
-            ELSE 'no mature labelled prediction has a score'
-          END
-        )
-      END
-    END AS reason,
-    `cur_pos`,
-    `base_pos`,
-    `cur_neg`,
-    `base_neg`
-  FROM paired
-  UNION ALL
-  SELECT
-    segment,
-    'brier' AS metric,
-    CASE
-      WHEN cur_other_labels = 0
-      THEN CASE
-        WHEN cur_not_probability = 0
-        THEN cur_brier_sum * CAST(1.0 AS DOUBLE) / NULLIF(cur_pos + cur_neg, 0)
-      END
-    END AS value,
-    cur_pos + cur_neg AS sample_size,
-    CASE
-      WHEN base_other_labels = 0
-      THEN CASE
-        WHEN base_not_probability = 0
-        THEN base_brier_sum * CAST(1.0 AS DOUBLE) / NULLIF(base_pos + base_neg, 0)
-      END
-    END AS baseline_value,
-    base_pos + base_neg AS baseline_size,
-    CASE
-      WHEN CASE
-        WHEN cur_other_labels = 0
-        THEN CASE
-          WHEN cur_not_probability = 0
-          THEN cur_brier_sum * CAST(1.0 AS DOUBLE) / NULLIF(cur_pos + cur_neg, 0)
-        END
-      END IS NULL
-      THEN CASE
-        WHEN cur_other_labels > 0
-        THEN CAST(cur_other_labels AS STRING) || ' mature label(s) are neither 0 nor 1: the classification metrics need 0/1 labels'
-        ELSE COALESCE(
-          CASE
-            WHEN cur_not_probability > 0
-            THEN CAST(cur_not_probability AS STRING) || ' labelled score(s) lie outside [0, 1]: not probabilities'
-          END,
-          CASE
-            WHEN cur_mature = 0
-            THEN 'no prediction of the window has matured yet (ts + label_maturity <= run time)'
-            WHEN cur_labelled = 0
-            THEN 'no mature prediction has a 0/1 label (feedback missing?)'
-            ELSE 'no mature labelled prediction has a score'
-          END
-        )
-      END
-    END AS reason,
-    `cur_pos`,
-    `base_pos`,
-    `cur_neg`,
-    `base_neg`
-  FROM paired
-  UNION ALL
-  SELECT
-    segment,
-    'ece' AS metric,
-    CASE
-      WHEN cur_other_labels = 0
-      THEN CASE
-        WHEN cur_not_probability = 0
-        THEN cur_ece_sum * CAST(1.0 AS DOUBLE) / NULLIF(cur_pos + cur_neg, 0)
-      END
-    END AS value,
-    cur_pos + cur_neg AS sample_size,
-    CASE
-      WHEN base_other_labels = 0
-      THEN CASE
-        WHEN base_not_probability = 0
-        THEN base_ece_sum * CAST(1.0 AS DOUBLE) / NULLIF(base_pos + base_neg, 0)
-      END
-    END AS baseline_value,
-    base_pos + base_neg AS baseline_size,
-    CASE
-      WHEN CASE
-        WHEN cur_other_labels = 0
-        THEN CASE
-          WHEN cur_not_probability = 0
-          THEN cur_ece_sum * CAST(1.0 AS DOUBLE) / NULLIF(cur_pos + cur_neg, 0)
-        END
-      END IS NULL
-      THEN CASE
-        WHEN cur_other_labels > 0
-        THEN CAST(cur_other_labels AS STRING) || ' mature label(s) are neither 0 nor 1: the classification metrics need 0/1 labels'
-        ELSE COALESCE(
-          CASE
-            WHEN cur_not_probability > 0
-            THEN CAST(cur_not_probability AS STRING) || ' labelled score(s) lie outside [0, 1]: not probabilities'
-          END,
-          CASE
-            WHEN cur_mature = 0
-            THEN 'no prediction of the window has matured yet (ts + label_maturity <= run time)'
-            WHEN cur_labelled = 0
-            THEN 'no mature prediction has a 0/1 label (feedback missing?)'
-            ELSE 'no mature labelled prediction has a score'
-          END
-        )
-      END
-    END AS reason,
-    `cur_pos`,
-    `base_pos`,
-    `cur_neg`,
-    `base_neg`
-  FROM paired
-  UNION ALL
-  SELECT
-    segment,
-    'label_coverage' AS metric,
-    cur_labelled * CAST(1.0 AS DOUBLE) / NULLIF(cur_mature, 0) AS value,
-    cur_mature AS sample_size,
-    base_labelled * CAST(1.0 AS DOUBLE) / NULLIF(base_mature, 0) AS baseline_value,
-    base_mature AS baseline_size,
-    CASE
-      WHEN cur_labelled * CAST(1.0 AS DOUBLE) / NULLIF(cur_mature, 0) IS NULL
-      THEN 'no prediction of the window has matured yet (ts + label_maturity <= run time)'
-    END AS reason,
-    `cur_pos`,
-    `base_pos`,
-    `cur_neg`,
-    `base_neg`
-  FROM paired
+      ELSE CAST(other_labels AS STRING) || ' mature label(s) are neither 0 nor 1: the classification metrics need 0/1 labels'
+    END AS reason
+  FROM formulas
 )
+/* The window's value beside the baseline's (when the monitor has a baseline). */
 SELECT
-  segment,
+  c.segment,
   '' AS feature,
-  metric,
-  value,
-  sample_size,
-  baseline_value,
-  baseline_size,
-  reason
-FROM metric_rows
+  c.metric,
+  c.value,
+  c.n AS sample_size,
+  b.value AS baseline_value,
+  b.n AS baseline_size,
+  c.reason
+FROM metric_values AS c
+LEFT JOIN metric_values AS b
+  ON b.segment = c.segment AND b.metric = c.metric AND b.sample = 'base'
+WHERE
+  c.sample = 'cur'
 ORDER BY
-  segment NULLS LAST,
-  metric NULLS LAST
+  c.segment NULLS LAST,
+  c.metric NULLS LAST

@@ -156,41 +156,25 @@ WITH pairs AS (
   GROUP BY
     sample,
     segment
-), paired AS (
-  /* One row per segment, the window's sums (cur_) beside the baseline's (base_); the */
-  /* 'all' segment always exists, so an empty window says so. */
+), sums /* Every segment in every sample, the 'all' segment always (so an empty window says */ /* so): a sample without rows in a segment counts 0. */ AS (
   SELECT
     k.segment,
-    COALESCE(c."production", 0) AS "cur_production",
-    COALESCE(b."production", 0) AS "base_production",
-    COALESCE(c."production_only", 0) AS "cur_production_only",
-    COALESCE(b."production_only", 0) AS "base_production_only",
-    COALESCE(c."shadow_only", 0) AS "cur_shadow_only",
-    COALESCE(b."shadow_only", 0) AS "base_shadow_only",
-    COALESCE(c."paired", 0) AS "cur_paired",
-    COALESCE(b."paired", 0) AS "base_paired",
-    COALESCE(c."compared", 0) AS "cur_compared",
-    COALESCE(b."compared", 0) AS "base_compared",
-    COALESCE(c."disagree", 0) AS "cur_disagree",
-    COALESCE(b."disagree", 0) AS "base_disagree",
-    COALESCE(c."to_positive", 0) AS "cur_to_positive",
-    COALESCE(b."to_positive", 0) AS "base_to_positive",
-    COALESCE(c."to_negative", 0) AS "cur_to_negative",
-    COALESCE(b."to_negative", 0) AS "base_to_negative",
-    COALESCE(c."abs_delta_sum", 0) AS "cur_abs_delta_sum",
-    COALESCE(b."abs_delta_sum", 0) AS "base_abs_delta_sum",
-    COALESCE(c."delta_sum", 0) AS "cur_delta_sum",
-    COALESCE(b."delta_sum", 0) AS "base_delta_sum",
-    COALESCE(c."p95_abs_delta", 0) AS "cur_p95_abs_delta",
-    COALESCE(b."p95_abs_delta", 0) AS "base_p95_abs_delta",
-    COALESCE(c."distinct_prod", 0) AS "cur_distinct_prod",
-    COALESCE(b."distinct_prod", 0) AS "base_distinct_prod",
-    COALESCE(c."distinct_shadow", 0) AS "cur_distinct_shadow",
-    COALESCE(b."distinct_shadow", 0) AS "base_distinct_shadow",
-    COALESCE(c."pearson", 0) AS "cur_pearson",
-    COALESCE(b."pearson", 0) AS "base_pearson",
-    COALESCE(c."spearman", 0) AS "cur_spearman",
-    COALESCE(b."spearman", 0) AS "base_spearman"
+    s.sample,
+    COALESCE(t.production, 0) AS production,
+    COALESCE(t.production_only, 0) AS production_only,
+    COALESCE(t.shadow_only, 0) AS shadow_only,
+    COALESCE(t.paired, 0) AS paired,
+    COALESCE(t.compared, 0) AS compared,
+    COALESCE(t.disagree, 0) AS disagree,
+    COALESCE(t.to_positive, 0) AS to_positive,
+    COALESCE(t.to_negative, 0) AS to_negative,
+    COALESCE(t.abs_delta_sum, 0) AS abs_delta_sum,
+    COALESCE(t.delta_sum, 0) AS delta_sum,
+    COALESCE(t.p95_abs_delta, 0) AS p95_abs_delta,
+    COALESCE(t.distinct_prod, 0) AS distinct_prod,
+    COALESCE(t.distinct_shadow, 0) AS distinct_shadow,
+    COALESCE(t.pearson, 0) AS pearson,
+    COALESCE(t.spearman, 0) AS spearman
   FROM (
     SELECT
       segment
@@ -199,228 +183,76 @@ WITH pairs AS (
     SELECT
       'all'
   ) AS k
-  LEFT JOIN segment_stats AS c
-    ON c.segment = k.segment AND c.sample = 'cur'
-  LEFT JOIN segment_stats AS b
-    ON b.segment = k.segment AND b.sample = 'base'
-), metric_rows AS (
+  CROSS JOIN (VALUES
+    ('cur'),
+    ('base')) AS s(sample)
+  LEFT JOIN segment_stats AS t
+    ON t.segment = k.segment AND t.sample = s.sample
+), formulas /* Per sample, segment and metric: the value, its sample size (shadow_coverage counts */ /* production requests, everything else the compared ones), and why it is undefined. */ AS (
   SELECT
+    sample,
     segment,
-    'shadow_coverage' AS metric,
-    cur_paired * 1.0 / NULLIF(cur_production, 0) AS value,
-    cur_production AS sample_size,
-    base_paired * 1.0 / NULLIF(base_production, 0) AS baseline_value,
-    base_production AS baseline_size,
-    CASE
-      WHEN cur_paired * 1.0 / NULLIF(cur_production, 0) IS NULL
-      THEN 'no production request in the window'
-    END AS reason,
-    "cur_production_only",
-    "base_production_only",
-    "cur_shadow_only",
-    "base_shadow_only",
-    "cur_paired",
-    "base_paired"
-  FROM paired
-  UNION ALL
+    m.metric,
+    production,
+    production_only,
+    shadow_only,
+    paired,
+    compared,
+    distinct_prod,
+    CASE m.metric
+      WHEN 'shadow_coverage'
+      THEN paired * 1.0 / NULLIF(production, 0)
+      WHEN 'disagreement_rate'
+      THEN disagree * 1.0 / NULLIF(compared, 0)
+      WHEN 'flip_to_positive'
+      THEN to_positive * 1.0 / NULLIF(compared, 0)
+      WHEN 'flip_to_negative'
+      THEN to_negative * 1.0 / NULLIF(compared, 0)
+      WHEN 'mean_abs_delta'
+      THEN abs_delta_sum / NULLIF(compared, 0)
+      WHEN 'p95_abs_delta'
+      THEN CASE WHEN compared > 0 THEN p95_abs_delta END
+      WHEN 'mean_delta'
+      THEN delta_sum / NULLIF(compared, 0)
+      WHEN 'pearson'
+      THEN CASE WHEN distinct_prod > 1 AND distinct_shadow > 1 THEN pearson END
+      WHEN 'spearman'
+      THEN CASE WHEN distinct_prod > 1 AND distinct_shadow > 1 THEN spearman END
+    END AS value,
+    CASE WHEN m.metric = 'shadow_coverage' THEN production ELSE compared END AS n
+  FROM sums
+  CROSS JOIN (VALUES
+    ('shadow_coverage'),
+    ('disagreement_rate'),
+    ('flip_to_positive'),
+    ('flip_to_negative'),
+    ('mean_abs_delta'),
+    ('p95_abs_delta'),
+    ('mean_delta'),
+    ('pearson'),
+    ('spearman')) AS m(metric)
+), side_by_side /* The window's value beside the baseline's (when the monitor has a baseline), and the */ /* pooled proportion p̄ = (v₁n₁ + v₂n₂) / (n₁ + n₂) of the rates' z test. */ AS (
   SELECT
-    segment,
-    'disagreement_rate' AS metric,
-    cur_disagree * 1.0 / NULLIF(cur_compared, 0) AS value,
-    cur_compared AS sample_size,
-    base_disagree * 1.0 / NULLIF(base_compared, 0) AS baseline_value,
-    base_compared AS baseline_size,
-    CASE
-      WHEN cur_disagree * 1.0 / NULLIF(cur_compared, 0) IS NULL
-      THEN CASE
-        WHEN cur_production = 0
-        THEN 'no production request in the window'
-        ELSE 'no request has both a production and a shadow score'
-      END
-    END AS reason,
-    "cur_production_only",
-    "base_production_only",
-    "cur_shadow_only",
-    "base_shadow_only",
-    "cur_paired",
-    "base_paired"
-  FROM paired
-  UNION ALL
-  SELECT
-    segment,
-    'flip_to_positive' AS metric,
-    cur_to_positive * 1.0 / NULLIF(cur_compared, 0) AS value,
-    cur_compared AS sample_size,
-    base_to_positive * 1.0 / NULLIF(base_compared, 0) AS baseline_value,
-    base_compared AS baseline_size,
-    CASE
-      WHEN cur_to_positive * 1.0 / NULLIF(cur_compared, 0) IS NULL
-      THEN CASE
-        WHEN cur_production = 0
-        THEN 'no production request in the window'
-        ELSE 'no request has both a production and a shadow score'
-      END
-    END AS reason,
-    "cur_production_only",
-    "base_production_only",
-    "cur_shadow_only",
-    "base_shadow_only",
-    "cur_paired",
-    "base_paired"
-  FROM paired
-  UNION ALL
-  SELECT
-    segment,
-    'flip_to_negative' AS metric,
-    cur_to_negative * 1.0 / NULLIF(cur_compared, 0) AS value,
-    cur_compared AS sample_size,
-    base_to_negative * 1.0 / NULLIF(base_compared, 0) AS baseline_value,
-    base_compared AS baseline_size,
-    CASE
-      WHEN cur_to_negative * 1.0 / NULLIF(cur_compared, 0) IS NULL
-      THEN CASE
-        WHEN cur_production = 0
-        THEN 'no production request in the window'
-        ELSE 'no request has both a production and a shadow score'
-      END
-    END AS reason,
-    "cur_production_only",
-    "base_production_only",
-    "cur_shadow_only",
-    "base_shadow_only",
-    "cur_paired",
-    "base_paired"
-  FROM paired
-  UNION ALL
-  SELECT
-    segment,
-    'mean_abs_delta' AS metric,
-    cur_abs_delta_sum / NULLIF(cur_compared, 0) AS value,
-    cur_compared AS sample_size,
-    base_abs_delta_sum / NULLIF(base_compared, 0) AS baseline_value,
-    base_compared AS baseline_size,
-    CASE
-      WHEN cur_abs_delta_sum / NULLIF(cur_compared, 0) IS NULL
-      THEN CASE
-        WHEN cur_production = 0
-        THEN 'no production request in the window'
-        ELSE 'no request has both a production and a shadow score'
-      END
-    END AS reason,
-    "cur_production_only",
-    "base_production_only",
-    "cur_shadow_only",
-    "base_shadow_only",
-    "cur_paired",
-    "base_paired"
-  FROM paired
-  UNION ALL
-  SELECT
-    segment,
-    'p95_abs_delta' AS metric,
-    CASE WHEN cur_compared > 0 THEN cur_p95_abs_delta END AS value,
-    cur_compared AS sample_size,
-    CASE WHEN base_compared > 0 THEN base_p95_abs_delta END AS baseline_value,
-    base_compared AS baseline_size,
-    CASE
-      WHEN CASE WHEN cur_compared > 0 THEN cur_p95_abs_delta END IS NULL
-      THEN CASE
-        WHEN cur_production = 0
-        THEN 'no production request in the window'
-        ELSE 'no request has both a production and a shadow score'
-      END
-    END AS reason,
-    "cur_production_only",
-    "base_production_only",
-    "cur_shadow_only",
-    "base_shadow_only",
-    "cur_paired",
-    "base_paired"
-  FROM paired
-  UNION ALL
-  SELECT
-    segment,
-    'mean_delta' AS metric,
-    cur_delta_sum / NULLIF(cur_compared, 0) AS value,
-    cur_compared AS sample_size,
-    base_delta_sum / NULLIF(base_compared, 0) AS baseline_value,
-    base_compared AS baseline_size,
-    CASE
-      WHEN cur_delta_sum / NULLIF(cur_compared, 0) IS NULL
-      THEN CASE
-        WHEN cur_production = 0
-        THEN 'no production request in the window'
-        ELSE 'no request has both a production and a shadow score'
-      END
-    END AS reason,
-    "cur_production_only",
-    "base_production_only",
-    "cur_shadow_only",
-    "base_shadow_only",
-    "cur_paired",
-    "base_paired"
-  FROM paired
-  UNION ALL
-  SELECT
-    segment,
-    'pearson' AS metric,
-    CASE WHEN cur_distinct_prod > 1 AND cur_distinct_shadow > 1 THEN cur_pearson END AS value,
-    cur_compared AS sample_size,
-    CASE WHEN base_distinct_prod > 1 AND base_distinct_shadow > 1 THEN base_pearson END AS baseline_value,
-    base_compared AS baseline_size,
-    CASE
-      WHEN CASE WHEN cur_distinct_prod > 1 AND cur_distinct_shadow > 1 THEN cur_pearson END IS NULL
-      THEN CASE
-        WHEN cur_compared = 0
-        THEN CASE
-          WHEN cur_production = 0
-          THEN 'no production request in the window'
-          ELSE 'no request has both a production and a shadow score'
-        END
-        WHEN cur_distinct_prod < 2
-        THEN 'production\'s scores are constant: correlation is undefined'
-        ELSE 'the shadow\'s scores are constant: correlation is undefined'
-      END
-    END AS reason,
-    "cur_production_only",
-    "base_production_only",
-    "cur_shadow_only",
-    "base_shadow_only",
-    "cur_paired",
-    "base_paired"
-  FROM paired
-  UNION ALL
-  SELECT
-    segment,
-    'spearman' AS metric,
-    CASE WHEN cur_distinct_prod > 1 AND cur_distinct_shadow > 1 THEN cur_spearman END AS value,
-    cur_compared AS sample_size,
-    CASE
-      WHEN base_distinct_prod > 1 AND base_distinct_shadow > 1
-      THEN base_spearman
-    END AS baseline_value,
-    base_compared AS baseline_size,
-    CASE
-      WHEN CASE WHEN cur_distinct_prod > 1 AND cur_distinct_shadow > 1 THEN cur_spearman END IS NULL
-      THEN CASE
-        WHEN cur_compared = 0
-        THEN CASE
-          WHEN cur_production = 0
-          THEN 'no production request in the window'
-          ELSE 'no request has both a production and a shadow score'
-        END
-        WHEN cur_distinct_prod < 2
-        THEN 'production\'s scores are constant: correlation is undefined'
-        ELSE 'the shadow\'s scores are constant: correlation is undefined'
-      END
-    END AS reason,
-    "cur_production_only",
-    "base_production_only",
-    "cur_shadow_only",
-    "base_shadow_only",
-    "cur_paired",
-    "base_paired"
-  FROM paired
+    c.segment,
+    c.metric,
+    c.value,
+    c.n AS sample_size,
+    b.value AS baseline_value,
+    b.n AS baseline_size,
+    c.production,
+    c.compared,
+    c.distinct_prod,
+    c.paired,
+    c.production_only,
+    c.shadow_only,
+    (
+      c.value * c.n + b.value * b.n
+    ) / NULLIF(c.n + b.n, 0) AS pooled_rate
+  FROM formulas AS c
+  LEFT JOIN formulas AS b
+    ON b.segment = c.segment AND b.metric = c.metric AND b.sample = 'base'
+  WHERE
+    c.sample = 'cur'
 )
 SELECT
   segment,
@@ -445,16 +277,8 @@ SELECT
         value - baseline_value
       ) / NULLIF(
         SQRT(
-          (
-            value * sample_size + baseline_value * baseline_size
-          ) / (
-            sample_size + baseline_size
-          ) * (
-            1 - (
-              value * sample_size + baseline_value * baseline_size
-            ) / (
-              sample_size + baseline_size
-            )
+          pooled_rate * (
+            1 - pooled_rate
           ) * (
             1.0 / sample_size + 1.0 / baseline_size
           )
@@ -462,22 +286,25 @@ SELECT
         0
       )
     END
-  END AS statistic,
-  reason,
+  END AS statistic, /* The rates' pooled two-proportion z, (v₁ − v₂) / √(p̄(1 − p̄)(1/n₁ + 1/n₂)): */ /* 0 when the rates are equal, NULL when either is undefined. */
+  CASE
+    WHEN NOT value IS NULL
+    THEN NULL
+    WHEN production = 0
+    THEN 'no production request in the window'
+    WHEN compared = 0
+    THEN 'no request has both a production and a shadow score'
+    WHEN distinct_prod < 2
+    THEN 'production\'s scores are constant: correlation is undefined'
+    ELSE 'the shadow\'s scores are constant: correlation is undefined'
+  END AS reason,
   CASE
     WHEN metric = 'shadow_coverage'
     THEN TO_JSON(
-      OBJECT_CONSTRUCT_KEEP_NULL(
-        'paired',
-        cur_paired,
-        'production_only',
-        cur_production_only,
-        'shadow_only',
-        cur_shadow_only
-      )
+      OBJECT_CONSTRUCT_KEEP_NULL('paired', paired, 'production_only', production_only, 'shadow_only', shadow_only)
     )
   END AS detail
-FROM metric_rows
+FROM side_by_side
 ORDER BY
   segment,
   metric

@@ -5,8 +5,12 @@ WITH current_window AS (
   WHERE
     "model_name" = 'fraud'
     AND "role" = 'production'
-    AND ts >= CAST('2026-10-21 00:00:00.000000' AS TIMESTAMP)
-    AND ts < CAST('2026-10-22 00:00:00.000000' AS TIMESTAMP)
+    AND (
+      (
+        ts >= CAST('2026-10-21 00:00:00.000000' AS TIMESTAMP)
+        AND ts < CAST('2026-10-22 00:00:00.000000' AS TIMESTAMP)
+      )
+    )
 ), baseline_window AS (
   SELECT
     *
@@ -32,7 +36,7 @@ WITH current_window AS (
         AND ts < CAST('2026-10-15 00:00:00.000000' AS TIMESTAMP)
       )
     )
-), observations AS (
+), observations /* One row per row of each sample, per slice of `by` ('all' first) and per column: */ /* flagged is 1 when the column is NULL. */ AS (
   SELECT
     'cur' AS sample,
     'all' AS segment,
@@ -150,6 +154,7 @@ WITH current_window AS (
     segment,
     feature
 )
+/* The share of flagged rows in the window, and in the baseline when there is one. */
 SELECT
   segment,
   feature,

@@ -90,7 +90,78 @@ WITH current_window AS (
   SELECT
     *
   FROM (
-    WITH totals /* Counts and means straight from the rows: a second read of one column costs next */ /* to nothing, while sharing the grouped values below would make the engine keep */ /* them all (one row per distinct value) for two readers. */ AS (
+    WITH observations /* Every value of the column in the current window ('cur') and the baseline */ /* ('base'), once per slice ('all' first), with NaN and ±inf as NULL; */ /* plus one row of sample 'none' (counted in neither) so the 'all' segment */ /* exists even when both windows are empty. Not materialized: each reader */ /* below scans it itself, which costs next to nothing for one column. */ AS (
+      SELECT
+        'cur' AS sample,
+        'all' AS segment,
+        CASE
+          WHEN IS_FINITE(CAST("production" AS DOUBLE))
+          THEN CAST("production" AS DOUBLE)
+        END AS v
+      FROM current_window
+      UNION ALL
+      SELECT
+        'base' AS sample,
+        'all' AS segment,
+        CASE
+          WHEN IS_FINITE(CAST("production" AS DOUBLE))
+          THEN CAST("production" AS DOUBLE)
+        END AS v
+      FROM baseline_window
+      UNION ALL
+      SELECT
+        'cur' AS sample,
+        CONCAT(
+          CAST('country=' AS VARCHAR),
+          CAST(COALESCE(CAST("country" AS VARCHAR), '<null>') AS VARCHAR)
+        ) AS segment,
+        CASE
+          WHEN IS_FINITE(CAST("production" AS DOUBLE))
+          THEN CAST("production" AS DOUBLE)
+        END AS v
+      FROM current_window
+      UNION ALL
+      SELECT
+        'base' AS sample,
+        CONCAT(
+          CAST('country=' AS VARCHAR),
+          CAST(COALESCE(CAST("country" AS VARCHAR), '<null>') AS VARCHAR)
+        ) AS segment,
+        CASE
+          WHEN IS_FINITE(CAST("production" AS DOUBLE))
+          THEN CAST("production" AS DOUBLE)
+        END AS v
+      FROM baseline_window
+      UNION ALL
+      SELECT
+        'cur' AS sample,
+        CONCAT(
+          CAST('device=' AS VARCHAR),
+          CAST(COALESCE(CAST("device" AS VARCHAR), '<null>') AS VARCHAR)
+        ) AS segment,
+        CASE
+          WHEN IS_FINITE(CAST("production" AS DOUBLE))
+          THEN CAST("production" AS DOUBLE)
+        END AS v
+      FROM current_window
+      UNION ALL
+      SELECT
+        'base' AS sample,
+        CONCAT(
+          CAST('device=' AS VARCHAR),
+          CAST(COALESCE(CAST("device" AS VARCHAR), '<null>') AS VARCHAR)
+        ) AS segment,
+        CASE
+          WHEN IS_FINITE(CAST("production" AS DOUBLE))
+          THEN CAST("production" AS DOUBLE)
+        END AS v
+      FROM baseline_window
+      UNION ALL
+      SELECT
+        'none' AS sample,
+        'all' AS segment,
+        CAST(NULL AS DOUBLE) AS v
+    ), totals /* Counts and means straight from the rows: a second read of one column costs */ /* next to nothing, while sharing the grouped values below would make the */ /* engine keep them all (one row per distinct value) for two readers. */ AS (
       SELECT
         segment,
         COUNT(CASE WHEN sample = 'cur' THEN 1 END) AS rows_cur,
@@ -99,82 +170,21 @@ WITH current_window AS (
         COUNT(CASE WHEN sample = 'base' THEN v END) AS valid_base,
         AVG(CASE WHEN sample = 'cur' THEN v END) AS mean_cur,
         AVG(CASE WHEN sample = 'base' THEN v END) AS mean_base,
-        MIN(CASE WHEN sample = 'base' THEN v END) /* A constant baseline is told by its values, not by a rounded std (the */ /* mean of 101 × 0.1 is not exactly 0.1, which leaves σ ≈ 1e-17). */ = MAX(CASE WHEN sample = 'base' THEN v END) AS constant_base
-      FROM (
-        SELECT
-          'cur' AS sample,
-          'all' AS segment,
-          CASE
-            WHEN IS_FINITE(CAST("production" AS DOUBLE))
-            THEN CAST("production" AS DOUBLE)
-          END AS v
-        FROM current_window
-        UNION ALL
-        SELECT
-          'base' AS sample,
-          'all' AS segment,
-          CASE
-            WHEN IS_FINITE(CAST("production" AS DOUBLE))
-            THEN CAST("production" AS DOUBLE)
-          END AS v
-        FROM baseline_window
-        UNION ALL
-        SELECT
-          'cur' AS sample,
-          CONCAT(
-            CAST('country=' AS VARCHAR),
-            CAST(COALESCE(CAST("country" AS VARCHAR), '<null>') AS VARCHAR)
-          ) AS segment,
-          CASE
-            WHEN IS_FINITE(CAST("production" AS DOUBLE))
-            THEN CAST("production" AS DOUBLE)
-          END AS v
-        FROM current_window
-        UNION ALL
-        SELECT
-          'base' AS sample,
-          CONCAT(
-            CAST('country=' AS VARCHAR),
-            CAST(COALESCE(CAST("country" AS VARCHAR), '<null>') AS VARCHAR)
-          ) AS segment,
-          CASE
-            WHEN IS_FINITE(CAST("production" AS DOUBLE))
-            THEN CAST("production" AS DOUBLE)
-          END AS v
-        FROM baseline_window
-        UNION ALL
-        SELECT
-          'cur' AS sample,
-          CONCAT(
-            CAST('device=' AS VARCHAR),
-            CAST(COALESCE(CAST("device" AS VARCHAR), '<null>') AS VARCHAR)
-          ) AS segment,
-          CASE
-            WHEN IS_FINITE(CAST("production" AS DOUBLE))
-            THEN CAST("production" AS DOUBLE)
-          END AS v
-        FROM current_window
-        UNION ALL
-        SELECT
-          'base' AS sample,
-          CONCAT(
-            CAST('device=' AS VARCHAR),
-            CAST(COALESCE(CAST("device" AS VARCHAR), '<null>') AS VARCHAR)
-          ) AS segment,
-          CASE
-            WHEN IS_FINITE(CAST("production" AS DOUBLE))
-            THEN CAST("production" AS DOUBLE)
-          END AS v
-        FROM baseline_window
-        UNION ALL
-        SELECT
-          'none' AS sample,
-          'all' AS segment,
-          CAST(NULL AS DOUBLE) AS v
-      ) AS observations
+        MIN(CASE WHEN sample = 'base' THEN v END) /* A constant baseline is told by its values, not by a rounded std */ /* (the mean of 101 × 0.1 is not exactly 0.1: σ ≈ 1e-17). */ = MAX(CASE WHEN sample = 'base' THEN v END) AS constant_base
+      FROM observations
       GROUP BY
         segment
-    ), cdf /* Distinct finite values with their count in each sample, and the empirical CDFs at */ /* each: the one sort. cum_* are integer counts, so the comparisons with j/bins */ /* below are exact. Only what the sort needs is carried through it. */ AS (
+    ), value_counts /* Each distinct value with its count in each sample (v NULL: the missing */ /* bin). COUNT gives a BIGINT (SUM of integers is a 128-bit HUGEINT in DuckDB, */ /* and the running sums below over it are a third slower). */ AS (
+      SELECT
+        segment,
+        v,
+        COUNT(CASE WHEN sample = 'cur' THEN 1 END) AS n_cur,
+        COUNT(CASE WHEN sample = 'base' THEN 1 END) AS n_base
+      FROM observations
+      GROUP BY
+        segment,
+        v
+    ), cdf /* The empirical CDFs at each distinct finite value: the one sort. cum_* are */ /* integer counts, so the comparisons with j/bins below are exact. */ AS (
       SELECT
         segment,
         v,
@@ -183,94 +193,10 @@ WITH current_window AS (
         SUM(n_cur) OVER (PARTITION BY segment ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum_cur,
         SUM(n_base) OVER (PARTITION BY segment ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum_base,
         LEAD(v) OVER (PARTITION BY segment ORDER BY v) AS v_next
-      FROM (
-        /* COUNT gives a BIGINT (SUM of integers is a 128-bit HUGEINT in DuckDB, and the running */
-        /* sums over it are a third slower: 6.1 s vs 4.1 s for 20M distinct values). */
-        SELECT
-          segment,
-          'production' AS feature,
-          v,
-          COUNT(CASE WHEN sample = 'cur' THEN 1 END) AS n_cur,
-          COUNT(CASE WHEN sample = 'base' THEN 1 END) AS n_base
-        FROM (
-          SELECT
-            'cur' AS sample,
-            'all' AS segment,
-            CASE
-              WHEN IS_FINITE(CAST("production" AS DOUBLE))
-              THEN CAST("production" AS DOUBLE)
-            END AS v
-          FROM current_window
-          UNION ALL
-          SELECT
-            'base' AS sample,
-            'all' AS segment,
-            CASE
-              WHEN IS_FINITE(CAST("production" AS DOUBLE))
-              THEN CAST("production" AS DOUBLE)
-            END AS v
-          FROM baseline_window
-          UNION ALL
-          SELECT
-            'cur' AS sample,
-            CONCAT(
-              CAST('country=' AS VARCHAR),
-              CAST(COALESCE(CAST("country" AS VARCHAR), '<null>') AS VARCHAR)
-            ) AS segment,
-            CASE
-              WHEN IS_FINITE(CAST("production" AS DOUBLE))
-              THEN CAST("production" AS DOUBLE)
-            END AS v
-          FROM current_window
-          UNION ALL
-          SELECT
-            'base' AS sample,
-            CONCAT(
-              CAST('country=' AS VARCHAR),
-              CAST(COALESCE(CAST("country" AS VARCHAR), '<null>') AS VARCHAR)
-            ) AS segment,
-            CASE
-              WHEN IS_FINITE(CAST("production" AS DOUBLE))
-              THEN CAST("production" AS DOUBLE)
-            END AS v
-          FROM baseline_window
-          UNION ALL
-          SELECT
-            'cur' AS sample,
-            CONCAT(
-              CAST('device=' AS VARCHAR),
-              CAST(COALESCE(CAST("device" AS VARCHAR), '<null>') AS VARCHAR)
-            ) AS segment,
-            CASE
-              WHEN IS_FINITE(CAST("production" AS DOUBLE))
-              THEN CAST("production" AS DOUBLE)
-            END AS v
-          FROM current_window
-          UNION ALL
-          SELECT
-            'base' AS sample,
-            CONCAT(
-              CAST('device=' AS VARCHAR),
-              CAST(COALESCE(CAST("device" AS VARCHAR), '<null>') AS VARCHAR)
-            ) AS segment,
-            CASE
-              WHEN IS_FINITE(CAST("production" AS DOUBLE))
-              THEN CAST("production" AS DOUBLE)
-            END AS v
-          FROM baseline_window
-          UNION ALL
-          SELECT
-            'none' AS sample,
-            'all' AS segment,
-            CAST(NULL AS DOUBLE) AS v
-        ) AS observations
-        GROUP BY
-          segment,
-          v
-      ) AS value_counts
+      FROM value_counts
       WHERE
         NOT v IS NULL
-    ), steps /* Quantile bins, read off the same sorted pass. Edge j (1 ≤ j < bins) is the */ /* smallest value whose baseline CDF reaches j/bins; the edges strictly below v */ /* number level(v) = min(bins − 1, floor(B(v⁻)·bins / N)), B(v⁻) = baseline rows */ /* below v, and v is an edge when the level passes at v (the last value of its */ /* level). Values of one level form one bin, so tied edges collapse. */ AS (
+    ), steps /* Quantile bins, read off the same sorted pass. Edge j (1 ≤ j < bins) is the */ /* smallest value whose baseline CDF reaches j/bins; the edges strictly below */ /* v number level(v) = min(bins − 1, floor(B(v⁻)·bins / N)), B(v⁻) = baseline */ /* rows below v, and v is an edge when the level passes at v (the last value */ /* of its level). Values of one level form one bin, so tied edges collapse. */ AS (
       SELECT
         segment,
         v,
@@ -295,7 +221,7 @@ WITH current_window AS (
       FROM cdf
       JOIN totals
         USING (segment)
-    ), per_bin /* One pass over the sorted values, grouped to at most `bins` rows per segment. */ /* A segment with frozen bins (an earlier run's edges) bins by those instead: a */ /* value's bin is the number of frozen edges strictly below it. */ AS (
+    ), per_bin /* One pass over the sorted values, grouped to at most `bins` rows per */ /* segment. A segment with frozen bins (an earlier run's edges) bins by those */ /* instead: a value's bin is the number of frozen edges strictly below it. */ AS (
       SELECT
         segment,
         level AS bin,
@@ -309,7 +235,7 @@ WITH current_window AS (
       GROUP BY
         1,
         2 /* segment, bin (ordinals: the bin expression is long) */
-    ), exact_stats AS (
+    ), exact_stats /* KS = max gap; W1 = Σ gap · width; σ_base, the baseline's population std. */ AS (
       SELECT
         b.segment,
         MAX(b.max_gap) AS ks,
@@ -338,7 +264,7 @@ WITH current_window AS (
       SELECT DISTINCT
         segment
       FROM frozen_edges
-    ), bin_counts /* Bins numbered 0, 1, … (fitted levels that collapsed leave gaps: dense ranks close */ /* them; every bin holds its upper edge, a baseline value, so none between two edges */ /* is empty), and -1 for the missing bin (NULL, NaN, ±inf). */ AS (
+    ), bin_counts /* Bins numbered 0, 1, … (fitted levels that collapsed leave gaps: dense ranks */ /* close them; every bin holds its upper edge, a baseline value, so none */ /* between two edges is empty), and -1 for the missing bin (NULL, NaN, ±inf). */ AS (
       SELECT
         b.segment,
         'production' AS feature,
@@ -370,7 +296,7 @@ WITH current_window AS (
       FROM totals
       WHERE
         rows_cur - valid_cur + rows_base - valid_base > 0
-    ), bin_shares AS (
+    ), bin_shares /* Shares per bin: p, q raw; p_s, q_s Jeffreys-smoothed, (n + ½) / (N + ½·K) */ /* with K the bins observed in either sample. Smoothing keeps PSI finite for */ /* an empty bin without letting a nearly empty one dominate, as a fixed ε */ /* floor does; it vanishes as N grows. */ AS (
       SELECT
         *,
         CAST(n_cur * 1.0 AS DOUBLE) / NULLIF(rows_cur, 0) AS p,
@@ -386,7 +312,7 @@ WITH current_window AS (
           rows_base + 0.5 * COUNT(*) OVER (PARTITION BY segment, feature)
         ) AS q_s
       FROM bin_counts
-    ), binned_stats AS (
+    ), binned_stats /* PSI = Σ (p_s − q_s)·ln(p_s / q_s). JS distance = sqrt(½ Σ p·log2(p/m) + */ /* ½ Σ q·log2(q/m)), m = (p + q)/2, 0·log 0 = 0; GREATEST guards rounding */ /* below 0. */ AS (
       SELECT
         segment,
         SUM((
@@ -420,7 +346,7 @@ WITH current_window AS (
       FROM bin_shares
       GROUP BY
         segment
-    ), edge_lists /* The edges, for the histogram and to freeze them: frozen ones as stored, fitted */ /* ones where the level passes. */ AS (
+    ), edge_lists /* The edges, for the histogram and to freeze them: frozen ones as stored, */ /* fitted ones where the level passes. */ AS (
       SELECT
         segment,
         ARRAY_AGG(edge ORDER BY edge) AS edges
@@ -486,7 +412,60 @@ WITH current_window AS (
   SELECT
     *
   FROM (
-    WITH totals /* Counts and means straight from the rows: a second read of one column costs next */ /* to nothing, while sharing the grouped values below would make the engine keep */ /* them all (one row per distinct value) for two readers. */ AS (
+    WITH observations /* Every value of the column in the current window ('cur') and the baseline */ /* ('base'), once per slice ('all' first), with NaN and ±inf as NULL; */ /* plus one row of sample 'none' (counted in neither) so the 'all' segment */ /* exists even when both windows are empty. Not materialized: each reader */ /* below scans it itself, which costs next to nothing for one column. */ AS (
+      SELECT
+        'cur' AS sample,
+        'all' AS segment,
+        CASE WHEN IS_FINITE(CAST("shadow" AS DOUBLE)) THEN CAST("shadow" AS DOUBLE) END AS v
+      FROM current_window
+      UNION ALL
+      SELECT
+        'base' AS sample,
+        'all' AS segment,
+        CASE WHEN IS_FINITE(CAST("shadow" AS DOUBLE)) THEN CAST("shadow" AS DOUBLE) END AS v
+      FROM baseline_window
+      UNION ALL
+      SELECT
+        'cur' AS sample,
+        CONCAT(
+          CAST('country=' AS VARCHAR),
+          CAST(COALESCE(CAST("country" AS VARCHAR), '<null>') AS VARCHAR)
+        ) AS segment,
+        CASE WHEN IS_FINITE(CAST("shadow" AS DOUBLE)) THEN CAST("shadow" AS DOUBLE) END AS v
+      FROM current_window
+      UNION ALL
+      SELECT
+        'base' AS sample,
+        CONCAT(
+          CAST('country=' AS VARCHAR),
+          CAST(COALESCE(CAST("country" AS VARCHAR), '<null>') AS VARCHAR)
+        ) AS segment,
+        CASE WHEN IS_FINITE(CAST("shadow" AS DOUBLE)) THEN CAST("shadow" AS DOUBLE) END AS v
+      FROM baseline_window
+      UNION ALL
+      SELECT
+        'cur' AS sample,
+        CONCAT(
+          CAST('device=' AS VARCHAR),
+          CAST(COALESCE(CAST("device" AS VARCHAR), '<null>') AS VARCHAR)
+        ) AS segment,
+        CASE WHEN IS_FINITE(CAST("shadow" AS DOUBLE)) THEN CAST("shadow" AS DOUBLE) END AS v
+      FROM current_window
+      UNION ALL
+      SELECT
+        'base' AS sample,
+        CONCAT(
+          CAST('device=' AS VARCHAR),
+          CAST(COALESCE(CAST("device" AS VARCHAR), '<null>') AS VARCHAR)
+        ) AS segment,
+        CASE WHEN IS_FINITE(CAST("shadow" AS DOUBLE)) THEN CAST("shadow" AS DOUBLE) END AS v
+      FROM baseline_window
+      UNION ALL
+      SELECT
+        'none' AS sample,
+        'all' AS segment,
+        CAST(NULL AS DOUBLE) AS v
+    ), totals /* Counts and means straight from the rows: a second read of one column costs */ /* next to nothing, while sharing the grouped values below would make the */ /* engine keep them all (one row per distinct value) for two readers. */ AS (
       SELECT
         segment,
         COUNT(CASE WHEN sample = 'cur' THEN 1 END) AS rows_cur,
@@ -495,64 +474,21 @@ WITH current_window AS (
         COUNT(CASE WHEN sample = 'base' THEN v END) AS valid_base,
         AVG(CASE WHEN sample = 'cur' THEN v END) AS mean_cur,
         AVG(CASE WHEN sample = 'base' THEN v END) AS mean_base,
-        MIN(CASE WHEN sample = 'base' THEN v END) /* A constant baseline is told by its values, not by a rounded std (the */ /* mean of 101 × 0.1 is not exactly 0.1, which leaves σ ≈ 1e-17). */ = MAX(CASE WHEN sample = 'base' THEN v END) AS constant_base
-      FROM (
-        SELECT
-          'cur' AS sample,
-          'all' AS segment,
-          CASE WHEN IS_FINITE(CAST("shadow" AS DOUBLE)) THEN CAST("shadow" AS DOUBLE) END AS v
-        FROM current_window
-        UNION ALL
-        SELECT
-          'base' AS sample,
-          'all' AS segment,
-          CASE WHEN IS_FINITE(CAST("shadow" AS DOUBLE)) THEN CAST("shadow" AS DOUBLE) END AS v
-        FROM baseline_window
-        UNION ALL
-        SELECT
-          'cur' AS sample,
-          CONCAT(
-            CAST('country=' AS VARCHAR),
-            CAST(COALESCE(CAST("country" AS VARCHAR), '<null>') AS VARCHAR)
-          ) AS segment,
-          CASE WHEN IS_FINITE(CAST("shadow" AS DOUBLE)) THEN CAST("shadow" AS DOUBLE) END AS v
-        FROM current_window
-        UNION ALL
-        SELECT
-          'base' AS sample,
-          CONCAT(
-            CAST('country=' AS VARCHAR),
-            CAST(COALESCE(CAST("country" AS VARCHAR), '<null>') AS VARCHAR)
-          ) AS segment,
-          CASE WHEN IS_FINITE(CAST("shadow" AS DOUBLE)) THEN CAST("shadow" AS DOUBLE) END AS v
-        FROM baseline_window
-        UNION ALL
-        SELECT
-          'cur' AS sample,
-          CONCAT(
-            CAST('device=' AS VARCHAR),
-            CAST(COALESCE(CAST("device" AS VARCHAR), '<null>') AS VARCHAR)
-          ) AS segment,
-          CASE WHEN IS_FINITE(CAST("shadow" AS DOUBLE)) THEN CAST("shadow" AS DOUBLE) END AS v
-        FROM current_window
-        UNION ALL
-        SELECT
-          'base' AS sample,
-          CONCAT(
-            CAST('device=' AS VARCHAR),
-            CAST(COALESCE(CAST("device" AS VARCHAR), '<null>') AS VARCHAR)
-          ) AS segment,
-          CASE WHEN IS_FINITE(CAST("shadow" AS DOUBLE)) THEN CAST("shadow" AS DOUBLE) END AS v
-        FROM baseline_window
-        UNION ALL
-        SELECT
-          'none' AS sample,
-          'all' AS segment,
-          CAST(NULL AS DOUBLE) AS v
-      ) AS observations
+        MIN(CASE WHEN sample = 'base' THEN v END) /* A constant baseline is told by its values, not by a rounded std */ /* (the mean of 101 × 0.1 is not exactly 0.1: σ ≈ 1e-17). */ = MAX(CASE WHEN sample = 'base' THEN v END) AS constant_base
+      FROM observations
       GROUP BY
         segment
-    ), cdf /* Distinct finite values with their count in each sample, and the empirical CDFs at */ /* each: the one sort. cum_* are integer counts, so the comparisons with j/bins */ /* below are exact. Only what the sort needs is carried through it. */ AS (
+    ), value_counts /* Each distinct value with its count in each sample (v NULL: the missing */ /* bin). COUNT gives a BIGINT (SUM of integers is a 128-bit HUGEINT in DuckDB, */ /* and the running sums below over it are a third slower). */ AS (
+      SELECT
+        segment,
+        v,
+        COUNT(CASE WHEN sample = 'cur' THEN 1 END) AS n_cur,
+        COUNT(CASE WHEN sample = 'base' THEN 1 END) AS n_base
+      FROM observations
+      GROUP BY
+        segment,
+        v
+    ), cdf /* The empirical CDFs at each distinct finite value: the one sort. cum_* are */ /* integer counts, so the comparisons with j/bins below are exact. */ AS (
       SELECT
         segment,
         v,
@@ -561,76 +497,10 @@ WITH current_window AS (
         SUM(n_cur) OVER (PARTITION BY segment ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum_cur,
         SUM(n_base) OVER (PARTITION BY segment ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum_base,
         LEAD(v) OVER (PARTITION BY segment ORDER BY v) AS v_next
-      FROM (
-        /* COUNT gives a BIGINT (SUM of integers is a 128-bit HUGEINT in DuckDB, and the running */
-        /* sums over it are a third slower: 6.1 s vs 4.1 s for 20M distinct values). */
-        SELECT
-          segment,
-          'shadow' AS feature,
-          v,
-          COUNT(CASE WHEN sample = 'cur' THEN 1 END) AS n_cur,
-          COUNT(CASE WHEN sample = 'base' THEN 1 END) AS n_base
-        FROM (
-          SELECT
-            'cur' AS sample,
-            'all' AS segment,
-            CASE WHEN IS_FINITE(CAST("shadow" AS DOUBLE)) THEN CAST("shadow" AS DOUBLE) END AS v
-          FROM current_window
-          UNION ALL
-          SELECT
-            'base' AS sample,
-            'all' AS segment,
-            CASE WHEN IS_FINITE(CAST("shadow" AS DOUBLE)) THEN CAST("shadow" AS DOUBLE) END AS v
-          FROM baseline_window
-          UNION ALL
-          SELECT
-            'cur' AS sample,
-            CONCAT(
-              CAST('country=' AS VARCHAR),
-              CAST(COALESCE(CAST("country" AS VARCHAR), '<null>') AS VARCHAR)
-            ) AS segment,
-            CASE WHEN IS_FINITE(CAST("shadow" AS DOUBLE)) THEN CAST("shadow" AS DOUBLE) END AS v
-          FROM current_window
-          UNION ALL
-          SELECT
-            'base' AS sample,
-            CONCAT(
-              CAST('country=' AS VARCHAR),
-              CAST(COALESCE(CAST("country" AS VARCHAR), '<null>') AS VARCHAR)
-            ) AS segment,
-            CASE WHEN IS_FINITE(CAST("shadow" AS DOUBLE)) THEN CAST("shadow" AS DOUBLE) END AS v
-          FROM baseline_window
-          UNION ALL
-          SELECT
-            'cur' AS sample,
-            CONCAT(
-              CAST('device=' AS VARCHAR),
-              CAST(COALESCE(CAST("device" AS VARCHAR), '<null>') AS VARCHAR)
-            ) AS segment,
-            CASE WHEN IS_FINITE(CAST("shadow" AS DOUBLE)) THEN CAST("shadow" AS DOUBLE) END AS v
-          FROM current_window
-          UNION ALL
-          SELECT
-            'base' AS sample,
-            CONCAT(
-              CAST('device=' AS VARCHAR),
-              CAST(COALESCE(CAST("device" AS VARCHAR), '<null>') AS VARCHAR)
-            ) AS segment,
-            CASE WHEN IS_FINITE(CAST("shadow" AS DOUBLE)) THEN CAST("shadow" AS DOUBLE) END AS v
-          FROM baseline_window
-          UNION ALL
-          SELECT
-            'none' AS sample,
-            'all' AS segment,
-            CAST(NULL AS DOUBLE) AS v
-        ) AS observations
-        GROUP BY
-          segment,
-          v
-      ) AS value_counts
+      FROM value_counts
       WHERE
         NOT v IS NULL
-    ), steps /* Quantile bins, read off the same sorted pass. Edge j (1 ≤ j < bins) is the */ /* smallest value whose baseline CDF reaches j/bins; the edges strictly below v */ /* number level(v) = min(bins − 1, floor(B(v⁻)·bins / N)), B(v⁻) = baseline rows */ /* below v, and v is an edge when the level passes at v (the last value of its */ /* level). Values of one level form one bin, so tied edges collapse. */ AS (
+    ), steps /* Quantile bins, read off the same sorted pass. Edge j (1 ≤ j < bins) is the */ /* smallest value whose baseline CDF reaches j/bins; the edges strictly below */ /* v number level(v) = min(bins − 1, floor(B(v⁻)·bins / N)), B(v⁻) = baseline */ /* rows below v, and v is an edge when the level passes at v (the last value */ /* of its level). Values of one level form one bin, so tied edges collapse. */ AS (
       SELECT
         segment,
         v,
@@ -655,7 +525,7 @@ WITH current_window AS (
       FROM cdf
       JOIN totals
         USING (segment)
-    ), per_bin /* One pass over the sorted values, grouped to at most `bins` rows per segment. */ /* A segment with frozen bins (an earlier run's edges) bins by those instead: a */ /* value's bin is the number of frozen edges strictly below it. */ AS (
+    ), per_bin /* One pass over the sorted values, grouped to at most `bins` rows per */ /* segment. A segment with frozen bins (an earlier run's edges) bins by those */ /* instead: a value's bin is the number of frozen edges strictly below it. */ AS (
       SELECT
         segment,
         level AS bin,
@@ -669,7 +539,7 @@ WITH current_window AS (
       GROUP BY
         1,
         2 /* segment, bin (ordinals: the bin expression is long) */
-    ), exact_stats AS (
+    ), exact_stats /* KS = max gap; W1 = Σ gap · width; σ_base, the baseline's population std. */ AS (
       SELECT
         b.segment,
         MAX(b.max_gap) AS ks,
@@ -698,7 +568,7 @@ WITH current_window AS (
       SELECT DISTINCT
         segment
       FROM frozen_edges
-    ), bin_counts /* Bins numbered 0, 1, … (fitted levels that collapsed leave gaps: dense ranks close */ /* them; every bin holds its upper edge, a baseline value, so none between two edges */ /* is empty), and -1 for the missing bin (NULL, NaN, ±inf). */ AS (
+    ), bin_counts /* Bins numbered 0, 1, … (fitted levels that collapsed leave gaps: dense ranks */ /* close them; every bin holds its upper edge, a baseline value, so none */ /* between two edges is empty), and -1 for the missing bin (NULL, NaN, ±inf). */ AS (
       SELECT
         b.segment,
         'shadow' AS feature,
@@ -730,7 +600,7 @@ WITH current_window AS (
       FROM totals
       WHERE
         rows_cur - valid_cur + rows_base - valid_base > 0
-    ), bin_shares AS (
+    ), bin_shares /* Shares per bin: p, q raw; p_s, q_s Jeffreys-smoothed, (n + ½) / (N + ½·K) */ /* with K the bins observed in either sample. Smoothing keeps PSI finite for */ /* an empty bin without letting a nearly empty one dominate, as a fixed ε */ /* floor does; it vanishes as N grows. */ AS (
       SELECT
         *,
         CAST(n_cur * 1.0 AS DOUBLE) / NULLIF(rows_cur, 0) AS p,
@@ -746,7 +616,7 @@ WITH current_window AS (
           rows_base + 0.5 * COUNT(*) OVER (PARTITION BY segment, feature)
         ) AS q_s
       FROM bin_counts
-    ), binned_stats AS (
+    ), binned_stats /* PSI = Σ (p_s − q_s)·ln(p_s / q_s). JS distance = sqrt(½ Σ p·log2(p/m) + */ /* ½ Σ q·log2(q/m)), m = (p + q)/2, 0·log 0 = 0; GREATEST guards rounding */ /* below 0. */ AS (
       SELECT
         segment,
         SUM((
@@ -780,7 +650,7 @@ WITH current_window AS (
       FROM bin_shares
       GROUP BY
         segment
-    ), edge_lists /* The edges, for the histogram and to freeze them: frozen ones as stored, fitted */ /* ones where the level passes. */ AS (
+    ), edge_lists /* The edges, for the histogram and to freeze them: frozen ones as stored, */ /* fitted ones where the level passes. */ AS (
       SELECT
         segment,
         ARRAY_AGG(edge ORDER BY edge) AS edges
@@ -842,7 +712,7 @@ WITH current_window AS (
     LEFT JOIN frozen_segments AS fs
       ON fs.segment = t.segment
   ) AS "stats_shadow"
-), metric_rows /* A row per (segment, feature, metric); why a value is undefined goes in `reason`. */ AS (
+), metric_rows /* A row per (segment, model, metric); why a value is undefined goes in `reason`. */ AS (
   SELECT
     s.segment,
     s.feature,
@@ -856,40 +726,19 @@ WITH current_window AS (
       THEN s.ks
       WHEN 'wasserstein'
       THEN s.w1
-      WHEN 'wasserstein_norm'
-      THEN CAST(s.w1 AS DOUBLE) / GREATEST(s.std_base, 1e-9 * GREATEST(1.0, ABS(s.mean_base)))
       WHEN 'mean_shift_std'
       THEN CAST((
         s.mean_cur - s.mean_base
       ) AS DOUBLE) / NULLIF(s.std_base, 0)
-      WHEN 'null_rate'
-      THEN CAST((
-        s.rows_cur - s.valid_cur
-      ) * 1.0 AS DOUBLE) / NULLIF(s.rows_cur, 0)
-      WHEN 'row_count'
-      THEN CAST(s.rows_cur AS DOUBLE)
     END AS value,
     CASE WHEN m.binned THEN s.rows_cur ELSE s.valid_cur END AS sample_size,
-    CASE m.metric
-      WHEN 'null_rate'
-      THEN CAST((
-        s.rows_base - s.valid_base
-      ) * 1.0 AS DOUBLE) / NULLIF(s.rows_base, 0)
-      WHEN 'row_count'
-      THEN CAST(s.rows_base AS DOUBLE)
-      WHEN 'mean_shift_std'
-      THEN 0.0
-    END AS baseline_value,
+    CASE WHEN m.metric = 'mean_shift_std' THEN 0.0 END AS baseline_value,
     CASE WHEN m.binned THEN s.rows_base ELSE s.valid_base END AS baseline_size,
     CAST(NULL AS DOUBLE) AS p_value,
-    CASE WHEN m.metric = 'ks' THEN 'ks' END AS test,
+    CASE WHEN m.metric = 'ks' THEN 'ks' END AS test, /* The runner computes KS's p-value (Smirnov's asymptotic distribution). */
     CASE
-      WHEN m.metric = 'row_count'
-      THEN NULL
       WHEN s.rows_cur = 0
       THEN 'the current window has no rows'
-      WHEN m.metric = 'null_rate'
-      THEN NULL
       WHEN s.rows_base = 0
       THEN 'the baseline has no rows'
       WHEN m.binned
@@ -908,21 +757,18 @@ WITH current_window AS (
     ('js_distance', TRUE),
     ('ks', FALSE),
     ('wasserstein', FALSE),
-    ('wasserstein_norm', FALSE),
-    ('mean_shift_std', FALSE),
-    ('null_rate', TRUE),
-    ('row_count', TRUE)) AS m(metric, binned)
-), gap_rows AS (
+    ('mean_shift_std', FALSE)) AS m(metric, binned)
+), gap_rows /* The gap, per segment: the shadow's value minus production's. */ AS (
   SELECT
     p.segment,
     '' AS feature,
     CASE p.metric
-      WHEN 'psi'
-      THEN 'psi_gap'
       WHEN 'ks'
       THEN 'ks_gap'
       WHEN 'mean_shift_std'
       THEN 'mean_shift_gap'
+      WHEN 'psi'
+      THEN 'psi_gap'
     END AS metric,
     s.value - p.value AS value,
     p.sample_size,
@@ -942,7 +788,7 @@ WITH current_window AS (
   WHERE
     p.feature = 'production'
     AND s.feature = 'shadow'
-    AND p.metric IN ('psi', 'ks', 'mean_shift_std')
+    AND p.metric IN ('ks', 'mean_shift_std', 'psi')
 )
 SELECT
   segment,
@@ -958,8 +804,6 @@ SELECT
   CAST(histogram AS VARCHAR) AS histogram,
   CAST(NULL AS VARCHAR) AS detail
 FROM metric_rows
-WHERE
-  metric IN ('psi', 'js_distance', 'ks', 'wasserstein', 'mean_shift_std')
 UNION ALL
 SELECT
   segment,

@@ -17,7 +17,7 @@ WITH pairs AS (
   ) AS window_pairs
   WHERE
     has_production AND has_shadow
-), scored AS (
+), scored /* One row per prediction of each sample: the slice columns, the score (NaN, ±inf as */ /* NULL), the sample's operating threshold `cut`, the label, and whether it has matured */ /* at the run's time T (ts + label_maturity <= T). */ AS (
   SELECT
     'cur' AS sample,
     "country",
@@ -41,7 +41,7 @@ WITH pairs AS (
     CAST("label" AS DOUBLE) AS label,
     ts <= CAST('2026-10-08 06:00:00.000000' AS TIMESTAMP) AS mature
   FROM pairs
-), score_groups AS (
+), score_groups /* One GROUP BY GROUPING SETS pass reduces the rows to (sample, segment, distinct score) */ /* with counts; every metric below is a sum over these groups, so each slice and metric */ /* costs no extra scan. Label 1 is a positive, 0 a negative; only mature rows count as */ /* labelled; any other label (NULL: no feedback yet) is unlabelled. */ AS (
   SELECT
     sample,
     CASE
@@ -80,10 +80,10 @@ WITH pairs AS (
       0
     ) AS neg_below
   FROM score_groups
-), segment_stats AS (
+), segment_stats /* Per sample and segment, the sums every metric is written over. A prediction is */ /* positive (flagged) when score >= cut; pos and neg count the labelled ones that have */ /* a score. */ AS (
   SELECT
-    r.sample,
-    r.segment,
+    sample,
+    segment,
     SUM(CASE WHEN NOT score IS NULL THEN n_rows ELSE 0 END) AS scored,
     SUM(CASE WHEN score >= cut THEN n_rows ELSE 0 END) AS flagged,
     SUM(n_mature) AS mature,
@@ -97,57 +97,25 @@ WITH pairs AS (
       CASE WHEN NOT score IS NULL THEN n_pos * (
         neg_below + 0.5 * n_neg
       ) ELSE 0 END
-    ) AS auc_pairs,
-    SUM(CASE WHEN score < 0 OR score > 1 THEN n_pos + n_neg ELSE 0 END) AS not_probability,
-    SUM(n_pos * (
-      1 - score
-    ) * (
-      1 - score
-    ) + n_neg * score * score) AS brier_sum, /* Brier: Σ (score − label)²; log loss: −Σ ln(the score given to the true */ /* class), clipped to [ε, 1 − ε] with ε = 2⁻⁵² as scikit-learn does. The CASE */ /* is needed: GREATEST and LEAST skip a NULL score instead of returning NULL. */
-    -SUM(
-      CASE
-        WHEN NOT score IS NULL
-        THEN n_pos * LN(LEAST(GREATEST(score, 2.220446049250313e-16), 1 - 2.220446049250313e-16)) + n_neg * LN(LEAST(GREATEST(1 - score, 2.220446049250313e-16), 1 - 2.220446049250313e-16))
-      END
-    ) AS log_loss_sum,
-    CAST(NULL AS DOUBLE) AS ece_sum
-  FROM ranked AS r
+    ) AS auc_pairs /* Σ over positives of the negatives ranked below them (ties ½). */
+  FROM ranked
   GROUP BY
-    r.sample,
-    r.segment
-), paired AS (
-  /* One row per segment, the window's sums (cur_) beside the baseline's (base_); the */
-  /* 'all' segment always exists, so an empty window says so. */
+    sample,
+    segment
+), sums /* Every segment in both samples, the 'all' segment always (so an empty window says */ /* so): a sample without rows in a segment sums to 0. */ AS (
   SELECT
     k.segment,
-    COALESCE(c."scored", 0) AS "cur_scored",
-    COALESCE(b."scored", 0) AS "base_scored",
-    COALESCE(c."flagged", 0) AS "cur_flagged",
-    COALESCE(b."flagged", 0) AS "base_flagged",
-    COALESCE(c."mature", 0) AS "cur_mature",
-    COALESCE(b."mature", 0) AS "base_mature",
-    COALESCE(c."labelled", 0) AS "cur_labelled",
-    COALESCE(b."labelled", 0) AS "base_labelled",
-    COALESCE(c."other_labels", 0) AS "cur_other_labels",
-    COALESCE(b."other_labels", 0) AS "base_other_labels",
-    COALESCE(c."pos", 0) AS "cur_pos",
-    COALESCE(b."pos", 0) AS "base_pos",
-    COALESCE(c."neg", 0) AS "cur_neg",
-    COALESCE(b."neg", 0) AS "base_neg",
-    COALESCE(c."tp", 0) AS "cur_tp",
-    COALESCE(b."tp", 0) AS "base_tp",
-    COALESCE(c."fp", 0) AS "cur_fp",
-    COALESCE(b."fp", 0) AS "base_fp",
-    COALESCE(c."auc_pairs", 0) AS "cur_auc_pairs",
-    COALESCE(b."auc_pairs", 0) AS "base_auc_pairs",
-    COALESCE(c."not_probability", 0) AS "cur_not_probability",
-    COALESCE(b."not_probability", 0) AS "base_not_probability",
-    COALESCE(c."brier_sum", 0) AS "cur_brier_sum",
-    COALESCE(b."brier_sum", 0) AS "base_brier_sum",
-    COALESCE(c."log_loss_sum", 0) AS "cur_log_loss_sum",
-    COALESCE(b."log_loss_sum", 0) AS "base_log_loss_sum",
-    COALESCE(c."ece_sum", 0) AS "cur_ece_sum",
-    COALESCE(b."ece_sum", 0) AS "base_ece_sum"
+    s.sample,
+    COALESCE(t.scored, 0) AS scored,
+    COALESCE(t.flagged, 0) AS flagged,
+    COALESCE(t.mature, 0) AS mature,
+    COALESCE(t.labelled, 0) AS labelled,
+    COALESCE(t.other_labels, 0) AS other_labels,
+    COALESCE(t.pos, 0) AS pos,
+    COALESCE(t.neg, 0) AS neg,
+    COALESCE(t.tp, 0) AS tp,
+    COALESCE(t.fp, 0) AS fp,
+    COALESCE(t.auc_pairs, 0) AS auc_pairs
   FROM (
     SELECT
       segment
@@ -156,133 +124,147 @@ WITH pairs AS (
     SELECT
       'all'
   ) AS k
-  LEFT JOIN segment_stats AS c
-    ON c.segment = k.segment AND c.sample = 'cur'
-  LEFT JOIN segment_stats AS b
-    ON b.segment = k.segment AND b.sample = 'base'
-), metric_rows AS (
+  CROSS JOIN (VALUES
+    ('cur'),
+    ('base')) AS s(sample)
+  LEFT JOIN segment_stats AS t
+    ON t.segment = k.segment AND t.sample = s.sample
+), formulas /* Per sample, segment and metric: the value and its sample size, the metric's */ /* denominator (precision counts predicted positives, recall actual ones, auc the */ /* smaller class: one positive among thousands of negatives ranks nothing). */ AS (
   SELECT
+    sample,
     segment,
-    'auc' AS metric,
-    CASE
-      WHEN cur_other_labels = 0
-      THEN CAST(cur_auc_pairs * 1.0 AS DOUBLE) / NULLIF(cur_pos * cur_neg, 0)
+    m.metric,
+    other_labels,
+    mature,
+    labelled,
+    pos,
+    neg,
+    CASE m.metric
+      WHEN 'accuracy'
+      THEN CAST((
+        tp + neg - fp
+      ) * 1.0 AS DOUBLE) / NULLIF(pos + neg, 0)
+      WHEN 'precision'
+      THEN CAST(tp * 1.0 AS DOUBLE) / NULLIF(tp + fp, 0)
+      WHEN 'recall'
+      THEN CAST(tp * 1.0 AS DOUBLE) / NULLIF(pos, 0)
+      WHEN 'fpr'
+      THEN CAST(fp * 1.0 AS DOUBLE) / NULLIF(neg, 0)
+      WHEN 'positive_rate'
+      THEN CAST(flagged * 1.0 AS DOUBLE) / NULLIF(scored, 0)
+      WHEN 'base_rate'
+      THEN CAST(pos * 1.0 AS DOUBLE) / NULLIF(pos + neg, 0)
+      WHEN 'auc'
+      THEN CAST(auc_pairs * 1.0 AS DOUBLE) / NULLIF(pos * neg, 0)
+      WHEN 'label_coverage'
+      THEN CAST(labelled * 1.0 AS DOUBLE) / NULLIF(mature, 0)
     END AS value,
-    LEAST(cur_pos, cur_neg) AS sample_size,
-    CASE
-      WHEN base_other_labels = 0
-      THEN CAST(base_auc_pairs * 1.0 AS DOUBLE) / NULLIF(base_pos * base_neg, 0)
-    END AS baseline_value,
-    LEAST(base_pos, base_neg) AS baseline_size,
-    CASE
-      WHEN CASE
-        WHEN cur_other_labels = 0
-        THEN CAST(cur_auc_pairs * 1.0 AS DOUBLE) / NULLIF(cur_pos * cur_neg, 0)
-      END IS NULL
-      THEN CASE
-        WHEN cur_other_labels > 0
-        THEN CONCAT(
-          CAST(cur_other_labels AS VARCHAR),
-          CAST(' mature label(s) are neither 0 nor 1: the classification metrics need 0/1 labels' AS VARCHAR)
-        )
-        ELSE CASE
-          WHEN cur_pos + cur_neg = 0
-          THEN CASE
-            WHEN cur_mature = 0
-            THEN 'no prediction of the window has matured yet (ts + label_maturity <= run time)'
-            WHEN cur_labelled = 0
-            THEN 'no mature prediction has a 0/1 label (feedback missing?)'
-            ELSE 'no mature labelled prediction has a score'
-          END
-          WHEN cur_pos = 0
-          THEN 'AUC is undefined: every mature labelled prediction is negative'
-          ELSE 'AUC is undefined: every mature labelled prediction is positive'
-        END
-      END
-    END AS reason,
-    "cur_pos",
-    "base_pos",
-    "cur_neg",
-    "base_neg"
-  FROM paired
-  UNION ALL
+    CASE m.metric
+      WHEN 'precision'
+      THEN tp + fp
+      WHEN 'recall'
+      THEN pos
+      WHEN 'fpr'
+      THEN neg
+      WHEN 'positive_rate'
+      THEN scored
+      WHEN 'auc'
+      THEN LEAST(pos, neg)
+      WHEN 'label_coverage'
+      THEN mature
+      ELSE pos + neg
+    END AS n
+  FROM sums
+  CROSS JOIN (VALUES
+    ('auc'),
+    ('recall')) AS m(metric)
+), metric_values /* A label that is neither 0 nor 1 (-1/+1, a probability, a class id) means these are */ /* not binary outcomes: every label metric says so instead of reading them wrong. Why */ /* a value is undefined goes in `reason`. */ AS (
   SELECT
+    sample,
     segment,
-    'recall' AS metric,
+    metric,
+    n,
+    pos,
+    neg,
     CASE
-      WHEN cur_other_labels = 0
-      THEN CAST(cur_tp * 1.0 AS DOUBLE) / NULLIF(cur_pos, 0)
+      WHEN other_labels = 0 OR metric IN ('positive_rate', 'label_coverage')
+      THEN value
     END AS value,
-    cur_pos AS sample_size,
     CASE
-      WHEN base_other_labels = 0
-      THEN CAST(base_tp * 1.0 AS DOUBLE) / NULLIF(base_pos, 0)
-    END AS baseline_value,
-    base_pos AS baseline_size,
-    CASE
-      WHEN CASE
-        WHEN cur_other_labels = 0
-        THEN CAST(cur_tp * 1.0 AS DOUBLE) / NULLIF(cur_pos, 0)
-      END IS NULL
+      WHEN other_labels = 0 OR metric IN ('positive_rate', 'label_coverage')
       THEN CASE
-        WHEN cur_other_labels > 0
-        THEN CONCAT(
-          CAST(cur_other_labels AS VARCHAR),
-          CAST(' mature label(s) are neither 0 nor 1: the classification metrics need 0/1 labels' AS VARCHAR)
-        )
-        ELSE CASE
-          WHEN cur_pos + cur_neg = 0
-          THEN CASE
-            WHEN cur_mature = 0
-            THEN 'no prediction of the window has matured yet (ts + label_maturity <= run time)'
-            WHEN cur_labelled = 0
-            THEN 'no mature prediction has a 0/1 label (feedback missing?)'
-            ELSE 'no mature labelled prediction has a score'
-          END
-          ELSE 'no actual positive among the mature labelled predictions'
-        END
+        WHEN NOT value IS NULL
+        THEN NULL
+        WHEN metric = 'positive_rate'
+        THEN 'the window has no scored predictions'
+        WHEN mature = 0
+        THEN 'no prediction of the window has matured yet (ts + label_maturity <= run time)'
+        WHEN labelled = 0
+        THEN 'no mature prediction has a 0/1 label (feedback missing?)'
+        WHEN pos + neg = 0
+        THEN 'no mature labelled prediction has a score'
+        WHEN metric = 'precision'
+        THEN 'no mature labelled prediction scored at or above the threshold'
+        WHEN metric = 'recall'
+        THEN 'no actual positive among the mature labelled predictions'
+        WHEN metric = 'fpr'
+        THEN 'no actual negative among the mature labelled predictions'
+        WHEN metric = 'auc' AND pos = 0
+        THEN 'AUC is undefined: every mature labelled prediction is negative'
+        WHEN metric = 'auc'
+        THEN 'AUC is undefined: every mature labelled prediction is positive'
       END
-    END AS reason,
-    "cur_pos",
-    "base_pos",
-    "cur_neg",
-    "base_neg"
-  FROM paired
-), tested AS (
+      ELSE CONCAT(
+        CAST(other_labels AS VARCHAR),
+        CAST(' mature label(s) are neither 0 nor 1: the classification metrics need 0/1 labels' AS VARCHAR)
+      )
+    END AS reason
+  FROM formulas
+), paired /* The window's (or the shadow's) value beside the baseline's (or production's), with */ /* each side's class counts for AUC's standard errors, and the pooled estimates the z */ /* test takes both variances at: the pooled proportion p̄ = (v₁n₁ + v₂n₂) / (n₁ + n₂) */ /* for a rate, the AUC weighted by P·N for auc. */ AS (
+  SELECT
+    c.segment,
+    c.metric,
+    c.value,
+    c.n AS sample_size,
+    b.value AS baseline_value,
+    b.n AS baseline_size,
+    c.reason,
+    c.pos AS cur_pos,
+    c.neg AS cur_neg,
+    b.pos AS base_pos,
+    b.neg AS base_neg,
+    CAST((
+      c.value * c.n + b.value * b.n
+    ) AS DOUBLE) / NULLIF(c.n + b.n, 0) AS pooled_rate,
+    CAST((
+      c.value * c.pos * c.neg + b.value * b.pos * b.neg
+    ) AS DOUBLE) / NULLIF(c.pos * c.neg + b.pos * b.neg, 0) AS pooled_auc
+  FROM metric_values AS c
+  JOIN metric_values AS b
+    ON b.segment = c.segment AND b.metric = c.metric AND b.sample = 'base'
+  WHERE
+    c.sample = 'cur'
+), tested /* z (test z; the runner turns it into a two-sided p-value): 0 when the values are */ /* equal, NULL when either is undefined; for a rate, the pooled two-proportion z */ /* (v₁ − v₂) / √(p̄(1 − p̄)(1/n₁ + 1/n₂)); for auc, (A₁ − A₂) / √(SE₁² + SE₂²), both */ /* variances at the pooled AUC, as the two-proportion test pools its proportion: at a */ /* side's own AUC of 0 or 1 the variance is 0, and one misranked positive would look */ /* certain. */ AS (
   SELECT
     *,
     CASE
-      WHEN metric <> 'auc'
-      THEN CASE
-        WHEN value IS NULL OR baseline_value IS NULL
-        THEN NULL
-        WHEN value = baseline_value
-        THEN 0.0
-        ELSE CAST((
-          value - baseline_value
-        ) AS DOUBLE) / NULLIF(
-          SQRT(
-            CAST((
-              value * sample_size + baseline_value * baseline_size
-            ) AS DOUBLE) / (
-              sample_size + baseline_size
-            ) * (
-              1 - CAST((
-                value * sample_size + baseline_value * baseline_size
-              ) AS DOUBLE) / (
-                sample_size + baseline_size
-              )
-            ) * (
-              CAST(1.0 AS DOUBLE) / sample_size + CAST(1.0 AS DOUBLE) / baseline_size
-            )
-          ),
-          0
-        )
-      END
       WHEN value IS NULL OR baseline_value IS NULL
       THEN NULL
       WHEN value = baseline_value
       THEN 0.0
+      WHEN metric <> 'auc'
+      THEN CAST((
+        value - baseline_value
+      ) AS DOUBLE) / NULLIF(
+        SQRT(
+          pooled_rate * (
+            1 - pooled_rate
+          ) * (
+            CAST(1.0 AS DOUBLE) / sample_size + CAST(1.0 AS DOUBLE) / baseline_size
+          )
+        ),
+        0
+      )
       ELSE CAST((
         value - baseline_value
       ) AS DOUBLE) / NULLIF(
@@ -330,14 +312,7 @@ WITH pairs AS (
         0
       )
     END AS statistic
-  FROM (
-    SELECT
-      *,
-      CAST((
-        value * cur_pos * cur_neg + baseline_value * base_pos * base_neg
-      ) AS DOUBLE) / NULLIF(cur_pos * cur_neg + base_pos * base_neg, 0) AS pooled_auc
-    FROM metric_rows
-  ) AS m
+  FROM paired
 )
 SELECT
   segment,

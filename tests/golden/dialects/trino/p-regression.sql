@@ -5,8 +5,12 @@ WITH current_window AS (
   WHERE
     "model_name" = 'fraud'
     AND "role" = 'production'
-    AND ts >= CAST('2026-10-01 00:00:00.000000' AS TIMESTAMP)
-    AND ts < CAST('2026-10-08 00:00:00.000000' AS TIMESTAMP)
+    AND (
+      (
+        ts >= CAST('2026-10-01 00:00:00.000000' AS TIMESTAMP)
+        AND ts < CAST('2026-10-08 00:00:00.000000' AS TIMESTAMP)
+      )
+    )
 ), baseline_window AS (
   SELECT
     *
@@ -32,12 +36,11 @@ WITH current_window AS (
         AND ts < CAST('2026-10-01 00:00:00.000000' AS TIMESTAMP)
       )
     )
-), scored AS (
+), scored /* One row per prediction of each sample: the slice columns, the prediction (NaN, ±inf */ /* as NULL), the target, and whether it has matured at the run's time T */ /* (ts + label_maturity <= T). */ AS (
   SELECT
     'cur' AS sample,
     "country",
     CASE WHEN IS_FINITE(CAST("score" AS DOUBLE)) THEN CAST("score" AS DOUBLE) END AS score,
-    CAST(NULL AS DOUBLE) AS cut,
     CAST("label" AS DOUBLE) AS label,
     ts <= CAST('2026-10-08 06:00:00.000000' AS TIMESTAMP) AS mature
   FROM current_window
@@ -46,7 +49,6 @@ WITH current_window AS (
     'base' AS sample,
     "country",
     CASE WHEN IS_FINITE(CAST("score" AS DOUBLE)) THEN CAST("score" AS DOUBLE) END AS score,
-    CAST(NULL AS DOUBLE) AS cut,
     CAST("label" AS DOUBLE) AS label,
     ts <= CAST('2026-10-08 06:00:00.000000' AS TIMESTAMP) AS mature
   FROM baseline_window
@@ -57,7 +59,7 @@ WITH current_window AS (
     CASE WHEN mature AND IS_FINITE(label) THEN score - label END AS e,
     CASE WHEN mature AND IS_FINITE(label) AND NOT score IS NULL THEN ABS(label) END AS abs_target
   FROM scored
-), segment_stats AS (
+), segment_stats /* Per sample and segment (every slice set and 'all' in one GROUPING SETS pass), the */ /* sums every metric is written over. */ AS (
   SELECT
     sample,
     CASE
@@ -83,25 +85,17 @@ WITH current_window AS (
       ),
       ("country", sample)
     )
-), paired AS (
-  /* One row per segment, the window's sums (cur_) beside the baseline's (base_); the */
-  /* 'all' segment always exists, so an empty window says so. */
+), sums /* Every segment in every sample, the 'all' segment always (so an empty window says */ /* so): a sample without rows in a segment sums to 0. */ AS (
   SELECT
     k.segment,
-    COALESCE(c."mature", 0) AS "cur_mature",
-    COALESCE(b."mature", 0) AS "base_mature",
-    COALESCE(c."labelled", 0) AS "cur_labelled",
-    COALESCE(b."labelled", 0) AS "base_labelled",
-    COALESCE(c."n", 0) AS "cur_n",
-    COALESCE(b."n", 0) AS "base_n",
-    COALESCE(c."abs_error", 0) AS "cur_abs_error",
-    COALESCE(b."abs_error", 0) AS "base_abs_error",
-    COALESCE(c."squared_error", 0) AS "cur_squared_error",
-    COALESCE(b."squared_error", 0) AS "base_squared_error",
-    COALESCE(c."error", 0) AS "cur_error",
-    COALESCE(b."error", 0) AS "base_error",
-    COALESCE(c."abs_target", 0) AS "cur_abs_target",
-    COALESCE(b."abs_target", 0) AS "base_abs_target"
+    s.sample,
+    COALESCE(t.mature, 0) AS mature,
+    COALESCE(t.labelled, 0) AS labelled,
+    COALESCE(t.n, 0) AS n,
+    COALESCE(t.abs_error, 0) AS abs_error,
+    COALESCE(t.squared_error, 0) AS squared_error,
+    COALESCE(t.error, 0) AS error,
+    COALESCE(t.abs_target, 0) AS abs_target
   FROM (
     SELECT
       segment
@@ -110,114 +104,73 @@ WITH current_window AS (
     SELECT
       'all'
   ) AS k
-  LEFT JOIN segment_stats AS c
-    ON c.segment = k.segment AND c.sample = 'cur'
-  LEFT JOIN segment_stats AS b
-    ON b.segment = k.segment AND b.sample = 'base'
-), metric_rows AS (
+  CROSS JOIN (VALUES
+    ('cur'),
+    ('base')) AS s(sample)
+  LEFT JOIN segment_stats AS t
+    ON t.segment = k.segment AND t.sample = s.sample
+), metric_values /* Per sample, segment and metric: the value, its sample size, and why it is undefined. */ AS (
   SELECT
+    sample,
     segment,
-    'mae' AS metric,
-    CAST(cur_abs_error AS DOUBLE) / NULLIF(cur_n, 0) AS value,
-    cur_n AS sample_size,
-    CAST(base_abs_error AS DOUBLE) / NULLIF(base_n, 0) AS baseline_value,
-    base_n AS baseline_size,
+    metric,
+    value,
+    n,
     CASE
-      WHEN CAST(cur_abs_error AS DOUBLE) / NULLIF(cur_n, 0) IS NULL
-      THEN CASE
-        WHEN cur_mature = 0
-        THEN 'no prediction of the window has matured yet (ts + label_maturity <= run time)'
-        WHEN cur_labelled = 0
-        THEN 'no mature prediction has a target (feedback missing?)'
-        ELSE 'no mature prediction with a target has a finite prediction'
-      END
-    END AS reason
-  FROM paired
-  UNION ALL
-  SELECT
-    segment,
-    'rmse' AS metric,
-    SQRT(CAST(cur_squared_error AS DOUBLE) / NULLIF(cur_n, 0)) AS value,
-    cur_n AS sample_size,
-    SQRT(CAST(base_squared_error AS DOUBLE) / NULLIF(base_n, 0)) AS baseline_value,
-    base_n AS baseline_size,
-    CASE
-      WHEN SQRT(CAST(cur_squared_error AS DOUBLE) / NULLIF(cur_n, 0)) IS NULL
-      THEN CASE
-        WHEN cur_mature = 0
-        THEN 'no prediction of the window has matured yet (ts + label_maturity <= run time)'
-        WHEN cur_labelled = 0
-        THEN 'no mature prediction has a target (feedback missing?)'
-        ELSE 'no mature prediction with a target has a finite prediction'
-      END
-    END AS reason
-  FROM paired
-  UNION ALL
-  SELECT
-    segment,
-    'mean_bias' AS metric,
-    CAST(cur_error AS DOUBLE) / NULLIF(cur_n, 0) AS value,
-    cur_n AS sample_size,
-    CAST(base_error AS DOUBLE) / NULLIF(base_n, 0) AS baseline_value,
-    base_n AS baseline_size,
-    CASE
-      WHEN CAST(cur_error AS DOUBLE) / NULLIF(cur_n, 0) IS NULL
-      THEN CASE
-        WHEN cur_mature = 0
-        THEN 'no prediction of the window has matured yet (ts + label_maturity <= run time)'
-        WHEN cur_labelled = 0
-        THEN 'no mature prediction has a target (feedback missing?)'
-        ELSE 'no mature prediction with a target has a finite prediction'
-      END
-    END AS reason
-  FROM paired
-  UNION ALL
-  SELECT
-    segment,
-    'wape' AS metric,
-    CAST(cur_abs_error AS DOUBLE) / NULLIF(cur_abs_target, 0) AS value,
-    cur_n AS sample_size,
-    CAST(base_abs_error AS DOUBLE) / NULLIF(base_abs_target, 0) AS baseline_value,
-    base_n AS baseline_size,
-    CASE
-      WHEN CAST(cur_abs_error AS DOUBLE) / NULLIF(cur_abs_target, 0) IS NULL
-      THEN CASE
-        WHEN cur_n = 0
-        THEN CASE
-          WHEN cur_mature = 0
-          THEN 'no prediction of the window has matured yet (ts + label_maturity <= run time)'
-          WHEN cur_labelled = 0
-          THEN 'no mature prediction has a target (feedback missing?)'
-          ELSE 'no mature prediction with a target has a finite prediction'
-        END
-        ELSE 'every target is 0: a relative error is undefined'
-      END
-    END AS reason
-  FROM paired
-  UNION ALL
-  SELECT
-    segment,
-    'label_coverage' AS metric,
-    CAST(cur_labelled * 1.0 AS DOUBLE) / NULLIF(cur_mature, 0) AS value,
-    cur_mature AS sample_size,
-    CAST(base_labelled * 1.0 AS DOUBLE) / NULLIF(base_mature, 0) AS baseline_value,
-    base_mature AS baseline_size,
-    CASE
-      WHEN CAST(cur_labelled * 1.0 AS DOUBLE) / NULLIF(cur_mature, 0) IS NULL
+      WHEN NOT value IS NULL
+      THEN NULL
+      WHEN mature = 0
       THEN 'no prediction of the window has matured yet (ts + label_maturity <= run time)'
+      WHEN labelled = 0
+      THEN 'no mature prediction has a target (feedback missing?)'
+      WHEN n = 0
+      THEN 'no mature prediction with a target has a finite prediction'
+      ELSE 'every target is 0: a relative error is undefined' /* wape */
     END AS reason
-  FROM paired
+  FROM (
+    SELECT
+      sample,
+      segment,
+      m.metric,
+      mature,
+      labelled,
+      CASE m.metric
+        WHEN 'mae'
+        THEN CAST(abs_error AS DOUBLE) / NULLIF(n, 0)
+        WHEN 'rmse'
+        THEN SQRT(CAST(squared_error AS DOUBLE) / NULLIF(n, 0))
+        WHEN 'mean_bias'
+        THEN CAST(error AS DOUBLE) / NULLIF(n, 0)
+        WHEN 'wape'
+        THEN CAST(abs_error AS DOUBLE) / NULLIF(abs_target, 0)
+        WHEN 'label_coverage'
+        THEN CAST(labelled * 1.0 AS DOUBLE) / NULLIF(mature, 0)
+      END AS value,
+      CASE WHEN m.metric = 'label_coverage' THEN mature ELSE n END AS n
+    FROM sums
+    CROSS JOIN (VALUES
+      ('mae'),
+      ('rmse'),
+      ('mean_bias'),
+      ('wape'),
+      ('label_coverage')) AS m(metric)
+  ) AS formulas
 )
+/* The window's value beside the baseline's (when the monitor has a baseline). */
 SELECT
-  segment,
+  c.segment,
   '' AS feature,
-  metric,
-  value,
-  sample_size,
-  baseline_value,
-  baseline_size,
-  reason
-FROM metric_rows
+  c.metric,
+  c.value,
+  c.n AS sample_size,
+  b.value AS baseline_value,
+  b.n AS baseline_size,
+  c.reason
+FROM metric_values AS c
+LEFT JOIN metric_values AS b
+  ON b.segment = c.segment AND b.metric = c.metric AND b.sample = 'base'
+WHERE
+  c.sample = 'cur'
 ORDER BY
-  segment,
-  metric
+  c.segment,
+  c.metric
