@@ -1,13 +1,16 @@
 """`monitor validate`: find every problem before anything runs, and report them all.
 
-Config errors come from ``load_config``. Then, per check a monitor uses: the template
-uses only declared params and the runner's context (jinja2's meta API); it renders;
-the SQL parses; its select list matches `returns`; it transpiles to the warehouse's
-dialect (unsupported constructs raise). With the warehouse reachable: the tables and
-columns the query reads exist (sqlglot resolves every column against the warehouse's
-schema), and a dry run (`SELECT * FROM (query) LIMIT 0`) succeeds, which catches what
-only the engine knows (a misspelt function, a type error). Each problem names the
-check file and line.
+Config errors come from ``load_config``, header errors from discovering the checks.
+Then, for every check in ``sql_dirs``: the template uses only declared params, the
+runner's context and the macros it imports (jinja2's meta API); it renders; the SQL
+parses; its select list matches `returns`; it transpiles to the warehouse's dialect
+(unsupported constructs raise). A check a monitor uses renders with each monitor's
+params; one that no monitor uses yet renders with its params' defaults (a placeholder
+for a required one), so an analyst's new file is checked before any monitor runs it.
+With the warehouse reachable, for each monitor: the tables and columns the query reads
+exist (sqlglot resolves every column against the warehouse's schema), and a dry run
+(`SELECT * FROM (query) LIMIT 0`) succeeds, which catches what only the engine knows
+(a misspelt function, a type error). Each problem names the check file and line.
 """
 
 from __future__ import annotations
@@ -82,6 +85,14 @@ def _validate(
             problems.append(f"monitor {m.name!r}: {exc}")
             continue
         compiled.append((m, check, part.sql))
+    unused = sorted(set(runner.checks) - set(undeclared))
+    if unused and config.models:
+        # The first model, given a shadow_pairs table if it has none, stands in.
+        key, model = next(iter(config.models.items()))
+        stand_in = model.model_copy(update={"shadow_pairs": model.shadow_pairs or "shadow_pairs"})
+        example = Runner(config.model_copy(update={"models": {**config.models, key: stand_in}}))
+        for name in unused:
+            problems += _unused_check(runner.checks[name], example, key, wh, now, notes)
     if wh is None:
         return problems, notes
     problems += _model_columns(config, wh, notes)
@@ -92,9 +103,50 @@ def _validate(
     return list(dict.fromkeys(problems)), list(dict.fromkeys(notes))
 
 
+# What a required param of a check no monitor uses takes, to render it with defaults.
+PLACEHOLDERS: dict[str, object] = {
+    "str": "example", "int": 1, "float": 0.5, "bool": False, "list[str]": ["example"],
+    "list[int]": [1], "list[float]": [0.5], "list[list[str]]": [["example"]],
+}  # fmt: skip
+
+
+def _unused_check(
+    check: Check,
+    runner: Runner,
+    model: str,
+    wh: Warehouse | None,
+    now: datetime,
+    notes: list[str],
+) -> list[str]:
+    """A check no monitor uses yet: its names, then rendered for `model` with its
+    params' defaults over a one-day window and a rolling week's baseline, parsed, its
+    select list checked against `returns`, and transpiled to the warehouse's dialect."""
+    config = runner.config
+    problems = undeclared_names(check, config.sql_dirs)
+    if problems:
+        return problems
+    if wh is None and "table_schema" in checks_mod.context_names(check, config.sql_dirs):
+        notes.append(f"check {check.name}: renders with the table's columns: "
+                     "not rendered without the warehouse")  # fmt: skip
+        return []
+    params = {n: PLACEHOLDERS[p.type] for n, p in check.params.items() if p.required}
+    monitor = MonitorConfig.model_validate({
+        "name": f"{check.name} (no monitor uses it)", "model": model, "check": check.name,
+        "params": params, "baseline": {"kind": "rolling", "days": 7},
+    })  # fmt: skip
+    try:
+        runner.compile(monitor, window_for(now, monitor), now, config.warehouse.type, wh=wh)
+    except MonitorError as exc:
+        placeholders = f" and {params} for its required params" if params else ""
+        return [f"check {check.name} (no monitor uses it; rendered with its defaults"
+                f"{placeholders}): {exc}"]  # fmt: skip
+    return []
+
+
 def undeclared_names(check: Check, sql_dirs: list[Path]) -> list[str]:
     """Names the template reads that are neither declared params, nor the runner's
-    context, nor macros: a typo, or a param the header forgot to declare."""
+    context, nor macros it imports: a typo, a param the header forgot to declare, or a
+    macro used without its import line."""
     env = checks_mod.template_environment(sql_dirs)
     try:
         tree = env.parse(checks_mod.template_body(check))
@@ -104,10 +156,16 @@ def undeclared_names(check: Check, sql_dirs: list[Path]) -> list[str]:
     # set in only one branch of an {% if %}.
     assigned = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
     known = set(check.params) | set(RESERVED_NAMES) | set(env.globals) | assigned
-    known |= checks_mod.macro_names(sql_dirs)
+    macros = checks_mod.macro_imports(sql_dirs)
     problems = []
     for name in sorted(meta.find_undeclared_variables(tree) - known):
         line = next((n.lineno for n in tree.find_all(nodes.Name) if n.name == name), 1)
+        if name in macros:
+            problems.append(
+                f"{check.path}:{line}: {name!r} is a macro the check does not import: "
+                f"add {macros[name]} at its top"
+            )
+            continue
         hint = did_you_mean(name, [*check.params, *RESERVED_NAMES])
         problems.append(
             f"{check.path}:{line}: {name!r} is not a declared param of {check.name} "

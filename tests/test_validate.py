@@ -117,22 +117,58 @@ def test_a_construct_the_warehouse_dialect_cannot_express(world, tmp_path) -> No
     assert any("trino" in n and "pip install 'sql-drift-monitor[trino]'" in n for n in notes)
 
 
-def test_macros_of_every_sql_folder_are_known(tmp_path) -> None:
-    """A check in an extra folder may call the repository's macros (sql/macros/)."""
+def test_a_check_imports_the_macros_it_calls(tmp_path) -> None:
+    """A check in an extra folder imports the repository's macros (sql/macros/) by name;
+    a macro called without its import line is named, with the line to add."""
     folder = tmp_path / "checks"
     folder.mkdir()
     (folder / "mine.sql").write_text(
         HEADER.format(name="mine")
-        + "SELECT 'all' AS segment, '' AS feature, 'n' AS metric, 1.0 AS value,\n"
-        + "       COUNT(*) AS sample_size FROM {{ model.predictions | table }}\n"
-        + "WHERE {{ model_filter() }} AND x > {{ cutof }}\n"
+        + "{%- from 'macros/segment_label.sql' import segment_label %}\n"
+        + "SELECT {{ segment_label([]) }} AS segment, '' AS feature, 'n' AS metric,\n"
+        + "       1.0 AS value, COUNT(*) AS sample_size FROM {{ model.predictions | table }}\n"
+        + "WHERE {{ finite_double('x') }} > {{ cutof }}\n"
     )
     check = parse_check(folder / "mine.sql", folder)
     problems = undeclared_names(check, [REPO / "sql", folder])
     assert problems == [
-        f"{folder}/mine.sql:10: 'cutof' is not a declared param of mine nor part of the "
-        "template context — did you mean 'cutoff'? (declare it under params:)"
+        f"{folder}/mine.sql:11: 'cutof' is not a declared param of mine nor part of the "
+        "template context — did you mean 'cutoff'? (declare it under params:)",
+        f"{folder}/mine.sql:11: 'finite_double' is a macro the check does not import: add "
+        "{% from 'macros/finite_double.sql' import finite_double %} at its top",
     ]
+
+
+def test_a_check_no_monitor_uses_is_validated_too(world) -> None:
+    """An analyst's new check is checked before any monitor runs it: its names, and
+    rendered with its defaults (its select list against `returns`)."""
+    world.load({"x": [1.0, 2.0]}, {"x": [3.0]})
+    folder = world.root / "checks"
+    _write_checks(folder, ["undeclared", "wrong_returns"])
+    world.sql_dirs = [str(REPO / "sql"), str(folder)]
+    path = world.config([{"name": "volume", "check": "row_count"}])
+
+    done = monitor("validate", "--config", str(path))
+
+    assert done.returncode == 1
+    err = " ".join(done.stderr.split())  # rich wraps long lines
+    assert "2 problem(s)" in err
+    assert (
+        f"{folder}/undeclared.sql:9: 'cutof' is not a declared param of undeclared nor part "
+        "of the template context — did you mean 'cutoff'? (declare it under params:)"
+    ) in err
+    assert (
+        "check wrong_returns (no monitor uses it; rendered with its defaults): "
+        f"{folder}/wrong_returns.sql:6: the query returns (segment, feature, metric, n)"
+    ) in err
+
+    (folder / "undeclared.sql").unlink()
+    (folder / "wrong_returns.sql").write_text(
+        HEADER.format(name="wrong_returns")
+        + CHECKS["wrong_returns"].replace("AS n", "AS value, 1 AS sample_size")
+    )
+    done = monitor("validate", "--config", str(path))
+    assert done.returncode == 0, done.stderr
 
 
 def test_the_repository_checks_validate_clean() -> None:
