@@ -27,6 +27,7 @@ from monitor import demo as demo_world
 from monitor.alert_store import AlertStore
 from monitor.alerting import make_silence
 from monitor.backtest import backtest
+from monitor.check_tests import CaseResult, run_check_tests
 from monitor.checks import discover_checks, find_check
 from monitor.compare import Comparison, compare
 from monitor.config import Config, DuckDBWarehouse, load_config
@@ -330,6 +331,36 @@ def write_report(
     )
 
 
+@app.command(name="test")
+def run_unit_tests(
+    config: ConfigOpt = Path("alerts.yaml"),
+    check: Annotated[
+        str | None, typer.Option("--check", help="Only this check's tests (default: all).")
+    ] = None,
+    dialect: Annotated[
+        str,
+        typer.Option(
+            help="duckdb (in memory) or postgres (a throwaway schema on the configured server)."
+        ),
+    ] = "duckdb",
+) -> None:
+    """Run the checks' unit tests: the cases of each <check>.tests.yaml beside its check,
+    hand-made rows in, the check's rows (or its error) compared with the expected ones."""
+    cfg = load_config(config)
+    started = time.monotonic()
+    results = run_check_tests(cfg, check, dialect, progress=_print_case)
+    failed = sum(not r.passed for r in results)
+    colour = "red" if failed else "green"
+    checks = len({r.case.check for r in results})
+    console.print(
+        f"[{colour}]{len(results) - failed} passed, {failed} failed[/{colour}] "
+        f"({len(results)} case(s) of {checks} check(s), {dialect}, "
+        f"{time.monotonic() - started:.1f}s)"
+    )
+    if failed:
+        raise typer.Exit(1)
+
+
 @app.command(name="list")
 def list_checks(config: ConfigOpt = Path("alerts.yaml")) -> None:
     """List the checks found in sql_dirs with their params, metrics and descriptions."""
@@ -570,6 +601,17 @@ def _print_results(results: list[RunResult]) -> None:
             console.print(
                 f"         [{colour}]{b['status']:5}[/{colour}] {escape(describe_breach(b))}"
             )
+
+
+def _print_case(result: CaseResult) -> None:
+    """PASS/FAIL check::case, and under a failure each mismatch on its own line (whole:
+    a file:line is copied from it)."""
+    if result.passed:
+        console.print(f"[green]PASS[/green] {escape(result.case.title)}", soft_wrap=True)
+        return
+    console.print(f"[red]FAIL[/red] {escape(result.case.title)}", soft_wrap=True)
+    for failure in result.failures:
+        console.print(f"  {escape(failure)}", soft_wrap=True)
 
 
 def describe_breach(row: dict[str, Any]) -> str:

@@ -649,7 +649,7 @@ def _describe(err: Any, locate: _Locator) -> str:
     where = locate.where(path)
     if err["type"] == "extra_forbidden":
         key, parent = path[-1], path[:-1]
-        valid = _valid_keys(loc[:-1])
+        valid = valid_keys(loc[:-1])
         hint = did_you_mean(str(key), valid)
         if not hint and valid:
             hint = f" (valid keys: {', '.join(sorted(valid))})"
@@ -664,7 +664,7 @@ def _describe(err: Any, locate: _Locator) -> str:
     return f"{format_path(path)} ({where}): {msg}"
 
 
-def _valid_keys(loc: tuple[Any, ...]) -> list[str]:
+def valid_keys(loc: tuple[Any, ...]) -> list[str]:
     """The keys the model at `loc` accepts (aliases as written in YAML)."""
     current: Any = Config
     for part in loc:

@@ -263,18 +263,27 @@ class Runner:
         live: bool = True,
         split: bool = True,
         wh: Warehouse | None = None,
+        *,
+        frozen_bins: dict[str, dict[str, list[Any]]] | None = None,
+        previous_schema: dict[str, str] | None = None,
     ) -> list[CompiledCheck]:
         """The queries to run: one, or one per item of the check's `split` param. A
         check that reads `table_schema` gets the columns from `wh` (or from a short
-        read-only connection of its own when none is given)."""
+        read-only connection of its own when none is given).
+
+        `frozen_bins` and `previous_schema` stand in for what the state store would
+        give (the bins earlier runs froze, the columns at the last snapshot), so a
+        check's unit tests (monitor/check_tests.py) can state them without a store."""
         check = find_check(self.checks, monitor.check)
         params = resolve_params(check, monitor.params)
         baseline = self.baseline(monitor, window, store)
         spec_key = bin_spec_key(monitor, check, params)
-        frozen = store.bin_specs(monitor.name, spec_key) if store else {}
+        frozen = frozen_bins
+        if frozen is None:
+            frozen = store.bin_specs(monitor.name, spec_key) if store else {}
         table_schema = None
         if "table_schema" in context_names(check, self.config.sql_dirs):
-            table_schema = self.table_schema(monitor, window, store, wh)
+            table_schema = self.table_schema(monitor, window, store, wh, previous_schema)
         param_sets = [params]
         if split and check.split and len(params[check.split]) > 1:
             param_sets = [{**params, check.split: [item]} for item in params[check.split]]
@@ -293,17 +302,21 @@ class Runner:
         window: Window,
         store: StateStore | None,
         wh: Warehouse | None,
+        previous_schema: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """The predictions table's (column, TYPE) pairs now, from the warehouse's own
         catalog (Spark has no information_schema), and at the monitor's last snapshot
-        before the window, from the state store (which may be another database)."""
+        before the window, from the state store (which may be another database) unless
+        `previous_schema` gives it."""
         table = self.config.models[monitor.model].predictions
         if wh is None:
             with connect(self.config.warehouse, read_only=True) as own:
                 current = own.columns(table)
         else:
             current = wh.columns(table)
-        previous = store.schema_snapshot(monitor.name, window.end) if store else None
+        previous = previous_schema
+        if previous is None:
+            previous = store.schema_snapshot(monitor.name, window.end) if store else None
         return {
             "current": [(name, kind.upper()) for name, kind in current],
             "previous": sorted(previous.items()) if previous else None,
@@ -687,10 +700,17 @@ class Runner:
         run_at: datetime,
         store: StateStore | None = None,
         live: bool = True,
+        *,
+        frozen_bins: dict[str, dict[str, list[Any]]] | None = None,
+        previous_schema: dict[str, str] | None = None,
     ) -> tuple[list[dict[str, Any]], CompiledCheck]:
         """A check's rows for one window, with p-values, not yet judged or recorded
-        (`monitor compare` reads checks this way without writing anything)."""
-        parts = self.compile_parts(monitor, window, run_at, wh.dialect, store, live, wh=wh)
+        (`monitor compare` reads checks this way without writing anything; `monitor
+        test` too, with `frozen_bins` and `previous_schema` from the tests file)."""
+        parts = self.compile_parts(
+            monitor, window, run_at, wh.dialect, store, live, wh=wh,
+            frozen_bins=frozen_bins, previous_schema=previous_schema,
+        )  # fmt: skip
         rows = []
         for part in parts:
             # A timeout or cancel that landed between two queries stops the next one.
