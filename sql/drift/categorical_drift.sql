@@ -211,7 +211,7 @@ SELECT s.segment,
            WHEN 'chi2' THEN s.chi2
            WHEN 'linf' THEN s.linf
            WHEN 'unseen_share' THEN CASE WHEN s.rows_base > 0 THEN s.unseen_cur * 1.0 / NULLIF(s.rows_cur, 0) END
-           WHEN 'new_categories' THEN CASE WHEN s.rows_base > 0 THEN CAST(s.new_categories AS DOUBLE) END
+           WHEN 'new_categories' THEN CASE WHEN s.rows_base > 0 AND s.rows_cur > 0 THEN CAST(s.new_categories AS DOUBLE) END
            WHEN 'null_rate' THEN s.null_cur * 1.0 / NULLIF(s.rows_cur, 0)
            WHEN 'row_count' THEN CAST(s.rows_cur AS DOUBLE)
        END AS value,
