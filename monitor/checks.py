@@ -28,7 +28,7 @@ from monitor import dialects, sqltext
 from monitor.config import yaml_lines
 from monitor.errors import CheckError, did_you_mean
 
-# The row contract (DESIGN.md "A check"): every check returns these columns.
+# The row contract (docs/writing-checks.md, "The rows"): every check returns these columns.
 REQUIRED_COLUMNS = ("segment", "feature", "metric", "value", "sample_size")
 # test/dof: the runner computes p_value from the statistic (monitor.stats); reason: why
 # a value is undefined; histogram: the bins and their counts (JSON), frozen per monitor;
@@ -56,7 +56,7 @@ PARAM_TYPES = (
     "list[list[str]]",
 )
 MACRO_DIR = "macros"
-# DESIGN.md writes `{type: list[str]}` unquoted; brackets are not allowed in a YAML flow
+# Headers write `{type: list[str]}` unquoted; brackets are not allowed in a YAML flow
 # scalar, so bracketed type names are quoted before the header is parsed.
 BRACKETED_TYPE = re.compile(r"(\btype:\s*)([a-z]+\[[a-z\[\]]+\])")
 
@@ -85,7 +85,7 @@ class Check:
     header: dict[str, Any] = field(repr=False, default_factory=dict)
     metrics: tuple[str, ...] = ()  # the metric names it emits, when the header declares them
     # A list param the runner splits on: one query per item, each reading only its own
-    # column, so a sort-heavy check's memory stays one column's (DESIGN.md, measured).
+    # column, so a sort-heavy check's memory stays one column's (bench/RESULTS.md, measured).
     split: str | None = None
 
     @property

@@ -98,7 +98,7 @@ class Comparison:
         return [f.sentence for f in self.findings if f.kind in deciding]
 
     def as_dict(self) -> dict[str, Any]:
-        """The JSON contract (DESIGN.md, "Machine-readable outputs")."""
+        """The JSON contract (docs/compare.md)."""
         return {
             "model": self.model,
             "verdict": self.verdict,

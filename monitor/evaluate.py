@@ -1,6 +1,6 @@
 """Turn metric rows into states (ok | warn | alert | no_data) with the monitor's rules.
 
-Pure functions over small rows: no warehouse, no clock. DESIGN.md "Rules" fixes the
+Pure functions over small rows: no warehouse, no clock. docs/configuration.md, `rules`, fixes the
 vocabulary: `warn`/`alert` thresholds, `direction`, `measure`, `max_p_value`,
 `max_q_value` (Benjamini–Hochberg across every row the run tested),
 `segment`/`feature` globs, and `min_samples` (a thin row is no_data, never a breach).

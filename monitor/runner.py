@@ -126,7 +126,7 @@ def check_context(
             "ranges": [{"start": r.start, "end": r.end} for r in baseline.ranges],
         },
         "run_at": run_at,
-        # A prediction is mature at T when ts + label_maturity <= T (DESIGN.md, "Time").
+        # A prediction is mature at T when ts + label_maturity <= T (docs/configuration.md, "Time").
         "mature_before": run_at - model.label_maturity,
         # A live run looks at the data as it is now; a backfill replays a past window.
         "live": live,

@@ -1,4 +1,4 @@
-"""What the service writes (DESIGN.md): `runs`, `metrics` and `bin_specs` in the state schema.
+"""What the service writes (docs/data-model.md): `runs`, `metrics` and `bin_specs` in the state schema.
 
 Times are stored as naive UTC TIMESTAMPs so every engine and every client time zone
 reads the same instant. Writing a run replaces the monitor's metric rows for that

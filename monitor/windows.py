@@ -1,4 +1,4 @@
-"""Window and baseline arithmetic, all in UTC (DESIGN.md, "Time").
+"""Window and baseline arithmetic, all in UTC (docs/configuration.md, "Time").
 
 A run at time T looks at ``[end - window, end)`` with ``end = floor(T - lag, grain)``,
 where the grain is the window's largest whole unit among day, hour and minute (a
@@ -152,7 +152,7 @@ def scheduled_windows(
 
 
 def baseline_for(window: Window, settings: MonitorSettings) -> BaselineSpec | None:
-    """Baseline ranges for a window (DESIGN.md): fixed, rolling, seasonal or a table."""
+    """Baseline ranges for a window (docs/configuration.md, `baseline`): fixed, rolling, seasonal or a table."""
     b = settings.baseline
     if b is None:
         return None

@@ -1,4 +1,4 @@
-"""Window and baseline arithmetic (DESIGN.md "Time"), in UTC, DST-free."""
+"""Window and baseline arithmetic (docs/configuration.md, "Time"), in UTC, DST-free."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""docs/writing-checks.md's walkthrough, run as written: the check file and the monitor
-are taken from the doc, on a demo world, through the CLI an analyst uses. It must
-list, validate, render for other engines, and fire for Portugal alone on the shadow
-incident's first day, with the numbers an independent computation gives."""
+"""docs/writing-checks.md's walkthrough, run as written: the check file, the monitor and
+the tests file are taken from the doc, on a demo world, through the CLI an analyst
+uses. It must list, validate, render for other engines, fire for Portugal alone on
+the shadow incident's first day with the numbers an independent computation gives,
+and pass its own test cases (and fail, naming the case, when one is wrong)."""
 
 from __future__ import annotations
 
@@ -27,23 +28,29 @@ DAYS = 35  # make demo's world: the doc's dates are its dates
 AT = "2026-10-01"
 
 
-def walkthrough_blocks() -> tuple[str, str]:
-    """The check file and the monitor, as the walkthrough shows them."""
+TESTS_FILE = "# sql/custom/high_score_share.tests.yaml\n"
+
+
+def walkthrough_blocks() -> tuple[str, str, str]:
+    """The check file, the monitor and the tests file, as the walkthrough shows them."""
     text = DOC.read_text()
     section = text.split("## A walkthrough", 1)[1].split("\n## ", 1)[0]
     sql = re.search(r"```sql\n(.*?)```", section, re.DOTALL)
-    monitor = re.search(r"```yaml\n(.*?)```", section, re.DOTALL)
-    assert sql and monitor, "the walkthrough lost its check file or its monitor"
+    yaml_blocks = re.findall(r"```yaml\n(.*?)```", section, re.DOTALL)
+    monitors = [b for b in yaml_blocks if not b.startswith(TESTS_FILE)]
+    tests = [b for b in yaml_blocks if b.startswith(TESTS_FILE)]
+    assert sql and len(monitors) == 1 and len(tests) == 1, "the walkthrough lost a block"
     assert f"--at {AT}" in section
-    return sql.group(1), monitor.group(1)
+    return sql.group(1), monitors[0], tests[0]
 
 
 @pytest.fixture(scope="module")
 def analyst(tmp_path_factory):
     root = tmp_path_factory.mktemp("walkthrough")
-    sql, monitor = walkthrough_blocks()
+    sql, monitor, tests = walkthrough_blocks()
     (root / "sql" / "custom").mkdir(parents=True)
     (root / "sql" / "custom" / "high_score_share.sql").write_text(sql)
+    (root / "sql" / "custom" / "high_score_share.tests.yaml").write_text(tests)
     doc = yaml.safe_load((REPO / "alerts.yaml").read_text())
     doc["warehouse"]["path"] = str(root / "warehouse.duckdb")
     doc["sql_dirs"] = [str(REPO / "sql"), str(root / "sql")]
@@ -58,9 +65,9 @@ def analyst(tmp_path_factory):
     return path
 
 
-def cli(*args: str) -> str:
+def cli(*args: str, code: int = 0) -> str:
     result = CliRunner().invoke(app, list(args))
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == code, result.output
     return result.output
 
 
@@ -108,3 +115,24 @@ def test_it_fires_for_portugal_alone_with_the_right_numbers(analyst) -> None:
     assert stored[4] == pytest.approx(p_value, rel=1e-9)
     assert high == n > 50 and high_base / n_base < 0.05
     assert datetime.fromisoformat(AT).date() > first_day
+
+
+def test_its_test_cases_pass_and_a_wrong_expectation_fails(analyst) -> None:
+    output = cli("test", "--check", "high_score_share", "--config", str(analyst))
+    assert "3 passed, 0 failed" in output
+    tests = analyst.parent / "sql" / "custom" / "high_score_share.tests.yaml"
+    text = tests.read_text()
+    assert text.count("value: 1.0, sample_size: 2") == 1
+    tests.write_text(text.replace("value: 1.0, sample_size: 2", "value: 0.5, sample_size: 2"))
+    try:
+        output = " ".join(
+            cli("test", "--check", "high_score_share", "--config", str(analyst), code=1).split()
+        )
+    finally:
+        tests.write_text(text)
+    assert "FAIL high_score_share::one_in_two_then_two_in_two" in output
+    assert (
+        "case 'one_in_two_then_two_in_two': country=PT//high_score_share value: "
+        "expected 0.5, got 1.0"
+    ) in output
+    assert "2 passed, 1 failed" in output

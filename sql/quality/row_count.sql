@@ -6,14 +6,14 @@ description: |
   per segment, so a dropped feed, a duplicated load or a vanished country shows up.
   - row_count: rows in the current window. baseline_value: the expected count, the
     baseline's rows scaled to the window's length, rows_base · |window| / |baseline|
-    over the baseline ranges that have rows for the segment (a seasonal baseline of K
-    same-length ranges gives their mean; a range before the log began, or a past
-    outage, is left out rather than dragging the expectation down).
+    over the baseline ranges that have any rows (a seasonal baseline of K same-length
+    ranges gives their mean; a range before the log began, or a past outage, is left
+    out, for every segment alike, rather than dragging the expectation down).
   - row_count_ratio: row_count / expected (1 = as usual). Rules bound it both ways,
     e.g. {metric: row_count_ratio, direction: below, alert: 0.5} and
     {metric: row_count_ratio, direction: above, alert: 2}.
-  A segment absent from the baseline has no expected count (NULL, with a reason); a
-  segment absent from the window has row_count 0.
+  A segment absent from the baseline expects 0 rows and has no ratio (NULL, with a
+  reason); a segment absent from the window has row_count 0.
 params:
   by: {type: list[list[str]], default: [], description: "slices, e.g. [[country]]"}
 metrics: [row_count, row_count_ratio]
