@@ -202,15 +202,15 @@ def tests_files(sql_dirs: list[Path], checks: dict[str, Check]) -> dict[str, Pat
     return found
 
 
-def collect_cases(config: Config, check: str | None = None) -> list[Case]:
-    """Every case of the checks in `sql_dirs` (or of one check); every problem in the
-    tests files at once."""
+def read_cases(config: Config, check: str | None = None) -> tuple[list[Case], list[str]]:
+    """Every case of the checks in `sql_dirs` (or of one check), and every problem in the
+    tests files, each with its file:line (`monitor validate` reports them too)."""
     checks = discover_checks(config.sql_dirs)
     problems: list[str] = []
     try:
         files = tests_files(config.sql_dirs, checks)
     except CheckError as exc:
-        problems.append(str(exc))
+        problems += str(exc).splitlines()
         files = {}
     if check is not None:
         wanted = find_check(checks, check)
@@ -226,11 +226,18 @@ def collect_cases(config: Config, check: str | None = None) -> list[Case]:
         try:
             cases += load_tests_file(path, checks[name])
         except CheckError as exc:
-            problems.append(str(exc))
+            problems += str(exc).splitlines()
+    return cases, problems
+
+
+def collect_cases(config: Config, check: str | None = None) -> list[Case]:
+    """Every case of the checks in `sql_dirs` (or of one check); every problem in the
+    tests files at once."""
+    cases, problems = read_cases(config, check)
     if problems:
-        lines = "\n".join(problems).splitlines()
         raise CheckError(
-            f"{len(lines)} problem(s) in the tests files:\n" + "\n".join(f"  - {p}" for p in lines)
+            f"{len(problems)} problem(s) in the tests files:\n"
+            + "\n".join(f"  - {p}" for p in problems)
         )
     if not cases:
         dirs = ", ".join(shown(d) for d in config.sql_dirs)

@@ -7,7 +7,7 @@ parses; its select list matches `returns`; it transpiles to the warehouse's dial
 (unsupported constructs raise). A check a monitor uses renders with each monitor's
 params; one that no monitor uses yet renders with its params' defaults (a placeholder
 for a required one), so an analyst's new file is checked before any monitor runs it.
-With the warehouse reachable, for each monitor: the tables and columns the query reads
+The checks' tests files are read as `monitor test` reads them. With the warehouse reachable, for each monitor: the tables and columns the query reads
 exist (sqlglot resolves every column against the warehouse's schema), and a dry run
 (`SELECT * FROM (query) LIMIT 0`) succeeds, which catches what only the engine knows
 (a misspelt function, a type error). Each problem names the check file and line.
@@ -26,6 +26,7 @@ from sqlglot.errors import OptimizeError, SqlglotError
 from sqlglot.optimizer.qualify import qualify
 
 from monitor import checks as checks_mod
+from monitor.check_tests import read_cases
 from monitor.checks import RESERVED_NAMES, Check, find_check
 from monitor.config import Config, MonitorConfig
 from monitor.errors import MonitorError, did_you_mean
@@ -85,14 +86,8 @@ def _validate(
             problems.append(f"monitor {m.name!r}: {exc}")
             continue
         compiled.append((m, check, part.sql))
-    unused = sorted(set(runner.checks) - set(undeclared))
-    if unused and config.models:
-        # The first model, given a shadow_pairs table if it has none, stands in.
-        key, model = next(iter(config.models.items()))
-        stand_in = model.model_copy(update={"shadow_pairs": model.shadow_pairs or "shadow_pairs"})
-        example = Runner(config.model_copy(update={"models": {**config.models, key: stand_in}}))
-        for name in unused:
-            problems += _unused_check(runner.checks[name], example, key, wh, now, notes)
+    problems += _unused_checks(runner, sorted(set(runner.checks) - set(undeclared)), wh, now, notes)
+    problems += read_cases(config)[1]  # the tests files, as `monitor test` reads them
     if wh is None:
         return problems, notes
     problems += _model_columns(config, wh, notes)
@@ -110,37 +105,46 @@ PLACEHOLDERS: dict[str, object] = {
 }  # fmt: skip
 
 
-def _unused_check(
-    check: Check,
-    runner: Runner,
-    model: str,
-    wh: Warehouse | None,
-    now: datetime,
-    notes: list[str],
+def _unused_checks(
+    runner: Runner, names: list[str], wh: Warehouse | None, now: datetime, notes: list[str]
 ) -> list[str]:
-    """A check no monitor uses yet: its names, then rendered for `model` with its
-    params' defaults over a one-day window and a rolling week's baseline, parsed, its
-    select list checked against `returns`, and transpiled to the warehouse's dialect."""
+    """Checks no monitor uses yet: their names, then each rendered with its params'
+    defaults (a placeholder for a required one) over a one-day window and a rolling
+    week's baseline, parsed, its select list checked against `returns`, and transpiled
+    to the warehouse's dialect. The config's first model stands in, given a
+    shadow_pairs table if it has none."""
     config = runner.config
-    problems = undeclared_names(check, config.sql_dirs)
-    if problems:
+    problems: list[str] = []
+    renderable = []
+    for name in names:
+        check = runner.checks[name]
+        own = undeclared_names(check, config.sql_dirs)
+        problems += own
+        if own:
+            continue
+        if wh is None and "table_schema" in checks_mod.context_names(check, config.sql_dirs):
+            notes.append(f"check {name}: renders with the table's columns: "
+                         "not rendered without the warehouse")  # fmt: skip
+            continue
+        renderable.append(check)
+    if not renderable or not config.models:
         return problems
-    if wh is None and "table_schema" in checks_mod.context_names(check, config.sql_dirs):
-        notes.append(f"check {check.name}: renders with the table's columns: "
-                     "not rendered without the warehouse")  # fmt: skip
-        return []
-    params = {n: PLACEHOLDERS[p.type] for n, p in check.params.items() if p.required}
-    monitor = MonitorConfig.model_validate({
-        "name": f"{check.name} (no monitor uses it)", "model": model, "check": check.name,
-        "params": params, "baseline": {"kind": "rolling", "days": 7},
-    })  # fmt: skip
-    try:
-        runner.compile(monitor, window_for(now, monitor), now, config.warehouse.type, wh=wh)
-    except MonitorError as exc:
-        placeholders = f" and {params} for its required params" if params else ""
-        return [f"check {check.name} (no monitor uses it; rendered with its defaults"
-                f"{placeholders}): {exc}"]  # fmt: skip
-    return []
+    key, model = next(iter(config.models.items()))
+    stand_in = model.model_copy(update={"shadow_pairs": model.shadow_pairs or "shadow_pairs"})
+    example = Runner(config.model_copy(update={"models": {**config.models, key: stand_in}}))
+    for check in renderable:
+        params = {n: PLACEHOLDERS[p.type] for n, p in check.params.items() if p.required}
+        monitor = MonitorConfig.model_validate({
+            "name": f"{check.name} (no monitor uses it)", "model": key, "check": check.name,
+            "params": params, "baseline": {"kind": "rolling", "days": 7},
+        })  # fmt: skip
+        try:
+            example.compile(monitor, window_for(now, monitor), now, config.warehouse.type, wh=wh)
+        except MonitorError as exc:
+            placeholders = f" and {params} for its required params" if params else ""
+            problems.append(f"check {check.name} (no monitor uses it; rendered with its "
+                            f"defaults{placeholders}): {exc}")  # fmt: skip
+    return problems
 
 
 def undeclared_names(check: Check, sql_dirs: list[Path]) -> list[str]:

@@ -171,6 +171,21 @@ def test_a_check_no_monitor_uses_is_validated_too(world) -> None:
     assert done.returncode == 0, done.stderr
 
 
+def test_a_mistake_in_a_tests_file_is_a_problem(world) -> None:
+    world.load({"x": [1.0, 2.0]}, {"x": [3.0]})
+    folder = world.root / "checks"
+    _write_checks(folder, ["wrong_returns"])
+    (folder / "wrong_returns.tests.yaml").write_text(
+        "cases:\n  - name: one\n    paramz: {}\n    expect: []\n"
+    )
+    world.sql_dirs = [str(folder)]
+    problems, _ = validate(load_config(world.config([])))
+    assert (
+        f"{folder.name}/wrong_returns.tests.yaml:3: case 'one': unknown key 'paramz' in a case"
+        in (" ".join(problems))
+    )
+
+
 def test_the_repository_checks_validate_clean() -> None:
     problems, _ = validate(load_config(REPO / "alerts.yaml"))
     assert problems == []
