@@ -114,12 +114,11 @@ stats AS (
         -- integer counts, so the comparisons with j/bins below are exact.
         {#- Windows written out in each call: Snowflake and sqlglot lack named
             windows, and Spark rejects a frame on LEAD. #}
-        {%- set sort_order %}{% if by %}PARTITION BY segment {% endif %}ORDER BY v{% endset %}
         cdf AS (
             SELECT segment, v, n_cur, n_base,
-                   SUM(n_cur) OVER ({{ sort_order }} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum_cur,
-                   SUM(n_base) OVER ({{ sort_order }} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum_base,
-                   LEAD(v) OVER ({{ sort_order }}) AS v_next
+                   SUM(n_cur) OVER ({% if by %}PARTITION BY segment {% endif %}ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum_cur,
+                   SUM(n_base) OVER ({% if by %}PARTITION BY segment {% endif %}ORDER BY v ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum_base,
+                   LEAD(v) OVER ({% if by %}PARTITION BY segment {% endif %}ORDER BY v) AS v_next
             FROM value_counts
             WHERE v IS NOT NULL
         ),

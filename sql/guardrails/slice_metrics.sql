@@ -76,22 +76,9 @@ GREATEST(({{ a }} * (1 - {{ a }})
     + ({{ neg }} - 1) * (2 * {{ a }} * {{ a }} / (1 + {{ a }}) - {{ a }} * {{ a }}))
     / NULLIF({{ pos }} * {{ neg }}, 0), 0)
 {%- endmacro %}
-{#- One end (`side` −1 low, +1 high) of a 95% interval for the value `v` of a row
-    with sample size `n`: Wilson's score interval for a rate,
-    (v + z²/2n ± z·√(v(1−v)/n + z²/4n²)) / (1 + z²/n), and v ± z·SE (Hanley–McNeil)
-    for auc, both clamped to [0, 1]; z = Φ⁻¹(0.975). NULL when n is 0. #}
-{%- macro interval_end(v, n, pos, neg, side) -%}
-{%- set z = 1.959963984540054 -%}
-CASE WHEN {{ v }} IS NULL OR {{ n }} = 0 THEN NULL  -- no division by zero on strict engines
-     WHEN metric = 'auc'
-     THEN LEAST(1.0, GREATEST(0.0, {{ v }} + {{ side }} * {{ z }} * SQRT({{ hanley_mcneil_variance(v, pos, neg) }})))
-     -- clamped to [0, 1]: at v = 0 or 1 rounding can step a hair outside
-     ELSE LEAST(1.0, GREATEST(0.0,
-          ({{ v }} + {{ z * z }} / (2.0 * {{ n }})
-           + {{ side }} * {{ z }} * SQRT({{ v }} * (1 - {{ v }}) / {{ n }} + {{ z * z }} / (4.0 * {{ n }} * {{ n }})))
-          / (1 + {{ z * z }} / {{ n }})))
-END
-{%- endmacro %}
+{#- z = Φ⁻¹(0.975) and z², for the 95% intervals. #}
+{%- set z = 1.959963984540054 %}
+{%- set z2 = z * z %}
 WITH
 {%- if compare == 'champion' %}
 pairs AS (
@@ -235,6 +222,30 @@ metric_values AS (
            END AS reason
     FROM formulas
 ),
+-- Each side's 95% interval (value's and baseline's alike), clamped to [0, 1]: at v = 0
+-- or 1 rounding can step a hair outside. For a rate, Wilson's score interval
+-- (v + z²/2n ± z·√(v(1−v)/n + z²/4n²)) / (1 + z²/n); for auc, v ± z·SE with the
+-- Hanley–McNeil variance at the side's own AUC. NULL without a value or a sample (and
+-- no division by zero on strict engines).
+sides AS (
+    SELECT *,
+           CASE WHEN value IS NULL OR n = 0 THEN NULL
+                WHEN metric = 'auc' THEN LEAST(1.0, GREATEST(0.0, value - {{ z }} * auc_se))
+                ELSE LEAST(1.0, GREATEST(0.0, (wilson_centre - {{ z }} * wilson_root) / wilson_scale))
+           END AS low,
+           CASE WHEN value IS NULL OR n = 0 THEN NULL
+                WHEN metric = 'auc' THEN LEAST(1.0, GREATEST(0.0, value + {{ z }} * auc_se))
+                ELSE LEAST(1.0, GREATEST(0.0, (wilson_centre + {{ z }} * wilson_root) / wilson_scale))
+           END AS high
+    FROM (
+        SELECT *,
+               CASE WHEN metric = 'auc' THEN SQRT({{ hanley_mcneil_variance('value', 'pos', 'neg') | indent(15) }}) END AS auc_se,
+               CASE WHEN n > 0 THEN value + {{ z2 }} / (2.0 * n) END AS wilson_centre,
+               CASE WHEN n > 0 THEN SQRT(value * (1 - value) / n + {{ z2 }} / (4.0 * n * n)) END AS wilson_root,
+               CASE WHEN n > 0 THEN 1 + {{ z2 }} / n END AS wilson_scale
+        FROM metric_values
+    ) AS terms
+),
 -- The window's (or the shadow's) value beside the baseline's (or production's), with
 -- each side's class counts for AUC's standard errors, and the pooled estimates the z
 -- test takes both variances at: the pooled proportion p̄ = (v₁n₁ + v₂n₂) / (n₁ + n₂)
@@ -243,11 +254,12 @@ paired AS (
     SELECT c.segment, c.metric, c.value, c.n AS sample_size, b.value AS baseline_value,
            b.n AS baseline_size, c.reason,
            c.pos AS cur_pos, c.neg AS cur_neg, b.pos AS base_pos, b.neg AS base_neg,
+           c.low, c.high, b.low AS baseline_low, b.high AS baseline_high,
            (c.value * c.n + b.value * b.n) / NULLIF(c.n + b.n, 0) AS pooled_rate,
            (c.value * c.pos * c.neg + b.value * b.pos * b.neg)
                / NULLIF(c.pos * c.neg + b.pos * b.neg, 0) AS pooled_auc
-    FROM metric_values AS c
-    JOIN metric_values AS b ON b.segment = c.segment AND b.metric = c.metric AND b.sample = 'base'
+    FROM sides AS c
+    JOIN sides AS b ON b.segment = c.segment AND b.metric = c.metric AND b.sample = 'base'
     WHERE c.sample = 'cur'
 ),
 -- z (test z; the runner turns it into a two-sided p-value): 0 when the values are
@@ -284,10 +296,7 @@ SELECT segment,
        CASE WHEN value IS NOT NULL THEN json_object(
            'delta', (value - baseline_value),
            'interval', CASE WHEN metric = 'auc' THEN 'Hanley-McNeil 95%' ELSE 'Wilson 95%' END,
-           'low', {{ interval_end('value', 'sample_size', 'cur_pos', 'cur_neg', -1) }},
-           'high', {{ interval_end('value', 'sample_size', 'cur_pos', 'cur_neg', 1) }},
-           'baseline_low', {{ interval_end('baseline_value', 'baseline_size', 'base_pos', 'base_neg', -1) }},
-           'baseline_high', {{ interval_end('baseline_value', 'baseline_size', 'base_pos', 'base_neg', 1) }}
+           'low', low, 'high', high, 'baseline_low', baseline_low, 'baseline_high', baseline_high
        ) END AS detail
 FROM tested
 ORDER BY segment, metric

@@ -336,7 +336,10 @@ SELECT
     WHEN 'unseen_share'
     THEN CASE WHEN s.rows_base > 0 THEN s.unseen_cur * 1.0 / NULLIF(s.rows_cur, 0) END
     WHEN 'new_categories'
-    THEN CASE WHEN s.rows_base > 0 THEN CAST(s.new_categories AS FLOAT64) END
+    THEN CASE
+      WHEN s.rows_base > 0 AND s.rows_cur > 0
+      THEN CAST(s.new_categories AS FLOAT64)
+    END
     WHEN 'null_rate'
     THEN s.null_cur * 1.0 / NULLIF(s.rows_cur, 0)
     WHEN 'row_count'

@@ -218,6 +218,75 @@ WITH pairs AS (
       ELSE CAST(other_labels AS VARCHAR) || ' mature label(s) are neither 0 nor 1: the classification metrics need 0/1 labels'
     END AS reason
   FROM formulas
+), sides /* Each side's 95% interval (value's and baseline's alike), clamped to [0, 1]: at v = 0 */ /* or 1 rounding can step a hair outside. For a rate, Wilson's score interval */ /* (v + z²/2n ± z·√(v(1−v)/n + z²/4n²)) / (1 + z²/n); for auc, v ± z·SE with the */ /* Hanley–McNeil variance at the side's own AUC. NULL without a value or a sample (and */ /* no division by zero on strict engines). */ AS (
+  SELECT
+    *,
+    CASE
+      WHEN value IS NULL OR n = 0
+      THEN NULL
+      WHEN metric = 'auc'
+      THEN LEAST_IGNORE_NULLS(1.0, GREATEST_IGNORE_NULLS(0.0, value - 1.959963984540054 * auc_se))
+      ELSE LEAST_IGNORE_NULLS(
+        1.0,
+        GREATEST_IGNORE_NULLS(0.0, (
+          wilson_centre - 1.959963984540054 * wilson_root
+        ) / wilson_scale)
+      )
+    END AS low,
+    CASE
+      WHEN value IS NULL OR n = 0
+      THEN NULL
+      WHEN metric = 'auc'
+      THEN LEAST_IGNORE_NULLS(1.0, GREATEST_IGNORE_NULLS(0.0, value + 1.959963984540054 * auc_se))
+      ELSE LEAST_IGNORE_NULLS(
+        1.0,
+        GREATEST_IGNORE_NULLS(0.0, (
+          wilson_centre + 1.959963984540054 * wilson_root
+        ) / wilson_scale)
+      )
+    END AS high
+  FROM (
+    SELECT
+      *,
+      CASE
+        WHEN metric = 'auc'
+        THEN SQRT(
+          GREATEST_IGNORE_NULLS(
+            (
+              value * (
+                1 - value
+              ) + (
+                pos - 1
+              ) * (
+                value / (
+                  2 - value
+                ) - value * value
+              ) + (
+                neg - 1
+              ) * (
+                2 * value * value / (
+                  1 + value
+                ) - value * value
+              )
+            ) / NULLIF(pos * neg, 0),
+            0
+          )
+        )
+      END AS auc_se,
+      CASE WHEN n > 0 THEN value + 3.8414588206941254 / (
+        2.0 * n
+      ) END AS wilson_centre,
+      CASE
+        WHEN n > 0
+        THEN SQRT(value * (
+          1 - value
+        ) / n + 3.8414588206941254 / (
+          4.0 * n * n
+        ))
+      END AS wilson_root,
+      CASE WHEN n > 0 THEN 1 + 3.8414588206941254 / n END AS wilson_scale
+    FROM metric_values
+  ) AS terms
 ), paired /* The window's (or the shadow's) value beside the baseline's (or production's), with */ /* each side's class counts for AUC's standard errors, and the pooled estimates the z */ /* test takes both variances at: the pooled proportion p̄ = (v₁n₁ + v₂n₂) / (n₁ + n₂) */ /* for a rate, the AUC weighted by P·N for auc. */ AS (
   SELECT
     c.segment,
@@ -231,14 +300,18 @@ WITH pairs AS (
     c.neg AS cur_neg,
     b.pos AS base_pos,
     b.neg AS base_neg,
+    c.low,
+    c.high,
+    b.low AS baseline_low,
+    b.high AS baseline_high,
     (
       c.value * c.n + b.value * b.n
     ) / NULLIF(c.n + b.n, 0) AS pooled_rate,
     (
       c.value * c.pos * c.neg + b.value * b.pos * b.neg
     ) / NULLIF(c.pos * c.neg + b.pos * b.neg, 0) AS pooled_auc
-  FROM metric_values AS c
-  JOIN metric_values AS b
+  FROM sides AS c
+  JOIN sides AS b
     ON b.segment = c.segment AND b.metric = c.metric AND b.sample = 'base'
   WHERE
     c.sample = 'cur'
@@ -334,217 +407,13 @@ SELECT
         'interval',
         CASE WHEN metric = 'auc' THEN 'Hanley-McNeil 95%' ELSE 'Wilson 95%' END,
         'low',
-        CASE
-          WHEN value IS NULL OR sample_size = 0
-          THEN NULL /* no division by zero on strict engines */
-          WHEN metric = 'auc'
-          THEN LEAST_IGNORE_NULLS(
-            1.0,
-            GREATEST_IGNORE_NULLS(
-              0.0,
-              value + -1 * 1.959963984540054 * SQRT(
-                GREATEST_IGNORE_NULLS(
-                  (
-                    value * (
-                      1 - value
-                    ) + (
-                      cur_pos - 1
-                    ) * (
-                      value / (
-                        2 - value
-                      ) - value * value
-                    ) + (
-                      cur_neg - 1
-                    ) * (
-                      2 * value * value / (
-                        1 + value
-                      ) - value * value
-                    )
-                  ) / NULLIF(cur_pos * cur_neg, 0),
-                  0
-                )
-              )
-            )
-          )
-          ELSE LEAST_IGNORE_NULLS(
-            1.0,
-            GREATEST_IGNORE_NULLS(
-              0.0,
-              (
-                value + 3.8414588206941254 / (
-                  2.0 * sample_size
-                ) + -1 * 1.959963984540054 * SQRT(
-                  value * (
-                    1 - value
-                  ) / sample_size + 3.8414588206941254 / (
-                    4.0 * sample_size * sample_size
-                  )
-                )
-              ) / (
-                1 + 3.8414588206941254 / sample_size
-              )
-            )
-          )
-        END,
+        low,
         'high',
-        CASE
-          WHEN value IS NULL OR sample_size = 0
-          THEN NULL /* no division by zero on strict engines */
-          WHEN metric = 'auc'
-          THEN LEAST_IGNORE_NULLS(
-            1.0,
-            GREATEST_IGNORE_NULLS(
-              0.0,
-              value + 1 * 1.959963984540054 * SQRT(
-                GREATEST_IGNORE_NULLS(
-                  (
-                    value * (
-                      1 - value
-                    ) + (
-                      cur_pos - 1
-                    ) * (
-                      value / (
-                        2 - value
-                      ) - value * value
-                    ) + (
-                      cur_neg - 1
-                    ) * (
-                      2 * value * value / (
-                        1 + value
-                      ) - value * value
-                    )
-                  ) / NULLIF(cur_pos * cur_neg, 0),
-                  0
-                )
-              )
-            )
-          )
-          ELSE LEAST_IGNORE_NULLS(
-            1.0,
-            GREATEST_IGNORE_NULLS(
-              0.0,
-              (
-                value + 3.8414588206941254 / (
-                  2.0 * sample_size
-                ) + 1 * 1.959963984540054 * SQRT(
-                  value * (
-                    1 - value
-                  ) / sample_size + 3.8414588206941254 / (
-                    4.0 * sample_size * sample_size
-                  )
-                )
-              ) / (
-                1 + 3.8414588206941254 / sample_size
-              )
-            )
-          )
-        END,
+        high,
         'baseline_low',
-        CASE
-          WHEN baseline_value IS NULL OR baseline_size = 0
-          THEN NULL /* no division by zero on strict engines */
-          WHEN metric = 'auc'
-          THEN LEAST_IGNORE_NULLS(
-            1.0,
-            GREATEST_IGNORE_NULLS(
-              0.0,
-              baseline_value + -1 * 1.959963984540054 * SQRT(
-                GREATEST_IGNORE_NULLS(
-                  (
-                    baseline_value * (
-                      1 - baseline_value
-                    ) + (
-                      base_pos - 1
-                    ) * (
-                      baseline_value / (
-                        2 - baseline_value
-                      ) - baseline_value * baseline_value
-                    ) + (
-                      base_neg - 1
-                    ) * (
-                      2 * baseline_value * baseline_value / (
-                        1 + baseline_value
-                      ) - baseline_value * baseline_value
-                    )
-                  ) / NULLIF(base_pos * base_neg, 0),
-                  0
-                )
-              )
-            )
-          )
-          ELSE LEAST_IGNORE_NULLS(
-            1.0,
-            GREATEST_IGNORE_NULLS(
-              0.0,
-              (
-                baseline_value + 3.8414588206941254 / (
-                  2.0 * baseline_size
-                ) + -1 * 1.959963984540054 * SQRT(
-                  baseline_value * (
-                    1 - baseline_value
-                  ) / baseline_size + 3.8414588206941254 / (
-                    4.0 * baseline_size * baseline_size
-                  )
-                )
-              ) / (
-                1 + 3.8414588206941254 / baseline_size
-              )
-            )
-          )
-        END,
+        baseline_low,
         'baseline_high',
-        CASE
-          WHEN baseline_value IS NULL OR baseline_size = 0
-          THEN NULL /* no division by zero on strict engines */
-          WHEN metric = 'auc'
-          THEN LEAST_IGNORE_NULLS(
-            1.0,
-            GREATEST_IGNORE_NULLS(
-              0.0,
-              baseline_value + 1 * 1.959963984540054 * SQRT(
-                GREATEST_IGNORE_NULLS(
-                  (
-                    baseline_value * (
-                      1 - baseline_value
-                    ) + (
-                      base_pos - 1
-                    ) * (
-                      baseline_value / (
-                        2 - baseline_value
-                      ) - baseline_value * baseline_value
-                    ) + (
-                      base_neg - 1
-                    ) * (
-                      2 * baseline_value * baseline_value / (
-                        1 + baseline_value
-                      ) - baseline_value * baseline_value
-                    )
-                  ) / NULLIF(base_pos * base_neg, 0),
-                  0
-                )
-              )
-            )
-          )
-          ELSE LEAST_IGNORE_NULLS(
-            1.0,
-            GREATEST_IGNORE_NULLS(
-              0.0,
-              (
-                baseline_value + 3.8414588206941254 / (
-                  2.0 * baseline_size
-                ) + 1 * 1.959963984540054 * SQRT(
-                  baseline_value * (
-                    1 - baseline_value
-                  ) / baseline_size + 3.8414588206941254 / (
-                    4.0 * baseline_size * baseline_size
-                  )
-                )
-              ) / (
-                1 + 3.8414588206941254 / baseline_size
-              )
-            )
-          )
-        END
+        baseline_high
       )
     )
   END AS detail /* (value − baseline_value) in parentheses: sqlglot reads a bare `value` after a */ /* key as JSON_OBJECT's KEY … VALUE syntax and drops it. */
