@@ -65,6 +65,7 @@ TABLE_KEYS = ("predictions", "shadow_pairs", "reference")
 CASE_KEYS = (
     "name", "description", "model", "params", "at", *MONITOR_KEYS, "live", "frozen_bins",
     "previous_schema", *TABLE_KEYS, "feedback", "types", "tolerance", "expect", "error",
+    "dialects",
 )  # fmt: skip
 FEEDBACK_KEYS = ("prediction_id", "request_id", "label", "label_ts")
 ROW_KEYS = (*RESULT_COLUMNS, "tolerance")
@@ -148,6 +149,7 @@ class Case:
     frozen_bins: dict[str, dict[str, list[Any]]] | None = None
     previous_schema: dict[str, str] | None = None
     description: str = ""
+    dialects: tuple[str, ...] = DIALECTS  # the engines it runs on (type names differ)
 
     @property
     def title(self) -> str:
@@ -164,10 +166,11 @@ class CaseResult:
     case: Case
     failures: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    skipped: bool = False  # the case does not run on this engine (its `dialects:`)
 
     @property
     def passed(self) -> bool:
-        return not self.failures
+        return not self.failures and not self.skipped
 
 
 def shown(path: Path) -> str:
@@ -202,10 +205,13 @@ def tests_files(sql_dirs: list[Path], checks: dict[str, Check]) -> dict[str, Pat
     return found
 
 
-def read_cases(config: Config, check: str | None = None) -> tuple[list[Case], list[str]]:
+def read_cases(
+    config: Config, check: str | None = None, checks: dict[str, Check] | None = None
+) -> tuple[list[Case], list[str]]:
     """Every case of the checks in `sql_dirs` (or of one check), and every problem in the
-    tests files, each with its file:line (`monitor validate` reports them too)."""
-    checks = discover_checks(config.sql_dirs)
+    tests files, each with its file:line (`monitor validate` reports them too, with the
+    checks it has discovered already)."""
+    checks = checks if checks is not None else discover_checks(config.sql_dirs)
     problems: list[str] = []
     try:
         files = tests_files(config.sql_dirs, checks)
@@ -367,6 +373,12 @@ def _read_case(
     tables = _read_tables(reader, raw, at, monitor.get("baseline"))
     frozen_bins = _read_frozen_bins(reader, raw.get("frozen_bins"), (*at, "frozen_bins"))
     previous_schema = _read_schema(reader, raw.get("previous_schema"), (*at, "previous_schema"))
+    dialects = raw.get("dialects", list(DIALECTS))
+    if not isinstance(dialects, list) or not dialects or not set(dialects) <= set(DIALECTS):
+        reader.problem(
+            (*at, "dialects"),
+            f"`dialects:` must be a list of the engines the case runs on ({', '.join(DIALECTS)})",
+        )
     if len(reader.problems) > before:
         return None
     return Case(
@@ -386,6 +398,7 @@ def _read_case(
         frozen_bins=frozen_bins,
         previous_schema=previous_schema,
         description=str(raw.get("description") or ""),
+        dialects=tuple(dialects),
     )
 
 
@@ -900,6 +913,8 @@ def run_case(
     config: Config, wh: Warehouse, engine: DuckDBWarehouse | PostgresWarehouse, case: Case
 ) -> CaseResult:
     """One case: load its tables, compute the check as a run would, compare."""
+    if wh.dialect not in case.dialects:
+        return CaseResult(case, skipped=True)
     started = time.monotonic()
     try:
         failures = _run(config, wh, engine, case)

@@ -9,6 +9,7 @@ reaches the warehouse and transpiled to the warehouse's dialect.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import traceback
@@ -136,15 +137,18 @@ def parse_check(path: Path, root: Path) -> Check:
         raise CheckError(f"{path}:1: a check must start with a /* --- YAML header --- */ comment")
     body_line = source[: match.start("body")].count("\n") + 1
     text = BRACKETED_TYPE.sub(r'\1"\2"', match.group("body"))
+    loader = yaml.SafeLoader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        header = yaml.safe_load(text) or {}
+        node = loader.get_single_node()  # the nodes give each key's line
+        header = (loader.construct_document(node) if node is not None else None) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = body_line + mark.line if mark else body_line
         raise CheckError(
             f"{path}:{line}: invalid YAML in the header: {getattr(exc, 'problem', exc)}"
         ) from None
+    finally:
+        loader.dispose()
     if not isinstance(header, dict):
         raise CheckError(f"{path}:{body_line}: the header must be a YAML mapping")
     lines = yaml_lines(node) if node is not None else {}
@@ -328,6 +332,23 @@ def macro_imports(sql_dirs: list[Path]) -> dict[str, str]:
     return imports
 
 
+def imported_files(check: Check, sql_dirs: list[Path]) -> list[Path]:
+    """The helper files the check imports (`{% from 'macros/x.sql' import x %}`), as the
+    loader finds them: where else an error about the check's SQL can come from."""
+    env = template_environment(sql_dirs)
+    try:
+        tree = env.parse(template_body(check))
+    except jinja2.TemplateSyntaxError:
+        return []
+    files = []
+    for node in tree.find_all((nodes.FromImport, nodes.Import)):
+        name = getattr(node, "template", None)
+        if isinstance(name, nodes.Const) and env.loader is not None:
+            with contextlib.suppress(jinja2.TemplateNotFound):
+                files.append(Path(env.loader.get_source(env, name.value)[1] or ""))
+    return files
+
+
 def template_body(check: Check) -> str:
     """The check's template with its header blanked out, so line numbers are the file's."""
     return HEADER.sub(lambda m: "\n" * m.group(0).count("\n"), check.source, count=1)
@@ -366,9 +387,9 @@ def render(check: Check, context: dict[str, Any], sql_dirs: list[Path]) -> str:
         template = _template(dirs, check.path, template_body(check))
         return template.render(**context).strip()
     except jinja2.TemplateSyntaxError as exc:
-        where = f"{exc.filename or check.path}:{exc.lineno}"
+        where = f"{check.path}:{exc.lineno}"
         if exc.filename and Path(exc.filename) != check.path:  # in a macro file it imports
-            where = f"{check.path}: in {where}"
+            where = _where(exc, check, inner=f"{exc.filename}:{exc.lineno}")
         raise CheckError(f"{where}: template syntax error: {exc.message}") from None
     except jinja2.TemplateNotFound as exc:
         raise CheckError(
@@ -388,16 +409,17 @@ def render(check: Check, context: dict[str, Any], sql_dirs: list[Path]) -> str:
         raise CheckError(f"{_where(exc, check)}: template error: {exc}") from None
 
 
-def _where(exc: BaseException, check: Check) -> str:
+def _where(exc: BaseException, check: Check, inner: str | None = None) -> str:
     """`check.sql:LINE` of the line that was rendering when `exc` was raised, and the
-    macro file and line it came from when that is elsewhere. Jinja rewrites a
-    template's frames in the traceback to carry the template's file and line."""
+    helper's file and line (`inner`, else the innermost template frame) when the error
+    came from a helper the check imports. Jinja rewrites a template's frames in the
+    traceback to carry the template's file and line."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(".sql")]
     own = [f for f in frames if f.filename == str(check.path)]
     where = f"{check.path}:{own[-1].lineno}" if own else str(check.path)
-    if frames and frames[-1].filename != str(check.path):
-        where += f" (in {frames[-1].filename}:{frames[-1].lineno})"
-    return where
+    if inner is None and frames and frames[-1].filename != str(check.path):
+        inner = f"{frames[-1].filename}:{frames[-1].lineno}"
+    return f"{where} (in {inner})" if inner else where
 
 
 def parse_sql(sql: str, check: Check) -> exp.Query:

@@ -53,8 +53,10 @@ app = typer.Typer(
     help="SQL Drift Monitor: model monitoring computed inside the warehouse.",
 )
 # Off a terminal (CI logs, pipes) rich would wrap at 80 columns; tables need more.
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)  # errors stay one line
+console = Console(highlight=False, emoji=False, width=None if sys.stdout.isatty() else 160)
+err_console = Console(
+    stderr=True, highlight=False, emoji=False, soft_wrap=True
+)  # errors stay one line
 _debug = {"on": False}
 
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Path to alerts.yaml.")]
@@ -349,12 +351,14 @@ def run_unit_tests(
     cfg = load_config(config)
     started = time.monotonic()
     results = run_check_tests(cfg, check, dialect, progress=_print_case)
-    failed = sum(not r.passed for r in results)
+    failed = sum(bool(r.failures) for r in results)
+    skipped = sum(r.skipped for r in results)
     colour = "red" if failed else "green"
     checks = len({r.case.check for r in results})
     console.print(
-        f"[{colour}]{len(results) - failed} passed, {failed} failed[/{colour}] "
-        f"({len(results)} case(s) of {checks} check(s), {dialect}, "
+        f"[{colour}]{len(results) - failed - skipped} passed, {failed} failed[/{colour}]"
+        + (f", {skipped} skipped (not for {dialect})" if skipped else "")
+        + f" ({len(results)} case(s) of {checks} check(s), {dialect}, "
         f"{time.monotonic() - started:.1f}s)"
     )
     if failed:
@@ -606,6 +610,10 @@ def _print_results(results: list[RunResult]) -> None:
 def _print_case(result: CaseResult) -> None:
     """PASS/FAIL check::case, and under a failure each mismatch on its own line (whole:
     a file:line is copied from it)."""
+    if result.skipped:
+        engines = ", ".join(result.case.dialects)
+        console.print(f"[yellow]SKIP[/yellow] {escape(result.case.title)} (runs on {engines})")
+        return
     if result.passed:
         console.print(f"[green]PASS[/green] {escape(result.case.title)}", soft_wrap=True)
         return

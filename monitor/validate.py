@@ -87,7 +87,9 @@ def _validate(
             continue
         compiled.append((m, check, part.sql))
     problems += _unused_checks(runner, sorted(set(runner.checks) - set(undeclared)), wh, now, notes)
-    problems += read_cases(config)[1]  # the tests files, as `monitor test` reads them
+    problems += read_cases(config, checks=runner.checks)[
+        1
+    ]  # the tests files, as `monitor test` reads them
     if wh is None:
         return problems, notes
     problems += _model_columns(config, wh, notes)
@@ -127,6 +129,9 @@ def _unused_checks(
                          "not rendered without the warehouse")  # fmt: skip
             continue
         renderable.append(check)
+    if renderable and not config.models:
+        notes.append(f"no model in the config: {len(renderable)} check(s) no monitor uses "
+                     "not rendered (they render for the config's first model)")  # fmt: skip
     if not renderable or not config.models:
         return problems
     key, model = next(iter(config.models.items()))
@@ -236,12 +241,14 @@ def _culprit(message: str) -> str:
 
 
 def _line(check: Check, word: str, sql_dirs: list[Path]) -> str:
-    """`file:line` of the first line of the check's SQL (or else of a macro) that
-    mentions `word`; the check's first line when none does."""
+    """`file:line` of the first line of the check's SQL (or else of a helper it imports)
+    that mentions `word`; the check's first line when none does."""
     if word:
         pattern = re.compile(rf"\b{re.escape(word)}\b", re.IGNORECASE)
         sources = [(check.path, checks_mod.template_body(check))]
-        sources += [(p, p.read_text(encoding="utf-8")) for p in checks_mod.macro_files(sql_dirs)]
+        sources += [
+            (p, p.read_text(encoding="utf-8")) for p in checks_mod.imported_files(check, sql_dirs)
+        ]
         for path, text in sources:
             for number, line in enumerate(text.splitlines(), 1):
                 if pattern.search(line):

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import jinja2
 import pytest
+from jinja2 import nodes
 
 from monitor.check_tests import collect_cases, run_check_tests
 from monitor.checks import discover_checks
@@ -34,10 +36,32 @@ def test_every_builtin_check_has_cases_for_every_metric_it_declares(tmp_path) ->
     for name, check in discover_checks(config.sql_dirs).items():
         own = [c for c in cases if c.check == name]
         assert own, f"{name} has no tests file"
-        pinned = {e.metric for c in own for e in c.expect or () if "value" in e.pins}
+        # A metric only ever expected to be NULL is not pinned: its formula is untested.
+        pinned = {e.metric for c in own for e in c.expect or () if e.pins.get("value") is not None}
         assert set(check.metrics) <= pinned, f"{name}: no case pins {set(check.metrics) - pinned}"
         worked = [c for c in own if c.expect]
         assert all(c.description for c in worked), f"{name}: a case without its hand computation"
+
+
+def test_the_helpers_are_small_explicit_and_one_hop_deep() -> None:
+    """sql/macros/: one macro per file, named as the file, at most 30 lines, importing
+    nothing (no helper calls another), reading only its arguments (and `fail`); checks
+    import helpers by name, never `with context`."""
+    env = jinja2.Environment()
+    for path in sorted((REPO / "sql" / "macros").glob("*.sql")):
+        text = path.read_text()
+        tree = env.parse(text)
+        (macro,) = tree.find_all(nodes.Macro)
+        assert macro.name == path.stem, path
+        assert text.count("\n") <= 30, f"{path.name}: {text.count(chr(10))} lines"
+        assert not list(tree.find_all((nodes.Import, nodes.FromImport))), f"{path.name} imports"
+        own = {a.name for a in macro.args} | {"fail", "loop"}
+        own |= {n.name for n in macro.find_all(nodes.Name) if n.ctx in ("store", "param")}
+        read = {n.name for n in macro.find_all(nodes.Name) if n.ctx == "load"}
+        assert read <= own, f"{path.name} reads {read - own} that it is not passed"
+    for path in (REPO / "sql").rglob("*.sql"):
+        for node in env.parse(path.read_text()).find_all(nodes.FromImport):
+            assert not node.with_context, f"{path}: imports {node.template.value} with context"
 
 
 def test_the_builtin_cases_pass_on_duckdb(tmp_path) -> None:

@@ -529,6 +529,27 @@ def test_mistakes_in_a_tests_file_are_all_reported_with_suggestions(share: Path)
     ]
 
 
+def test_a_case_runs_only_on_the_engines_it_lists(share: Path) -> None:
+    """`dialects:` keeps a case to the engines it lists (type names are each engine's own):
+    elsewhere it is a SKIP, neither passed nor failed, and a wrong list is a problem."""
+    tests = share.parent / "sql" / "custom" / "share.tests.yaml"
+    wrong = "{segment: device=ios, metric: share, value: 0.5, sample_size: 2}"
+    only_there = SHARE_TESTS.replace(wrong.replace("0.5", "0.6666666666666666"), wrong).replace(
+        "  - name: counts_and_shares_per_device\n",
+        "  - name: counts_and_shares_per_device\n    dialects: [postgres]\n",
+    )
+    assert only_there.count("dialects: [postgres]") == 1
+    tests.write_text(only_there)  # wrong, but not for DuckDB
+    code, out = monitor_test(share)
+    assert code == 0, out
+    assert "SKIP share::counts_and_shares_per_device (runs on postgres)" in out
+    assert "6 passed, 0 failed, 1 skipped (not for duckdb)" in out
+    tests.write_text(only_there.replace("dialects: [postgres]", "dialects: [spark]"))
+    code, out = monitor_test(share)
+    assert code == 1
+    assert "`dialects:` must be a list of the engines the case runs on (duckdb, postgres)" in out
+
+
 def test_dialects(share: Path) -> None:
     code, out = monitor_test(share, "--dialect", "spark")
     assert code == 1 and out == "unknown dialect 'spark' for `monitor test`: use duckdb or postgres"

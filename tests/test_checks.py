@@ -131,9 +131,13 @@ def test_undefined_variable_is_an_error_not_an_empty_string(tmp_path: Path) -> N
         # a helper's failure: the check's line that called it, and the helper's own
         (("--- */", "--- */\n{%- from 'macros/distinct_slices.sql' import distinct_slices %}\n\n{{ distinct_slices([['a'], ['a']]) }}"),
          r"tiny.sql:11 \(in .*/sql/macros/distinct_slices.sql:\d+\): slices must be distinct"),
+        # a syntax error in a helper: the check's import line, and the helper's own
+        (("--- */", "--- */\n{%- from 'macros/bad.sql' import bad %}\n{{ bad(1) }}"),
+         r"tiny.sql:9 \(in .*/macros/bad.sql:2\): template syntax error: unexpected '}'"),
     ],
 )  # fmt: skip
 def test_errors_name_the_line_in_the_check_file(tmp_path: Path, edit, message: str) -> None:
+    write(tmp_path, "macros/bad.sql", "{% macro bad(x) -%}\n{{ x }\n{%- endmacro %}\n")
     text = GOOD.replace(*edit)
     with pytest.raises(CheckError, match=message):
         check = parse_check(write(tmp_path, "t/tiny.sql", text), tmp_path)

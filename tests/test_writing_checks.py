@@ -117,8 +117,18 @@ def test_it_fires_for_portugal_alone_with_the_right_numbers(analyst) -> None:
     assert datetime.fromisoformat(AT).date() > first_day
 
 
-def test_its_test_cases_pass_and_a_wrong_expectation_fails(analyst) -> None:
+def test_its_test_cases_pass_and_a_wrong_expectation_fails(analyst, postgres_server) -> None:
     output = cli("test", "--check", "high_score_share", "--config", str(analyst))
+    assert "3 passed, 0 failed" in output
+    # On PostgreSQL too, which raises on a division by zero where DuckDB gives inf.
+    url = postgres_server.create_database("walkthrough")
+    on_postgres = analyst.parent / "postgres.yaml"
+    on_postgres.write_text(
+        f"warehouse: {{type: duckdb, path: {analyst.parent / 'unused.duckdb'}}}\n"
+        f"state: {{database: {{type: postgres, url: '{url}'}}}}\n"
+        f"sql_dirs: [{analyst.parent / 'sql'}]\nmodels: {{}}\n"
+    )
+    output = cli("test", "--dialect", "postgres", "--config", str(on_postgres))
     assert "3 passed, 0 failed" in output
     tests = analyst.parent / "sql" / "custom" / "high_score_share.tests.yaml"
     text = tests.read_text()
