@@ -126,9 +126,11 @@ def test_its_test_cases_pass_and_a_wrong_expectation_fails(analyst, postgres_ser
     on_postgres.write_text(
         f"warehouse: {{type: duckdb, path: {analyst.parent / 'unused.duckdb'}}}\n"
         f"state: {{database: {{type: postgres, url: '{url}'}}}}\n"
-        f"sql_dirs: [{analyst.parent / 'sql'}]\nmodels: {{}}\n"
+        f"sql_dirs: [{REPO / 'sql'}, {analyst.parent / 'sql'}]\nmodels: {{}}\n"
     )
-    output = cli("test", "--dialect", "postgres", "--config", str(on_postgres))
+    output = cli(
+        "test", "--check", "high_score_share", "--dialect", "postgres", "--config", str(on_postgres)
+    )
     assert "3 passed, 0 failed" in output
     tests = analyst.parent / "sql" / "custom" / "high_score_share.tests.yaml"
     text = tests.read_text()
