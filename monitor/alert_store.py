@@ -259,6 +259,14 @@ class AlertStore:
         )
         return str(rows[0]["payload"]) if rows else None
 
+    def receivers_of(self, message_key: str) -> list[str]:
+        """The receivers a message was queued for (its replies go to the same ones)."""
+        rows = self.wh.execute(
+            f"SELECT notifier FROM {self._t('outbox')} WHERE message_key = ? ORDER BY id",
+            [message_key],
+        )
+        return [str(r["notifier"]) for r in rows]
+
     def mark_sent(
         self, row: OutboxRow, remote_channel: str | None, remote_ts: str | None, at: datetime
     ) -> None:

@@ -44,9 +44,9 @@ from monitor.alerts import (
 from monitor.config import Config, MonitorConfig
 from monitor.errors import MonitorError, did_you_mean
 from monitor.notify.message import Item, ItemAction, Message
+from monitor.routing import ALERT_ACTIONS, Route, route, severity_for
 from monitor.windows import Window
 
-DOWNGRADE = {"page": "ticket", "ticket": "info", "info": "info"}
 RUN_LEVEL: Literal["warn"] = (
     "warn"  # error and no_data alerts: the monitor is blind, nothing is on fire yet
 )
@@ -75,21 +75,6 @@ def lifecycle(monitor: MonitorConfig, fp: Fingerprint) -> Lifecycle:
     if fp.kind != "metric":  # a run-level alert clears on the first good run
         return Lifecycle(1, 1, monitor.repeat_interval)
     return Lifecycle(monitor.for_, monitor.keep_firing_for, monitor.repeat_interval)
-
-
-def severity_for(monitor: MonitorConfig, level: str | None) -> str:
-    """The monitor's severity at `alert` level, one step lower for a warning."""
-    return monitor.severity if level == "alert" else DOWNGRADE[monitor.severity]
-
-
-def channel_for(config: Config, monitor: MonitorConfig, severity: str) -> str:
-    slack = config.notify.slack
-    if monitor.channel:
-        return monitor.channel
-    if slack is not None:
-        routes = {str(k): v for k, v in slack.routes.items()}
-        return routes.get(severity, slack.default_channel)
-    return "#ml-alerts"
 
 
 def run_fingerprint(monitor: MonitorConfig, kind: Kind) -> Fingerprint:
@@ -321,13 +306,14 @@ def _settle(
         summary.decisions.append((fp, decision))
 
     latest = {**previous, **{fid: st for fid, (st, _) in decided.items()}}
+    enabled = tuple(notifiers or ())
     messages = _messages(
-        config, store, decided, latest, context.monitor_of, run_at, windows, key_tag
+        config, store, decided, latest, context.monitor_of, run_at, windows, enabled, key_tag
     )
-    post_of = {i.fingerprint: m.key for m in messages if m.action == "post" for i in m.items}
+    post_of = {i.fingerprint: m.key for m, _ in messages if m.action == "post" for i in m.items}
     for fid, (state, decision) in list(decided.items()):
         decided[fid] = (notified(state, decision, run_at, post_of.get(fid, "")), decision)
-    summary.messages = messages
+    summary.messages = [m for m, _ in messages]
 
     saved = [
         _stored(state, context.monitor_of[fid], context.stored.get(fid), wall_now)
@@ -338,32 +324,61 @@ def _settle(
         for fid, (state, decision) in decided.items()
         if decision.notify or previous.get(fid) is None or previous[fid].state != state.state
     ]
-    rows: list[OutboxRow] = []
     with store.wh.transaction():
-        next_id = store.next_outbox_id()
-        for message in messages:
-            for name in notifiers or ():
-                rows.append(
-                    OutboxRow(
-                        id=next_id,
-                        notifier=name,
-                        message_key=message.key,
-                        parent_key=message.parent_key,
-                        action=message.action,
-                        channel=message.channel,
-                        payload=message.to_json(),
-                        status="pending",
-                        attempts=0,
-                        last_error=None,
-                        created_at=wall_now,
-                        next_attempt_at=wall_now,
-                    )
-                )
-                next_id += 1
+        rows = _outbox_rows(
+            config, messages, context.monitor_of, enabled, store.next_outbox_id(), wall_now
+        )
         store.save_alerts(saved)
         store.add_events(events)
         store.enqueue(rows)
         store.set_watermarks(watermarks)
+
+
+def _outbox_rows(
+    config: Config,
+    messages: list[tuple[Message, tuple[str, ...]]],
+    monitor_of: dict[str, MonitorConfig],
+    enabled: tuple[str, ...],
+    first_id: int,
+    wall_now: datetime,
+) -> list[OutboxRow]:
+    """A row per thread receiver and message, and a row per alert receiver and alert
+    (its key `<message key>/<fingerprint>`, its payload the message with that one item)."""
+    queued: list[tuple[str, str, str | None, Message]] = []
+    for message, threads in messages:
+        queued += [(name, message.key, message.parent_key, message) for name in threads]
+        for item in message.items:
+            if item.fingerprint not in monitor_of or not any(
+                item.action in actions for actions in ALERT_ACTIONS.values()
+            ):
+                continue  # a status line of an update: the alert receivers had their event
+            monitor = monitor_of[item.fingerprint]
+            severity = item.severity or severity_for(monitor, item.level)
+            where = route(config, monitor, severity, item.segment, enabled)
+            single = dataclasses.replace(message, items=[item])
+            key = f"{message.key}/{item.fingerprint}"
+            queued += [
+                (name, key, None, single)
+                for name in where.alerts
+                if item.action in ALERT_ACTIONS[name]
+            ]
+    return [
+        OutboxRow(
+            id=first_id + n,
+            notifier=name,
+            message_key=key,
+            parent_key=parent_key,
+            action=message.action,
+            channel=message.channel,
+            payload=message.to_json(),
+            status="pending",
+            attempts=0,
+            last_error=None,
+            created_at=wall_now,
+            next_attempt_at=wall_now,
+        )
+        for n, (name, key, parent_key, message) in enumerate(queued)
+    ]
 
 
 def _stored(
@@ -408,13 +423,15 @@ def _event(
     }
 
 
-def item_of(state: AlertState, action: ItemAction) -> Item:
+def item_of(state: AlertState, action: ItemAction, monitor: MonitorConfig | None = None) -> Item:
+    """The alert as a message line; with its monitor, the line carries its severity."""
     fp = state.fingerprint
     return Item(
         fp.id, fp.kind, fp.segment, fp.feature, fp.metric, state.state, state.level, action,
         state.value, state.threshold, state.baseline_value, state.sample_size, state.p_value,
         state.q_value, state.reason, state.first_seen, state.last_seen, state.peak_value,
         state.measure, state.direction, state.measured, state.breaches > 0,
+        severity_for(monitor, state.level) if monitor else None,
     )  # fmt: skip
 
 
@@ -426,96 +443,112 @@ def _messages(
     monitor_of: dict[str, MonitorConfig],
     run_at: datetime,
     windows: dict[str, Window],
+    enabled: tuple[str, ...],
     key_tag: str = "",
-) -> list[Message]:
-    """One post per monitor for its new episodes; per thread, one reply with the
-    reminders, escalations and resolutions, and one update of the post when an item
-    of it resolved or escalated."""
+) -> list[tuple[Message, tuple[str, ...]]]:
+    """The messages and the thread receivers of each: one post per monitor and route
+    for its new episodes; per thread, one reply with the reminders, escalations and
+    resolutions, and one update of the post when an item of it resolved or escalated
+    (both go where their post went)."""
     # Minutes name a run; a sub-minute schedule needs the seconds too.
     stamp = f"{run_at:%Y-%m-%dT%H:%M:%SZ}" if run_at.second else f"{run_at:%Y-%m-%dT%H:%MZ}"
-    posts: dict[str, list[Item]] = {}
+    posts: dict[tuple[str, Route], list[Item]] = {}
     replies: dict[str, list[Item]] = {}
     changed_threads: set[str] = set()
     for state, decision in decided.values():
+        monitor = monitor_of[state.fingerprint.id]
         if decision.action == "announce":
-            posts.setdefault(state.fingerprint.monitor, []).append(item_of(state, "announce"))
+            item = item_of(state, "announce", monitor)
+            assert item.severity is not None
+            where = route(config, monitor, item.severity, item.segment, enabled)
+            group = Route(where.channel, where.threads, ())  # alert receivers go per alert
+            posts.setdefault((monitor.name, group), []).append(item)
         elif decision.notify and state.message_key:
             action: ItemAction = decision.action  # type: ignore[assignment]  # never "none" here
-            replies.setdefault(state.message_key, []).append(item_of(state, action))
+            replies.setdefault(state.message_key, []).append(item_of(state, action, monitor))
             if decision.action in ("resolve", "escalate"):
                 changed_threads.add(state.message_key)
 
-    out: list[Message] = []
-    for name, items in sorted(posts.items()):
+    out: list[tuple[Message, tuple[str, ...]]] = []
+    # A monitor whose alerts route apart gets a post per route, worst first; the first
+    # keeps the plain key `<monitor>@<T>`, the others `~2`, `~3`, ...
+    groups = sorted(posts.items(), key=lambda kv: (kv[0][0], min(i.sort_key() for i in kv[1])))
+    for n, ((name, where), items) in enumerate(groups):
         monitor = monitor_of[items[0].fingerprint]
+        rank = sum(1 for (other, _), _ in groups[:n] if other == name)
         level = "alert" if any(i.level == "alert" for i in items) else "warn"
         severity = severity_for(monitor, level)
         window = windows.get(name)
-        out.append(
-            Message(
-                key=f"{name}{key_tag}@{stamp}",
-                action="post",
-                parent_key=None,
-                monitor=name,
-                check=monitor.check,
-                model=monitor.model,
-                severity=severity,
-                channel=channel_for(config, monitor, severity),
-                run_at=run_at,
-                window_start=window.start if window else None,
-                window_end=window.end if window else None,
-                items=items,
-                mention=list(monitor.owners) if severity == "page" else [],
-                render_command=f"monitor render {monitor.check} --monitor {name} --at {run_at:%Y-%m-%dT%H:%M}",
-                report_url=config.notify.report_url,
-            )
+        message = Message(
+            key=f"{name}{key_tag}@{stamp}" + (f"~{rank + 1}" if rank else ""),
+            action="post",
+            parent_key=None,
+            monitor=name,
+            check=monitor.check,
+            model=monitor.model,
+            severity=severity,
+            channel=where.channel,
+            run_at=run_at,
+            window_start=window.start if window else None,
+            window_end=window.end if window else None,
+            items=items,
+            mention=list(monitor.owners) if severity == "page" else [],
+            render_command=f"monitor render {monitor.check} --monitor {name} --at {run_at:%Y-%m-%dT%H:%M}",
+            report_url=config.notify.report_url,
+            repeat_interval=monitor.repeat_interval.total_seconds(),
         )
+        out.append((message, where.threads))
     for parent_key in sorted(replies):
-        parent = _parent(store, out, parent_key)
-        if parent is None:
+        found = _parent(store, out, parent_key)
+        if found is None:
             continue  # the post is gone from the outbox: nothing to thread under
+        parent, threads = found
+        threads = tuple(r for r in threads if r in enabled)
         window = windows.get(parent.monitor)
         if window is not None:  # replies and updates speak of this run's window
             parent = dataclasses.replace(parent, window_start=window.start, window_end=window.end)
-        out.append(
-            dataclasses.replace(
-                parent,
-                key=f"{parent_key}/reply@{stamp}",
-                action="reply",
-                items=replies[parent_key],
-                parent_key=parent_key,
-                run_at=run_at,
-                mention=[],
-            )
+        reply = dataclasses.replace(
+            parent,
+            key=f"{parent_key}/reply@{stamp}",
+            action="reply",
+            items=replies[parent_key],
+            parent_key=parent_key,
+            run_at=run_at,
+            mention=[],
         )
+        out.append((reply, threads))
         if parent_key in changed_threads:
             # Each item as it is now; one that has moved on to a later episode ended here.
             items = [
-                item_of(latest[i.fingerprint], "status")
+                item_of(latest[i.fingerprint], "status", monitor_of.get(i.fingerprint))
                 if i.fingerprint in latest and latest[i.fingerprint].message_key == parent_key
                 else dataclasses.replace(i, action="status", state="resolved")
                 for i in parent.items
             ]
-            out.append(
-                dataclasses.replace(
-                    parent,
-                    key=f"{parent_key}/update@{stamp}",
-                    action="update",
-                    items=items,
-                    parent_key=parent_key,
-                    run_at=run_at,
-                    mention=[],
-                )
+            update = dataclasses.replace(
+                parent,
+                key=f"{parent_key}/update@{stamp}",
+                action="update",
+                items=items,
+                parent_key=parent_key,
+                run_at=run_at,
+                mention=[],
             )
+            out.append((update, threads))
     return out
 
 
-def _parent(store: AlertStore, queued: list[Message], key: str) -> Message | None:
-    for m in queued:
+def _parent(
+    store: AlertStore, queued: list[tuple[Message, tuple[str, ...]]], key: str
+) -> tuple[Message, tuple[str, ...]] | None:
+    """A thread's post and the thread receivers it was queued for."""
+    for m, threads in queued:
         if m.key == key:
-            return m
+            return m, threads
     payload = store.payload(key)
-    return Message.from_json(payload) if payload else None
+    if not payload:
+        return None
+    return Message.from_json(payload), tuple(store.receivers_of(key))
 
 
 def make_silence(

@@ -31,7 +31,7 @@ from monitor.check_tests import CaseResult, run_check_tests
 from monitor.checks import discover_checks, find_check
 from monitor.compare import Comparison, compare
 from monitor.config import Config, DuckDBWarehouse, load_config
-from monitor.durations import parse_duration
+from monitor.durations import format_duration, parse_duration
 from monitor.errors import CheckError, MonitorError
 from monitor.logs import use_json_logs
 from monitor.notify.message import number
@@ -129,6 +129,7 @@ def run(
         results = runner.run_scheduled(monitor, force=force, build=not no_build)
         if not results:
             console.print("nothing to run: every scheduled window has run")
+    runner.deliver_patiently()
     _print_results(results)
     _print_alerting(runner)
     _exit_for(results, runner)
@@ -173,6 +174,8 @@ def backfill(
         results = runner.backfill(
             first, last, monitor, build=not no_build, progress=advance, notify=notify
         )
+    if notify:
+        runner.deliver_patiently()
     _print_summary(results)
     _print_alerting(runner)
     _exit_for(results, runner)
@@ -524,15 +527,15 @@ def send(config: ConfigOpt = Path("alerts.yaml")) -> None:
     """Deliver every pending notification now (after an outage), ignoring backoff."""
     cfg = load_config(config)
     runner = Runner(cfg)
-    with state_database(cfg) as db:
-        report = runner.deliver(StateStore(db, cfg.state.schema_), force=True)
+    report = runner.deliver_patiently(force=True)
     console.print(f"{report.sent} sent, {report.waiting} waiting")
     if report.busy:
         console.print("another process is delivering the outbox now: try again when it is done")
-    for error in report.errors[:10]:
-        console.print(f"  [red]{escape(error)}[/red]")
-    if report.waiting:
         raise typer.Exit(1)
+    for error in report.errors[-10:]:
+        console.print(f"  [red]{escape(error)}[/red]")
+    _print_undelivered(runner)
+    _exit_for([], runner)
 
 
 @app.command()
@@ -560,6 +563,7 @@ def demo(
     # Alerts go to Slack when $SLACK_BOT_TOKEN is set, else to the console.
     runner = Runner(cfg)
     results = runner.backfill(first, last, notify=True)
+    runner.deliver_patiently()
     _print_summary(results)
     _print_alerting(runner)
     inc = demo_world.incidents_for(days)
@@ -756,11 +760,34 @@ def _print_alerting(runner: Runner) -> None:
         console.print(
             f"notifications: [{colour}]{report.sent} sent, {report.waiting} waiting[/{colour}]"
         )
-        for error in report.errors[:5]:
+        for error in report.errors[-5:]:
             console.print(f"  [red]{escape(error)}[/red]")
+    _print_undelivered(runner)
+
+
+def _print_undelivered(runner: Runner) -> None:
+    """What cron's mail (or the CronJob's log) must show when pages are stuck."""
+    report = runner.delivery
+    if report is None or not report.waiting or report.busy:
+        return
+    within = format_duration(runner.config.notify.deliver_within)
+    err_console.print(
+        f"[red]undelivered[/red]: {report.waiting} notification(s) still waiting after "
+        f"retrying for {within} ({escape(report.why_waiting())}). They stay in the outbox: "
+        f"the next run, the daemon or `monitor send` delivers them. Exit code {UNDELIVERED}.",
+        soft_wrap=True,
+    )
+
+
+UNDELIVERED = 3  # the exit code when notifications are still waiting (docs/operations.md)
 
 
 def _exit_for(results: list[RunResult], runner: Runner | None = None) -> None:
+    """3 when notifications could not be delivered (whatever else failed: a page that
+    does not arrive is the worst news), 1 when a run or the alert stage failed."""
+    report = runner.delivery if runner else None
+    if report is not None and report.waiting and not report.busy:
+        raise typer.Exit(UNDELIVERED)
     if any(r.status in FAILED for r in results) or (runner and runner.alert_errors):
         raise typer.Exit(1)
 

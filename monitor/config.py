@@ -186,6 +186,7 @@ class DbtConfig(Strict):
 
 
 Severity = Literal["page", "ticket", "info"]
+PAGE_ONLY: tuple[Severity, ...] = ("page",)
 
 
 class SlackConfig(Strict):
@@ -204,14 +205,66 @@ class WebhookConfig(Strict):
     timeout: float = Field(10.0, gt=0)
 
 
+class PagerDutyConfig(Strict):
+    """PagerDuty Events API v2: a `trigger` per alert of a listed severity, `resolve`
+    when it resolves; the alert's fingerprint is the dedup_key."""
+
+    routing_key_env: str = "PAGERDUTY_ROUTING_KEY"  # an Events API v2 integration key
+    url: str = "https://events.pagerduty.com/v2/enqueue"
+    severities: list[Severity] = Field(default_factory=lambda: list(PAGE_ONLY), min_length=1)
+    timeout: float = Field(10.0, gt=0)
+
+
+class AlertmanagerConfig(Strict):
+    """Prometheus Alertmanager: alerts POSTed to `<url>/api/v2/alerts`, routed by the
+    team's own Alertmanager configuration."""
+
+    url: str  # e.g. http://alertmanager:9093
+    severities: list[Severity] = Field(
+        default_factory=lambda: list(typing.get_args(Severity)), min_length=1
+    )
+    timeout: float = Field(10.0, gt=0)
+
+
+Receiver = Literal["slack", "webhook", "pagerduty", "alertmanager", "console"]
+
+
+class RouteConfig(Strict):
+    """One routing rule: alerts matching every given glob go to `receivers` (default:
+    every enabled one) and, on Slack, to `channel`. The first matching rule wins."""
+
+    monitor: str = "*"
+    model: str = "*"
+    severity: str = "*"
+    segment: str = "*"  # the alert's segment, e.g. "country=PT*" (glob)
+    receivers: list[Receiver] | None = None
+    channel: str | None = None
+
+
 class NotifyConfig(Strict):
     slack: SlackConfig | None = None
     webhook: WebhookConfig | None = None
+    pagerduty: PagerDutyConfig | None = None
+    alertmanager: AlertmanagerConfig | None = None
+    routes: list[RouteConfig] = Field(default_factory=list)
     top_k: int = Field(10, ge=1, le=40)  # breaching items listed per message, then "+N more"
     report_url: str | None = None  # base URL of the HTML report, linked from messages
     # Retry caps for the outbox: a notification is retried until delivered, with
     # exponential backoff up to `max_backoff`; a 429's Retry-After is honoured up to it.
     max_backoff: Duration = timedelta(hours=1)
+    # How long a one-shot verb (run, backfill --notify, send, demo) keeps retrying
+    # before it exits 3 with the notifications still waiting.
+    deliver_within: Duration = timedelta(minutes=2)
+
+    @model_validator(mode="after")
+    def _receivers_configured(self) -> NotifyConfig:
+        for i, route in enumerate(self.routes):
+            for name in route.receivers or []:
+                if name != "console" and getattr(self, name) is None:
+                    raise ValueError(
+                        f"routes[{i}] sends to {name}, but notify.{name} is not configured"
+                    )
+        return self
 
 
 class Features(Strict):
@@ -376,8 +429,9 @@ class MonitorSettings(Strict):
     grace: PositiveDuration = timedelta(minutes=10)
     severity: Severity = "ticket"
     channel: str | None = None
-    # Slack user (U…/W…) or user-group (S…) ids, @-mentioned on page severity.
-    owners: list[Annotated[str, Field(pattern=r"^[UWS][A-Z0-9]{2,}$")]] = Field(
+    # Who a page-severity message mentions: Slack user (U…/W…) or user-group (S…)
+    # ids, and `here` or `channel` for everyone in the channel.
+    owners: list[Annotated[str, Field(pattern=r"^([UWS][A-Z0-9]{2,}|here|channel)$")]] = Field(
         default_factory=list
     )
 

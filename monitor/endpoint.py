@@ -1,12 +1,16 @@
-"""The daemon's local HTTP endpoint: `GET /healthz`, `GET /metrics`, and a small
+"""The daemon's local HTTP endpoint: `GET /livez`, `GET /readyz`, `GET /healthz`,
+`GET /metrics`, and a small
 read-only JSON API over the state store: `GET /api/alerts` (what `monitor alerts
 --json` prints) and `GET /api/metrics?monitor=M[&from=T][&to=T]` (the monitor's
 recorded metric rows whose window ends in (from, to]).
 
+`/livez` answers 200 while the process serves requests (a liveness probe: restart
+only a hung process). `/readyz` answers 200 when the scheduler runs (or the daemon
+stands by for the leader lock) and the state store answers (a readiness probe).
 `/healthz` answers 200 only when the scheduler runs and no monitor is overdue (its
-latest fire time more than the monitor's `grace` ago, and its window not yet run);
-a standby daemon (another holds the leader lock) is healthy. The body says why, as
-JSON. `/metrics` is Prometheus' text format from a registry of the daemon's own:
+latest fire time more than the monitor's `grace` ago, and its window not yet run):
+for alerting on, not for restarting, since a warehouse outage makes monitors
+overdue. A standby daemon is healthy. Bodies say why, as JSON. `/metrics` is Prometheus' text format from a registry of the daemon's own:
 runs by monitor and status, run duration, last success and last run per monitor,
 jobs that could not run at all, alerts by state and severity, the outbox backlog,
 config reloads, leadership and overdue monitors.
@@ -191,8 +195,13 @@ class Endpoint:
     def answer(self, request: BaseHTTPRequestHandler) -> None:
         path = request.path.split("?")[0]
         now = datetime.now(UTC)
-        if path == "/healthz":
-            healthy, body = self.health.report(now)
+        if path in ("/healthz", "/livez", "/readyz"):
+            if path == "/livez":  # the process serves requests: nothing else is asked
+                healthy, body = True, {"status": "alive", "role": self.health.role}
+            elif path == "/readyz":
+                healthy, body = self.readiness()
+            else:
+                healthy, body = self.health.report(now)
             payload = json.dumps(body).encode()
             request.send_response(200 if healthy else 503)
             request.send_header("Content-Type", "application/json")
@@ -217,12 +226,36 @@ class Endpoint:
             request.send_response(status)
             request.send_header("Content-Type", "application/json")
         else:
-            payload = b"not found: try /healthz, /metrics, /report, /api/alerts or /api/metrics\n"
+            payload = (
+                b"not found: try /livez, /readyz, /healthz, /metrics, /report, /api/alerts "
+                b"or /api/metrics\n"
+            )
             request.send_response(404)
             request.send_header("Content-Type", "text/plain")
         request.send_header("Content-Length", str(len(payload)))
         request.end_headers()
         request.wfile.write(payload)
+
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """Ready: the scheduler runs (or this daemon stands by for the leader lock) and
+        the state store answers a query. Overdue monitors do not count: a warehouse
+        that is down makes monitors late, and restarting the daemon would not help."""
+        role = self.health.role
+        running = self.health.scheduler_running()
+        body: dict[str, Any] = {"role": role, "scheduler": "running" if running else "stopped"}
+        ready = role == "standby" or (role == "leader" and running)
+        if self.config is not None:
+            config = self.config()
+            try:
+                if not state_missing(config):
+                    with state_database(config) as db:
+                        db.execute("SELECT 1 AS ok")
+                body["state_store"] = "ok"
+            except MonitorError as exc:
+                body["state_store"] = f"unavailable: {exc}"
+                ready = False
+        body["status"] = "ready" if ready else "not ready"
+        return ready, body
 
     def report(self, query: dict[str, list[str]]) -> tuple[int, bytes, str]:
         """The HTML report (`monitor report`) of the current state, built on request and

@@ -41,7 +41,7 @@ from monitor.errors import CheckError, MonitorError
 from monitor.evaluate import judge
 from monitor.ledger import OWNER, LedgerEntry, settled
 from monitor.notify import Notifier, notifiers_for
-from monitor.notify.sender import DrainReport, drain
+from monitor.notify.sender import DrainReport, drain, drain_until
 from monitor.state import BinSpec, LedgerMark, RunRecord, StateStore
 from monitor.warehouse import Warehouse, connect, state_database
 from monitor.windows import (
@@ -616,6 +616,24 @@ class Runner:
         self.delivery = drain(
             AlertStore(store), self.notifiers, self.config.notify.max_backoff, force=force
         )
+        return self.delivery
+
+    def deliver_patiently(self, force: bool = False) -> DrainReport:
+        """Keep draining until nothing waits that this process could deliver, or
+        `notify.deliver_within` has passed: what one-shot verbs do, since their next
+        drain is the next invocation (the daemon retries in the background instead).
+        The state store is opened per attempt, so a daemon beside it can write between."""
+
+        def once(forced: bool) -> DrainReport:
+            with state_database(self.config) as db:
+                store = StateStore(db, self.config.state.schema_)
+                return drain(
+                    AlertStore(store), self.notifiers, self.config.notify.max_backoff,
+                    force=forced,
+                )  # fmt: skip
+
+        first = None if force else self.delivery
+        self.delivery = drain_until(once, self.config.notify.deliver_within, first)
         return self.delivery
 
     def run_one(

@@ -1,9 +1,12 @@
-"""Notifiers: where alert messages go (Slack, a generic webhook, the console).
+"""Notifiers: where alert messages go (Slack, a generic webhook, the console,
+PagerDuty, Alertmanager).
 
-A notifier delivers one outbox message and returns where it landed; the sender
+A notifier delivers one outbox row and returns where it landed; the sender
 (monitor/notify/sender.py) drains the outbox through it. Which notifiers are active
 is decided once, from `notify:` and the environment: Slack when its token variable is
-set, the webhook when its URL variable is set, and the console when neither is.
+set, the webhook when its URL variable is set, the console when neither is,
+PagerDuty when its routing-key variable is set, Alertmanager when it is configured.
+Which of them an alert goes to is monitor/routing.py's decision.
 """
 
 from __future__ import annotations
@@ -47,26 +50,33 @@ class Notifier(Protocol):
 
 
 def notifiers_for(config: Config) -> list[Notifier]:
-    """The notifiers this process can use, in the order they are written to the outbox."""
+    """The notifiers this process can use: each one configured whose secret is set;
+    the console when neither Slack nor the webhook is."""
+    from monitor.notify.alertmanager import AlertmanagerNotifier
     from monitor.notify.console import ConsoleNotifier
+    from monitor.notify.pagerduty import PagerDutyNotifier
     from monitor.notify.slack import SlackNotifier
     from monitor.notify.webhook import WebhookNotifier
 
     active: list[Notifier] = []
-    slack = config.notify.slack
-    if slack is not None:
-        token = os.environ.get(slack.token_env)
-        if token:
-            active.append(SlackNotifier(slack, token, config.notify.top_k))
+    notify = config.notify
+    if notify.slack is not None:
+        if token := os.environ.get(notify.slack.token_env):
+            active.append(SlackNotifier(notify.slack, token, notify.top_k))
         else:
-            log.warning("$%s is not set: Slack alerts go to the console", slack.token_env)
-    hook = config.notify.webhook
-    if hook is not None:
-        url = os.environ.get(hook.url_env)
-        if url:
-            active.append(WebhookNotifier(url, hook.timeout))
+            log.warning("$%s is not set: Slack alerts go to the console", notify.slack.token_env)
+    if notify.webhook is not None:
+        if url := os.environ.get(notify.webhook.url_env):
+            active.append(WebhookNotifier(url, notify.webhook.timeout))
         else:
-            log.warning("$%s is not set: webhook notifications are off", hook.url_env)
+            log.warning("$%s is not set: webhook notifications are off", notify.webhook.url_env)
     if not active:
-        active.append(ConsoleNotifier(config.notify.top_k))
+        active.append(ConsoleNotifier(notify.top_k))
+    if notify.pagerduty is not None:
+        if key := os.environ.get(notify.pagerduty.routing_key_env):
+            active.append(PagerDutyNotifier(notify.pagerduty, key))
+        else:
+            log.warning("$%s is not set: PagerDuty is off", notify.pagerduty.routing_key_env)
+    if notify.alertmanager is not None:
+        active.append(AlertmanagerNotifier(notify.alertmanager))
     return active

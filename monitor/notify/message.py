@@ -51,6 +51,7 @@ class Item:
     direction: str | None = None  # above | below | both
     measured: float | None = None  # the number compared with the threshold
     breaching: bool = True  # False: firing, back within the threshold but not yet clear
+    severity: str | None = None  # page | ticket | info (None in messages queued before it)
 
     def sort_key(self) -> tuple[Any, ...]:
         """Worst first: state, level, then the largest excess over the threshold."""
@@ -86,6 +87,9 @@ class Message:
     mention: list[str] = field(default_factory=list)  # owners' Slack ids (page severity)
     render_command: str = ""
     report_url: str | None = None
+    # Seconds between reminders while an alert fires (the monitor's repeat_interval):
+    # how long a receiver that forgets silent alerts (Alertmanager) should keep one.
+    repeat_interval: float | None = None
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), default=_iso, sort_keys=True)
@@ -238,3 +242,52 @@ def plain_text(message: Message, top_k: int = 10) -> str:
     if link:
         lines.append(f"  report: {link}")
     return "\n".join(lines)
+
+
+def summary(message: Message, item: Item) -> str:
+    """One alert in one line, for receivers that page per alert (PagerDuty,
+    Alertmanager): monitor, where, metric, how much against what threshold."""
+    return (
+        f"[{item.severity or message.severity}] {message.monitor}: {item.metric} "
+        f"at {where(item)} (model {message.model}) — {describe(item)}"
+    )
+
+
+def evidence(message: Message, item: Item) -> dict[str, Any]:
+    """An alert's facts as a flat mapping (PagerDuty's custom_details, Alertmanager's
+    annotations), with the ways to dig in."""
+    facts: dict[str, Any] = {
+        "monitor": message.monitor,
+        "model": message.model,
+        "check": message.check,
+        "segment": item.segment,
+        "feature": item.feature,
+        "metric": item.metric,
+        "state": item.state,
+        "level": item.level,
+        "severity": item.severity or message.severity,
+        "value": item.value,
+        "threshold": item.threshold,
+        "baseline_value": item.baseline_value,
+        "measure": item.measure,
+        "direction": item.direction,
+        "measured": item.measured,
+        "sample_size": item.sample_size,
+        "p_value": item.p_value,
+        "q_value": item.q_value,
+        "reason": item.reason,
+        "first_seen": item.first_seen.isoformat() if item.first_seen else None,
+        "window": (
+            f"{clock(message.window_start)}..{clock(message.window_end)} UTC"
+            if message.window_start and message.window_end
+            else None
+        ),
+        "render_command": message.render_command or None,
+        "report": report_link(message, item),
+    }
+    # JSON has no NaN or infinity: say them in words rather than send invalid JSON.
+    return {
+        k: str(v) if isinstance(v, float) and not math.isfinite(v) else v
+        for k, v in facts.items()
+        if v is not None and v != ""
+    }

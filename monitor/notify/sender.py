@@ -1,22 +1,28 @@
 """Drain the outbox: deliver every pending notification, in order per thread.
 
 Rows are read in id order (the order the alert stage wrote them). A thread is a
-top-level post and the replies and updates that follow it; once one row of a thread
-fails, the rest of that thread waits for the next drain, so a resolve never lands
-before its announcement. A failed row gets `attempts`, `last_error` and a
+top-level post and the replies and updates that follow it (for PagerDuty and
+Alertmanager, one alert's events); once one row of a thread fails, the rest of that
+thread waits for the next drain, so a resolve never lands before its announcement. A failed row gets `attempts`, `last_error` and a
 `next_attempt_at` with exponential backoff (30 s, 1 min, 2 min, ... capped by
 `notify.max_backoff`; a 429's Retry-After, capped the same way, when longer).
 
 Drains take turns: on a PostgreSQL state store, a drain that finds another one running
 (an advisory lock) leaves the rows to it.
 
-Delivery is at-least-once: a crash after Slack accepted a message but before the
-row was marked sent repeats that one message on the next drain, and only that one.
+Delivery is at-least-once: a crash after a receiver accepted a message but before
+the row was marked sent repeats that one message on the next drain, and only that one.
+
+One-shot verbs (`monitor run`, `backfill --notify`, `send`, `demo`) have no later
+drain of their own before the next invocation, so they keep draining
+(`drain_until`): again after 1 s, 2 s, 4 s … (30 s at most, and never sooner than a
+429's Retry-After) until nothing waits or `notify.deliver_within` has passed.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,9 +30,12 @@ from datetime import UTC, datetime, timedelta
 from monitor.alert_store import AlertStore, OutboxRow
 from monitor.notify import DeliveryError, Notifier, Receipt
 from monitor.notify.message import Message
+from monitor.routing import ALERT_RECEIVERS
 
 log = logging.getLogger(__name__)
 FIRST_BACKOFF = timedelta(seconds=30)
+FIRST_PAUSE = 1.0  # seconds: a one-shot verb's first wait before it drains again
+MAX_PAUSE = 30.0
 
 
 @dataclass
@@ -36,6 +45,36 @@ class DrainReport:
     waiting: int = 0  # rows left pending (failed, backing off, or behind a failed row)
     errors: list[str] = field(default_factory=list)
     busy: bool = False  # another process was draining: its rows are left to it
+    # Rows for a receiver this process does not have (its secret is not set here):
+    # waiting, but no retry in this process can deliver them.
+    unroutable: dict[str, int] = field(default_factory=dict)
+    retry_after: float | None = None  # the longest Retry-After a receiver asked for
+
+    @property
+    def retryable(self) -> int:
+        """Rows a later drain of this process may still deliver."""
+        return self.waiting - sum(self.unroutable.values())
+
+    def then(self, later: DrainReport) -> DrainReport:
+        """This drain followed by `later`: what was sent in all, what waits now."""
+        return DrainReport(
+            self.sent + later.sent,
+            self.failed + later.failed,
+            later.waiting,
+            self.errors + later.errors,
+            later.busy,
+            later.unroutable,
+            later.retry_after,
+        )
+
+    def why_waiting(self) -> str:
+        """Why rows still wait, for the person reading cron's mail."""
+        reasons = [f"last error: {self.errors[-1]}"] if self.errors else []
+        for name, n in sorted(self.unroutable.items()):
+            reasons.append(f"{n} for {name}, which is not enabled in this process")
+        if self.busy:
+            reasons.append("another process is delivering the outbox")
+        return "; ".join(reasons) or "backing off after earlier failures"
 
 
 def backoff(attempts: int, retry_after: float | None, cap: timedelta) -> timedelta:
@@ -73,9 +112,16 @@ def _drain(
     blocked: set[tuple[str, str]] = set()
     down: set[str] = set()  # notifiers whose service failed in this drain
     for row in alerts.outbox("pending"):
+        message = Message.from_json(row.payload)
         thread = (row.notifier, row.parent_key or row.message_key)
+        if row.notifier in ALERT_RECEIVERS:  # an alert's events go in order: its own thread
+            thread = (row.notifier, message.items[0].fingerprint)
         notifier = by_name.get(row.notifier)
-        if notifier is None or thread in blocked or row.notifier in down:
+        if notifier is None:
+            report.unroutable[row.notifier] = report.unroutable.get(row.notifier, 0) + 1
+            report.waiting += 1
+            continue
+        if thread in blocked or row.notifier in down:
             report.waiting += 1
             continue
         if not force and row.next_attempt_at > now():
@@ -91,7 +137,7 @@ def _drain(
                 continue
             parent = Receipt(sent.remote_channel, sent.remote_ts)
         try:
-            receipt = notifier.deliver(Message.from_json(row.payload), parent)
+            receipt = notifier.deliver(message, parent)
         except DeliveryError as exc:
             retry_at = now() + backoff(row.attempts + 1, exc.retry_after, max_backoff)
             alerts.mark_failed(row, str(exc), retry_at)
@@ -99,12 +145,42 @@ def _drain(
             blocked.add(thread)
             if exc.unavailable:
                 down.add(row.notifier)
+            if exc.retry_after is not None:
+                report.retry_after = max(report.retry_after or 0.0, exc.retry_after)
             report.failed += 1
             report.waiting += 1
             report.errors.append(f"{row.notifier} {row.message_key}: {exc}")
             continue
         alerts.mark_sent(row, receipt.channel, receipt.ts, now())
         report.sent += 1
+    return report
+
+
+def drain_until(
+    drain_once: Callable[[bool], DrainReport],
+    within: timedelta,
+    first: DrainReport | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> DrainReport:
+    """Drain until nothing this process can deliver waits, or `within` has passed:
+    what a one-shot verb does, since its next drain is the next invocation.
+
+    `drain_once(force)` opens the store and drains it (force: ignore the stored
+    backoff, which paces the daemon's background retries); `first` is a drain that
+    already ran. Between drains: 1 s, then doubling to 30 s, and at least the longest
+    Retry-After; the last drain starts at the deadline, unless a Retry-After reaches
+    past it."""
+    deadline = clock() + within.total_seconds()
+    report = first if first is not None else drain_once(True)
+    pause = FIRST_PAUSE
+    while report.retryable > 0 and not report.busy:
+        left = deadline - clock()
+        if left <= 0 or (report.retry_after or 0.0) > left:
+            break
+        sleep(min(max(pause, report.retry_after or 0.0), left))
+        report = report.then(drain_once(True))
+        pause = min(pause * 2, MAX_PAUSE)
     return report
 
 

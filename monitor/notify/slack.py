@@ -58,6 +58,16 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def mention(owner: str) -> str:
+    """Slack's syntax that notifies: a user `<@U…>`, a user group `<!subteam^S…>`
+    (written `<@S…>`, a group is shown but nobody is notified), `<!here>`, `<!channel>`."""
+    if owner in ("here", "channel"):
+        return f"<!{owner}>"
+    if owner.startswith("S"):
+        return f"<!subteam^{escape(owner)}>"
+    return f"<@{escape(owner)}>"
+
+
 def code(text: str) -> str:
     """An escaped inline code span (a backtick inside would end it early)."""
     return "`" + escape(text).replace("`", "'") + "`"
@@ -104,7 +114,7 @@ def blocks(message: Message, top_k: int = 10) -> list[dict[str, Any]]:
         }
     )
     if message.mention:
-        mentions = " ".join(f"<@{escape(u)}>" for u in message.mention)
+        mentions = " ".join(mention(owner) for owner in message.mention)
         out.append(_section(f"{mentions} paging the owners of {code(message.monitor)}"))
     items, more = shown(message.items, top_k)
     # Leave room for the blocks around the items: header, context, mention, more, dig-in.

@@ -1,19 +1,17 @@
 """A generic webhook: each notification is POSTed as one JSON object.
 
 The body is the platform-neutral message (monitor/notify/message.py) plus a
-plain-text rendering under `text`, so a receiver can forward it anywhere (PagerDuty
-bridges, Teams, an internal bus). Replies and updates carry `parent_key`: the
-receiver threads them itself. Any non-2xx answer, refused connection or timeout is a
-DeliveryError, and the outbox retries it.
+plain-text rendering under `text`, so a receiver can forward it anywhere (Teams, an
+internal bus). Replies and updates carry `parent_key`: the receiver threads them
+itself. Errors follow monitor/notify/http.py: the outbox retries them.
 """
 
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 
-from monitor.notify import DeliveryError, Receipt
+from monitor.notify import Receipt
+from monitor.notify.http import post_json
 from monitor.notify.message import Message, plain_text
 
 
@@ -27,24 +25,5 @@ class WebhookNotifier:
     def deliver(self, message: Message, parent: Receipt | None) -> Receipt:
         body = json.loads(message.to_json())
         body["text"] = plain_text(message)
-        request = urllib.request.Request(
-            self.url,
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                response.read()
-        except urllib.error.HTTPError as exc:
-            wait = exc.headers.get("Retry-After") if exc.code == 429 else None
-            raise DeliveryError(
-                f"webhook HTTP {exc.code}",
-                float(wait) if wait and wait.isdigit() else None,
-                exc.code == 429 or exc.code >= 500,
-            ) from None
-        except (urllib.error.URLError, OSError) as exc:
-            raise DeliveryError(
-                f"webhook unreachable: {type(exc).__name__}: {exc}", unavailable=True
-            ) from None
+        post_json(self.url, body, self.timeout, "webhook")
         return Receipt(None, message.key)

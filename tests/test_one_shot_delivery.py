@@ -1,0 +1,170 @@
+"""One-shot verbs ride out a blip: `monitor backfill --notify`, `run`, `send` keep
+draining the outbox (1 s, 2 s, 4 s … and at least Retry-After) until everything is
+delivered or `notify.deliver_within` has passed, then exit 3 with the count.
+
+Real DuckDB file, real runner and CLI, slack-sdk's WebClient against the
+Slack-compatible server of tests/slack_server.py.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from monitor.cli import app
+from monitor.notify.sender import DrainReport, drain_until
+from tests.conftest import REPO, World, read_db
+from tests.slack_server import FakeSlack, Fault
+from tests.test_alert_delivery import DRIFT, config_path, outbox, slack, write_days
+
+__all__ = ["slack"]  # the fixture, shared with test_alert_delivery
+
+BACKFILL = ["--from", "2026-09-02", "--to", "2026-09-07"]
+
+
+def backfill(path: Path) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["backfill", "--config", str(path), *BACKFILL, "--notify"])
+    return result.exit_code, result.output
+
+
+def test_a_blip_of_three_failures_is_ridden_out_in_the_same_command(world, slack) -> None:
+    write_days(world, {3: 50.0, 4: 50.0})
+    path = config_path(world, slack, [DRIFT])
+    # slack-sdk tries each request 3 times in process; all three answered 503.
+    slack.fail(Fault("503"), Fault("503"), Fault("503"))
+    started = time.monotonic()
+    code, output = backfill(path)
+    assert code == 0, output
+    assert "4 sent, 0 waiting" in output
+    rows = outbox(world)
+    assert [r[:2] for r in rows] == [
+        ("post", "sent"), ("reply", "sent"), ("reply", "sent"), ("update", "sent"),
+    ]  # fmt: skip
+    assert rows[0][2] == 2  # one failed attempt (three requests), then delivered
+    assert [r["answered"] for r in slack.requests[:4]] == [False, False, False, True]
+    assert time.monotonic() - started < 30  # a pause of 1 s, not the daemon's 30 s backoff
+    methods = [r["method"] for r in slack.requests if r["answered"]]
+    assert methods == ["chat.postMessage", "chat.postMessage", "chat.postMessage", "chat.update"]
+
+    # The same backfill again: nothing is sent twice.
+    before = len(slack.requests)
+    code, output = backfill(path)
+    assert code == 0, output
+    assert len(slack.requests) == before
+    assert len(slack.top_level()) == 1
+
+
+def test_slack_down_for_good_exits_3_with_the_count(world, slack) -> None:
+    write_days(world, {3: 50.0, 4: 50.0})
+    path = config_path(world, slack, [DRIFT], deliver_within="4s")
+    slack.stop()
+    started = time.monotonic()
+    code, output = backfill(path)
+    took = time.monotonic() - started
+    assert code == 3, output
+    assert "4 notification(s) still waiting after retrying for 4s" in output
+    assert "Slack unreachable" in output and "Exit code 3" in output
+    assert 4 <= took < 30
+    rows = outbox(world)
+    assert all(r[1] == "pending" for r in rows)
+    # Retried in the command: the post at 0 s, then after 1, 2 and (the deadline) 1 s.
+    assert rows[0][2] == 4
+    assert [r[2] for r in rows[1:]] == [0, 0, 0]  # its thread waited behind it, in order
+
+    # `monitor send` with Slack still down: the same exit code; back up: all of them.
+    result = CliRunner().invoke(app, ["send", "--config", str(path)])
+    assert result.exit_code == 3, result.output
+    slack.start()
+    result = CliRunner().invoke(app, ["send", "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "4 sent, 0 waiting" in result.output
+    assert len(slack.top_level()) == 1 and len(slack.thread(slack.top_level()[0].ts)) == 2
+
+
+def test_rows_for_a_receiver_this_process_lacks_do_not_hold_the_command(
+    world, slack, monkeypatch
+) -> None:
+    """A row only another process can send (its token is not set here) waits, and the
+    command says so, without retrying for deliver_within."""
+    write_days(world, {3: 50.0})
+    path = config_path(world, slack, [DRIFT], deliver_within="1s")
+    slack.stop()
+    assert backfill(path)[0] == 3  # a host with the token queued it, Slack was down
+    path = config_path(world, slack, [DRIFT], deliver_within="1m")
+    monkeypatch.delenv("TEST_SLACK_TOKEN")  # this host has no Slack token
+    started = time.monotonic()
+    result = CliRunner().invoke(app, ["send", "--config", str(path)])
+    assert time.monotonic() - started < 10
+    assert result.exit_code == 3, result.output
+    assert "3 for slack, which is not enabled in this process" in result.output
+
+
+def test_monitor_run_under_cron_with_slack_down(world: World, slack: FakeSlack) -> None:
+    """What cron's mail shows (docs/operations.md): a real `monitor run` process."""
+    write_days(world, {3: 50.0})
+    path = config_path(world, slack, [DRIFT], deliver_within="3s")
+    slack.stop()
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "run", "--config", str(path),
+         "--at", "2026-09-05T06:00"],
+        capture_output=True, text=True, cwd=REPO, timeout=120,
+        env={**os.environ, "TEST_SLACK_TOKEN": "xoxb-test"},
+    )  # fmt: skip
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "notifications: 0 sent, 1 waiting" in done.stdout
+    assert "undelivered: 1 notification(s) still waiting after retrying for 3s" in done.stderr
+    assert "Slack unreachable" in done.stderr
+
+
+# ------------------------------------------------------------------ the pacing
+
+
+def test_drain_until_backs_off_honours_retry_after_and_stops_at_the_deadline() -> None:
+    now = [0.0]
+    waits: list[float] = []
+    answers = [
+        DrainReport(sent=2, failed=1, waiting=3),
+        DrainReport(failed=1, waiting=3),
+        DrainReport(failed=1, waiting=3, retry_after=7.0),  # a 429 asked for 7 s
+        DrainReport(failed=1, waiting=3),
+        DrainReport(failed=1, waiting=3),
+        DrainReport(failed=1, waiting=3),
+    ]
+
+    def drain_once(force: bool) -> DrainReport:
+        assert force  # the stored backoff paces the daemon, not a one-shot verb
+        return answers.pop(0)
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    report = drain_until(drain_once, timedelta(seconds=20), sleep=sleep, clock=lambda: now[0])
+    # 1, 2, then Retry-After 7 (> the 4 due), 8, then the 2 s left to the deadline.
+    assert waits == [1.0, 2.0, 7.0, 8.0, 2.0]
+    assert (report.sent, report.failed, report.waiting) == (2, 6, 3)
+
+    # Delivered at the second try: one pause.
+    waits.clear()
+    answers[:] = [DrainReport(failed=1, waiting=1), DrainReport(sent=1)]
+    report = drain_until(drain_once, timedelta(minutes=2), sleep=sleep, clock=lambda: now[0])
+    assert waits == [1.0] and (report.sent, report.waiting) == (1, 0)
+
+    # A Retry-After beyond the deadline: no pointless wait.
+    waits.clear()
+    answers[:] = [DrainReport(failed=1, waiting=1, retry_after=600.0)]
+    report = drain_until(drain_once, timedelta(minutes=2), sleep=sleep, clock=lambda: now[0])
+    assert waits == [] and report.waiting == 1
+
+    # Another process is delivering, or only unroutable rows wait: no waiting either.
+    answers[:] = [DrainReport(waiting=2, busy=True)]
+    assert drain_until(drain_once, timedelta(minutes=2), sleep=sleep).busy
+    answers[:] = [DrainReport(waiting=2, unroutable={"slack": 2})]
+    assert drain_until(drain_once, timedelta(minutes=2), sleep=sleep).waiting == 2
+    assert waits == []
