@@ -493,7 +493,7 @@ def _messages(
             window_end=window.end if window else None,
             items=items,
             mention=list(monitor.owners) if severity == "page" else [],
-            render_command=f"monitor render {monitor.check} --monitor {name} --at {run_at:%Y-%m-%dT%H:%M}",
+            render_command=render_command(monitor.check, name, run_at),
             report_url=config.notify.report_url,
             repeat_interval=monitor.repeat_interval.total_seconds(),
         )
@@ -505,8 +505,12 @@ def _messages(
         parent, threads = found
         threads = tuple(r for r in threads if r in enabled)
         window = windows.get(parent.monitor)
-        if window is not None:  # replies and updates speak of this run's window
+        if window is not None:
             parent = dataclasses.replace(parent, window_start=window.start, window_end=window.end)
+        # Replies and updates speak of this run: its window and its exact SQL.
+        parent = dataclasses.replace(
+            parent, render_command=render_command(parent.check, parent.monitor, run_at)
+        )
         reply = dataclasses.replace(
             parent,
             key=f"{parent_key}/reply@{stamp}",
@@ -536,6 +540,11 @@ def _messages(
             )
             out.append((update, threads))
     return out
+
+
+def render_command(check: str, monitor: str, run_at: datetime) -> str:
+    """The command that prints the exact SQL a run executed."""
+    return f"monitor render {check} --monitor {monitor} --at {run_at:%Y-%m-%dT%H:%M}"
 
 
 def _parent(

@@ -9,6 +9,7 @@ needed.
 from __future__ import annotations
 
 import math
+import re
 import types
 import typing
 from datetime import UTC, datetime, timedelta
@@ -403,6 +404,14 @@ class Rule(Strict):
         return self
 
 
+def _owner(value: str) -> str:
+    if not re.fullmatch(r"[UWS][A-Z0-9]{2,}|here|channel", value):
+        raise ValueError(
+            f"{value!r} is not a Slack user (U…, W…) or user-group (S…) id, here or channel"
+        )
+    return value
+
+
 class MonitorSettings(Strict):
     """Everything a monitor may inherit from `defaults:`."""
 
@@ -431,9 +440,7 @@ class MonitorSettings(Strict):
     channel: str | None = None
     # Who a page-severity message mentions: Slack user (U…/W…) or user-group (S…)
     # ids, and `here` or `channel` for everyone in the channel.
-    owners: list[Annotated[str, Field(pattern=r"^([UWS][A-Z0-9]{2,}|here|channel)$")]] = Field(
-        default_factory=list
-    )
+    owners: list[Annotated[str, AfterValidator(_owner)]] = Field(default_factory=list)
 
     @field_validator("schedule")
     @classmethod

@@ -15,6 +15,7 @@ exist (sqlglot resolves every column against the warehouse's schema), and a dry 
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +41,7 @@ _UNRESOLVED = re.compile(r"Column '(?P<column>[^']+)' could not be resolved")
 
 def validate(config: Config) -> tuple[list[str], list[str]]:
     """(problems, notes): problems make validation fail; notes are for information."""
-    notes: list[str] = []
+    notes: list[str] = receiver_notes(config)
     wh: Warehouse | None = None
     if config.warehouse.type == "duckdb" and not config.warehouse.path.exists():
         notes.append(f"{config.warehouse.path} does not exist yet: tables and columns not checked")
@@ -54,6 +55,22 @@ def validate(config: Config) -> tuple[list[str], list[str]]:
     finally:
         if wh is not None:
             wh.close()
+
+
+def receiver_notes(config: Config) -> list[str]:
+    """Receivers configured whose secret is not in this environment: this process
+    neither queues nor sends anything for them (a cron host without the key)."""
+    n = config.notify
+    secrets = [
+        ("slack", n.slack.token_env if n.slack else None),
+        ("webhook", n.webhook.url_env if n.webhook else None),
+        ("pagerduty", n.pagerduty.routing_key_env if n.pagerduty else None),
+    ]
+    return [
+        f"notify.{name}: ${var} is not set here, so this process sends nothing to {name}"
+        for name, var in secrets
+        if var and not os.environ.get(var)
+    ]
 
 
 def _validate(

@@ -60,7 +60,7 @@ DRIFT = {
     "schedule": "0 6 * * *",
     "rules": [{"metric": "ks", "warn": 0.2, "alert": 0.3}],
     "severity": "page",
-    "owners": ["U0123ABC"],
+    "owners": ["U0123ABC", "S0456DEF", "here"],  # a user, a user group, the channel
 }
 
 
@@ -117,7 +117,8 @@ def test_grouped_post_reminder_and_resolve(world, slack) -> None:
     (post,) = slack.top_level()
     assert slack.calls("chat.postMessage")[0]["body"]["channel"] == "#oncall"  # page route
     body = slack.calls("chat.postMessage")[0]["body"]
-    assert "<@U0123ABC>" in json.dumps(body["blocks"])  # owners paged
+    mentions = body["blocks"][2]["text"]["text"]  # owners paged, each the way Slack notifies
+    assert mentions.startswith("<@U0123ABC> <!subteam^S0456DEF> <!here> paging the owners")
     assert body["text"].startswith("[page] ALERT drift: 3 breaching")
     golden("announce", body["blocks"])
 

@@ -93,9 +93,14 @@ class Daemons:
         self.procs: list[subprocess.Popen[bytes]] = []
         self.slack = FakeSlack()
 
-    def config(self, monitors: list[dict[str, Any]], daemon: dict[str, Any] | None = None) -> Path:
+    def config(
+        self,
+        monitors: list[dict[str, Any]],
+        daemon: dict[str, Any] | None = None,
+        lock_timeout: str = "20s",
+    ) -> Path:
         doc = {
-            "warehouse": {"type": "duckdb", "path": str(self.db), "lock_timeout": "20s"},
+            "warehouse": {"type": "duckdb", "path": str(self.db), "lock_timeout": lock_timeout},
             "sql_dirs": [str(REPO / "sql"), str(self.root / "extra")],
             "daemon": {
                 "catch_up_horizon": "2m",
@@ -413,6 +418,41 @@ def test_stop_deadline_cancels_the_query_and_marks_the_window_aborted(daemons) -
     assert [r[3] for r in runs if r[1] == window] == ["ok"]
 
 
+def test_liveness_stays_up_while_the_warehouse_is_down_readiness_does_not(daemons) -> None:
+    """/livez is for restarting a hung process, /readyz for routing traffic, /healthz for
+    alerting: a locked warehouse makes monitors overdue, which no restart would fix."""
+    daemons.config([volume(grace="2s")], lock_timeout="1s")
+    d = daemons.start()
+    d.wait_for(lambda: len(d.runs_of("volume")) >= 2, 30, "2 runs")
+    assert d.get("/livez")[0] == 200
+    status, body = d.get("/readyz")
+    assert status == 200, body
+    assert json.loads(body) == {
+        "role": "leader", "scheduler": "running", "state_store": "ok", "status": "ready"
+    }  # fmt: skip
+
+    def take_the_file() -> duckdb.DuckDBPyConnection | None:
+        try:
+            return duckdb.connect(str(daemons.db))
+        except duckdb.IOException:  # the daemon is writing: between its runs then
+            return None
+
+    holder = d.wait_for(take_the_file, 20, "the file between runs")  # "down" for the daemon
+    try:
+        d.wait_for(lambda: d.get("/healthz")[0] == 503, 30, "overdue monitors")
+        status, body = d.get("/livez")
+        assert status == 200 and json.loads(body)["status"] == "alive"
+        status, body = d.get("/readyz")
+        assert status == 503, body
+        assert json.loads(body)["state_store"].startswith("unavailable")
+        assert d.events("job_failed")
+    finally:
+        holder.close()
+    d.wait_for(lambda: d.get("/healthz")[0] == 200, 30, "caught up")
+    assert d.get("/readyz")[0] == 200
+    assert d.stop() == 0
+
+
 def test_a_second_daemon_stands_by_and_runs_nothing_twice(daemons) -> None:
     daemons.config([volume(), volume("volume-2")])
     a = daemons.start("a")
@@ -421,6 +461,8 @@ def test_a_second_daemon_stands_by_and_runs_nothing_twice(daemons) -> None:
     b.wait_for(lambda: b.events("standby"), 20, "b on standby")
     status, body = b.get("/healthz")
     assert status == 200 and json.loads(body)["role"] == "standby"
+    status, body = b.get("/readyz")  # a standby can serve /report and /api, and take over
+    assert status == 200 and json.loads(body)["status"] == "ready", body
     _, text = b.get("/metrics")
     assert metric_value(text, "monitor_daemon_leader") in (None, 0)
 

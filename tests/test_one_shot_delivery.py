@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from monitor.cli import app
 from monitor.notify.sender import DrainReport, drain_until
-from tests.conftest import REPO, World, read_db
+from tests.conftest import REPO, World
 from tests.slack_server import FakeSlack, Fault
 from tests.test_alert_delivery import DRIFT, config_path, outbox, slack, write_days
 

@@ -189,3 +189,19 @@ def test_a_mistake_in_a_tests_file_is_a_problem(world) -> None:
 def test_the_repository_checks_validate_clean() -> None:
     problems, _ = validate(load_config(REPO / "alerts.yaml"))
     assert problems == []
+
+
+def test_a_receiver_without_its_secret_here_is_a_note(world, monkeypatch) -> None:
+    monkeypatch.delenv("PAGERDUTY_ROUTING_KEY", raising=False)
+    monkeypatch.setenv("TEST_SLACK_TOKEN", "xoxb-test")
+    notify = {
+        "slack": {"token_env": "TEST_SLACK_TOKEN"},
+        "pagerduty": {},
+        "alertmanager": {"url": "http://127.0.0.1:9"},
+    }
+    path = world.config([{"name": "rows", "check": "row_count"}], notify=notify)
+    _, notes = validate(load_config(path))
+    wanted = "notify.pagerduty: $PAGERDUTY_ROUTING_KEY is not set here"
+    assert [n for n in notes if n.startswith("notify.")] == [
+        f"{wanted}, so this process sends nothing to pagerduty"
+    ]

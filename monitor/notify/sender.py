@@ -61,7 +61,7 @@ class DrainReport:
             self.sent + later.sent,
             self.failed + later.failed,
             later.waiting,
-            self.errors + later.errors,
+            list(dict.fromkeys(self.errors + later.errors)),  # each distinct error once
             later.busy,
             later.unroutable,
             later.retry_after,
