@@ -622,17 +622,31 @@ class Runner:
         """Keep draining until nothing waits that this process could deliver, or
         `notify.deliver_within` has passed: what one-shot verbs do, since their next
         drain is the next invocation (the daemon retries in the background instead).
-        The state store is opened per attempt, so a daemon beside it can write between."""
+        The state store is opened per attempt, so a daemon beside it can write between;
+        an attempt that cannot open it (locked by a backfill, a blip of the server)
+        counts as one more failed attempt, after the first: that one raises, so a store
+        that is simply not there is an error at once, not after deliver_within."""
+        last: list[DrainReport] = []
 
         def once(forced: bool) -> DrainReport:
-            with state_database(self.config) as db:
-                store = StateStore(db, self.config.state.schema_)
-                return drain(
-                    AlertStore(store), self.notifiers, self.config.notify.max_backoff,
-                    force=forced,
-                )  # fmt: skip
+            try:
+                with state_database(self.config) as db:
+                    store = StateStore(db, self.config.state.schema_)
+                    report = drain(
+                        AlertStore(store), self.notifiers, self.config.notify.max_backoff,
+                        force=forced,
+                    )  # fmt: skip
+            except MonitorError as exc:
+                if not last:
+                    raise
+                error = f"the outbox could not be read: {exc}"
+                report = DrainReport(waiting=max(1, last[-1].waiting), errors=[error])
+            last.append(report)
+            return report
 
         first = None if force else self.delivery
+        if first is not None:
+            last.append(first)
         self.delivery = drain_until(once, self.config.notify.deliver_within, first)
         return self.delivery
 

@@ -160,7 +160,7 @@ def _ddl(schema: str) -> list[str]:
         # Notifications to deliver, written in the same transaction as the state change.
         f"""CREATE TABLE IF NOT EXISTS {s}.outbox (
             id BIGINT PRIMARY KEY,        -- delivery order
-            notifier VARCHAR NOT NULL,    -- slack | webhook | console
+            notifier VARCHAR NOT NULL,    -- slack | webhook | console | pagerduty | alertmanager
             message_key VARCHAR NOT NULL,
             parent_key VARCHAR,           -- the thread a reply or update belongs to
             action VARCHAR NOT NULL,      -- post | reply | update

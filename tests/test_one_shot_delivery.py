@@ -12,13 +12,15 @@ import os
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from monitor.cli import app
+from monitor.config import load_config
 from monitor.notify.sender import DrainReport, drain_until
+from monitor.runner import Runner
 from tests.conftest import REPO, World
 from tests.slack_server import FakeSlack, Fault
 from tests.test_alert_delivery import DRIFT, config_path, outbox, slack, write_days
@@ -168,3 +170,47 @@ def test_drain_until_backs_off_honours_retry_after_and_stops_at_the_deadline() -
     answers[:] = [DrainReport(waiting=2, unroutable={"slack": 2})]
     assert drain_until(drain_once, timedelta(minutes=2), sleep=sleep).waiting == 2
     assert waits == []
+
+
+def test_a_state_store_that_locks_mid_retry_costs_attempts_not_the_command(
+    world: World, slack: FakeSlack
+) -> None:
+    """After the run, another process holds the DuckDB file (a backfill): each retry
+    that cannot open the outbox counts as a failed attempt, and the command still ends
+    with the count and exit 3, not a traceback; once the file and Slack are back, the
+    notification goes out."""
+    write_days(world, {3: 50.0})
+    notify = {
+        "slack": {"token_env": "TEST_SLACK_TOKEN", "base_url": slack.url, "timeout": 1},
+        "deliver_within": "3s",
+    }
+    path = world.config(
+        [DRIFT], notify=notify,
+        warehouse={"type": "duckdb", "path": str(world.db), "lock_timeout": "1s"},
+    )  # fmt: skip
+    slack.stop()
+    runner = Runner(load_config(path))
+    runner.run(at=datetime(2026, 9, 5, 6, tzinfo=UTC))
+    assert runner.delivery is not None and runner.delivery.waiting == 1
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_FILE, str(world.db)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
+        report = runner.deliver_patiently()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert report.waiting == 1 and report.sent == 0
+    assert any("the outbox could not be read" in e and "lock" in e for e in report.errors)
+    slack.start()
+    assert runner.deliver_patiently(force=True).sent == 1
+    assert len(slack.top_level()) == 1
+
+
+HOLD_THE_FILE = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+print("holding", flush=True)
+time.sleep(120)
+"""
