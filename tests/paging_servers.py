@@ -20,8 +20,10 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.local_server import LocalServer
 
 PD_SEVERITIES = ("critical", "error", "warning", "info")
 
@@ -51,40 +53,15 @@ class StoredAlert:
 
 
 @dataclass
-class FakeService:
-    """What both fakes share: a threaded server, the request log and the faults."""
+class FakeService(LocalServer):
+    """What both fakes share: the request log and the faults."""
 
     requests: list[dict[str, Any]] = field(default_factory=list)
     faults: deque[tuple[int, int | None]] = field(default_factory=deque)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    port: int = 0
-    _server: ThreadingHTTPServer | None = None
 
     def __post_init__(self) -> None:
         self.start()
-
-    def start(self) -> None:
-        service = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                service._handle(self)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        server.daemon_threads = True
-        self.port = server.server_address[1]
-        self._server = server
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        """Take the server away: connections are refused until start()."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
     def fail(self, status: int, times: int = 1, retry_after: int | None = None) -> None:
         """Answer the next `times` requests with `status` (and Retry-After)."""
@@ -94,7 +71,7 @@ class FakeService:
         """The bodies of the requests that were accepted, in order."""
         return [r["body"] for r in self.requests if r["status"] < 300]
 
-    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+    def handle(self, h: BaseHTTPRequestHandler) -> None:
         length = int(h.headers.get("Content-Length") or 0)
         raw = h.rfile.read(length).decode() if length else ""
         record: dict[str, Any] = {"path": h.path, "body": None, "status": 0}

@@ -17,8 +17,10 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.local_server import LocalServer
 
 
 @dataclass
@@ -39,15 +41,13 @@ class Posted:
     updates: list[dict[str, Any]] = field(default_factory=list)
 
 
-class FakeSlack:
+class FakeSlack(LocalServer):
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []  # every request, answered or not
         self.messages: list[Posted] = []  # accepted posts, in order
         self.faults: deque[Fault] = deque()
         self.lock = threading.Lock()
         self._clock = 1_790_000_000
-        self._server: ThreadingHTTPServer | None = None
-        self.port = 0
         self.start()
 
     # ---------------------------------------------------------------- control
@@ -55,29 +55,6 @@ class FakeSlack:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api/"
-
-    def start(self) -> None:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                fake._handle(self)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        server.daemon_threads = True
-        self.port = server.server_address[1]
-        self._server = server
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        """Take the server away: connections are refused until start()."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
     def fail(self, *faults: Fault) -> None:
         self.faults.extend(faults)
@@ -95,7 +72,7 @@ class FakeSlack:
 
     # -------------------------------------------------------------- handling
 
-    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+    def handle(self, h: BaseHTTPRequestHandler) -> None:
         method = h.path.rstrip("/").rsplit("/", 1)[-1]
         length = int(h.headers.get("Content-Length") or 0)
         raw = h.rfile.read(length).decode() if length else ""

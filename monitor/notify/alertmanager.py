@@ -59,22 +59,17 @@ def alerts(message: Message, item: Item, now: datetime) -> list[dict[str, Any]]:
     return out
 
 
+LABELS = ("monitor", "model", "check", "segment", "feature", "metric", "kind", "severity")
+
+
 def _alert(message: Message, item: Item, starts: datetime, ends: datetime) -> dict[str, Any]:
-    labels = {
-        "alertname": message.monitor,
-        "monitor": message.monitor,
-        "model": message.model,
-        "check": message.check,
-        "segment": item.segment,
-        "feature": item.feature,
-        "metric": item.metric,
-        "kind": item.kind,
-        "severity": item.severity or message.severity,
-    }
-    annotations = {k: str(v) for k, v in evidence(message, item).items() if k not in labels}
+    facts = evidence(message, item)
+    # An empty label is no label in Alertmanager: a run-level alert has no feature.
+    labels = {"alertname": message.monitor, **{k: str(facts[k]) for k in LABELS if k in facts}}
+    annotations = {k: str(v) for k, v in facts.items() if k not in labels}
     annotations["summary"] = summary(message, item)
     body: dict[str, Any] = {
-        "labels": {k: v for k, v in labels.items() if v},  # an empty label is no label
+        "labels": labels,
         "annotations": annotations,
         "startsAt": starts.isoformat(),
         "endsAt": ends.isoformat(),

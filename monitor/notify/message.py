@@ -263,6 +263,7 @@ def evidence(message: Message, item: Item) -> dict[str, Any]:
         "segment": item.segment,
         "feature": item.feature,
         "metric": item.metric,
+        "kind": item.kind,
         "state": item.state,
         "level": item.level,
         "severity": item.severity or message.severity,
