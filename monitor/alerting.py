@@ -36,15 +36,17 @@ from monitor.alerts import (
     ObservedStatus,
     Silence,
     decide,
+    episode_level,
     inhibited_by,
     notified,
     silenced_by,
     transition,
 )
 from monitor.config import Config, MonitorConfig
+from monitor.cron import cron_schedule
 from monitor.errors import MonitorError, did_you_mean
 from monitor.notify.message import Item, ItemAction, Message
-from monitor.routing import ALERT_ACTIONS, Route, route, severity_for
+from monitor.routing import ALERT_ACTIONS, route, severity_for
 from monitor.windows import Window
 
 RUN_LEVEL: Literal["warn"] = (
@@ -307,16 +309,18 @@ def _settle(
 
     latest = {**previous, **{fid: st for fid, (st, _) in decided.items()}}
     enabled = tuple(notifiers or ())
+    monitor_of = context.monitor_of
     messages = _messages(
-        config, store, decided, latest, context.monitor_of, run_at, windows, enabled, key_tag
+        config, store, decided, latest, monitor_of, run_at, windows, enabled, key_tag
     )
+    alert_events = _alert_events(config, decided, monitor_of, run_at, windows, enabled, key_tag)
     post_of = {i.fingerprint: m.key for m, _ in messages if m.action == "post" for i in m.items}
     for fid, (state, decision) in list(decided.items()):
         decided[fid] = (notified(state, decision, run_at, post_of.get(fid, "")), decision)
     summary.messages = [m for m, _ in messages]
 
     saved = [
-        _stored(state, context.monitor_of[fid], context.stored.get(fid), wall_now)
+        _stored(state, monitor_of[fid], context.stored.get(fid), wall_now)
         for fid, (state, _) in decided.items()
     ]
     events = [
@@ -324,61 +328,60 @@ def _settle(
         for fid, (state, decision) in decided.items()
         if decision.notify or previous.get(fid) is None or previous[fid].state != state.state
     ]
+    queued = [(name, m) for m, threads in messages for name in threads] + alert_events
     with store.wh.transaction():
-        rows = _outbox_rows(
-            config, messages, context.monitor_of, enabled, store.next_outbox_id(), wall_now
-        )
+        first_id = store.next_outbox_id()
+        rows = [_outbox_row(first_id + n, name, m, wall_now) for n, (name, m) in enumerate(queued)]
         store.save_alerts(saved)
         store.add_events(events)
         store.enqueue(rows)
         store.set_watermarks(watermarks)
 
 
-def _outbox_rows(
+def _outbox_row(row_id: int, notifier: str, message: Message, wall_now: datetime) -> OutboxRow:
+    return OutboxRow(
+        id=row_id,
+        notifier=notifier,
+        message_key=message.key,
+        parent_key=message.parent_key,
+        action=message.action,
+        channel=message.channel,
+        payload=message.to_json(),
+        status="pending",
+        attempts=0,
+        last_error=None,
+        created_at=wall_now,
+        next_attempt_at=wall_now,
+    )
+
+
+def _alert_events(
     config: Config,
-    messages: list[tuple[Message, tuple[str, ...]]],
+    decided: dict[str, tuple[AlertState, Decision]],
     monitor_of: dict[str, MonitorConfig],
+    run_at: datetime,
+    windows: dict[str, Window],
     enabled: tuple[str, ...],
-    first_id: int,
-    wall_now: datetime,
-) -> list[OutboxRow]:
-    """A row per thread receiver and message, and a row per alert receiver and alert
-    (its key `<message key>/<fingerprint>`, its payload the message with that one item)."""
-    queued: list[tuple[str, str, str | None, Message]] = []
-    for message, threads in messages:
-        queued += [(name, message.key, message.parent_key, message) for name in threads]
-        for item in message.items:
-            if item.fingerprint not in monitor_of or not any(
-                item.action in actions for actions in ALERT_ACTIONS.values()
-            ):
-                continue  # a status line of an update: the alert receivers had their event
-            monitor = monitor_of[item.fingerprint]
-            severity = item.severity or severity_for(monitor, item.level)
-            where = route(config, monitor, severity, item.segment, enabled)
-            single = dataclasses.replace(message, items=[item])
-            key = f"{message.key}/{item.fingerprint}"
-            queued += [
-                (name, key, None, single)
-                for name in where.alerts
-                if item.action in ALERT_ACTIONS[name]
-            ]
-    return [
-        OutboxRow(
-            id=first_id + n,
-            notifier=name,
-            message_key=key,
-            parent_key=parent_key,
-            action=message.action,
-            channel=message.channel,
-            payload=message.to_json(),
-            status="pending",
-            attempts=0,
-            last_error=None,
-            created_at=wall_now,
-            next_attempt_at=wall_now,
-        )
-        for n, (name, key, parent_key, message) in enumerate(queued)
-    ]
+    key_tag: str = "",
+) -> list[tuple[str, Message]]:
+    """What PagerDuty and Alertmanager are told: per alert receiver and alert, a message
+    with that one alert (key `<monitor>@<T>/<fingerprint>`), routed at the episode's
+    severity. Independent of the chat threads: a resolve reaches them even when no
+    chat receiver ever got the post."""
+    out: list[tuple[str, Message]] = []
+    for fid, (state, decision) in decided.items():
+        if not decision.notify:
+            continue
+        monitor = monitor_of[fid]
+        item = item_of(state, decision.action, monitor)  # type: ignore[arg-type]  # notify
+        assert item.severity is not None
+        where = route(config, monitor, item.severity, item.segment, enabled)
+        names = [r for r in where.alerts if decision.action in ALERT_ACTIONS[r]]
+        if names:
+            key = f"{monitor.name}{key_tag}@{stamp_of(run_at)}/{fid}"
+            message = _post(config, monitor, [item], item.severity, run_at, windows, key, "")
+            out += [(name, message) for name in names]
+    return out
 
 
 def _stored(
@@ -431,8 +434,55 @@ def item_of(state: AlertState, action: ItemAction, monitor: MonitorConfig | None
         state.value, state.threshold, state.baseline_value, state.sample_size, state.p_value,
         state.q_value, state.reason, state.first_seen, state.last_seen, state.peak_value,
         state.measure, state.direction, state.measured, state.breaches > 0,
-        severity_for(monitor, state.level) if monitor else None,
+        severity_for(monitor, episode_level(state)) if monitor else None,
     )  # fmt: skip
+
+
+def stamp_of(run_at: datetime) -> str:
+    """A run's time in message keys: minutes, or seconds for a sub-minute schedule."""
+    return f"{run_at:%Y-%m-%dT%H:%M:%SZ}" if run_at.second else f"{run_at:%Y-%m-%dT%H:%MZ}"
+
+
+def renew_within(monitor: MonitorConfig, run_at: datetime) -> float:
+    """Seconds this service may stay silent about a firing alert: a reminder comes
+    within `repeat_interval` plus a schedule period, a recovery takes up to
+    `keep_firing_for` periods, and a run may be `grace` late."""
+    nxt = cron_schedule(monitor.schedule, monitor.timezone).next_fire(run_at)
+    period = (nxt - run_at) if nxt is not None else monitor.window
+    return (
+        monitor.repeat_interval + monitor.keep_firing_for * period + monitor.grace
+    ).total_seconds()
+
+
+def _post(
+    config: Config,
+    monitor: MonitorConfig,
+    items: list[Item],
+    severity: str,
+    run_at: datetime,
+    windows: dict[str, Window],
+    key: str,
+    channel: str,
+) -> Message:
+    window = windows.get(monitor.name)
+    return Message(
+        key=key,
+        action="post",
+        parent_key=None,
+        monitor=monitor.name,
+        check=monitor.check,
+        model=monitor.model,
+        severity=severity,
+        channel=channel,
+        run_at=run_at,
+        window_start=window.start if window else None,
+        window_end=window.end if window else None,
+        items=items,
+        mention=list(monitor.owners) if severity == "page" else [],
+        render_command=render_command(monitor.check, monitor.name, run_at),
+        report_url=config.notify.report_url,
+        renew_within=renew_within(monitor, run_at),
+    )
 
 
 def _messages(
@@ -446,23 +496,19 @@ def _messages(
     enabled: tuple[str, ...],
     key_tag: str = "",
 ) -> list[tuple[Message, tuple[str, ...]]]:
-    """The messages and the thread receivers of each: one post per monitor and route
-    for its new episodes; per thread, one reply with the reminders, escalations and
-    resolutions, and one update of the post when an item of it resolved or escalated
-    (both go where their post went)."""
-    # Minutes name a run; a sub-minute schedule needs the seconds too.
-    stamp = f"{run_at:%Y-%m-%dT%H:%M:%SZ}" if run_at.second else f"{run_at:%Y-%m-%dT%H:%MZ}"
-    posts: dict[tuple[str, Route], list[Item]] = {}
+    """The chat messages and the thread receivers of each: one post per monitor (and
+    route, when a rule sends some segments elsewhere) for its new episodes, at the
+    severity of its worst item; per thread, one reply with the reminders,
+    escalations and resolutions, and one update of the post when an item of it
+    resolved or escalated (both go where their post went)."""
+    stamp = stamp_of(run_at)
+    announced: dict[str, list[Item]] = {}
     replies: dict[str, list[Item]] = {}
     changed_threads: set[str] = set()
     for state, decision in decided.values():
         monitor = monitor_of[state.fingerprint.id]
         if decision.action == "announce":
-            item = item_of(state, "announce", monitor)
-            assert item.severity is not None
-            where = route(config, monitor, item.severity, item.segment, enabled)
-            group = Route(where.channel, where.threads, ())  # alert receivers go per alert
-            posts.setdefault((monitor.name, group), []).append(item)
+            announced.setdefault(monitor.name, []).append(item_of(state, "announce", monitor))
         elif decision.notify and state.message_key:
             action: ItemAction = decision.action  # type: ignore[assignment]  # never "none" here
             replies.setdefault(state.message_key, []).append(item_of(state, action, monitor))
@@ -470,38 +516,27 @@ def _messages(
                 changed_threads.add(state.message_key)
 
     out: list[tuple[Message, tuple[str, ...]]] = []
-    # A monitor whose alerts route apart gets a post per route, worst first; the first
-    # keeps the plain key `<monitor>@<T>`, the others `~2`, `~3`, ...
-    groups = sorted(posts.items(), key=lambda kv: (kv[0][0], min(i.sort_key() for i in kv[1])))
-    for n, ((name, where), items) in enumerate(groups):
+    for name, items in sorted(announced.items()):
         monitor = monitor_of[items[0].fingerprint]
-        rank = sum(1 for (other, _), _ in groups[:n] if other == name)
-        level = "alert" if any(i.level == "alert" for i in items) else "warn"
-        severity = severity_for(monitor, level)
-        window = windows.get(name)
-        message = Message(
-            key=f"{name}{key_tag}@{stamp}" + (f"~{rank + 1}" if rank else ""),
-            action="post",
-            parent_key=None,
-            monitor=name,
-            check=monitor.check,
-            model=monitor.model,
-            severity=severity,
-            channel=where.channel,
-            run_at=run_at,
-            window_start=window.start if window else None,
-            window_end=window.end if window else None,
-            items=items,
-            mention=list(monitor.owners) if severity == "page" else [],
-            render_command=render_command(monitor.check, name, run_at),
-            report_url=config.notify.report_url,
-            repeat_interval=monitor.repeat_interval.total_seconds(),
+        severity = severity_for(
+            monitor, "alert" if any(i.level == "alert" for i in items) else "warn"
         )
-        out.append((message, where.threads))
+        groups: dict[tuple[str, tuple[str, ...]], list[Item]] = {}
+        for item in items:
+            where = route(config, monitor, severity, item.segment, enabled)
+            groups.setdefault((where.channel, where.threads), []).append(item)
+        # Alerts that route apart get a post per route, worst first; the first keeps
+        # the plain key `<monitor>@<T>`, the others `~2`, `~3`, ...
+        ordered = sorted(groups.items(), key=lambda kv: min(i.sort_key() for i in kv[1]))
+        for n, ((channel, threads), group) in enumerate(ordered):
+            key = f"{name}{key_tag}@{stamp}" + (f"~{n + 1}" if n else "")
+            out.append(
+                (_post(config, monitor, group, severity, run_at, windows, key, channel), threads)
+            )
     for parent_key in sorted(replies):
         found = _parent(store, out, parent_key)
         if found is None:
-            continue  # the post is gone from the outbox: nothing to thread under
+            continue  # no chat receiver got the post: nothing to thread under
         parent, threads = found
         threads = tuple(r for r in threads if r in enabled)
         window = windows.get(parent.monitor)

@@ -131,6 +131,9 @@ class AlertState:
     resolved_at: datetime | None = None
     last_notified: datetime | None = None  # run time of the episode's latest notification
     notified_level: str | None = None
+    # The highest level notified in the episode: PagerDuty and Alertmanager keep one
+    # severity per episode, so its resolve goes where its page went.
+    peak_level: str | None = None
     message_key: str | None = None  # the episode's top-level message (its thread)
     peak_value: float | None = None
     value: float | None = None
@@ -208,6 +211,7 @@ def transition(
                 resolved_at=None,
                 last_notified=None,
                 notified_level=None,
+                peak_level=None,
                 message_key=None,
                 peak_value=_peak(None, obs),
             )
@@ -288,11 +292,26 @@ def notified(state: AlertState, decision: Decision, now: datetime, message_key: 
     """The state after its notification was queued (the repeat clock restarts)."""
     if decision.action == "announce":
         return dataclasses.replace(
-            state, last_notified=now, notified_level=state.level, message_key=message_key
+            state,
+            last_notified=now,
+            notified_level=state.level,
+            peak_level=state.level,
+            message_key=message_key,
         )
     if decision.action in ("remind", "escalate"):
-        return dataclasses.replace(state, last_notified=now, notified_level=state.level)
+        return dataclasses.replace(
+            state,
+            last_notified=now,
+            notified_level=state.level,
+            peak_level=episode_level(state),
+        )
     return state
+
+
+def episode_level(state: AlertState) -> str | None:
+    """The episode's level for receivers that keep one per episode: `alert` once it
+    was notified (or is now) at alert, else its level."""
+    return "alert" if "alert" in (state.level, state.peak_level) else state.level
 
 
 # ------------------------------------------------------------------------ silences

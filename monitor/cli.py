@@ -773,8 +773,9 @@ def _print_undelivered(runner: Runner) -> None:
     within = format_duration(runner.config.notify.deliver_within)
     err_console.print(
         f"[red]undelivered[/red]: {report.waiting} notification(s) still waiting after "
-        f"retrying for {within} ({escape(report.why_waiting())}). They stay in the outbox: "
-        f"the next run, the daemon or `monitor send` delivers them. Exit code {UNDELIVERED}.",
+        f"{report.seconds:.0f}s of retries (notify.deliver_within: {within}; "
+        f"{escape(report.why_waiting())}). They stay in the outbox: the next run, the daemon "
+        f"or `monitor send` delivers them. Exit code {UNDELIVERED}.",
         soft_wrap=True,
     )
 

@@ -4,8 +4,8 @@ read-only JSON API over the state store: `GET /api/alerts` (what `monitor alerts
 --json` prints) and `GET /api/metrics?monitor=M[&from=T][&to=T]` (the monitor's
 recorded metric rows whose window ends in (from, to]).
 
-`/livez` answers 200 while the process serves requests (a liveness probe: restart
-only a hung process). `/readyz` answers 200 when the scheduler runs (or the daemon
+`/livez` answers 200 while the process serves requests and, on the leader, its
+scheduler runs (a liveness probe: restart only a hung process). `/readyz` answers 200 when the scheduler runs (or the daemon
 stands by for the leader lock) and the state store answers (a readiness probe).
 `/healthz` answers 200 only when the scheduler runs and no monitor is overdue (its
 latest fire time more than the monitor's `grace` ago, and its window not yet run):
@@ -136,6 +136,15 @@ class Health:
                 late[name] = due
         return late
 
+    def liveness(self) -> tuple[bool, dict[str, Any]]:
+        """Alive: the process answers, and a leader's scheduler has not died under it.
+        Nothing about the warehouse: a restart would not bring it back."""
+        with self.lock:
+            role = self.role
+        if role == "leader" and not self.scheduler_running():
+            return False, {"status": "scheduler stopped", "role": role}
+        return True, {"status": "alive", "role": role}
+
     def report(self, now: datetime) -> tuple[bool, dict[str, Any]]:
         with self.lock:
             role = self.role
@@ -196,8 +205,8 @@ class Endpoint:
         path = request.path.split("?")[0]
         now = datetime.now(UTC)
         if path in ("/healthz", "/livez", "/readyz"):
-            if path == "/livez":  # the process serves requests: nothing else is asked
-                healthy, body = True, {"status": "alive", "role": self.health.role}
+            if path == "/livez":
+                healthy, body = self.health.liveness()
             elif path == "/readyz":
                 healthy, body = self.readiness()
             else:

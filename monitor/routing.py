@@ -9,8 +9,9 @@ Decided in one place, per alert, from its monitor, model, severity and segment:
    No rule matching means every enabled receiver.
 3. Channel: the rule's `channel`, else the monitor's `channel`, else
    `notify.slack.routes[severity]`, else `notify.slack.default_channel`.
-4. Receivers are cut to those enabled in this process (their secret is set), and
-   PagerDuty and Alertmanager to their own `severities`.
+4. Receivers are cut to those enabled in this process (their secret is set; the
+   console stands in for Slack and the webhook when neither is), and PagerDuty and
+   Alertmanager to their own `severities`.
 
 Thread receivers (Slack, webhook, console) get one message per monitor, run and
 route, and its replies and updates go where the post went. Alert receivers
@@ -76,17 +77,26 @@ def route(
 ) -> Route:
     """Where one alert's notification goes (the module docstring gives the order)."""
     rule = matching_rule(config, monitor, severity, segment)
-    slack = config.notify.slack
+    notify = config.notify
     channel = (
         (rule.channel if rule else None)
         or monitor.channel
-        or (slack.routes.get(severity) if slack else None)  # type: ignore[call-overload]
-        or (slack.default_channel if slack else FALLBACK_CHANNEL)
+        or (
+            {str(k): v for k, v in notify.slack.routes.items()}.get(severity)
+            if notify.slack
+            else None
+        )
+        or (notify.slack.default_channel if notify.slack else FALLBACK_CHANNEL)
     )
-    wanted = [r for r in (rule.receivers if rule and rule.receivers else enabled) if r in enabled]
-    alerts = []
-    for name in ALERT_RECEIVERS:
-        settings = getattr(config.notify, name)
-        if name in wanted and settings is not None and severity in settings.severities:
-            alerts.append(name)
-    return Route(channel, tuple(r for r in THREAD_RECEIVERS if r in wanted), tuple(alerts))
+    wanted = set(rule.receivers if rule and rule.receivers else enabled)
+    threads = tuple(r for r in THREAD_RECEIVERS if r in wanted and r in enabled)
+    if not threads and wanted & {"slack", "webhook"} and "console" in enabled:
+        threads = ("console",)  # their secret is not set here: the console stands in
+    severities = {
+        "pagerduty": notify.pagerduty.severities if notify.pagerduty else [],
+        "alertmanager": notify.alertmanager.severities if notify.alertmanager else [],
+    }
+    alerts = tuple(
+        r for r in ALERT_RECEIVERS if r in wanted and r in enabled and severity in severities[r]
+    )
+    return Route(channel, threads, alerts)

@@ -121,6 +121,7 @@ def _ddl(schema: str) -> list[str]:
             resolved_at TIMESTAMP,
             last_notified TIMESTAMP,
             notified_level VARCHAR,
+            peak_level VARCHAR,           -- the highest level notified in the episode
             message_key VARCHAR,
             peak_value DOUBLE,            -- of the measured number, in the rule's direction
             value DOUBLE,
@@ -138,6 +139,7 @@ def _ddl(schema: str) -> list[str]:
             slack_ts VARCHAR,
             updated_at TIMESTAMP NOT NULL
         )""",
+        f"ALTER TABLE {s}.alerts ADD COLUMN IF NOT EXISTS peak_level VARCHAR",
         # Every transition and every notification decision, for audit.
         f"""CREATE TABLE IF NOT EXISTS {s}.alert_events (
             fingerprint VARCHAR NOT NULL,

@@ -85,8 +85,8 @@ class FakeService(LocalServer):
                 _reply(h, status, {"status": "throttled" if status == 429 else "error"}, headers)
                 return
             try:
-                record["body"] = json.loads(raw)
-            except json.JSONDecodeError as exc:  # NaN is valid Python JSON, not JSON
+                record["body"] = json.loads(raw, parse_constant=_not_json)
+            except (json.JSONDecodeError, ValueError) as exc:
                 record["status"] = 400
                 _reply(h, 400, {"status": "invalid event", "errors": [str(exc)]})
                 return
@@ -96,6 +96,11 @@ class FakeService(LocalServer):
 
     def apply(self, path: str, body: Any) -> tuple[int, Any]:
         raise NotImplementedError
+
+
+def _not_json(token: str) -> Any:
+    """NaN and Infinity: Python writes and reads them, JSON (and these APIs) do not."""
+    raise ValueError(f"invalid JSON token {token}")
 
 
 def _reply(

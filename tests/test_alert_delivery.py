@@ -235,10 +235,22 @@ def test_a_long_retry_after_is_left_to_the_outbox(world, slack) -> None:
     )
     assert (status, attempts) == ("pending", 1) and "429" in error
     assert 590 <= wait <= 700  # Retry-After honoured (capped by max_backoff, 1 h)
-    # A drain before then leaves it; a forced one (monitor send) delivers it.
+    # A drain before then leaves it, even `monitor send`, which ignores this process's
+    # own backoff but not a server's Retry-After: it says so at once and exits 3.
     with connect(load_config(path).warehouse) as wh:
         report = Runner(load_config(path)).deliver(StateStore(wh), force=False)
     assert report.sent == 0 and report.waiting == 1
+    requests = len(slack.requests)
+    started = time.monotonic()
+    result = CliRunner().invoke(app, ["send", "--config", str(path)])
+    assert result.exit_code == 3 and time.monotonic() - started < 10, result.output
+    assert "a receiver asked to wait" in result.output and "Retry-After" in result.output
+    assert len(slack.requests) == requests
+    # Ten minutes later (the stored time moved back), `monitor send` delivers it.
+    with connect(load_config(path).warehouse) as wh:
+        wh.execute(
+            "UPDATE monitor.outbox SET next_attempt_at = next_attempt_at - INTERVAL 11 MINUTE"
+        )
     assert CliRunner().invoke(app, ["send", "--config", str(path)]).exit_code == 0
     assert len(slack.top_level()) == 1
 

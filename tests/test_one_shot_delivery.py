@@ -15,13 +15,14 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 from typer.testing import CliRunner
 
 from monitor.cli import app
 from monitor.config import load_config
 from monitor.notify.sender import DrainReport, drain_until
 from monitor.runner import Runner
-from tests.conftest import REPO, World
+from tests.conftest import REPO, World, read_db
 from tests.slack_server import FakeSlack, Fault
 from tests.test_alert_delivery import DRIFT, config_path, outbox, slack, write_days
 
@@ -70,7 +71,7 @@ def test_slack_down_for_good_exits_3_with_the_count(world, slack) -> None:
     code, output = backfill(path)
     took = time.monotonic() - started
     assert code == 3, output
-    assert "4 notification(s) still waiting after retrying for 4s" in output
+    assert "4 notification(s) still waiting after 4s of retries" in output
     assert "Slack unreachable" in output and "Exit code 3" in output
     assert 4 <= took < 30
     rows = outbox(world)
@@ -120,7 +121,7 @@ def test_monitor_run_under_cron_with_slack_down(world: World, slack: FakeSlack) 
     )  # fmt: skip
     assert done.returncode == 3, done.stdout + done.stderr
     assert "notifications: 0 sent, 1 waiting" in done.stdout
-    assert "undelivered: 1 notification(s) still waiting after retrying for 3s" in done.stderr
+    assert "undelivered: 1 notification(s) still waiting after 3s of retries" in done.stderr
     assert "Slack unreachable" in done.stderr
 
 
@@ -214,3 +215,45 @@ con = duckdb.connect(sys.argv[1])
 print("holding", flush=True)
 time.sleep(120)
 """
+
+
+def test_rows_an_older_or_newer_version_queued_are_delivered_or_named(
+    world: World, slack: FakeSlack, monkeypatch
+) -> None:
+    """Shared outboxes outlive versions. A reply queued for Slack whose post never was
+    (older versions queued replies for every receiver) goes out at the top level; a
+    payload with keys this version does not know is read without them; one it cannot
+    read at all is named, without holding the command for deliver_within."""
+    write_days(world, {3: 50.0})
+    path = config_path(world, slack, [DRIFT], deliver_within="1m")
+    monkeypatch.delenv("TEST_SLACK_TOKEN")  # day 3 announced on the console only
+    assert backfill(path)[0] == 0
+    rows = read_db(
+        world.db,
+        "SELECT id, message_key, parent_key, action, payload FROM monitor.outbox ORDER BY id",
+    )
+    assert [r[3] for r in rows] == ["post", "reply", "update"]
+    con = duckdb.connect(str(world.db))
+    try:
+        # As an older version would have written them: the thread's reply for Slack too,
+        # one with a key from a newer version in its payload.
+        newer = rows[1][4].replace('"action":', '"shiny_new_field": 1, "action":', 1)
+        con.execute(
+            "INSERT INTO monitor.outbox (id, notifier, message_key, parent_key, action, channel, "
+            "payload, status, attempts, created_at, next_attempt_at) VALUES "
+            "(100, 'slack', ?, ?, 'reply', '#oncall', ?, 'pending', 0, now(), now()), "
+            "(101, 'slack', ?, ?, 'update', '#oncall', ?, 'pending', 0, now(), now()), "
+            "(102, 'slack', 'broken', NULL, 'post', '#oncall', '{not json', 'pending', 0, now(), now())",
+            [rows[1][1], rows[1][2], newer, rows[2][1], rows[2][2], rows[2][4]],
+        )
+    finally:
+        con.close()
+    monkeypatch.setenv("TEST_SLACK_TOKEN", "xoxb-test")
+    started = time.monotonic()
+    result = CliRunner().invoke(app, ["send", "--config", str(path)])
+    assert time.monotonic() - started < 10, result.output
+    assert result.exit_code == 3, result.output
+    assert "2 sent, 1 waiting" in result.output
+    assert "1 with a payload this version cannot read" in result.output
+    (post,) = slack.top_level()  # the reply, said at the top level; the update had no post
+    assert "3 resolved" in post.text and not post.updates

@@ -120,8 +120,10 @@ def test_alertmanager_gets_labels_escalation_and_resolve(
         "severity": "ticket",
     }  # fmt: skip
     assert fr.starts_at == datetime(2026, 9, 4, tzinfo=UTC)  # the first breaching window
-    # Kept two repeat intervals (24 h each) unless renewed by a reminder.
-    assert started + timedelta(hours=47) < fr.ends_at < started + timedelta(hours=49)
+    # Kept for twice the longest silence: repeat_interval 24 h + keep_firing_for 1 x the
+    # daily schedule's 24 h + grace 10 min, unless a reminder renews it.
+    keep = 2 * timedelta(hours=48, minutes=10)
+    assert started + keep < fr.ends_at < datetime.now(UTC) + keep
     assert fr.annotations["summary"].startswith("[ticket] drift: ks at country=FR · x")
     # FR holds the odd x, 1..99: shifted by 25, the CDFs part at 26, below which lie
     # 13 of the 50 baseline values: KS = 13/50.
@@ -187,3 +189,51 @@ def test_routes_send_a_segment_elsewhere_and_only_to_named_receivers(
         "AND action = 'post' ORDER BY 1",
     )
     assert keys_of == [("drift@2026-09-05T06:00Z",), ("drift@2026-09-05T06:00Z~2",)]
+
+
+def test_a_page_that_falls_back_to_warn_still_resolves_where_it_paged(
+    world, slack, pagerduty, alertmanager
+) -> None:
+    """Alert (page), then warn while still firing, then clear: the episode keeps its
+    page severity for PagerDuty and Alertmanager, so the resolve closes the incident
+    and the Alertmanager alert keeps one label set."""
+    write_days(world, {3: 50.0, 4: 25.0})
+    path = paging_config(world, slack, pagerduty, alertmanager)
+    backfill(path, "2026-09-08")
+    assert [i.status for i in pagerduty.incidents] == ["resolved"] * 3
+    assert [b["event_action"] for b in pagerduty.accepted()] == ["trigger"] * 3 + ["resolve"] * 3
+    assert {a.labels["severity"] for a in alertmanager.alerts.values()} == {"page"}
+    assert len(alertmanager.alerts) == 3 and alertmanager.firing() == []
+    # Day 4's reminder renewed them at warn level, under the same labels.
+    assert {a.posts for a in alertmanager.alerts.values()} == {3}
+
+
+def test_routes_to_paging_receivers_only_still_trigger_and_resolve(
+    world, slack, pagerduty, alertmanager
+) -> None:
+    write_days(world, SHIFTS)
+    routes = [{"receivers": ["pagerduty", "alertmanager"]}]
+    path = paging_config(world, slack, pagerduty, alertmanager, routes=routes)
+    backfill(path, "2026-09-08")
+    assert slack.requests == []  # no chat receiver: no post, no thread
+    assert [i.status for i in pagerduty.incidents] == ["resolved"] * 3
+    assert len(alertmanager.alerts) == 6 and alertmanager.firing() == []
+
+
+def test_nan_evidence_is_sent_as_valid_json(pagerduty) -> None:
+    """A metric that came out NaN (a NULL-heavy window) is written "nan": the APIs reject
+    the bare NaN token Python's json would write."""
+    from monitor.config import PagerDutyConfig
+    from monitor.notify.message import Item, Message
+    from monitor.notify.pagerduty import PagerDutyNotifier
+
+    item = Item("f" * 20, "metric", "all", "x", "psi", "firing", "alert", "announce",
+                value=float("nan"), threshold=0.25, baseline_value=float("inf"),
+                severity="page")  # fmt: skip
+    message = Message("m@T/f", "post", None, "drift", "numeric_drift", "m", "page", "#x",
+                      datetime(2026, 9, 5, 6, tzinfo=UTC), None, None, [item])  # fmt: skip
+    settings = PagerDutyConfig(url=pagerduty.url)
+    PagerDutyNotifier(settings, pagerduty.routing_key).deliver(message, None)
+    (incident,) = pagerduty.incidents
+    assert incident.custom_details["value"] == "nan"
+    assert incident.custom_details["baseline_value"] == "inf"

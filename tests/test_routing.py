@@ -67,7 +67,9 @@ CASES = [
     # receivers not enabled in this process (no secret): cut, whatever the rules say
     ("fraud-drift", "alert", "all", ("slack",), "page", "#oncall", ("slack",), ()),
     ("fraud-drift", "alert", "all", ("console", "pagerduty"), "page", "#oncall", ("console",), ("pagerduty",)),
-    ("fraud-drift", "alert", "country=PT", ("console", "pagerduty"), "page", "#pt", (), ()),
+    # ...the console stands in for a Slack the rule names (as for every other alert)
+    ("fraud-drift", "alert", "country=PT", ("console", "pagerduty"), "page", "#pt", ("console",), ()),
+    ("fraud-drift", "alert", "country=PT", ("pagerduty",), "page", "#pt", (), ()),
     # run-level alerts (error, no_data, deadman) are segment `all`, warn level
     ("fraud-drift", None, "all", ALL, "ticket", "#ml-alerts", ("slack",), ("alertmanager",)),
 ]  # fmt: skip

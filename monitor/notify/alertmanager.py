@@ -3,9 +3,11 @@
 Labels identify the alert the way the team's Alertmanager routes it: `alertname`
 (the monitor), `monitor`, `model`, `check`, `segment`, `feature`, `metric`, `kind`
 and `severity`; annotations carry the summary and the evidence. A firing alert is
-sent with `startsAt` (the start of its first breaching window) and an `endsAt`
-two repeat intervals ahead: each reminder renews it, and an alert this service stops
-talking about (its monitor deleted) expires by itself instead of firing forever. A
+sent with `startsAt` (the start of its first breaching window) and an `endsAt` twice
+the longest this service may stay silent about a firing alert ahead (`repeat_interval`
+plus `keep_firing_for` schedule periods plus `grace`): each reminder renews it, and an
+alert this service stops talking about (its monitor deleted, or silenced) expires by
+itself instead of firing forever. A
 resolve sends the same labels with `endsAt` now. An escalation from warn to alert
 changes the `severity` label, so the alert under the old label is ended with it.
 
@@ -25,7 +27,7 @@ from monitor.notify.message import Item, Message, evidence, report_link, summary
 from monitor.routing import DOWNGRADE
 from monitor.windows import to_utc
 
-DEFAULT_KEEP = timedelta(hours=24)  # a message without a repeat interval (queued before it)
+DEFAULT_KEEP = timedelta(hours=25)  # a message queued without renew_within
 
 
 class AlertmanagerNotifier:
@@ -47,9 +49,7 @@ def alerts(message: Message, item: Item, now: datetime) -> list[dict[str, Any]]:
     if item.action == "resolve" or item.state in ("resolved", "ok"):
         ends = max(starts, min(to_utc(message.run_at), now))
     else:
-        keep = (
-            timedelta(seconds=message.repeat_interval) if message.repeat_interval else DEFAULT_KEEP
-        )
+        keep = timedelta(seconds=message.renew_within) if message.renew_within else DEFAULT_KEEP
         ends = now + 2 * keep
     out = [_alert(message, item, starts, ends)]
     severity = item.severity or message.severity

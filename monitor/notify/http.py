@@ -9,6 +9,7 @@ more on it in this drain); a 429's Retry-After (seconds) is passed on.
 from __future__ import annotations
 
 import json
+import math
 import urllib.error
 import urllib.request
 from typing import Any
@@ -20,7 +21,7 @@ def post_json(url: str, body: Any, timeout: float, service: str) -> bytes:
     """POST `body` as JSON to `url`; the answer's body, or DeliveryError."""
     request = urllib.request.Request(
         url,
-        data=json.dumps(body).encode(),
+        data=json.dumps(json_safe(body), allow_nan=False).encode(),
         headers={"Content-Type": "application/json", "User-Agent": "sql-drift-monitor"},
         method="POST",
     )
@@ -39,6 +40,18 @@ def post_json(url: str, body: Any, timeout: float, service: str) -> bytes:
         raise DeliveryError(
             f"{service} unreachable: {type(reason).__name__}: {reason}", unavailable=True
         ) from None
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with NaN and infinities as strings ("nan", "inf"): JSON has no such
+    numbers, and a receiver rejects the token Python would write for them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def retry_after(value: str | None) -> float | None:

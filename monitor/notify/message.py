@@ -87,24 +87,27 @@ class Message:
     mention: list[str] = field(default_factory=list)  # owners' Slack ids (page severity)
     render_command: str = ""
     report_url: str | None = None
-    # Seconds between reminders while an alert fires (the monitor's repeat_interval):
-    # how long a receiver that forgets silent alerts (Alertmanager) should keep one.
-    repeat_interval: float | None = None
+    # Seconds this service may stay silent about a firing alert (repeat_interval, a
+    # recovery, grace): how long a receiver that forgets silent alerts (Alertmanager)
+    # should keep one.
+    renew_within: float | None = None
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), default=_iso, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> Message:
+        """A stored message; keys this version does not know (written by a newer one
+        sharing the outbox) are ignored, ones it expects but lacks take defaults."""
         raw = json.loads(text)
         for k in ("run_at", "window_start", "window_end"):
-            raw[k] = _time(raw[k])
+            raw[k] = _time(raw.get(k))
         items = []
         for it in raw.pop("items"):
             for k in ("first_seen", "last_seen"):
-                it[k] = _time(it[k])
-            items.append(Item(**it))
-        return cls(items=items, **raw)
+                it[k] = _time(it.get(k))
+            items.append(Item(**_known(Item, it)))
+        return cls(items=items, **_known(cls, raw))
 
     @property
     def resolved(self) -> bool:
@@ -129,6 +132,11 @@ class Message:
         if self.action == "update":
             head += f" ({len(self.items) - len(firing)} of {len(self.items)} resolved)"
         return head
+
+
+def _known(kind: type, raw: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in dataclasses.fields(kind)}
+    return {k: v for k, v in raw.items() if k in names}
 
 
 def _iso(value: Any) -> Any:
@@ -286,9 +294,4 @@ def evidence(message: Message, item: Item) -> dict[str, Any]:
         "render_command": message.render_command or None,
         "report": report_link(message, item),
     }
-    # JSON has no NaN or infinity: say them in words rather than send invalid JSON.
-    return {
-        k: str(v) if isinstance(v, float) and not math.isfinite(v) else v
-        for k, v in facts.items()
-        if v is not None and v != ""
-    }
+    return {k: v for k, v in facts.items() if v is not None and v != ""}

@@ -3,9 +3,11 @@
 Rows are read in id order (the order the alert stage wrote them). A thread is a
 top-level post and the replies and updates that follow it (for PagerDuty and
 Alertmanager, one alert's events); once one row of a thread fails, the rest of that
-thread waits for the next drain, so a resolve never lands before its announcement. A failed row gets `attempts`, `last_error` and a
-`next_attempt_at` with exponential backoff (30 s, 1 min, 2 min, ... capped by
-`notify.max_backoff`; a 429's Retry-After, capped the same way, when longer).
+thread waits for the next drain, so a resolve never lands before its announcement.
+A failed row gets `attempts`, `last_error` and a `next_attempt_at` with exponential
+backoff (30 s, 1 min, 2 min, ... capped by `notify.max_backoff`; a 429's
+Retry-After, capped the same way, when longer). A forced drain ignores that backoff,
+except after a 429: the server's Retry-After always holds.
 
 Drains take turns: on a PostgreSQL state store, a drain that finds another one running
 (an advisory lock) leaves the rows to it.
@@ -21,6 +23,7 @@ drain of their own before the next invocation, so they keep draining
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -48,23 +51,21 @@ class DrainReport:
     # Rows for a receiver this process does not have (its secret is not set here):
     # waiting, but no retry in this process can deliver them.
     unroutable: dict[str, int] = field(default_factory=dict)
+    unreadable: int = 0  # rows whose payload this version cannot read
     retry_after: float | None = None  # the longest Retry-After a receiver asked for
+    seconds: float = 0.0  # how long the one-shot retries went on
 
     @property
     def retryable(self) -> int:
         """Rows a later drain of this process may still deliver."""
-        return self.waiting - sum(self.unroutable.values())
+        return self.waiting - sum(self.unroutable.values()) - self.unreadable
 
     def then(self, later: DrainReport) -> DrainReport:
         """This drain followed by `later`: what was sent in all, what waits now."""
-        return DrainReport(
-            self.sent + later.sent,
-            self.failed + later.failed,
-            later.waiting,
-            list(dict.fromkeys(self.errors + later.errors)),  # each distinct error once
-            later.busy,
-            later.unroutable,
-            later.retry_after,
+        # Each distinct error once, at its latest place: the last one is the newest.
+        errors = list(reversed(dict.fromkeys(reversed(self.errors + later.errors))))
+        return dataclasses.replace(
+            later, sent=self.sent + later.sent, failed=self.failed + later.failed, errors=errors
         )
 
     def why_waiting(self) -> str:
@@ -72,6 +73,10 @@ class DrainReport:
         reasons = [f"last error: {self.errors[-1]}"] if self.errors else []
         for name, n in sorted(self.unroutable.items()):
             reasons.append(f"{n} for {name}, which is not enabled in this process")
+        if self.unreadable:
+            reasons.append(f"{self.unreadable} with a payload this version cannot read")
+        if self.retry_after:
+            reasons.append(f"a receiver asked to wait {self.retry_after:.0f}s (Retry-After)")
         if self.busy:
             reasons.append("another process is delivering the outbox")
         return "; ".join(reasons) or "backing off after earlier failures"
@@ -112,7 +117,13 @@ def _drain(
     blocked: set[tuple[str, str]] = set()
     down: set[str] = set()  # notifiers whose service failed in this drain
     for row in alerts.outbox("pending"):
-        message = Message.from_json(row.payload)
+        try:
+            message = Message.from_json(row.payload)
+        except (ValueError, TypeError, KeyError) as exc:  # not this version's, or damaged
+            report.unreadable += 1
+            report.waiting += 1
+            report.errors.append(f"{row.notifier} {row.message_key}: unreadable payload: {exc}")
+            continue
         thread = (row.notifier, row.parent_key or row.message_key)
         if row.notifier in ALERT_RECEIVERS:  # an alert's events go in order: its own thread
             thread = (row.notifier, message.items[0].fingerprint)
@@ -124,18 +135,26 @@ def _drain(
         if thread in blocked or row.notifier in down:
             report.waiting += 1
             continue
-        if not force and row.next_attempt_at > now():
+        # A forced drain ignores this process's own backoff, never a server's Retry-After.
+        rate_limited = "HTTP 429" in (row.last_error or "")
+        if row.next_attempt_at > now() and (not force or rate_limited):
             blocked.add(thread)
             report.waiting += 1
+            if rate_limited:
+                wait = (row.next_attempt_at - now()).total_seconds()
+                report.retry_after = max(report.retry_after or 0.0, wait)
             continue
         parent: Receipt | None = None
         if row.parent_key:
             sent = alerts.delivered(row.notifier, row.parent_key)
-            if sent is None:  # the post has not gone out: keep the thread's order
-                blocked.add(thread)
+            if sent is not None:
+                parent = Receipt(sent.remote_channel, sent.remote_ts)
+            elif row.notifier in alerts.receivers_of(row.parent_key):
+                blocked.add(thread)  # the post has not gone out: keep the thread's order
                 report.waiting += 1
                 continue
-            parent = Receipt(sent.remote_channel, sent.remote_ts)
+            # else: its post was never queued for this receiver (a row from before
+            # replies followed their post's receivers): delivered without a thread.
         try:
             receipt = notifier.deliver(message, parent)
         except DeliveryError as exc:
@@ -166,8 +185,8 @@ def drain_until(
     """Drain until nothing this process can deliver waits, or `within` has passed:
     what a one-shot verb does, since its next drain is the next invocation.
 
-    `drain_once(force)` opens the store and drains it (force: ignore the stored
-    backoff, which paces the daemon's background retries); `first` is a drain that
+    `drain_once(force)` opens the store and drains it (force: ignore this service's
+    stored backoff, which paces the daemon's background retries); `first` is a drain that
     already ran. Between drains: 1 s, then doubling to 30 s, and at least the longest
     Retry-After; the last drain starts at the deadline, unless a Retry-After reaches
     past it."""
@@ -181,6 +200,7 @@ def drain_until(
         sleep(min(max(pause, report.retry_after or 0.0), left))
         report = report.then(drain_once(True))
         pause = min(pause * 2, MAX_PAUSE)
+    report.seconds = within.total_seconds() - max(0.0, deadline - clock())
     return report
 
 

@@ -251,10 +251,14 @@ class SlackNotifier:
     def deliver(self, message: Message, parent: Receipt | None) -> Receipt:
         text, body = fallback_text(message, self.top_k), blocks(message, self.top_k)
         try:
-            if message.action == "post":
+            if message.action == "post" or (message.action == "reply" and parent is None):
+                # A reply without a post in Slack (the post was never queued for Slack)
+                # is said at the top level rather than not at all.
                 response = self.client.chat_postMessage(
                     channel=message.channel, text=text, blocks=body
                 )
+            elif message.action == "update" and parent is None:
+                return Receipt(None, None)  # no post in Slack: nothing to update
             elif parent is None or not parent.channel or not parent.ts:
                 raise DeliveryError(f"{message.key}: the thread's post has no Slack ts")
             elif message.action == "update":
