@@ -335,7 +335,8 @@ def _alert_values(a: StoredAlert) -> list[Any]:
 
 def _stored_alert(row: dict[str, Any]) -> StoredAlert:
     fp = Fingerprint(**{c: row[c] for c in FINGERPRINT_COLUMNS})
-    state = AlertState(fp, **{c: _py(row[c]) for c in STATE_COLUMNS})
+    # .get: a read-only open does not add columns a newer version introduced.
+    state = AlertState(fp, **{c: _py(row.get(c)) for c in STATE_COLUMNS})
     return StoredAlert(
         state, row["severity"], row["slack_channel"], row["slack_ts"], to_utc(row["updated_at"])
     )

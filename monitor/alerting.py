@@ -49,6 +49,7 @@ from monitor.notify.message import Item, ItemAction, Message
 from monitor.routing import ALERT_ACTIONS, route, severity_for
 from monitor.windows import Window
 
+NOTIFYING = ("announce", "remind", "escalate")  # actions that notify the alert's level
 RUN_LEVEL: Literal["warn"] = (
     "warn"  # error and no_data alerts: the monitor is blind, nothing is on fire yet
 )
@@ -434,7 +435,7 @@ def item_of(state: AlertState, action: ItemAction, monitor: MonitorConfig | None
         state.value, state.threshold, state.baseline_value, state.sample_size, state.p_value,
         state.q_value, state.reason, state.first_seen, state.last_seen, state.peak_value,
         state.measure, state.direction, state.measured, state.breaches > 0,
-        severity_for(monitor, episode_level(state)) if monitor else None,
+        severity_for(monitor, episode_level(state, action in NOTIFYING)) if monitor else None,
     )  # fmt: skip
 
 

@@ -308,10 +308,14 @@ def notified(state: AlertState, decision: Decision, now: datetime, message_key: 
     return state
 
 
-def episode_level(state: AlertState) -> str | None:
-    """The episode's level for receivers that keep one per episode: `alert` once it
-    was notified (or is now) at alert, else its level."""
-    return "alert" if "alert" in (state.level, state.peak_level) else state.level
+def episode_level(state: AlertState, notifying: bool = True) -> str | None:
+    """The episode's level for receivers that keep one per episode: the highest level
+    notified in it, counting the one being notified now (`notifying`: an announcement,
+    reminder or escalation; a resolve notifies no new level)."""
+    notified = state.peak_level or state.notified_level
+    if not notifying:
+        return notified or state.level
+    return "alert" if "alert" in (state.level, notified) else state.level
 
 
 # ------------------------------------------------------------------------ silences

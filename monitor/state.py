@@ -159,6 +159,15 @@ def _ddl(schema: str) -> list[str]:
             last_seen TIMESTAMP,
             peak_value DOUBLE
         )""",
+        # Episodes notified before `peak_level` existed: their highest notified level,
+        # from the audit trail (else the last notified one), so their resolve goes
+        # where they paged.
+        f"""UPDATE {s}.alerts AS a SET peak_level = CASE WHEN EXISTS (
+                SELECT 1 FROM {s}.alert_events AS e
+                WHERE e.fingerprint = a.fingerprint AND e.episode = a.episode
+                  AND e.action IN ('announce', 'remind', 'escalate') AND e.level = 'alert'
+            ) THEN 'alert' ELSE a.notified_level END
+            WHERE a.peak_level IS NULL AND a.notified_level IS NOT NULL""",
         # Notifications to deliver, written in the same transaction as the state change.
         f"""CREATE TABLE IF NOT EXISTS {s}.outbox (
             id BIGINT PRIMARY KEY,        -- delivery order

@@ -214,3 +214,20 @@ def test_inhibition_mutes_drift_of_the_same_model_only() -> None:
     assert inhibited_by(FP, "drift", [other_model, resolved]) is None
     run_level = Fingerprint("error", "drift", "numeric_drift", "fraud", "error")
     assert inhibited_by(run_level, "drift", [no_data]) is None  # never mutes an error
+
+
+def test_episode_level_is_the_highest_notified() -> None:
+    """PagerDuty and Alertmanager keep one severity per episode: the highest level
+    notified in it. A resolve notifies no new level; an alert that rose to `alert`
+    while silenced and then resolved was only ever notified at `warn`."""
+    from monitor.alerts import AlertState, episode_level
+
+    fp = Fingerprint("metric", "drift", "numeric_drift", "m", "ks")
+    state = AlertState(fp, "firing", level="warn", notified_level="warn", peak_level="warn")
+    assert episode_level(dataclasses.replace(state, level="alert")) == "alert"  # escalating
+    assert episode_level(dataclasses.replace(state, level="alert"), notifying=False) == "warn"
+    paged = dataclasses.replace(state, peak_level="alert")  # paged, now warn again
+    assert episode_level(paged) == "alert" and episode_level(paged, notifying=False) == "alert"
+    # Stored before peak_level existed: the last notified level stands in.
+    old = dataclasses.replace(state, level="alert", peak_level=None)
+    assert episode_level(old, notifying=False) == "warn"

@@ -134,7 +134,7 @@ def test_drain_until_backs_off_honours_retry_after_and_stops_at_the_deadline() -
     answers = [
         DrainReport(sent=2, failed=1, waiting=3),
         DrainReport(failed=1, waiting=3),
-        DrainReport(failed=1, waiting=3, retry_after=7.0),  # a 429 asked for 7 s
+        DrainReport(failed=1, waiting=3, held=3, retry_after=7.0),  # a 429: 7 s, all rows
         DrainReport(failed=1, waiting=3),
         DrainReport(failed=1, waiting=3),
         DrainReport(failed=1, waiting=3),
@@ -161,9 +161,18 @@ def test_drain_until_backs_off_honours_retry_after_and_stops_at_the_deadline() -
 
     # A Retry-After beyond the deadline: no pointless wait.
     waits.clear()
-    answers[:] = [DrainReport(failed=1, waiting=1, retry_after=600.0)]
+    answers[:] = [DrainReport(failed=1, waiting=1, held=1, retry_after=600.0)]
     report = drain_until(drain_once, timedelta(minutes=2), sleep=sleep, clock=lambda: now[0])
     assert waits == [] and report.waiting == 1
+
+    # ...but rows of other receivers (a 503 on PagerDuty) are still retried meanwhile.
+    answers[:] = [
+        DrainReport(failed=2, waiting=2, held=1, retry_after=600.0),
+        DrainReport(sent=1, waiting=1, held=1, retry_after=599.0),
+    ]
+    report = drain_until(drain_once, timedelta(minutes=2), sleep=sleep, clock=lambda: now[0])
+    assert waits == [1.0] and (report.sent, report.waiting) == (1, 1)
+    waits.clear()
 
     # Another process is delivering, or only unroutable rows wait: no waiting either.
     answers[:] = [DrainReport(waiting=2, busy=True)]
@@ -243,8 +252,9 @@ def test_rows_an_older_or_newer_version_queued_are_delivered_or_named(
             "payload, status, attempts, created_at, next_attempt_at) VALUES "
             "(100, 'slack', ?, ?, 'reply', '#oncall', ?, 'pending', 0, now(), now()), "
             "(101, 'slack', ?, ?, 'update', '#oncall', ?, 'pending', 0, now(), now()), "
-            "(102, 'slack', 'broken', NULL, 'post', '#oncall', '{not json', 'pending', 0, now(), now())",
-            [rows[1][1], rows[1][2], newer, rows[2][1], rows[2][2], rows[2][4]],
+            "(102, 'slack', 'broken', NULL, 'post', '#oncall', '{not json', 'pending', 0, now(), now()), "
+            "(103, 'slack', 'broken/reply', 'broken', 'reply', '#oncall', ?, 'pending', 0, now(), now())",
+            [rows[1][1], rows[1][2], newer, rows[2][1], rows[2][2], rows[2][4], rows[1][4]],
         )
     finally:
         con.close()
@@ -253,7 +263,8 @@ def test_rows_an_older_or_newer_version_queued_are_delivered_or_named(
     result = CliRunner().invoke(app, ["send", "--config", str(path)])
     assert time.monotonic() - started < 10, result.output
     assert result.exit_code == 3, result.output
-    assert "2 sent, 1 waiting" in result.output
-    assert "1 with a payload this version cannot read" in result.output
+    assert "2 sent, 2 waiting" in result.output
+    # The reply behind the unreadable post waits with it, in order, and holds nothing.
+    assert "2 with a payload this version cannot read, or behind one" in result.output
     (post,) = slack.top_level()  # the reply, said at the top level; the update had no post
     assert "3 resolved" in post.text and not post.updates

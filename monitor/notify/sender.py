@@ -6,8 +6,9 @@ Alertmanager, one alert's events); once one row of a thread fails, the rest of t
 thread waits for the next drain, so a resolve never lands before its announcement.
 A failed row gets `attempts`, `last_error` and a `next_attempt_at` with exponential
 backoff (30 s, 1 min, 2 min, ... capped by `notify.max_backoff`; a 429's
-Retry-After, capped the same way, when longer). A forced drain ignores that backoff,
-except after a 429: the server's Retry-After always holds.
+Retry-After instead, capped the same way). A forced drain ignores this service's
+backoff, never a server's Retry-After: a receiver that asked to wait gets no request
+before then.
 
 Drains take turns: on a PostgreSQL state store, a drain that finds another one running
 (an advisory lock) leaves the rows to it.
@@ -37,6 +38,7 @@ from monitor.routing import ALERT_RECEIVERS
 
 log = logging.getLogger(__name__)
 FIRST_BACKOFF = timedelta(seconds=30)
+RATE_LIMITED = "Retry-After"  # in a row's last_error: the wait was the server's
 FIRST_PAUSE = 1.0  # seconds: a one-shot verb's first wait before it drains again
 MAX_PAUSE = 30.0
 
@@ -51,8 +53,9 @@ class DrainReport:
     # Rows for a receiver this process does not have (its secret is not set here):
     # waiting, but no retry in this process can deliver them.
     unroutable: dict[str, int] = field(default_factory=dict)
-    unreadable: int = 0  # rows whose payload this version cannot read
-    retry_after: float | None = None  # the longest Retry-After a receiver asked for
+    unreadable: int = 0  # rows this version cannot read, or stuck behind one
+    held: int = 0  # rows of receivers that asked to wait (429 Retry-After)
+    retry_after: float | None = None  # seconds until the last of those waits ends
     seconds: float = 0.0  # how long the one-shot retries went on
 
     @property
@@ -74,19 +77,27 @@ class DrainReport:
         for name, n in sorted(self.unroutable.items()):
             reasons.append(f"{n} for {name}, which is not enabled in this process")
         if self.unreadable:
-            reasons.append(f"{self.unreadable} with a payload this version cannot read")
-        if self.retry_after:
-            reasons.append(f"a receiver asked to wait {self.retry_after:.0f}s (Retry-After)")
+            reasons.append(
+                f"{self.unreadable} with a payload this version cannot read, or behind one"
+            )
+        if self.held and self.retry_after:
+            reasons.append(f"a receiver asked to wait {self.retry_after:.0f}s more (Retry-After)")
         if self.busy:
             reasons.append("another process is delivering the outbox")
         return "; ".join(reasons) or "backing off after earlier failures"
 
 
-def backoff(attempts: int, retry_after: float | None, cap: timedelta) -> timedelta:
+def thread_of(row: OutboxRow) -> tuple[str, str]:
+    """The rows that go out in order: a post and its replies and updates; for PagerDuty
+    and Alertmanager, one alert's events (their keys end in `/<fingerprint>`)."""
+    if row.notifier in ALERT_RECEIVERS:
+        return row.notifier, row.message_key.rsplit("/", 1)[-1]
+    return row.notifier, row.parent_key or row.message_key
+
+
+def backoff(attempts: int, cap: timedelta) -> timedelta:
     """The wait before attempt `attempts + 1` (attempts made so far, >= 1)."""
     wait: timedelta = FIRST_BACKOFF * (2 ** max(0, attempts - 1))
-    if retry_after is not None:
-        wait = max(wait, timedelta(seconds=retry_after))
     return wait if wait < cap else cap
 
 
@@ -114,35 +125,49 @@ def _drain(
 ) -> DrainReport:
     by_name = {n.name: n for n in notifiers}
     report = DrainReport()
+    rows = alerts.outbox("pending")
     blocked: set[tuple[str, str]] = set()
+    dead: set[tuple[str, str]] = set()  # threads behind a row this version cannot read
     down: set[str] = set()  # notifiers whose service failed in this drain
-    for row in alerts.outbox("pending"):
+    # Receivers that asked to be left alone (a 429's Retry-After): none of their rows
+    # is tried before then, forced or not.
+    held: dict[str, datetime] = {}
+    for row in rows:
+        if row.next_attempt_at > now() and RATE_LIMITED in (row.last_error or ""):
+            held[row.notifier] = max(
+                held.get(row.notifier, row.next_attempt_at), row.next_attempt_at
+            )
+    for row in rows:
+        thread = thread_of(row)
+        if thread in dead:
+            report.unreadable += 1
+            report.waiting += 1
+            continue
         try:
             message = Message.from_json(row.payload)
-        except (ValueError, TypeError, KeyError) as exc:  # not this version's, or damaged
+            if row.notifier in ALERT_RECEIVERS and len(message.items) != 1:
+                raise ValueError(f"{len(message.items)} alerts in an event for {row.notifier}")
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:  # another version's
+            dead.add(thread)
             report.unreadable += 1
             report.waiting += 1
             report.errors.append(f"{row.notifier} {row.message_key}: unreadable payload: {exc}")
             continue
-        thread = (row.notifier, row.parent_key or row.message_key)
-        if row.notifier in ALERT_RECEIVERS:  # an alert's events go in order: its own thread
-            thread = (row.notifier, message.items[0].fingerprint)
         notifier = by_name.get(row.notifier)
         if notifier is None:
             report.unroutable[row.notifier] = report.unroutable.get(row.notifier, 0) + 1
             report.waiting += 1
             continue
+        if row.notifier in held:
+            report.held += 1
+            report.waiting += 1
+            continue
         if thread in blocked or row.notifier in down:
             report.waiting += 1
             continue
-        # A forced drain ignores this process's own backoff, never a server's Retry-After.
-        rate_limited = "HTTP 429" in (row.last_error or "")
-        if row.next_attempt_at > now() and (not force or rate_limited):
+        if not force and row.next_attempt_at > now():  # a forced drain ignores the backoff
             blocked.add(thread)
             report.waiting += 1
-            if rate_limited:
-                wait = (row.next_attempt_at - now()).total_seconds()
-                report.retry_after = max(report.retry_after or 0.0, wait)
             continue
         parent: Receipt | None = None
         if row.parent_key:
@@ -158,20 +183,26 @@ def _drain(
         try:
             receipt = notifier.deliver(message, parent)
         except DeliveryError as exc:
-            retry_at = now() + backoff(row.attempts + 1, exc.retry_after, max_backoff)
-            alerts.mark_failed(row, str(exc), retry_at)
-            log.warning("outbox %s (%s) not delivered: %s", row.id, row.message_key, exc)
+            error = str(exc)
+            retry_at = now() + backoff(row.attempts + 1, max_backoff)
+            if exc.retry_after is not None:  # the server's word: exactly its wait
+                retry_at = now() + min(timedelta(seconds=exc.retry_after), max_backoff)
+                held[row.notifier] = retry_at
+                error += f" ({RATE_LIMITED} {exc.retry_after:.0f}s)"
+                report.held += 1
+            alerts.mark_failed(row, error, retry_at)
+            log.warning("outbox %s (%s) not delivered: %s", row.id, row.message_key, error)
             blocked.add(thread)
             if exc.unavailable:
                 down.add(row.notifier)
-            if exc.retry_after is not None:
-                report.retry_after = max(report.retry_after or 0.0, exc.retry_after)
             report.failed += 1
             report.waiting += 1
-            report.errors.append(f"{row.notifier} {row.message_key}: {exc}")
+            report.errors.append(f"{row.notifier} {row.message_key}: {error}")
             continue
         alerts.mark_sent(row, receipt.channel, receipt.ts, now())
         report.sent += 1
+    if held:
+        report.retry_after = max((t - now()).total_seconds() for t in held.values())
     return report
 
 
@@ -188,16 +219,18 @@ def drain_until(
     `drain_once(force)` opens the store and drains it (force: ignore this service's
     stored backoff, which paces the daemon's background retries); `first` is a drain that
     already ran. Between drains: 1 s, then doubling to 30 s, and at least the longest
-    Retry-After; the last drain starts at the deadline, unless a Retry-After reaches
-    past it."""
+    Retry-After when only rate-limited rows are left; the last drain starts at the
+    deadline, unless such a Retry-After reaches past it."""
     deadline = clock() + within.total_seconds()
     report = first if first is not None else drain_once(True)
     pause = FIRST_PAUSE
     while report.retryable > 0 and not report.busy:
         left = deadline - clock()
-        if left <= 0 or (report.retry_after or 0.0) > left:
+        # Rows of receivers that asked to wait set the pace only when nothing else can go.
+        wait_for = (report.retry_after or 0.0) if report.retryable <= report.held else 0.0
+        if left <= 0 or wait_for > left:
             break
-        sleep(min(max(pause, report.retry_after or 0.0), left))
+        sleep(min(max(pause, wait_for), left))
         report = report.then(drain_once(True))
         pause = min(pause * 2, MAX_PAUSE)
     report.seconds = within.total_seconds() - max(0.0, deadline - clock())
