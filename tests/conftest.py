@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from monitor.cli import app
 from monitor.config import load_config
 from monitor.runner import Runner, RunResult
+from tests.slack_server import FakeSlack
 
 REPO = Path(__file__).resolve().parents[1]
 os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
@@ -223,3 +224,12 @@ def demo_run(tmp_path_factory):
     counts = con.execute("SELECT count(*) FROM monitor.metrics").fetchone()
     con.close()
     return result, rows, counts, config
+
+
+@pytest.fixture
+def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSlack]:
+    """A Slack-API-compatible server on 127.0.0.1; the token is in $TEST_SLACK_TOKEN."""
+    server = FakeSlack()
+    monkeypatch.setenv("TEST_SLACK_TOKEN", "xoxb-test")
+    yield server
+    server.stop()

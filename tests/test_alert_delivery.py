@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -30,14 +29,6 @@ from tests.slack_server import FakeSlack, Fault
 GOLDEN = Path(__file__).parent / "golden" / "slack"
 DAY = timedelta(days=1)
 FIRST = datetime(2026, 9, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSlack]:
-    server = FakeSlack()
-    monkeypatch.setenv("TEST_SLACK_TOKEN", "xoxb-test")
-    yield server
-    server.stop()
 
 
 def write_days(world: World, shifts: dict[int, float], days: int = 12) -> None:

@@ -24,9 +24,7 @@ from monitor.notify.sender import DrainReport, drain_until
 from monitor.runner import Runner
 from tests.conftest import REPO, World, read_db
 from tests.slack_server import FakeSlack, Fault
-from tests.test_alert_delivery import DRIFT, config_path, outbox, slack, write_days
-
-__all__ = ["slack"]  # the fixture, shared with test_alert_delivery
+from tests.test_alert_delivery import DRIFT, config_path, outbox, write_days
 
 BACKFILL = ["--from", "2026-09-02", "--to", "2026-09-07"]
 

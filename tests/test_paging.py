@@ -21,9 +21,7 @@ from monitor.cli import app
 from tests.conftest import World, read_db
 from tests.paging_servers import FakeAlertmanager, FakePagerDuty
 from tests.slack_server import FakeSlack
-from tests.test_alert_delivery import DRIFT, config_path, slack, write_days
-
-__all__ = ["slack"]  # the fixture, shared with test_alert_delivery
+from tests.test_alert_delivery import DRIFT, config_path, write_days
 
 SHIFTS = {3: 25.0, 4: 50.0}
 

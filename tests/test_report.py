@@ -32,7 +32,7 @@ from monitor.report.data import active_alerts
 from monitor.state import StateStore
 from monitor.warehouse import connect
 from tests.conftest import REPO, World, read_db, write_table
-from tests.test_alert_delivery import DAY, DRIFT, config_path, run_day, slack  # noqa: F401
+from tests.test_alert_delivery import DAY, DRIFT, config_path, run_day
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 HOSTILE = "<script>window.pwned=1</script>"
@@ -196,7 +196,7 @@ def write_hostile(world: World, days: int = 8) -> None:
 
 
 @pytest.fixture
-def hostile(world: World, slack) -> tuple[World, Path]:  # noqa: F811
+def hostile(world: World, slack) -> tuple[World, Path]:
     write_hostile(world)
     path = config_path(world, slack, [DRIFT], report_url=REPORT_URL)
     for day in (2, 3):
@@ -206,7 +206,7 @@ def hostile(world: World, slack) -> tuple[World, Path]:  # noqa: F811
 
 def test_values_are_escaped_and_slack_links_land_on_cards(
     hostile,
-    slack,  # noqa: F811
+    slack,
     browser,
     output_dir,
 ) -> None:

@@ -32,6 +32,7 @@ from slack_sdk.http_retry.state import RetryState
 
 from monitor.config import SlackConfig
 from monitor.notify import DeliveryError, Receipt
+from monitor.notify.http import retry_after as parse_retry_after
 from monitor.notify.message import (
     Item,
     Message,
@@ -203,14 +204,13 @@ class ServerErrorHandler(RetryHandler):
 
 
 def retry_after(headers: Any) -> float:
-    """Seconds from a Retry-After header (slack-sdk gives header values as lists)."""
+    """Seconds from a Retry-After header (slack-sdk gives header values as lists); 1 s
+    when it is missing or not a number of seconds."""
     for key, value in dict(headers or {}).items():
         if key.lower() == "retry-after":
             raw = value[0] if isinstance(value, list | tuple) else value
-            try:
-                return max(0.0, float(raw))
-            except (TypeError, ValueError):
-                return 1.0
+            seconds = parse_retry_after(str(raw))
+            return 1.0 if seconds is None else seconds
     return 1.0
 
 
