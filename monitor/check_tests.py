@@ -193,6 +193,8 @@ def tests_files(sql_dirs: list[Path], checks: dict[str, Check]) -> dict[str, Pat
             name = path.name.removesuffix(TESTS_SUFFIX)
             check = checks.get(name)
             beside = path.with_name(f"{name}.sql")
+            if check is not None and check.overrides == beside:
+                continue  # the cases of a built-in check that one's own replaces
             if check is None or check.path.resolve() != beside.resolve():
                 problems.append(
                     f"{shown(path)}: no check {beside.name} beside this tests file "
@@ -206,15 +208,19 @@ def tests_files(sql_dirs: list[Path], checks: dict[str, Check]) -> dict[str, Pat
 
 
 def read_cases(
-    config: Config, check: str | None = None, checks: dict[str, Check] | None = None
+    config: Config,
+    check: str | None = None,
+    checks: dict[str, Check] | None = None,
+    builtin: bool = True,
 ) -> tuple[list[Case], list[str]]:
-    """Every case of the checks in `sql_dirs` (or of one check), and every problem in the
-    tests files, each with its file:line (`monitor validate` reports them too, with the
-    checks it has discovered already)."""
-    checks = checks if checks is not None else discover_checks(config.sql_dirs)
+    """Every case of the checks found (or of one check), and every problem in the tests
+    files, each with its file:line (`monitor validate` reports them too, with the checks
+    it has discovered already). Without `builtin`, only the checks of `sql_dirs`."""
+    checks = checks if checks is not None else discover_checks(config.check_dirs)
     problems: list[str] = []
+    dirs = config.check_dirs if builtin or check is not None else config.check_dirs[:-1]
     try:
-        files = tests_files(config.sql_dirs, checks)
+        files = tests_files(dirs, checks)
     except CheckError as exc:
         problems += str(exc).splitlines()
         files = {}
@@ -236,17 +242,17 @@ def read_cases(
     return cases, problems
 
 
-def collect_cases(config: Config, check: str | None = None) -> list[Case]:
-    """Every case of the checks in `sql_dirs` (or of one check); every problem in the
-    tests files at once."""
-    cases, problems = read_cases(config, check)
+def collect_cases(config: Config, check: str | None = None, builtin: bool = True) -> list[Case]:
+    """Every case of the checks found (or of one check); every problem in the tests files
+    at once."""
+    cases, problems = read_cases(config, check, builtin=builtin)
     if problems:
         raise CheckError(
             f"{len(problems)} problem(s) in the tests files:\n"
             + "\n".join(f"  - {p}" for p in problems)
         )
     if not cases:
-        dirs = ", ".join(shown(d) for d in config.sql_dirs)
+        dirs = ", ".join(shown(d) for d in (config.check_dirs if builtin else config.sql_dirs))
         raise MonitorError(
             f"no test cases found in {dirs}: write <check>{TESTS_SUFFIX} beside a check "
             "(docs/writing-checks.md, '6. Test it')"
@@ -887,11 +893,12 @@ def run_check_tests(
     check: str | None = None,
     dialect: str = "duckdb",
     progress: Callable[[CaseResult], None] | None = None,
+    builtin: bool = True,
 ) -> list[CaseResult]:
     """Run every case of the checks' tests files (or one check's), each reported to
     `progress` as it finishes. A failing case does not stop the others."""
     _check_dialect(dialect)
-    cases = collect_cases(config, check)
+    cases = collect_cases(config, check, builtin)
     results = []
     with scratch_database(config, dialect) as (wh, engine):
         for case in cases:

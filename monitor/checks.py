@@ -10,6 +10,7 @@ reaches the warehouse and transpiled to the warehouse's dialect.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import re
 import traceback
@@ -25,7 +26,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
 
-from monitor import dialects, sqltext
+from monitor import bundled, dialects, sqltext
 from monitor.config import yaml_lines
 from monitor.errors import CheckError, did_you_mean
 
@@ -88,6 +89,8 @@ class Check:
     # A list param the runner splits on: one query per item, each reading only its own
     # column, so a sort-heavy check's memory stays one column's (bench/RESULTS.md, measured).
     split: str | None = None
+    # The built-in check of the same name this one replaces (validate names the winner).
+    overrides: Path | None = None
 
     @property
     def template_name(self) -> str:
@@ -95,15 +98,25 @@ class Check:
 
 
 def discover_checks(sql_dirs: list[Path]) -> dict[str, Check]:
-    """Every ``*.sql`` below the folders except ``macros/``; all header problems at once."""
+    """Every ``*.sql`` below the folders except ``macros/``; all header problems at once.
+
+    A check in one of a config's own folders overrides a built-in check of the same
+    name; two of one's own with one name are an error (which one was meant is unclear).
+    """
+    builtin = bundled.checks_dir().resolve()
     checks: dict[str, Check] = {}
     problems: list[str] = []
     for root in sql_dirs:
         if not root.is_dir():
             problems.append(f"{root}: sql folder not found (see sql_dirs in alerts.yaml)")
             continue
+        is_builtin = root.resolve() == builtin
         for path in sorted(root.rglob("*.sql")):
             if path.relative_to(root).parts[0] == MACRO_DIR:
+                continue
+            earlier = checks.get(path.stem)
+            if is_builtin and earlier is not None:
+                checks[path.stem] = dataclasses.replace(earlier, overrides=path)
                 continue
             try:
                 check = parse_check(path, root)

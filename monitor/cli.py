@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -23,6 +23,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from monitor import __version__
 from monitor import demo as demo_world
 from monitor.alert_store import AlertStore
 from monitor.alerting import make_silence
@@ -59,15 +60,32 @@ err_console = Console(
 )  # errors stay one line
 _debug = {"on": False}
 
-ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="Path to alerts.yaml.")]
+ConfigOpt = Annotated[
+    Path,
+    typer.Option("--config", "-c", envvar="MONITOR_CONFIG", help="Path to alerts.yaml."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead.")]
+LogFormat = Literal["text", "json"]
 MonitorOpt = Annotated[
     list[str] | None, typer.Option("--monitor", "-m", help="Monitor name (repeatable).")
 ]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"sql-drift-monitor {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks and debug logs.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
 ) -> None:
     _debug["on"] = debug
     logging.basicConfig(
@@ -117,22 +135,90 @@ def run(
     force: Annotated[
         bool, typer.Option("--force", help="Run the latest window again even if it already ran.")
     ] = False,
+    as_json: JsonOpt = False,
+    log_format: Annotated[
+        LogFormat,
+        typer.Option("--log-format", help="json: one JSON object per log line on stderr."),
+    ] = "text",
 ) -> None:
     """One pass over the monitors (for cron). Without --at, each monitor runs the windows
     its schedule produced that have not run yet (the daemon's catch-up rules, so cron
     beside a daemon never runs a window twice); --at T runs the window of time T."""
+    if log_format == "json":
+        use_json_logs(logging.DEBUG if _debug["on"] else logging.INFO)
     cfg = load_config(config)
     runner = Runner(cfg)
     if at:
         results = runner.run(monitor, parse_time(at), "manual", build=not no_build)
     else:
         results = runner.run_scheduled(monitor, force=force, build=not no_build)
-        if not results:
+        if not results and not as_json:
             console.print("nothing to run: every scheduled window has run")
     runner.deliver_patiently()
-    _print_results(results)
-    _print_alerting(runner)
+    if as_json:
+        print(json.dumps(pass_json(results, runner), default=json_value, indent=2))
+        _print_undelivered(runner)
+    else:
+        _print_results(results)
+        _print_alerting(runner)
     _exit_for(results, runner)
+
+
+def pass_json(results: list[RunResult], runner: Runner) -> dict[str, Any]:
+    """`monitor run --json`: the runs, their statuses, the alerts the pass notified
+    about, and every problem a person would have to act on."""
+    statuses: dict[str, int] = {}
+    for r in results:
+        statuses[r.status] = statuses.get(r.status, 0) + 1
+    report = runner.delivery
+    problems = [f"{r.monitor} {r.window}: {r.error}" for r in results if r.status in FAILED]
+    problems += runner.alert_errors
+    if report is not None and report.waiting and not report.busy:
+        problems.append(f"{report.waiting} notification(s) undelivered: {report.why_waiting()}")
+    return {
+        "runs": [
+            {
+                "monitor": r.monitor,
+                "window_start": r.window.start,
+                "window_end": r.window.end,
+                "status": r.status,
+                "error": r.error,
+                "run_id": r.run_id,
+                "seconds": round(r.seconds, 3),
+                "rows": len(r.rows),
+                "breaches": [
+                    {
+                        k: b.get(k)
+                        for k in ("segment", "feature", "metric", "value", "threshold", "status")
+                    }
+                    for b in r.breaches
+                ],
+            }
+            for r in results
+        ],
+        "statuses": statuses,
+        "alerts": [
+            {
+                "action": d.action,
+                "reason": d.reason,
+                "kind": fp.kind,
+                "monitor": fp.monitor,
+                "check": fp.check,
+                "model": fp.model,
+                "segment": fp.segment,
+                "feature": fp.feature,
+                "metric": fp.metric,
+            }
+            for p in runner.passes
+            for fp, d in p.decisions
+            if d.notify
+        ],
+        "gaps": runner.gaps,
+        "delivery": None
+        if report is None
+        else {"sent": report.sent, "waiting": report.waiting, "errors": report.errors},
+        "problems": problems,
+    }
 
 
 @app.command()
@@ -234,8 +320,23 @@ def backtest_monitor(
 
 
 @app.command()
-def validate(config: ConfigOpt = Path("alerts.yaml")) -> None:
+def validate(config: ConfigOpt = Path("alerts.yaml"), as_json: JsonOpt = False) -> None:
     """Check alerts.yaml, every monitor's check, and the tables and columns they read."""
+    if as_json:
+        try:
+            cfg = load_config(config)
+            problems, notes = validate_config(cfg)
+        except MonitorError as exc:
+            problems, notes = getattr(exc, "problems", None) or [str(exc)], []
+        print(
+            json.dumps(
+                {"config": str(config), "ok": not problems, "problems": problems, "notes": notes},
+                indent=2,
+            )
+        )
+        if problems:
+            raise typer.Exit(1)
+        return
     cfg = load_config(config)
     problems, notes = validate_config(cfg)
     for note in notes:
@@ -348,12 +449,18 @@ def run_unit_tests(
             help="duckdb (in memory) or postgres (a throwaway schema on the configured server)."
         ),
     ] = "duckdb",
+    every: Annotated[
+        bool,
+        typer.Option("--all", help="The built-in checks' tests too, beside those of sql_dirs."),
+    ] = False,
 ) -> None:
     """Run the checks' unit tests: the cases of each <check>.tests.yaml beside its check,
-    hand-made rows in, the check's rows (or its error) compared with the expected ones."""
+    hand-made rows in, the check's rows (or its error) compared with the expected ones.
+    The checks of `sql_dirs` (the built-in ones when there are none, or with --all)."""
     cfg = load_config(config)
     started = time.monotonic()
-    results = run_check_tests(cfg, check, dialect, progress=_print_case)
+    builtin = every or not cfg.sql_dirs
+    results = run_check_tests(cfg, check, dialect, progress=_print_case, builtin=builtin)
     failed = sum(bool(r.failures) for r in results)
     skipped = sum(r.skipped for r in results)
     colour = "red" if failed else "green"
@@ -373,7 +480,7 @@ def list_checks(config: ConfigOpt = Path("alerts.yaml")) -> None:
     """List the checks found in sql_dirs with their params, metrics and descriptions."""
     cfg = load_config(config)
     table = Table("check", "family", "params", "metrics", "description")
-    for c in sorted(discover_checks(cfg.sql_dirs).values(), key=lambda c: (c.family, c.name)):
+    for c in sorted(discover_checks(cfg.check_dirs).values(), key=lambda c: (c.family, c.name)):
         params = ", ".join(
             f"{p.name}: {p.type}" + ("" if p.required else f" = {p.default!r}")
             for p in c.params.values()

@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from monitor import bundled
 from monitor.cron import cron_schedule
 from monitor.durations import parse_duration
 from monitor.errors import ConfigError, did_you_mean
@@ -179,9 +180,15 @@ class StateConfig(Strict):
 
 
 class DbtConfig(Strict):
-    project_dir: Path = Path("dbt_project")
-    profiles_dir: Path | None = None  # default: project_dir
-    target: str | None = None  # the profile's output; default: warehouse.type
+    # Default: the dbt project bundled with the package (monitor.bundled).
+    project_dir: Path | None = None
+    # Default: $DBT_PROFILES_DIR when set, else the project's own profiles.yml.
+    profiles_dir: Path | None = None
+    # The profile's output; default: $DBT_TARGET when set, else warehouse.type.
+    target: str | None = None
+    # Where dbt writes target/ and logs/ (never inside the project, which may be an
+    # installed package); default: a cache folder per project (monitor.dbt.work_dir).
+    work_dir: Path | None = None
     build_before_checks: bool = True
     vars: dict[str, Any] = Field(default_factory=dict)
 
@@ -491,7 +498,9 @@ class Config(Strict):
     state: StateConfig = Field(default_factory=lambda: StateConfig.model_validate({}))
     dbt: DbtConfig | None = None
     notify: NotifyConfig = Field(default_factory=lambda: NotifyConfig.model_validate({}))
-    sql_dirs: list[Path] = Field(default_factory=lambda: [Path("sql")])
+    # Folders of checks of one's own, searched before the built-in ones (which a check
+    # of the same name overrides).
+    sql_dirs: list[Path] = Field(default_factory=list)
     daemon: DaemonConfig = Field(default_factory=lambda: DaemonConfig.model_validate({}))
     models: dict[str, ModelConfig]
     defaults: MonitorSettings | None = None
@@ -516,6 +525,19 @@ class Config(Strict):
             return self.state.database
         assert isinstance(self.warehouse, (DuckDBWarehouse, PostgresWarehouse))  # _cross_checks
         return self.warehouse
+
+    @property
+    def check_dirs(self) -> list[Path]:
+        """Where checks are found, in order: `sql_dirs`, then the built-in checks."""
+        builtin = bundled.checks_dir()
+        return [*(d for d in self.sql_dirs if d.resolve() != builtin.resolve()), builtin]
+
+    @property
+    def dbt_project(self) -> Path:
+        """The dbt project to build: `dbt.project_dir`, else the bundled one."""
+        if self.dbt is not None and self.dbt.project_dir is not None:
+            return self.dbt.project_dir
+        return bundled.dbt_project_dir()
 
     def model_rows_name(self, model_key: str) -> str:
         """The `model_name` value that marks this model's rows in the logs."""
@@ -606,12 +628,16 @@ def _resolved_paths(config: Config, base: Path) -> dict[str, Any]:
             update={"database": resolve_db(config.state.database)}
         )
     if config.dbt:
-        update["dbt"] = config.dbt.model_copy(
+        dbt = config.dbt
+        update["dbt"] = dbt.model_copy(
             update={
-                "project_dir": resolve(config.dbt.project_dir),
-                "profiles_dir": resolve(config.dbt.profiles_dir)
-                if config.dbt.profiles_dir
-                else None,
+                key: resolve(value)
+                for key, value in (
+                    ("project_dir", dbt.project_dir),
+                    ("profiles_dir", dbt.profiles_dir),
+                    ("work_dir", dbt.work_dir),
+                )
+                if value is not None
             }
         )
     return update

@@ -8,8 +8,10 @@ maturity and slice columns, so the dbt project needs no copy of the config.
 from __future__ import annotations
 
 import getpass
+import hashlib
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 from monitor.config import Config, DuckDBWarehouse, PostgresWarehouse
@@ -37,26 +39,31 @@ def build(config: Config, select: list[str] | None = None) -> None:
     if config.dbt is None:
         return
     os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
-    if config.dbt.profiles_dir is None and config.warehouse.type not in BUNDLED_TARGETS:
+    project = config.dbt_project
+    profiles = Path(config.dbt.profiles_dir or os.environ.get("DBT_PROFILES_DIR") or project)
+    if profiles == project and config.warehouse.type not in BUNDLED_TARGETS:
         raise DbtError(
             f"the bundled dbt profile has targets for {' and '.join(BUNDLED_TARGETS)}, not "
-            f"{config.warehouse.type}: set dbt.profiles_dir (and dbt.target) to your own "
-            "profile, or build elsewhere and set dbt.build_before_checks: false "
-            "(docs/engines.md)"
+            f"{config.warehouse.type}: set dbt.profiles_dir (or DBT_PROFILES_DIR) and "
+            "dbt.target to your own profile, or build elsewhere and set "
+            "dbt.build_before_checks: false (docs/engines.md)"
         )
     os.environ.update(profile_env(config))
     from dbt.cli.main import dbtRunner
 
-    project = config.dbt.project_dir
     if not (project / "dbt_project.yml").exists():
         raise DbtError(f"{project}: no dbt_project.yml (see dbt.project_dir in alerts.yaml)")
+    work = work_dir(config)
     args = [
         "build",
         "--project-dir", str(project),
-        "--profiles-dir", str(config.dbt.profiles_dir or project),
+        "--profiles-dir", str(profiles),
+        "--target-path", str(work / "target"),
+        "--log-path", str(work / "logs"),
         "--vars", json.dumps(dbt_vars(config)),
         "--quiet",
     ]  # fmt: skip
+    # dbt itself reads DBT_TARGET when no --target is given.
     if config.dbt.target:
         args += ["--target", config.dbt.target]
     if select:
@@ -76,7 +83,29 @@ def build(config: Config, select: list[str] | None = None) -> None:
             name = getattr(getattr(node, "node", None), "name", "?")
             message = " ".join((getattr(node, "message", "") or status).split())
             failures.append(f"{name}: {message}")
-    raise DbtError("dbt build failed: " + ("; ".join(failures) or "see dbt_project/logs/dbt.log"))
+    log = work / "logs" / "dbt.log"
+    raise DbtError("dbt build failed: " + ("; ".join(failures) or f"see {log}"))
+
+
+def work_dir(config: Config) -> Path:
+    """Where dbt writes target/ and logs/: `dbt.work_dir`, else a cache folder per
+    config and project. Never the project itself, which may sit inside an installed
+    package or a read-only checkout; kept between builds so dbt parses partially."""
+    configured = config.dbt.work_dir if config.dbt else None
+    if configured is not None:
+        folder = configured
+    else:
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        key = hashlib.sha256(f"{config.path}\0{config.dbt_project}".encode()).hexdigest()[:12]
+        folder = cache / "sql-drift-monitor" / "dbt" / key
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DbtError(
+            f"cannot create dbt's work folder {folder}: {exc.strerror} (set dbt.work_dir "
+            "in alerts.yaml to a writable folder)"
+        ) from None
+    return folder
 
 
 def profile_env(config: Config) -> dict[str, str]:

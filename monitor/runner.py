@@ -219,7 +219,7 @@ class Runner:
     @property
     def checks(self) -> dict[str, Check]:
         if self._checks is None:
-            self._checks = discover_checks(self.config.sql_dirs)
+            self._checks = discover_checks(self.config.check_dirs)
         return self._checks
 
     def select(self, names: Iterable[str] | None) -> list[MonitorConfig]:
@@ -282,7 +282,7 @@ class Runner:
         if frozen is None:
             frozen = store.bin_specs(monitor.name, spec_key) if store else {}
         table_schema = None
-        if "table_schema" in context_names(check, self.config.sql_dirs):
+        if "table_schema" in context_names(check, self.config.check_dirs):
             table_schema = self.table_schema(monitor, window, store, wh, previous_schema)
         param_sets = [params]
         if split and check.split and len(params[check.split]) > 1:
@@ -292,7 +292,7 @@ class Runner:
             context = check_context(
                 self.config, monitor, p, window, baseline, run_at, frozen, live, table_schema
             )
-            compiled = compile_check(check, context, self.config.sql_dirs, dialect)
+            compiled = compile_check(check, context, self.config.check_dirs, dialect)
             parts.append(dataclasses.replace(compiled, spec_key=spec_key))
         return parts
 

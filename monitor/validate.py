@@ -89,11 +89,11 @@ def _validate(
             problems.append(f"monitor {m.name!r}: {exc}")
             continue
         if check.name not in undeclared:
-            undeclared[check.name] = undeclared_names(check, config.sql_dirs)
+            undeclared[check.name] = undeclared_names(check, config.check_dirs)
             problems += undeclared[check.name]
         if undeclared[check.name]:
             continue  # rendering would only fail on the same names
-        if wh is None and "table_schema" in checks_mod.context_names(check, config.sql_dirs):
+        if wh is None and "table_schema" in checks_mod.context_names(check, config.check_dirs):
             notes.append(f"monitor {m.name!r}: {check.name} renders with the table's columns: "
                          "not rendered without the warehouse")  # fmt: skip
             continue
@@ -104,9 +104,12 @@ def _validate(
             continue
         compiled.append((m, check, part.sql))
     problems += _unused_checks(runner, sorted(set(runner.checks) - set(undeclared)), wh, now, notes)
-    problems += read_cases(config, checks=runner.checks)[
-        1
-    ]  # the tests files, as `monitor test` reads them
+    problems += read_cases(config, checks=runner.checks)[1]  # as `monitor test` reads them
+    notes += [
+        f"check {c.name}: {c.path} overrides the built-in {c.overrides}"
+        for c in runner.checks.values()
+        if c.overrides is not None
+    ]
     if wh is None:
         return problems, notes
     problems += _model_columns(config, wh, notes)
@@ -137,11 +140,11 @@ def _unused_checks(
     renderable = []
     for name in names:
         check = runner.checks[name]
-        own = undeclared_names(check, config.sql_dirs)
+        own = undeclared_names(check, config.check_dirs)
         problems += own
         if own:
             continue
-        if wh is None and "table_schema" in checks_mod.context_names(check, config.sql_dirs):
+        if wh is None and "table_schema" in checks_mod.context_names(check, config.check_dirs):
             notes.append(f"check {name}: renders with the table's columns: "
                          "not rendered without the warehouse")  # fmt: skip
             continue
@@ -205,7 +208,7 @@ def _against_warehouse(
 ) -> list[str]:
     """Columns resolved against the warehouse's schema, then a dry run. A dbt model
     that is not built yet is a note: the next build makes it."""
-    sql_dirs = config.sql_dirs
+    sql_dirs = config.check_dirs
     try:
         tree = sqlglot.parse_one(sql, read=wh.dialect)
     except SqlglotError as exc:
@@ -318,4 +321,4 @@ def _param_columns(params: dict[str, object]) -> list[str]:
 def _is_dbt_model(config: Config, name: str) -> bool:
     if config.dbt is None:
         return False
-    return any((config.dbt.project_dir / "models").rglob(f"{name.split('.')[-1]}.sql"))
+    return any((config.dbt_project / "models").rglob(f"{name.split('.')[-1]}.sql"))

@@ -41,7 +41,8 @@ def problems(path: Path) -> list[str]:
 def test_repository_alerts_yaml_is_valid() -> None:
     config = load_config(REPO / "alerts.yaml")
     assert config.warehouse.path == REPO / "demo" / "warehouse.duckdb"
-    assert config.sql_dirs == [REPO / "sql"]
+    assert config.sql_dirs == [] and config.check_dirs == [REPO / "sql"]
+    assert config.dbt is not None and config.dbt_project == REPO / "dbt_project"
     assert {m.name for m in config.monitors} >= {"fraud-feature-drift"}
 
 
@@ -58,11 +59,14 @@ def test_defaults_are_inherited_and_overridden(write_config) -> None:
 def test_relative_paths_resolve_against_the_config_folder(
     write_config, tmp_path, monkeypatch
 ) -> None:
-    path = write_config(MINIMAL)
+    path = write_config(MINIMAL + "sql_dirs: [mine]\ndbt: {project_dir: dbt, work_dir: w}\n")
     monkeypatch.chdir("/")
     config = load_config(path)
     assert config.warehouse.path == tmp_path / "data" / "wh.duckdb"
-    assert config.sql_dirs == [tmp_path / "sql"]
+    assert config.sql_dirs == [tmp_path / "mine"]
+    assert config.check_dirs == [tmp_path / "mine", REPO / "sql"]  # then the built-in checks
+    assert config.dbt is not None and config.dbt.work_dir == tmp_path / "w"
+    assert config.dbt_project == tmp_path / "dbt"
 
 
 def test_unknown_key_names_file_line_path_and_suggests(write_config) -> None:

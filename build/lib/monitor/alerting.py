@@ -1,0 +1,646 @@
+"""The alert stage: one pass's results → alert states → events → outbox, in one transaction.
+
+A pass is every monitor run at one time T (a `monitor run`, a scheduler tick, one
+step of a backfill). For each monitor the run's rows become observations per
+fingerprint; the lifecycle (monitor/alerts.py) moves each state; inhibition and
+silences are applied; and what to say is grouped into one message per monitor and
+run (new episodes), one reply per thread (reminders, escalations, resolutions) and
+one update per thread whose items changed. All of it is written in one transaction
+with the new states, so a notification exists exactly when its state change does.
+
+A monitor whose alerts were already evaluated at or after T (its watermark) is
+skipped: re-running an old window replaces its metrics but never replays alerts, so
+a re-run backfill sends nothing twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from monitor.alert_store import AlertStore, OutboxRow, StoredAlert
+from monitor.alerts import (
+    ACTIVE,
+    SILENCE_FIELDS,
+    AlertState,
+    Decision,
+    Fingerprint,
+    Kind,
+    Lifecycle,
+    Observation,
+    ObservedStatus,
+    Silence,
+    decide,
+    episode_level,
+    inhibited_by,
+    notified,
+    silenced_by,
+    transition,
+)
+from monitor.config import Config, MonitorConfig
+from monitor.cron import cron_schedule
+from monitor.errors import MonitorError, did_you_mean
+from monitor.notify.message import Item, ItemAction, Message
+from monitor.routing import ALERT_ACTIONS, route, severity_for
+from monitor.windows import Window
+
+NOTIFYING = ("announce", "remind", "escalate")  # actions that notify the alert's level
+RUN_LEVEL: Literal["warn"] = (
+    "warn"  # error and no_data alerts: the monitor is blind, nothing is on fire yet
+)
+
+
+@dataclass(frozen=True)
+class MonitorOutcome:
+    """One monitor's run, as the alert stage needs it."""
+
+    monitor: MonitorConfig
+    family: str  # the check's family (drift, quality, ...): decides inhibition
+    window: Window
+    status: str  # ok | error | no_data
+    error: str | None
+    rows: list[dict[str, Any]]
+
+
+@dataclass
+class PassSummary:
+    decisions: list[tuple[Fingerprint, Decision]] = field(default_factory=list)
+    messages: list[Message] = field(default_factory=list)
+    replayed: list[str] = field(default_factory=list)  # monitors already evaluated past T
+
+
+def lifecycle(monitor: MonitorConfig, fp: Fingerprint) -> Lifecycle:
+    if fp.kind != "metric":  # a run-level alert clears on the first good run
+        return Lifecycle(1, 1, monitor.repeat_interval)
+    return Lifecycle(monitor.for_, monitor.keep_firing_for, monitor.repeat_interval)
+
+
+def run_fingerprint(monitor: MonitorConfig, kind: Kind) -> Fingerprint:
+    return Fingerprint(kind, monitor.name, monitor.check, monitor.model, kind)
+
+
+def observe(outcome: MonitorOutcome) -> tuple[dict[Fingerprint, Observation], bool]:
+    """Observations per fingerprint, and whether active alerts missing from them clear
+    (a series that vanished from a good run) or keep (the run could not judge them)."""
+    m, w = outcome.monitor, outcome.window
+    error_fp, no_data_fp = run_fingerprint(m, "error"), run_fingerprint(m, "no_data")
+    clear = Observation("ok", w.start, w.end)
+    if outcome.status != "error":  # a run that worked ends a dead-man alert
+        found, clears_absent = _observe_run(outcome, error_fp, no_data_fp, clear)
+        return {run_fingerprint(m, "deadman"): clear, **found}, clears_absent
+    return _observe_run(outcome, error_fp, no_data_fp, clear)
+
+
+def _observe_run(
+    outcome: MonitorOutcome, error_fp: Fingerprint, no_data_fp: Fingerprint, clear: Observation
+) -> tuple[dict[Fingerprint, Observation], bool]:
+    m, w = outcome.monitor, outcome.window
+    if outcome.status == "error":
+        return {
+            error_fp: Observation(RUN_LEVEL, w.start, w.end, reason=outcome.error),
+            no_data_fp: Observation("no_data", w.start, w.end),
+        }, False
+    if outcome.status == "no_data" and _window_empty(outcome):
+        reason = _no_data_reason(outcome)
+        if m.no_data == "alert":
+            return {
+                error_fp: clear,
+                no_data_fp: Observation(RUN_LEVEL, w.start, w.end, reason=reason),
+            }, False
+        if m.no_data == "keep":
+            return {error_fp: clear, no_data_fp: Observation("no_data", w.start, w.end)}, False
+        return {error_fp: clear, no_data_fp: clear}, True  # no_data: ok — the alerts clear
+    found: dict[Fingerprint, Observation] = {error_fp: clear, no_data_fp: clear}
+    for row in outcome.rows:
+        fp = Fingerprint(
+            "metric", m.name, m.check, m.model, row["metric"], row["feature"], row["segment"]
+        )
+        status: ObservedStatus = (
+            "held" if row["status"] == "ok" and row.get("held") else row["status"]
+        )
+        obs = Observation(
+            status, w.start, w.end, row.get("value"), row.get("threshold"), row.get("baseline_value"),
+            row.get("sample_size"), row.get("p_value"), row.get("q_value"), row.get("reason"),
+            row.get("measure"), row.get("direction"), row.get("measured"),
+        )  # fmt: skip
+        if fp not in found or _worse(obs, found[fp]):  # a duplicated row: keep the worst
+            found[fp] = obs
+    return found, True
+
+
+def _worse(a: Observation, b: Observation) -> bool:
+    rank = {"alert": 4, "warn": 3, "held": 2, "ok": 1, "no_data": 0}
+    return rank[a.status] > rank[b.status]
+
+
+def _window_empty(outcome: MonitorOutcome) -> bool:
+    """No row had enough samples of the *current* window (a thin baseline is warm-up,
+    not missing data)."""
+    sized = [r["sample_size"] for r in outcome.rows if r.get("sample_size") is not None]
+    if not outcome.rows:
+        return True
+    return bool(sized) and all(n < outcome.monitor.min_samples for n in sized)
+
+
+def _no_data_reason(outcome: MonitorOutcome) -> str:
+    if not outcome.rows:
+        return f"the check returned no rows for {outcome.window}"
+    largest = max(r["sample_size"] for r in outcome.rows if r.get("sample_size") is not None)
+    return (
+        f"largest sample {largest} < min_samples {outcome.monitor.min_samples} in {outcome.window}"
+    )
+
+
+def process_pass(
+    store: AlertStore,
+    config: Config,
+    outcomes: Sequence[MonitorOutcome],
+    run_at: datetime,
+    actor: str,
+    notifiers: Sequence[str] | None,
+    wall_now: datetime,
+) -> PassSummary:
+    """Apply one pass to the alert state; queue its notifications for `notifiers`
+    (None: record decisions only, e.g. a backfill without --notify)."""
+    summary = PassSummary()
+    marks = store.watermarks()
+    live = []
+    for o in outcomes:
+        mark = marks.get(o.monitor.name)
+        if mark is not None and mark >= run_at:
+            summary.replayed.append(o.monitor.name)
+        else:
+            live.append(o)
+    if not live:
+        return summary
+
+    # The pass's monitors' alerts (resolved ones too: they carry the episode count),
+    # and the active alerts of every other monitor, which may inhibit.
+    names = {o.monitor.name for o in live}
+    context = _Context.load(store, names)
+    for o in live:
+        for state in advance(o, context.previous_of(o.monitor.name), run_at).values():
+            context.add(state, o.family, o.monitor)
+    windows = {o.monitor.name: o.window for o in live}
+    marks_now = {o.monitor.name: run_at for o in live}
+    _settle(store, config, context, run_at, actor, notifiers, wall_now, windows, summary, marks_now)
+    return summary
+
+
+def advance(
+    outcome: MonitorOutcome, previous: dict[str, AlertState], run_at: datetime
+) -> dict[str, AlertState]:
+    """One monitor's run applied to its alert states (`previous`, by fingerprint id):
+    the new state of every fingerprint the run observed or that was active. Pure, so
+    `monitor backtest` replays history with exactly the live rules."""
+    found, clears_absent = observe(outcome)
+    new: dict[str, AlertState] = {}
+    for fp, obs in found.items():
+        prev = previous.get(fp.id)
+        if prev is None and not obs.breach:
+            continue  # never alerted, still fine: nothing to keep
+        new[fp.id] = transition(prev, fp, obs, lifecycle(outcome.monitor, fp), run_at)
+    for absent in previous.values():  # active, not in this run's rows
+        fp = absent.fingerprint
+        if not absent.active or fp.id in new or fp.kind == "deadman":
+            continue
+        gone: ObservedStatus = "ok" if clears_absent else "no_data"
+        w = outcome.window
+        obs = Observation(gone, w.start, w.end, reason="not in this run's rows")
+        new[fp.id] = transition(absent, fp, obs, lifecycle(outcome.monitor, fp), run_at)
+    return new
+
+
+def process_deadman(
+    store: AlertStore,
+    config: Config,
+    observations: Sequence[tuple[MonitorConfig, Observation]],
+    run_at: datetime,
+    notifiers: Sequence[str] | None,
+) -> PassSummary:
+    """The daemon's dead-man's switch: a monitor with no successful run for two
+    schedule intervals gets an alert of its own (kind `deadman`), announced like any
+    other; `ok` observations resolve it. Watermarks do not move: the windows the
+    monitor missed are still run, and alerted, when it catches up."""
+    summary = PassSummary()
+    names = {m.name for m, _ in observations}
+    context = _Context.load(store, names)
+    for monitor, obs in observations:
+        fp = run_fingerprint(monitor, "deadman")
+        prev = context.previous.get(fp.id)
+        if prev is None and not obs.breach:
+            continue
+        family = ""  # not inhibited: a blind monitor is news whatever else fires
+        context.add(transition(prev, fp, obs, lifecycle(monitor, fp), run_at), family, monitor)
+    if context.new:
+        _settle(
+            store, config, context, run_at, "daemon", notifiers, run_at, {}, summary, {}, "/deadman"
+        )
+    return summary
+
+
+@dataclass
+class _Context:
+    """What one alert-stage step reads and changes: the stored states of its monitors,
+    the active states of all others (possible inhibitors), and the new states."""
+
+    stored: dict[str, StoredAlert]
+    previous: dict[str, AlertState]
+    others: list[AlertState]
+    new: dict[str, AlertState] = field(default_factory=dict)
+    family_of: dict[str, str] = field(default_factory=dict)
+    monitor_of: dict[str, MonitorConfig] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, store: AlertStore, names: set[str]) -> _Context:
+        stored = {a.state.fingerprint.id: a for a in store.alerts(monitors=sorted(names))}
+        others = [
+            a.state for a in store.alerts(states=ACTIVE) if a.state.fingerprint.monitor not in names
+        ]
+        return cls(stored, {k: a.state for k, a in stored.items()}, others)
+
+    def previous_of(self, monitor: str) -> dict[str, AlertState]:
+        return {k: s for k, s in self.previous.items() if s.fingerprint.monitor == monitor}
+
+    def add(self, state: AlertState, family: str, monitor: MonitorConfig) -> None:
+        fid = state.fingerprint.id
+        self.new[fid], self.family_of[fid], self.monitor_of[fid] = state, family, monitor
+
+
+def _settle(
+    store: AlertStore,
+    config: Config,
+    context: _Context,
+    run_at: datetime,
+    actor: str,
+    notifiers: Sequence[str] | None,
+    wall_now: datetime,
+    windows: dict[str, Window],
+    summary: PassSummary,
+    watermarks: dict[str, datetime],
+    key_tag: str = "",
+) -> None:
+    """Decide, compose and write: the new states, their events, their outbox rows and
+    the watermarks, in one transaction, so a notification exists exactly when its
+    state change does."""
+    previous, new = context.previous, context.new
+    # Inhibitors: this step's states, and the active ones of monitors not in it.
+    states = [*{**previous, **new}.values(), *context.others]
+    silences = store.silences()
+    decided: dict[str, tuple[AlertState, Decision]] = {}
+    for fid, state in new.items():
+        fp, monitor = state.fingerprint, context.monitor_of[fid]
+        muted_by = silenced_by(fp, silences, wall_now)
+        blocked_by = inhibited_by(fp, context.family_of[fid], states)
+        decision = decide(
+            previous.get(fid), state, lifecycle(monitor, fp), run_at, muted_by, blocked_by
+        )
+        if decision.notify and notifiers is None:
+            decision = Decision(
+                "none", f"{decision.reason}; not sent: notifications are off for this run"
+            )
+        state = dataclasses.replace(state, suppressed_by=muted_by or blocked_by)
+        decided[fid] = (state, decision)
+        summary.decisions.append((fp, decision))
+
+    latest = {**previous, **{fid: st for fid, (st, _) in decided.items()}}
+    enabled = tuple(notifiers or ())
+    monitor_of = context.monitor_of
+    messages = _messages(
+        config, store, decided, latest, monitor_of, run_at, windows, enabled, key_tag
+    )
+    alert_events = _alert_events(config, decided, monitor_of, run_at, windows, enabled, key_tag)
+    post_of = {i.fingerprint: m.key for m, _ in messages if m.action == "post" for i in m.items}
+    for fid, (state, decision) in list(decided.items()):
+        decided[fid] = (notified(state, decision, run_at, post_of.get(fid, "")), decision)
+    summary.messages = [m for m, _ in messages]
+
+    saved = [
+        _stored(state, monitor_of[fid], context.stored.get(fid), wall_now)
+        for fid, (state, _) in decided.items()
+    ]
+    events = [
+        _event(previous.get(fid), state, decision, run_at, wall_now, actor)
+        for fid, (state, decision) in decided.items()
+        if decision.notify or previous.get(fid) is None or previous[fid].state != state.state
+    ]
+    queued = [(name, m) for m, threads in messages for name in threads] + alert_events
+    with store.wh.transaction():
+        first_id = store.next_outbox_id()
+        rows = [_outbox_row(first_id + n, name, m, wall_now) for n, (name, m) in enumerate(queued)]
+        store.save_alerts(saved)
+        store.add_events(events)
+        store.enqueue(rows)
+        store.set_watermarks(watermarks)
+
+
+def _outbox_row(row_id: int, notifier: str, message: Message, wall_now: datetime) -> OutboxRow:
+    return OutboxRow(
+        id=row_id,
+        notifier=notifier,
+        message_key=message.key,
+        parent_key=message.parent_key,
+        action=message.action,
+        channel=message.channel,
+        payload=message.to_json(),
+        status="pending",
+        attempts=0,
+        last_error=None,
+        created_at=wall_now,
+        next_attempt_at=wall_now,
+    )
+
+
+def _alert_events(
+    config: Config,
+    decided: dict[str, tuple[AlertState, Decision]],
+    monitor_of: dict[str, MonitorConfig],
+    run_at: datetime,
+    windows: dict[str, Window],
+    enabled: tuple[str, ...],
+    key_tag: str = "",
+) -> list[tuple[str, Message]]:
+    """What PagerDuty and Alertmanager are told: per alert receiver and alert, a message
+    with that one alert (key `<monitor>@<T>/<fingerprint>`), routed at the episode's
+    severity. Independent of the chat threads: a resolve reaches them even when no
+    chat receiver ever got the post."""
+    out: list[tuple[str, Message]] = []
+    for fid, (state, decision) in decided.items():
+        if not decision.notify:
+            continue
+        monitor = monitor_of[fid]
+        item = item_of(state, decision.action, monitor)  # type: ignore[arg-type]  # notify
+        assert item.severity is not None
+        where = route(config, monitor, item.severity, item.segment, enabled)
+        names = [r for r in where.alerts if decision.action in ALERT_ACTIONS[r]]
+        if names:
+            key = f"{monitor.name}{key_tag}@{stamp_of(run_at)}/{fid}"
+            message = _post(config, monitor, [item], item.severity, run_at, windows, key, "")
+            out += [(name, message) for name in names]
+    return out
+
+
+def _stored(
+    state: AlertState, monitor: MonitorConfig, before: StoredAlert | None, wall_now: datetime
+) -> StoredAlert:
+    """The row to write; the Slack ts stays while the episode keeps its message."""
+    same_thread = before is not None and before.state.message_key == state.message_key
+    return StoredAlert(
+        state,
+        severity_for(monitor, state.level),
+        before.slack_channel if same_thread and before else None,
+        before.slack_ts if same_thread and before else None,
+        wall_now,
+    )
+
+
+def _event(
+    prev: AlertState | None,
+    state: AlertState,
+    decision: Decision,
+    run_at: datetime,
+    wall_now: datetime,
+    actor: str,
+) -> dict[str, Any]:
+    return {
+        "fingerprint": state.fingerprint.id,
+        "monitor": state.fingerprint.monitor,
+        "episode": state.episode,
+        "run_at": run_at,
+        "recorded_at": wall_now,
+        "actor": actor,
+        "from_state": prev.state if prev else "ok",
+        "to_state": state.state,
+        "action": decision.action,
+        "reason": decision.reason,
+        "level": state.level,
+        "value": state.value,
+        "threshold": state.threshold,
+        "first_seen": state.first_seen,
+        "last_seen": state.last_seen,
+        "peak_value": state.peak_value,
+    }
+
+
+def item_of(state: AlertState, action: ItemAction, monitor: MonitorConfig | None = None) -> Item:
+    """The alert as a message line; with its monitor, the line carries its severity."""
+    fp = state.fingerprint
+    return Item(
+        fp.id, fp.kind, fp.segment, fp.feature, fp.metric, state.state, state.level, action,
+        state.value, state.threshold, state.baseline_value, state.sample_size, state.p_value,
+        state.q_value, state.reason, state.first_seen, state.last_seen, state.peak_value,
+        state.measure, state.direction, state.measured, state.breaches > 0,
+        severity_for(monitor, episode_level(state, action in NOTIFYING)) if monitor else None,
+    )  # fmt: skip
+
+
+def stamp_of(run_at: datetime) -> str:
+    """A run's time in message keys: minutes, or seconds for a sub-minute schedule."""
+    return f"{run_at:%Y-%m-%dT%H:%M:%SZ}" if run_at.second else f"{run_at:%Y-%m-%dT%H:%MZ}"
+
+
+def renew_within(monitor: MonitorConfig, run_at: datetime) -> float:
+    """Seconds this service may stay silent about a firing alert: a reminder comes
+    within `repeat_interval` plus a schedule period, a recovery takes up to
+    `keep_firing_for` periods, and a run may be `grace` late."""
+    nxt = cron_schedule(monitor.schedule, monitor.timezone).next_fire(run_at)
+    period = (nxt - run_at) if nxt is not None else monitor.window
+    return (
+        monitor.repeat_interval + monitor.keep_firing_for * period + monitor.grace
+    ).total_seconds()
+
+
+def _post(
+    config: Config,
+    monitor: MonitorConfig,
+    items: list[Item],
+    severity: str,
+    run_at: datetime,
+    windows: dict[str, Window],
+    key: str,
+    channel: str,
+) -> Message:
+    window = windows.get(monitor.name)
+    return Message(
+        key=key,
+        action="post",
+        parent_key=None,
+        monitor=monitor.name,
+        check=monitor.check,
+        model=monitor.model,
+        severity=severity,
+        channel=channel,
+        run_at=run_at,
+        window_start=window.start if window else None,
+        window_end=window.end if window else None,
+        items=items,
+        mention=list(monitor.owners) if severity == "page" else [],
+        render_command=render_command(monitor.check, monitor.name, run_at),
+        report_url=config.notify.report_url,
+        renew_within=renew_within(monitor, run_at),
+    )
+
+
+def _messages(
+    config: Config,
+    store: AlertStore,
+    decided: dict[str, tuple[AlertState, Decision]],
+    latest: dict[str, AlertState],
+    monitor_of: dict[str, MonitorConfig],
+    run_at: datetime,
+    windows: dict[str, Window],
+    enabled: tuple[str, ...],
+    key_tag: str = "",
+) -> list[tuple[Message, tuple[str, ...]]]:
+    """The chat messages and the thread receivers of each: one post per monitor (and
+    route, when a rule sends some segments elsewhere) for its new episodes, at the
+    severity of its worst item; per thread, one reply with the reminders,
+    escalations and resolutions, and one update of the post when an item of it
+    resolved or escalated (both go where their post went)."""
+    stamp = stamp_of(run_at)
+    announced: dict[str, list[Item]] = {}
+    replies: dict[str, list[Item]] = {}
+    changed_threads: set[str] = set()
+    for state, decision in decided.values():
+        monitor = monitor_of[state.fingerprint.id]
+        if decision.action == "announce":
+            announced.setdefault(monitor.name, []).append(item_of(state, "announce", monitor))
+        elif decision.notify and state.message_key:
+            action: ItemAction = decision.action  # type: ignore[assignment]  # never "none" here
+            replies.setdefault(state.message_key, []).append(item_of(state, action, monitor))
+            if decision.action in ("resolve", "escalate"):
+                changed_threads.add(state.message_key)
+
+    out: list[tuple[Message, tuple[str, ...]]] = []
+    for name, items in sorted(announced.items()):
+        monitor = monitor_of[items[0].fingerprint]
+        severity = severity_for(
+            monitor, "alert" if any(i.level == "alert" for i in items) else "warn"
+        )
+        groups: dict[tuple[str, tuple[str, ...]], list[Item]] = {}
+        for item in items:
+            where = route(config, monitor, severity, item.segment, enabled)
+            groups.setdefault((where.channel, where.threads), []).append(item)
+        # Alerts that route apart get a post per route, worst first; the first keeps
+        # the plain key `<monitor>@<T>`, the others `~2`, `~3`, ...
+        ordered = sorted(groups.items(), key=lambda kv: min(i.sort_key() for i in kv[1]))
+        for n, ((channel, threads), group) in enumerate(ordered):
+            key = f"{name}{key_tag}@{stamp}" + (f"~{n + 1}" if n else "")
+            out.append(
+                (_post(config, monitor, group, severity, run_at, windows, key, channel), threads)
+            )
+    for parent_key in sorted(replies):
+        found = _parent(store, out, parent_key)
+        if found is None:
+            continue  # no chat receiver got the post: nothing to thread under
+        parent, threads = found
+        threads = tuple(r for r in threads if r in enabled)
+        window = windows.get(parent.monitor)
+        if window is not None:
+            parent = dataclasses.replace(parent, window_start=window.start, window_end=window.end)
+        # Replies and updates speak of this run: its window and its exact SQL.
+        parent = dataclasses.replace(
+            parent, render_command=render_command(parent.check, parent.monitor, run_at)
+        )
+        reply = dataclasses.replace(
+            parent,
+            key=f"{parent_key}/reply@{stamp}",
+            action="reply",
+            items=replies[parent_key],
+            parent_key=parent_key,
+            run_at=run_at,
+            mention=[],
+        )
+        out.append((reply, threads))
+        if parent_key in changed_threads:
+            # Each item as it is now; one that has moved on to a later episode ended here.
+            items = [
+                item_of(latest[i.fingerprint], "status", monitor_of.get(i.fingerprint))
+                if i.fingerprint in latest and latest[i.fingerprint].message_key == parent_key
+                else dataclasses.replace(i, action="status", state="resolved")
+                for i in parent.items
+            ]
+            update = dataclasses.replace(
+                parent,
+                key=f"{parent_key}/update@{stamp}",
+                action="update",
+                items=items,
+                parent_key=parent_key,
+                run_at=run_at,
+                mention=[],
+            )
+            out.append((update, threads))
+    return out
+
+
+def render_command(check: str, monitor: str, run_at: datetime) -> str:
+    """The command that prints the exact SQL a run executed."""
+    return f"monitor render {check} --monitor {monitor} --at {run_at:%Y-%m-%dT%H:%M}"
+
+
+def _parent(
+    store: AlertStore, queued: list[tuple[Message, tuple[str, ...]]], key: str
+) -> tuple[Message, tuple[str, ...]] | None:
+    """A thread's post and the thread receivers it was queued for."""
+    for m, threads in queued:
+        if m.key == key:
+            return m, threads
+    payload = store.payload(key)
+    if not payload:
+        return None
+    return Message.from_json(payload), tuple(store.receivers_of(key))
+
+
+def make_silence(
+    config: Config,
+    monitor: str,
+    matches: Sequence[str],
+    duration: timedelta,
+    reason: str,
+    author: str,
+    now: datetime,
+) -> Silence:
+    """A silence from the CLI's words, checked against the config: the monitor glob must
+    match a monitor, and each `key=glob` must name a fingerprint field or a slice column
+    of a matched monitor's model (a typo would otherwise silence nothing, silently)."""
+    matched = [m for m in config.monitors if fnmatch.fnmatchcase(m.name, monitor)]
+    if not matched:
+        raise MonitorError(
+            f"no monitor matches {monitor!r}{did_you_mean(monitor, config.monitor_names())}"
+        )
+    if duration <= timedelta(0):
+        raise MonitorError("--for must be longer than zero (e.g. 4h)")
+    if not reason.strip():
+        raise MonitorError("--reason is required: say why, for whoever finds the silence later")
+    columns = {c for m in matched for c in config.models[m.model].slices}
+    for m in matched:  # slice columns the monitor's params name (`by`, `slices`)
+        for key in ("by", "slices"):
+            for group in m.params.get(key) or []:
+                columns.update(c for c in group if isinstance(c, str))
+    valid = sorted(set(SILENCE_FIELDS) | columns)
+    matchers: dict[str, str] = {}
+    for text in matches:
+        key, sep, pattern = text.partition("=")
+        if not sep or not key or not pattern:
+            raise MonitorError(f"--match {text!r}: write key=value, e.g. country=PT or metric=psi")
+        if key not in valid:
+            raise MonitorError(
+                f"--match {text!r}: unknown key {key!r}{did_you_mean(key, valid)} "
+                f"(keys: {', '.join(valid)})"
+            )
+        matchers[key] = pattern
+    return Silence(
+        id=uuid.uuid4().hex[:8],
+        monitor=monitor,
+        matchers=matchers,
+        starts_at=now,
+        ends_at=now + duration,
+        author=author,
+        reason=reason.strip(),
+        created_at=now,
+    )

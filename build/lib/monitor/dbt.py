@@ -1,0 +1,159 @@
+"""Build the dbt project in-process (dbtRunner) before the checks run.
+
+A failed build raises DbtError carrying dbt's own message for each failing node; it is
+never swallowed. Vars come from alerts.yaml: `dbt.vars`, plus each model's label
+maturity and slice columns, so the dbt project needs no copy of the config.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from monitor.config import Config, DuckDBWarehouse, PostgresWarehouse
+from monitor.errors import DbtError
+
+# The outputs of dbt_project/profiles.yml.
+BUNDLED_TARGETS = ("duckdb", "postgres")
+
+
+def dbt_vars(config: Config) -> dict[str, Any]:
+    maturity = {
+        config.model_rows_name(key): model.label_maturity.total_seconds() / 3600
+        for key, model in config.models.items()
+    }
+    slices = sorted({c for model in config.models.values() for c in model.slices})
+    return {
+        "label_maturity_hours": maturity,
+        "slice_columns": slices,
+        **(config.dbt.vars if config.dbt else {}),
+    }
+
+
+def build(config: Config, select: list[str] | None = None) -> None:
+    """`dbt build` (models + tests) against the configured warehouse."""
+    if config.dbt is None:
+        return
+    os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
+    project = config.dbt_project
+    profiles = Path(config.dbt.profiles_dir or os.environ.get("DBT_PROFILES_DIR") or project)
+    if profiles == project and config.warehouse.type not in BUNDLED_TARGETS:
+        raise DbtError(
+            f"the bundled dbt profile has targets for {' and '.join(BUNDLED_TARGETS)}, not "
+            f"{config.warehouse.type}: set dbt.profiles_dir (or DBT_PROFILES_DIR) and "
+            "dbt.target to your own profile, or build elsewhere and set "
+            "dbt.build_before_checks: false (docs/engines.md)"
+        )
+    os.environ.update(profile_env(config))
+    from dbt.cli.main import dbtRunner
+
+    if not (project / "dbt_project.yml").exists():
+        raise DbtError(f"{project}: no dbt_project.yml (see dbt.project_dir in alerts.yaml)")
+    work = work_dir(config)
+    args = [
+        "build",
+        "--project-dir", str(project),
+        "--profiles-dir", str(profiles),
+        "--target-path", str(work / "target"),
+        "--log-path", str(work / "logs"),
+        "--vars", json.dumps(dbt_vars(config)),
+        "--quiet",
+    ]  # fmt: skip
+    # dbt itself reads DBT_TARGET when no --target is given.
+    if config.dbt.target:
+        args += ["--target", config.dbt.target]
+    if select:
+        args += ["--select", *select]
+    try:
+        result = dbtRunner().invoke(args)
+    finally:
+        _release_duckdb()
+    if result.success:
+        return
+    if result.exception is not None:
+        raise DbtError(f"dbt build failed: {result.exception}")
+    failures = []
+    for node in getattr(result.result, "results", None) or []:
+        status = str(getattr(node, "status", "")).lower()
+        if status in ("error", "fail"):
+            name = getattr(getattr(node, "node", None), "name", "?")
+            message = " ".join((getattr(node, "message", "") or status).split())
+            failures.append(f"{name}: {message}")
+    log = work / "logs" / "dbt.log"
+    raise DbtError("dbt build failed: " + ("; ".join(failures) or f"see {log}"))
+
+
+def work_dir(config: Config) -> Path:
+    """Where dbt writes target/ and logs/: `dbt.work_dir`, else a cache folder per
+    config and project. Never the project itself, which may sit inside an installed
+    package or a read-only checkout; kept between builds so dbt parses partially."""
+    configured = config.dbt.work_dir if config.dbt else None
+    if configured is not None:
+        folder = configured
+    else:
+        cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        key = hashlib.sha256(f"{config.path}\0{config.dbt_project}".encode()).hexdigest()[:12]
+        folder = cache / "sql-drift-monitor" / "dbt" / key
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DbtError(
+            f"cannot create dbt's work folder {folder}: {exc.strerror} (set dbt.work_dir "
+            "in alerts.yaml to a writable folder)"
+        ) from None
+    return folder
+
+
+def profile_env(config: Config) -> dict[str, str]:
+    """The variables the bundled profiles.yml reads, from alerts.yaml `warehouse`, so
+    dbt builds where the checks read: the DuckDB file, or the PostgreSQL database and
+    the schema its connection resolves unqualified names in. MONITOR_DBT_TARGET picks
+    the profile's output; a profile of your own may read these too."""
+    wh = config.warehouse
+    target: dict[str, str] = {"MONITOR_DBT_TARGET": wh.type}
+    if isinstance(wh, DuckDBWarehouse):
+        return {**target, "MONITOR_DUCKDB_PATH": str(wh.path)}
+    if isinstance(wh, PostgresWarehouse):
+        from psycopg.conninfo import conninfo_to_dict
+
+        from monitor.warehouse import connect
+
+        with connect(wh, read_only=True) as pg:  # a clear error when it is down
+            schema = pg.execute("SELECT current_schema() AS s")[0]["s"]
+        parts = conninfo_to_dict(wh.url)
+        password = os.environ.get(wh.password_env) if wh.password_env else None
+        user = str(parts.get("user") or os.environ.get("PGUSER") or getpass.getuser())
+        return {
+            **target,
+            "MONITOR_PG_HOST": str(parts.get("host") or os.environ.get("PGHOST", "localhost")),
+            "MONITOR_PG_PORT": str(parts.get("port") or os.environ.get("PGPORT", "5432")),
+            "MONITOR_PG_USER": user,
+            "MONITOR_PG_PASSWORD": str(
+                password or parts.get("password") or os.environ.get("PGPASSWORD", "")
+            ),
+            "MONITOR_PG_DBNAME": str(parts.get("dbname") or os.environ.get("PGDATABASE", user)),
+            "MONITOR_PG_SCHEMA": str(schema),
+        }
+    return target
+
+
+def _release_duckdb() -> None:
+    """Close the DuckDB connection dbt-duckdb keeps in a class attribute.
+
+    dbt-duckdb closes its database only when every cursor handle is returned, which
+    does not happen after an in-process build; left open, it keeps the file locked
+    against analysts and conflicts with our own connection's settings.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # another adapter
+        return
+    with DuckDBConnectionManager._LOCK:
+        env = DuckDBConnectionManager._ENV
+        if env is not None:
+            env.close()
+            DuckDBConnectionManager._ENV = None

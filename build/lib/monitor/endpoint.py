@@ -1,0 +1,335 @@
+"""The daemon's local HTTP endpoint: `GET /livez`, `GET /readyz`, `GET /healthz`,
+`GET /metrics`, and a small
+read-only JSON API over the state store: `GET /api/alerts` (what `monitor alerts
+--json` prints) and `GET /api/metrics?monitor=M[&from=T][&to=T]` (the monitor's
+recorded metric rows whose window ends in (from, to]).
+
+`/livez` answers 200 while the process serves requests and, on the leader, its
+scheduler runs (a liveness probe: restart only a hung process). `/readyz` answers 200 when the scheduler runs (or the daemon
+stands by for the leader lock) and the state store answers (a readiness probe).
+`/healthz` answers 200 only when the scheduler runs and no monitor is overdue (its
+latest fire time more than the monitor's `grace` ago, and its window not yet run):
+for alerting on, not for restarting, since a warehouse outage makes monitors
+overdue. A standby daemon is healthy. Bodies say why, as JSON. `/metrics` is Prometheus' text format from a registry of the daemon's own:
+runs by monitor and status, run duration, last success and last run per monitor,
+jobs that could not run at all, alerts by state and severity, the outbox backlog,
+config reloads, leadership and overdue monitors.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+
+from monitor.config import Config
+from monitor.cron import CronSchedule
+from monitor.errors import MonitorError
+from monitor.report import html as report_html
+from monitor.report import page as report_page
+from monitor.report.data import active_alerts, alert_json, json_value, metric_rows
+from monitor.runner import RunResult
+from monitor.state import StateStore
+from monitor.warehouse import state_database, state_missing
+
+log = logging.getLogger(__name__)
+
+
+class Telemetry:
+    """The daemon's Prometheus metrics."""
+
+    def __init__(self) -> None:
+        r = self.registry = CollectorRegistry()
+        self.runs = Counter(
+            "monitor_runs",
+            "Recorded runs by monitor and status.",
+            ["monitor", "status"],
+            registry=r,
+        )
+        self.duration = Histogram(
+            "monitor_run_duration_seconds",
+            "How long a run took (check, evaluation, recording).",
+            ["monitor"],
+            buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600),
+            registry=r,
+        )
+        self.last_success = Gauge(
+            "monitor_last_success_timestamp_seconds",
+            "When the monitor's last ok or no_data run finished (Unix time).",
+            ["monitor"],
+            registry=r,
+        )
+        self.last_run = Gauge(
+            "monitor_last_run_timestamp_seconds",
+            "When the monitor's last run finished, whatever its status (Unix time).",
+            ["monitor"],
+            registry=r,
+        )
+        self.job_failures = Counter(
+            "monitor_job_failures",
+            "Scheduled jobs that could not run at all (warehouse locked or down).",
+            ["monitor"],
+            registry=r,
+        )
+        self.alerts = Gauge(
+            "monitor_alerts", "Alerts by state and severity.", ["state", "severity"], registry=r
+        )
+        self.outbox_pending = Gauge(
+            "monitor_outbox_pending", "Notifications waiting to be delivered.", registry=r
+        )
+        self.reloads = Counter(
+            "monitor_config_reloads", "SIGHUP reloads by result.", ["result"], registry=r
+        )
+        self.leader = Gauge(
+            "monitor_daemon_leader", "1 while this daemon holds the leader lock.", registry=r
+        )
+        self.scheduler_up = Gauge(
+            "monitor_scheduler_up", "1 while this daemon's scheduler runs.", registry=r
+        )
+        self.overdue = Gauge(
+            "monitor_overdue",
+            "1 when the monitor's latest scheduled run is later than its grace.",
+            ["monitor"],
+            registry=r,
+        )
+
+    def record(self, result: RunResult) -> None:
+        if not result.recorded:
+            return
+        finished = datetime.now(UTC).timestamp()
+        self.runs.labels(result.monitor, result.status).inc()
+        self.duration.labels(result.monitor).observe(result.seconds)
+        self.last_run.labels(result.monitor).set(finished)
+        if result.status != "error":
+            self.last_success.labels(result.monitor).set(finished)
+
+
+@dataclass
+class Health:
+    """What /healthz judges, kept current by the daemon's threads."""
+
+    role: str = "starting"  # starting | standby | leader | stopping
+    scheduler_running: Callable[[], bool] = lambda: False
+    schedules: dict[str, tuple[CronSchedule, timedelta]] = field(default_factory=dict)
+    settled: dict[str, datetime] = field(default_factory=dict)  # every window up to T ran
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def overdue(self, now: datetime) -> dict[str, datetime]:
+        """Monitors whose latest fire time more than `grace` ago has not run: since when."""
+        with self.lock:
+            schedules, settled = dict(self.schedules), dict(self.settled)
+        late = {}
+        for name, (cron, grace) in schedules.items():
+            due = cron.latest_fire(now - grace)
+            if due is not None and (name not in settled or settled[name] < due):
+                late[name] = due
+        return late
+
+    def liveness(self) -> tuple[bool, dict[str, Any]]:
+        """Alive: the process answers, and a leader's scheduler has not died under it.
+        Nothing about the warehouse: a restart would not bring it back."""
+        with self.lock:
+            role = self.role
+        if role == "leader" and not self.scheduler_running():
+            return False, {"status": "scheduler stopped", "role": role}
+        return True, {"status": "alive", "role": role}
+
+    def report(self, now: datetime) -> tuple[bool, dict[str, Any]]:
+        with self.lock:
+            role = self.role
+        running = self.scheduler_running()
+        body: dict[str, Any] = {"role": role, "scheduler": "running" if running else "stopped"}
+        if role == "standby":
+            return True, {**body, "status": "ok", "note": "another daemon holds the leader lock"}
+        late = self.overdue(now) if role == "leader" else {}
+        body["overdue"] = [{"monitor": m, "since": t.isoformat()} for m, t in sorted(late.items())]
+        healthy = role == "leader" and running and not late
+        body["status"] = "ok" if healthy else "unhealthy"
+        return healthy, body
+
+
+class Endpoint:
+    """A small threaded HTTP server on `host:port` (port 0: any free port)."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        health: Health,
+        telemetry: Telemetry,
+        config: Callable[[], Config] | None = None,
+    ):
+        self.health, self.telemetry = health, telemetry
+        self.config = config  # the daemon's current config (it may be reloaded)
+        self._report_lock = threading.Lock()  # one report built at a time, then cached
+        self._report_cache: tuple[Any, bytes] | None = None
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                endpoint.answer(self)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                log.debug("http " + format, *args)
+
+        try:
+            self.server = ThreadingHTTPServer((host, port), Handler)
+        except OSError as exc:
+            raise MonitorError(
+                f"cannot listen on {host}:{port}: {exc.strerror} (another daemon on this "
+                "port? set daemon.port in alerts.yaml or pass --port)"
+            ) from None
+        self.server.daemon_threads = True
+        self.host, self.port = self.server.server_address[0], self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def answer(self, request: BaseHTTPRequestHandler) -> None:
+        path = request.path.split("?")[0]
+        now = datetime.now(UTC)
+        if path in ("/healthz", "/livez", "/readyz"):
+            if path == "/livez":
+                healthy, body = self.health.liveness()
+            elif path == "/readyz":
+                healthy, body = self.readiness()
+            else:
+                healthy, body = self.health.report(now)
+            payload = json.dumps(body).encode()
+            request.send_response(200 if healthy else 503)
+            request.send_header("Content-Type", "application/json")
+        elif path == "/metrics":
+            late = self.health.overdue(now) if self.health.role == "leader" else {}
+            for name in self.health.schedules:
+                self.telemetry.overdue.labels(name).set(1 if name in late else 0)
+            self.telemetry.scheduler_up.set(1 if self.health.scheduler_running() else 0)
+            payload = generate_latest(self.telemetry.registry)
+            request.send_response(200)
+            request.send_header("Content-Type", CONTENT_TYPE_PLAIN_0_0_4)
+        elif path in ("/report", "/report.html") and self.config is not None:
+            status, payload, ctype = self.report(parse_qs(urlsplit(request.path).query))
+            request.send_response(status)
+            request.send_header("Content-Type", ctype)
+            if status == 200 and "gzip" in (request.headers.get("Accept-Encoding") or ""):
+                payload = gzip.compress(payload, compresslevel=6)
+                request.send_header("Content-Encoding", "gzip")
+        elif path.startswith("/api/") and self.config is not None:
+            status, body = self.api(path, parse_qs(urlsplit(request.path).query))
+            payload = json.dumps(body, default=json_value).encode()
+            request.send_response(status)
+            request.send_header("Content-Type", "application/json")
+        else:
+            payload = (
+                b"not found: try /livez, /readyz, /healthz, /metrics, /report, /api/alerts "
+                b"or /api/metrics\n"
+            )
+            request.send_response(404)
+            request.send_header("Content-Type", "text/plain")
+        request.send_header("Content-Length", str(len(payload)))
+        request.end_headers()
+        request.wfile.write(payload)
+
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """Ready: the scheduler runs (or this daemon stands by for the leader lock) and
+        the state store answers a query. Overdue monitors do not count: a warehouse
+        that is down makes monitors late, and restarting the daemon would not help."""
+        role = self.health.role
+        running = self.health.scheduler_running()
+        body: dict[str, Any] = {"role": role, "scheduler": "running" if running else "stopped"}
+        ready = role == "standby" or (role == "leader" and running)
+        if self.config is not None:
+            config = self.config()
+            try:
+                if not state_missing(config):
+                    with state_database(config) as db:
+                        db.execute("SELECT 1 AS ok")
+                body["state_store"] = "ok"
+            except MonitorError as exc:
+                body["state_store"] = f"unavailable: {exc}"
+                ready = False
+        body["status"] = "ready" if ready else "not ready"
+        return ready, body
+
+    def report(self, query: dict[str, list[str]]) -> tuple[int, bytes, str]:
+        """The HTML report (`monitor report`) of the current state, built on request and
+        kept until the state changes: a run finished or an alert moved."""
+        assert self.config is not None
+        config = self.config()
+        model = (query.get("model") or [""])[0] or None
+        try:
+            since, until = (_time(query, "from"), _time(query, "to"))
+            key = (model, since, until, report_page.state_version(config))
+            with self._report_lock:
+                if self._report_cache is None or self._report_cache[0] != key:
+                    page = report_html.render(report_page.build(config, model, since, until))
+                    self._report_cache = (key, page.encode())
+                return 200, self._report_cache[1], "text/html; charset=utf-8"
+        except ValueError as exc:
+            return 400, f"{exc}\n".encode(), "text/plain; charset=utf-8"
+        except MonitorError as exc:
+            status = 404 if model is not None and model not in config.models else 503
+            return status, f"no report: {exc}\n".encode(), "text/plain; charset=utf-8"
+
+    def api(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
+        """(status, JSON body) of a read-only API call. The state store is opened per
+        request: the daemon's own runs hold it only while they write."""
+        assert self.config is not None
+        config = self.config()
+        if path == "/api/alerts":
+            reader: Callable[[StateStore], Any] = _alerts_json
+        elif path == "/api/metrics":
+            monitor = (query.get("monitor") or [""])[0]
+            names = config.monitor_names()
+            if not monitor:
+                return 400, {
+                    "error": "name a monitor: /api/metrics?monitor=NAME",
+                    "monitors": names,
+                }
+            if monitor not in names:
+                return 404, {"error": f"no monitor {monitor!r}", "monitors": names}
+            try:
+                since, until = (_time(query, "from"), _time(query, "to"))
+            except ValueError as exc:
+                return 400, {"error": str(exc)}
+            reader = functools.partial(metric_rows, monitor=monitor, since=since, until=until)
+        else:
+            return 404, {"error": f"no API {path}: try /api/alerts or /api/metrics"}
+        if state_missing(config):
+            return 200, []
+        try:
+            with state_database(config) as db:
+                return 200, reader(StateStore(db, config.state.schema_, create=False))
+        except MonitorError as exc:
+            return 503, {"error": f"state store unavailable: {exc}"}
+
+
+def _alerts_json(store: StateStore) -> list[dict[str, Any]]:
+    return [alert_json(a) for a in active_alerts(store)]
+
+
+def _time(query: dict[str, list[str]], key: str) -> datetime | None:
+    """A `from`/`to` parameter: ISO 8601, UTC when it names no zone."""
+    text = (query.get(key) or [""])[0]
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{key}={text!r} is not an ISO 8601 time") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -1,0 +1,651 @@
+"""What the HTML report shows, gathered from the state store: current alerts, each
+monitor's metrics over the period with its thresholds and alert episodes, an alert
+card per alert (the Slack link's target), baseline-vs-current distributions from the
+recorded bin counts, guardrail slices, the shadow comparison and the run history.
+
+Everything here is data; `monitor.report.html` turns it into the page. Charts are
+Vega-Lite specs (`monitor.report.charts`) kept in `Report.charts` by id, so a spec
+two cards share is written once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from monitor.alert_store import AlertStore, StoredAlert
+from monitor.alerting import item_of
+from monitor.compare import compare
+from monitor.config import Config, MonitorConfig, Rule
+from monitor.errors import MonitorError
+from monitor.evaluate import measured, rule_matches
+from monitor.notify.message import describe, number
+from monitor.report import charts
+from monitor.report.data import metric_rows, worst_first
+from monitor.state import StateStore, naive_utc
+from monitor.timeline import Episode, episodes
+from monitor.warehouse import state_database, state_missing
+from monitor.windows import clock
+
+DEFAULT_DAYS = 30
+CARD_CHART_WIDTH = 540  # beside a distribution in the card
+MAX_HIGHLIGHTED = 6  # series drawn in colour per chart; the rest are grey context
+STATUS_RANK = {"alert": 0, "warn": 1, "ok": 2, "no_data": 3}
+MEASURE_TITLE = {"value": "", "delta": " Δ vs baseline", "relative_delta": " relative Δ"}
+
+
+@dataclass
+class Chart:
+    """A chart's place on the page: its spec's id and a caption."""
+
+    id: str
+    title: str
+
+
+@dataclass
+class AlertCard:
+    """One alert (fingerprint): the section a Slack message links to (`#alert-<id>`)."""
+
+    fingerprint: str
+    monitor: str
+    kind: str
+    segment: str
+    feature: str
+    metric: str
+    state: str  # pending | firing | recovering | resolved | ok
+    level: str | None
+    severity: str
+    text: str  # what, how much, on what evidence (as the Slack line says it)
+    episodes: list[Episode]
+    chart: Chart | None = None
+    distribution: Chart | None = None
+
+
+@dataclass
+class SliceRow:
+    segment: str
+    metric: str
+    window: str
+    n: int | None
+    value: float | None
+    baseline: float | None
+    delta: float | None
+    q: float | None
+    status: str
+
+
+@dataclass
+class MonitorSection:
+    name: str
+    model: str
+    check: str
+    rules: list[str]
+    charts: list[Chart]
+    cards: list[AlertCard]
+    slices: list[SliceRow] | None  # slice_metrics monitors: the guardrail table
+    runs: dict[str, int]  # status -> count in the period
+    rows: int  # recorded metric rows in the period
+
+    @property
+    def anchor(self) -> str:
+        return f"monitor-{self.name}"
+
+
+@dataclass
+class ShadowSection:
+    model: str
+    verdict: str | None
+    at: datetime
+    reasons: list[str]
+    chart: Chart | None
+    rows: list[dict[str, Any]]  # per segment and metric: shadow against production
+    error: str | None = None
+
+
+@dataclass
+class RunError:
+    monitor: str
+    window: str
+    started_at: datetime
+    trigger: str
+    error: str
+
+
+@dataclass
+class Report:
+    title: str
+    since: datetime
+    until: datetime
+    generated_at: datetime
+    models: list[str]
+    alerts: list[AlertCard]  # the current ones, worst first (links to their cards)
+    monitors: list[MonitorSection]
+    shadows: list[ShadowSection]
+    run_chart: Chart | None
+    run_errors: list[RunError]
+    charts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def chart(self, key: str, title: str, spec: dict[str, Any]) -> Chart:
+        self.charts.setdefault(key, spec)
+        return Chart(key, title)
+
+
+def report_period(
+    since: datetime | None, until: datetime | None, newest: datetime | None
+) -> tuple[datetime, datetime]:
+    """The period to show: `until` defaults to `newest`, the newest recorded window end
+    (a report of a paused deployment still shows its last days), `since` to
+    DEFAULT_DAYS before."""
+    if until is None:
+        until = newest or datetime.now(UTC)
+    if since is None:
+        since = until - timedelta(days=DEFAULT_DAYS)
+    if since >= until:
+        raise MonitorError(
+            f"--from {since:%Y-%m-%d %H:%M} is not before --to {until:%Y-%m-%d %H:%M}"
+        )
+    return since.astimezone(UTC), until.astimezone(UTC)
+
+
+def build(
+    config: Config,
+    model: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    now: datetime | None = None,
+    shadow: bool = True,
+) -> Report:
+    """Everything the report shows for `model` (all models when None) over the period;
+    `shadow=False` skips the shadow comparison, the one part that queries the warehouse."""
+    if model is not None and model not in config.models:
+        raise MonitorError(
+            f"no model {model!r} in {config.path} (models: {', '.join(config.models)})"
+        )
+    chosen = [m for m in config.monitors if model is None or m.model == model]
+    models = [model] if model else sorted({m.model for m in chosen} | set(config.models))
+    rows: dict[str, list[dict[str, Any]]] = {m.name: [] for m in chosen}
+    if state_missing(config):  # nothing ran yet: an empty report says so
+        report = _empty_report(models, *report_period(since, until, None), now)
+    else:
+        with state_database(config) as db:
+            store = StateStore(db, config.state.schema_, create=False)
+            newest = _newest_window_end(store, [m.name for m in chosen])
+            report = _empty_report(models, *report_period(since, until, newest), now)
+            rows = _fill_from_store(report, store, chosen)
+    if shadow:
+        for key in models:
+            if config.models[key].shadow_pairs:
+                disagreement = [
+                    rows[m.name] for m in chosen
+                    if m.model == key and m.check == "shadow_disagreement"
+                ]  # fmt: skip
+                report.shadows.append(_shadow_section(report, config, key, disagreement))
+    return report
+
+
+def _empty_report(
+    models: list[str], since: datetime, until: datetime, now: datetime | None
+) -> Report:
+    return Report(
+        title=f"SQL Drift Monitor · {', '.join(models)}",
+        since=since,
+        until=until,
+        generated_at=now or datetime.now(UTC),
+        models=models,
+        alerts=[],
+        monitors=[],
+        shadows=[],
+        run_chart=None,
+        run_errors=[],
+    )
+
+
+# ----------------------------------------------------------------------- the store
+
+
+def _fill_from_store(
+    report: Report, store: StateStore, chosen: list[MonitorConfig]
+) -> dict[str, list[dict[str, Any]]]:
+    """Fill the report from the store; returns each monitor's metric rows of the period."""
+    names = [m.name for m in chosen]
+    alert_store = AlertStore(store)
+    has_alerts = store.exists("alerts")
+    stored = (
+        {a.state.fingerprint.id: a for a in alert_store.alerts(monitors=names)}
+        if has_alerts
+        else {}
+    )
+    current = worst_first([a for a in stored.values() if a.state.active])
+    in_period = [
+        e
+        for e in (episodes(alert_store) if has_alerts else [])
+        if e.monitor in names and _overlaps(e, report.since, report.until)
+    ]
+    runs = _runs(store, names, report.since, report.until)
+    rows_by_monitor = {}
+    for monitor in chosen:
+        rows = metric_rows(store, monitor.name, report.since, report.until)
+        rows_by_monitor[monitor.name] = rows
+        wanted = {
+            a.state.fingerprint.id for a in current if a.state.fingerprint.monitor == monitor.name
+        }
+        wanted |= {e.fingerprint for e in in_period if e.monitor == monitor.name}
+        cards = [
+            _card(
+                report, monitor, stored[fid], rows, [e for e in in_period if e.fingerprint == fid]
+            )
+            for fid in sorted(wanted, key=lambda f: _card_order(stored[f]))
+            if fid in stored
+        ]
+        report.monitors.append(
+            MonitorSection(
+                name=monitor.name,
+                model=monitor.model,
+                check=monitor.check,
+                rules=[_rule_text(r) for r in monitor.rules],
+                charts=_monitor_charts(report, monitor, rows, in_period),
+                cards=cards,
+                slices=_slice_table(monitor, rows) if monitor.check == "slice_metrics" else None,
+                runs=dict(Counter(r["status"] for r in runs if r["monitor"] == monitor.name)),
+                rows=len(rows),
+            )
+        )
+    cards_by_id = {c.fingerprint: c for s in report.monitors for c in s.cards}
+    report.alerts = [cards_by_id[a.state.fingerprint.id] for a in current]
+    if runs:
+        report.run_chart = report.chart(
+            "runs",
+            "every run in the period, by window end",
+            charts.run_history(
+                [
+                    {"t": charts.epoch_ms(r["window_end"]), "monitor": r["monitor"], "status": r["status"],
+                     **({"error": r["error"]} if r["error"] else {})}
+                    for r in runs
+                ],
+                names,
+            ),
+        )  # fmt: skip
+    report.run_errors = [
+        RunError(r["monitor"], _window_text(r["window_start"], r["window_end"]),
+                 r["started_at"], r["trigger"], r["error"] or "")
+        for r in sorted(runs, key=lambda r: r["started_at"], reverse=True)
+        if r["status"] == "error"
+    ]  # fmt: skip
+    return rows_by_monitor
+
+
+def _runs(
+    store: StateStore, names: list[str], since: datetime, until: datetime
+) -> list[dict[str, Any]]:
+    if not names or not store.exists("runs"):
+        return []
+    marks = ", ".join("?" for _ in names)
+    return store.wh.execute(
+        f"""SELECT monitor, window_start, window_end, started_at, status, error, "trigger"
+            FROM {store.table("runs")}
+            WHERE monitor IN ({marks}) AND window_end > ? AND window_end <= ?
+            ORDER BY window_end, monitor, started_at""",
+        [*names, naive_utc(since), naive_utc(until)],
+    )
+
+
+def state_version(config: Config) -> tuple[Any, ...]:
+    """What changes when the report would: the newest finished run and the newest alert
+    change (a silence or a send moves `updated_at` too)."""
+    if state_missing(config):
+        return ()
+    with state_database(config) as db:
+        store = StateStore(db, config.state.schema_, create=False)
+        out: list[Any] = []
+        for table, column in (("runs", "finished_at"), ("alerts", "updated_at")):
+            if store.exists(table):
+                rows = db.execute(
+                    f"SELECT max({column}) AS t, count(*) AS n FROM {store.table(table)}"
+                )
+                out += [rows[0]["t"], rows[0]["n"]]
+        return tuple(out)
+
+
+def _newest_window_end(store: StateStore, names: list[str]) -> datetime | None:
+    if not names or not store.exists("runs"):
+        return None
+    marks = ", ".join("?" for _ in names)
+    rows = store.wh.execute(
+        f"SELECT max(window_end) AS t FROM {store.table('runs')} WHERE monitor IN ({marks})",
+        names,
+    )
+    t = rows[0]["t"] if rows else None
+    return t.replace(tzinfo=UTC) if t is not None else None
+
+
+# ------------------------------------------------------------------------- charts
+
+
+def _series(segment: str, feature: str) -> str:
+    """A series' name in charts: `country=FR · amount`."""
+    return segment + (f" · {feature}" if feature else "")
+
+
+def _window_text(start: datetime, end: datetime) -> str:
+    return f"{clock(start)} – {clock(end)} UTC"
+
+
+def _midpoint(row: dict[str, Any]) -> int:
+    """A window is drawn at its middle: a daily window sits on its day."""
+    start, end = row["window_start"], row["window_end"]
+    return charts.epoch_ms(start + (end - start) / 2)
+
+
+def _points(rows: list[dict[str, Any]], rule: Rule) -> list[dict[str, Any]]:
+    """The number each rule compares (value, or its change against the baseline) per
+    window; windows where it is undefined (NULL, NaN, inf) are left out."""
+    out = []
+    for r in rows:
+        if not rule_matches(rule, r):
+            continue
+        x = measured(rule, r)
+        if x is None or not math.isfinite(x):
+            continue
+        out.append(
+            {
+                "t": _midpoint(r),
+                "v": charts.short(x),
+                "s": _series(r["segment"], r["feature"]),
+                "st": r["status"],
+            }
+        )
+    return out
+
+
+def _threshold_lines(rules: list[Rule]) -> list[dict[str, Any]]:
+    lines = []
+    for rule in rules:
+        for level in ("warn", "alert"):
+            y = getattr(rule, level)
+            if y is None:
+                continue
+            ys = [y, -y] if rule.direction == "both" and y != 0 else [y]
+            for v in ys:
+                lines.append(
+                    {"y": v, "level": level, "label": f"{level} {rule.direction} {number(v)}"}
+                )
+    return lines
+
+
+def _episode_bands(eps: list[Episode], since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """Episodes as bands from the first breaching window's start to the last one's end,
+    clipped to the period."""
+    lo, hi = naive_utc(since), naive_utc(until)
+    return [
+        {
+            "a": charts.iso(max(e.start.replace(tzinfo=None), lo)),
+            "b": charts.iso(min(e.end.replace(tzinfo=None), hi)),
+            "level": e.status,
+            "label": f"{e.status} {_series(e.segment, e.feature)} {e.metric}: {clock(e.start)} – {clock(e.end)}",
+        }
+        for e in eps
+    ]
+
+
+def _rule_groups(monitor: MonitorConfig) -> dict[tuple[str, str], list[Rule]]:
+    """Rules by what they plot: (metric, measure)."""
+    groups: dict[tuple[str, str], list[Rule]] = {}
+    for rule in monitor.rules:
+        groups.setdefault((rule.metric, rule.measure), []).append(rule)
+    return groups
+
+
+def _monitor_charts(
+    report: Report, monitor: MonitorConfig, rows: list[dict[str, Any]], eps: list[Episode]
+) -> list[Chart]:
+    """One chart per ruled metric: every series, the breaching ones in colour."""
+    out = []
+    for (metric, measure), rules in _rule_groups(monitor).items():
+        points = [p for rule in rules[:1] for p in _points(rows, rule)]
+        if not points:
+            continue
+        mine = [e for e in eps if e.monitor == monitor.name and e.metric == metric]
+        title = metric + MEASURE_TITLE[measure]
+        spec = charts.time_series(
+            points,
+            _threshold_lines(rules),
+            _episode_bands(mine, report.since, report.until),
+            title,
+            _highlighted(points),
+        )
+        out.append(report.chart(f"ts:{monitor.name}:{metric}:{measure}", title, spec))
+    return out
+
+
+def _highlighted(points: list[dict[str, Any]]) -> list[str]:
+    """The series worth a colour: those that breached (most breaches first), else the
+    overall ones; at most MAX_HIGHLIGHTED."""
+    breaches: dict[str, int] = {}
+    for p in points:
+        if p["st"] in ("warn", "alert"):
+            breaches[p["s"]] = breaches.get(p["s"], 0) + (2 if p["st"] == "alert" else 1)
+    if breaches:
+        ranked = sorted(breaches, key=lambda s: (-breaches[s], s))
+    else:
+        ranked = sorted({p["s"] for p in points if p["s"].split(" · ")[0] == "all"})
+    return ranked[:MAX_HIGHLIGHTED]
+
+
+# -------------------------------------------------------------------------- cards
+
+
+def _card_order(a: StoredAlert) -> tuple[Any, ...]:
+    s = a.state
+    return (not s.active, s.level != "alert", s.fingerprint.metric, s.fingerprint.segment,
+            s.fingerprint.feature)  # fmt: skip
+
+
+def _card(
+    report: Report,
+    monitor: MonitorConfig,
+    alert: StoredAlert,
+    rows: list[dict[str, Any]],
+    eps: list[Episode],
+) -> AlertCard:
+    s = alert.state
+    fp = s.fingerprint
+    card = AlertCard(
+        fingerprint=fp.id,
+        monitor=fp.monitor,
+        kind=fp.kind,
+        segment=fp.segment,
+        feature=fp.feature,
+        metric=fp.metric,
+        state=s.state,
+        level=s.level,
+        severity=alert.severity,
+        text=describe(item_of(s, "status")),
+        episodes=eps,
+    )
+    if fp.kind != "metric":
+        return card
+    mine = [
+        r
+        for r in rows
+        if (r["segment"], r["feature"], r["metric"]) == (fp.segment, fp.feature, fp.metric)
+    ]
+    rules = [
+        r
+        for r in monitor.rules
+        if rule_matches(r, {"segment": fp.segment, "feature": fp.feature, "metric": fp.metric})
+    ]
+    if mine and rules:
+        points = _points(mine, rules[0])
+        if points:
+            title = fp.metric + MEASURE_TITLE[rules[0].measure]
+            card.chart = report.chart(
+                f"alert:{fp.id}",
+                title,
+                charts.time_series(
+                    points, _threshold_lines([r for r in rules if r.measure == rules[0].measure]),
+                    _episode_bands(eps, report.since, report.until), title, [points[0]["s"]],
+                    height=140, width=CARD_CHART_WIDTH,
+                ),
+            )  # fmt: skip
+    card.distribution = _distribution(report, monitor, rows, fp.segment, fp.feature, eps)
+    return card
+
+
+def _distribution(
+    report: Report,
+    monitor: MonitorConfig,
+    rows: list[dict[str, Any]],
+    segment: str,
+    feature: str,
+    eps: list[Episode],
+) -> Chart | None:
+    """Baseline against current bins of the feature, at the alert's latest breaching
+    window in the period (else the latest window), from the recorded histogram."""
+    binned = [
+        r
+        for r in rows
+        if r["segment"] == segment and r["feature"] == feature and r.get("histogram")
+    ]
+    if not binned:
+        return None
+    ends = {e.end.replace(tzinfo=None) for e in eps}
+    breached = [r for r in binned if r["window_end"] in ends]
+    row = (breached or binned)[-1]
+    hist = json.loads(row["histogram"])
+    window = _window_text(row["window_start"], row["window_end"])
+    where = f"{segment} · {feature}" if segment != "all" else feature
+    return report.chart(
+        f"dist:{monitor.name}:{segment}:{feature}:{row['window_end']:%Y%m%d%H%M%S}",
+        f"{where}: baseline vs current, window {window}",
+        charts.distribution(histogram_bins(hist)),
+    )
+
+
+def histogram_bins(hist: dict[str, Any]) -> list[dict[str, Any]]:
+    """The recorded `histogram` as shares per bin and sample (docs/metrics.md, "The
+    `histogram` column"): counts are [bin, n_cur, n_base]; bin −1 is missing, −2 OTHER."""
+    counts = hist.get("counts") or []
+    totals = {"current": sum(c[1] for c in counts), "baseline": sum(c[2] for c in counts)}
+    labels = _bin_labels(hist)
+    out = []
+    for b, n_cur, n_base in counts:
+        b = int(b)
+        order = b if b >= 0 else len(labels) + (1 if b == -2 else 2)  # OTHER, then missing
+        label = {-1: "missing", -2: "other"}.get(b) or (
+            labels[b] if b < len(labels) else f"bin {b}"
+        )
+        for sample, n in (("baseline", n_base), ("current", n_cur)):
+            share = n / totals[sample] if totals[sample] else 0.0
+            out.append({"i": order, "bin": label, "sample": sample, "share": share, "n": int(n)})
+    return out
+
+
+def _bin_labels(hist: dict[str, Any]) -> list[str]:
+    if hist.get("kind") == "top_k":
+        return [str(c) for c in hist.get("categories") or []]
+    edges = [number(e) for e in hist.get("edges") or []]
+    if not edges:
+        return ["all"]
+    inner = [f"({a}, {b}]" for a, b in itertools.pairwise(edges)]
+    return [f"≤ {edges[0]}", *inner, f"> {edges[-1]}"]
+
+
+# ------------------------------------------------------------------ slices, shadow
+
+
+def _slice_table(monitor: MonitorConfig, rows: list[dict[str, Any]]) -> list[SliceRow]:
+    """Each slice and metric at its worst window of the period, worst first: status,
+    then the smallest q-value, then the largest change."""
+    worst: dict[tuple[str, str], dict[str, Any]] = {}
+    ruled = {r.metric for r in monitor.rules}
+    for r in rows:
+        if r["metric"] not in ruled:
+            continue
+        key = (r["segment"], r["metric"])
+        if key not in worst or _slice_rank(r) < _slice_rank(worst[key]):
+            worst[key] = r
+    return [
+        SliceRow(
+            segment=r["segment"], metric=r["metric"],
+            window=_window_text(r["window_start"], r["window_end"]),
+            n=r["sample_size"], value=charts.finite(r["value"]),
+            baseline=charts.finite(r["baseline_value"]), delta=_delta(r),
+            q=charts.finite(r["q_value"]), status=r["status"],
+        )
+        for r in sorted(worst.values(), key=_slice_rank)
+    ]  # fmt: skip
+
+
+def _slice_rank(r: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        STATUS_RANK.get(r["status"], 9),
+        _q_key(charts.finite(r["q_value"])),
+        -abs(_delta(r) or 0),
+    )
+
+
+def _q_key(q: float | None) -> float:
+    return q if q is not None else 2.0
+
+
+def _delta(r: dict[str, Any]) -> float | None:
+    v, b = charts.finite(r["value"]), charts.finite(r["baseline_value"])
+    return v - b if v is not None and b is not None else None
+
+
+def _shadow_section(
+    report: Report, config: Config, model: str, disagreement: list[list[dict[str, Any]]]
+) -> ShadowSection:
+    """The verdict of `monitor compare` at the period's end, per-slice numbers, and the
+    disagreement rate over the period from the shadow_disagreement monitors' rows."""
+    section = ShadowSection(
+        model=model, verdict=None, at=report.until, reasons=[], chart=None, rows=[]
+    )
+    rate = Rule.model_validate({"metric": "disagreement_rate", "warn": 1.0})  # plots the value
+    points = [p for rows in disagreement for p in _points(rows, rate)]
+    if points:
+        section.chart = report.chart(
+            f"shadow:{model}", "disagreement rate (share of requests the models decide differently)",
+            charts.time_series(points, [], [], "disagreement_rate", _highlighted(points)),
+        )  # fmt: skip
+    try:
+        result = compare(config, model, report.until)
+    except MonitorError as exc:
+        section.error = str(exc)
+        return section
+    section.verdict = result.verdict
+    section.reasons = result.reasons
+    paired = result.as_dict()
+    for segment, metrics in paired["segments"].items():
+        for metric, m in metrics.items():
+            section.rows.append({"segment": segment, "metric": metric, **m})
+    for metric, m in paired["overall"].items():
+        section.rows.append({"segment": "all", "metric": metric, **m})
+    section.rows.sort(key=lambda r: (_q_key(charts.finite(r["q_value"])), -abs(r["delta"] or 0)))
+    return section
+
+
+# ---------------------------------------------------------------------- small bits
+
+
+def _overlaps(e: Episode, since: datetime, until: datetime) -> bool:
+    return e.end.replace(tzinfo=None) > naive_utc(since) and e.start.replace(
+        tzinfo=None
+    ) <= naive_utc(until)
+
+
+def _rule_text(rule: Rule) -> str:
+    levels = ", ".join(
+        f"{k} {number(v)}" for k, v in (("warn", rule.warn), ("alert", rule.alert)) if v is not None
+    )
+    scope = "".join(
+        f" {k}={v}" for k, v in (("segment", rule.segment), ("feature", rule.feature)) if v != "*"
+    )
+    extra = f", q ≤ {rule.max_q_value}" if rule.max_q_value else ""
+    extra += f", p ≤ {rule.max_p_value}" if rule.max_p_value else ""
+    return f"{rule.metric}{MEASURE_TITLE[rule.measure]} {rule.direction}: {levels}{extra}{scope}"

@@ -1,0 +1,569 @@
+"""What the service writes (docs/data-model.md): `runs`, `metrics` and `bin_specs` in the state schema.
+
+Times are stored as naive UTC TIMESTAMPs so every engine and every client time zone
+reads the same instant. Writing a run replaces the monitor's metric rows for that
+window in one transaction, so re-running a window is idempotent.
+
+The alert tables (`alerts`, `alert_events`, `outbox`, `silences`, `alert_watermarks`)
+are created here too, so the schema lives in one place; monitor/alert_store.py reads
+and writes them.
+
+`bin_specs` holds the bins a drift check fitted on its first baseline (quantile edges
+or a top-k category list), per monitor, segment and feature; later runs bin with the
+same spec, so a PSI series compares like with like. A spec is never overwritten: a
+change of the binning settings gives a new `spec_key`, and deleting rows refits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from monitor import sqltext
+from monitor.checks import RESULT_COLUMNS
+from monitor.ledger import LedgerEntry
+from monitor.warehouse import Warehouse, in_state_dialect
+from monitor.windows import Window, to_utc
+
+RUN_COLUMNS = (
+    "run_id", "monitor", "window_start", "window_end", "started_at", "finished_at",
+    "status", "error", "trigger", "row_count",
+)  # fmt: skip
+# Every check row, plus where it came from and what the rules made of it.
+METRIC_COLUMNS = (
+    "run_id", "monitor", "check", "model", "window_start", "window_end",
+    *RESULT_COLUMNS, "q_value", "threshold", "status",
+)  # fmt: skip
+BIN_SPEC_COLUMNS = (
+    "monitor", "spec_key", "segment", "feature", "kind", "spec", "baseline_size",
+    "fitted_window_start", "fitted_window_end", "created_at",
+)  # fmt: skip
+
+
+def _ddl(schema: str) -> list[str]:
+    s = sqltext.ident(schema)
+    return [
+        f"CREATE SCHEMA IF NOT EXISTS {s}",
+        f"""CREATE TABLE IF NOT EXISTS {s}.runs (
+            run_id VARCHAR PRIMARY KEY,
+            monitor VARCHAR NOT NULL,
+            window_start TIMESTAMP NOT NULL,
+            window_end TIMESTAMP NOT NULL,
+            started_at TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP,
+            status VARCHAR NOT NULL,      -- ok | error | no_data
+            error VARCHAR,
+            "trigger" VARCHAR NOT NULL,   -- schedule | manual | backfill
+            row_count BIGINT
+        )""",
+        f"""CREATE TABLE IF NOT EXISTS {s}.metrics (
+            run_id VARCHAR NOT NULL,
+            monitor VARCHAR NOT NULL,
+            "check" VARCHAR NOT NULL,
+            model VARCHAR NOT NULL,
+            window_start TIMESTAMP NOT NULL,
+            window_end TIMESTAMP NOT NULL,
+            segment VARCHAR NOT NULL,
+            feature VARCHAR NOT NULL,
+            metric VARCHAR NOT NULL,
+            value DOUBLE,
+            sample_size BIGINT,
+            baseline_value DOUBLE,
+            baseline_size BIGINT,
+            p_value DOUBLE,
+            q_value DOUBLE,
+            threshold DOUBLE,
+            status VARCHAR NOT NULL,      -- ok | warn | alert | no_data
+            reason VARCHAR
+        )""",
+        # Columns added after the first release: an older store gains them in place.
+        f"ALTER TABLE {s}.metrics ADD COLUMN IF NOT EXISTS test VARCHAR",
+        f"ALTER TABLE {s}.metrics ADD COLUMN IF NOT EXISTS dof BIGINT",
+        f"ALTER TABLE {s}.metrics ADD COLUMN IF NOT EXISTS histogram VARCHAR",
+        f"ALTER TABLE {s}.metrics ADD COLUMN IF NOT EXISTS detail VARCHAR",
+        f"ALTER TABLE {s}.metrics ADD COLUMN IF NOT EXISTS statistic DOUBLE",
+        f"""CREATE TABLE IF NOT EXISTS {s}.bin_specs (
+            monitor VARCHAR NOT NULL,
+            spec_key VARCHAR NOT NULL,    -- hash of the binning settings (check, params, baseline)
+            segment VARCHAR NOT NULL,
+            feature VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,        -- quantile | top_k
+            spec VARCHAR NOT NULL,        -- JSON list: the edges, or the categories in bin order
+            baseline_size BIGINT,
+            fitted_window_start TIMESTAMP NOT NULL,
+            fitted_window_end TIMESTAMP NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (monitor, spec_key, segment, feature)
+        )""",
+        # The alert lifecycle (monitor/alerts.py): the current state per fingerprint.
+        f"""CREATE TABLE IF NOT EXISTS {s}.alerts (
+            fingerprint VARCHAR PRIMARY KEY,  -- hash of kind, monitor, check, metric, model, feature, slice
+            kind VARCHAR NOT NULL,        -- metric | no_data | error
+            monitor VARCHAR NOT NULL,
+            "check" VARCHAR NOT NULL,
+            model VARCHAR NOT NULL,
+            segment VARCHAR NOT NULL,
+            feature VARCHAR NOT NULL,
+            metric VARCHAR NOT NULL,
+            state VARCHAR NOT NULL,       -- ok | pending | firing | recovering | resolved
+            level VARCHAR,                -- warn | alert
+            severity VARCHAR NOT NULL,    -- page | ticket | info (after the level)
+            episode INTEGER NOT NULL,
+            breaches INTEGER NOT NULL,
+            clears INTEGER NOT NULL,
+            first_seen TIMESTAMP,
+            last_seen TIMESTAMP,
+            last_evaluated TIMESTAMP,
+            fired_at TIMESTAMP,
+            resolved_at TIMESTAMP,
+            last_notified TIMESTAMP,
+            notified_level VARCHAR,
+            peak_level VARCHAR,           -- the highest level notified in the episode
+            message_key VARCHAR,
+            peak_value DOUBLE,            -- of the measured number, in the rule's direction
+            value DOUBLE,
+            threshold DOUBLE,
+            baseline_value DOUBLE,
+            sample_size BIGINT,
+            p_value DOUBLE,
+            q_value DOUBLE,
+            reason VARCHAR,
+            measure VARCHAR,              -- the deciding rule's measure and direction
+            direction VARCHAR,
+            measured DOUBLE,              -- the number it compared with the threshold
+            suppressed_by VARCHAR,
+            slack_channel VARCHAR,
+            slack_ts VARCHAR,
+            updated_at TIMESTAMP NOT NULL
+        )""",
+        f"ALTER TABLE {s}.alerts ADD COLUMN IF NOT EXISTS peak_level VARCHAR",
+        # Every transition and every notification decision, for audit.
+        f"""CREATE TABLE IF NOT EXISTS {s}.alert_events (
+            fingerprint VARCHAR NOT NULL,
+            monitor VARCHAR NOT NULL,
+            episode INTEGER NOT NULL,
+            run_at TIMESTAMP NOT NULL,    -- the run time T that judged it
+            recorded_at TIMESTAMP NOT NULL,
+            actor VARCHAR NOT NULL,       -- the run's trigger, or a person
+            from_state VARCHAR NOT NULL,
+            to_state VARCHAR NOT NULL,
+            action VARCHAR NOT NULL,      -- none | announce | remind | escalate | resolve
+            reason VARCHAR NOT NULL,
+            level VARCHAR,
+            value DOUBLE,
+            threshold DOUBLE,
+            first_seen TIMESTAMP,         -- the episode so far (state snapshot)
+            last_seen TIMESTAMP,
+            peak_value DOUBLE
+        )""",
+        # Episodes notified before `peak_level` existed: their highest notified level,
+        # from the audit trail (else the last notified one), so their resolve goes
+        # where they paged.
+        f"""UPDATE {s}.alerts AS a SET peak_level = CASE WHEN EXISTS (
+                SELECT 1 FROM {s}.alert_events AS e
+                WHERE e.fingerprint = a.fingerprint AND e.episode = a.episode
+                  AND e.action IN ('announce', 'remind', 'escalate') AND e.level = 'alert'
+            ) THEN 'alert' ELSE a.notified_level END
+            WHERE a.peak_level IS NULL AND a.notified_level IS NOT NULL""",
+        # Notifications to deliver, written in the same transaction as the state change.
+        f"""CREATE TABLE IF NOT EXISTS {s}.outbox (
+            id BIGINT PRIMARY KEY,        -- delivery order
+            notifier VARCHAR NOT NULL,    -- slack | webhook | console | pagerduty | alertmanager
+            message_key VARCHAR NOT NULL,
+            parent_key VARCHAR,           -- the thread a reply or update belongs to
+            action VARCHAR NOT NULL,      -- post | reply | update
+            channel VARCHAR,
+            payload VARCHAR NOT NULL,     -- the message, as JSON (monitor/notify/message.py)
+            status VARCHAR NOT NULL,      -- pending | sent
+            attempts INTEGER NOT NULL,
+            last_error VARCHAR,
+            created_at TIMESTAMP NOT NULL,
+            next_attempt_at TIMESTAMP NOT NULL,
+            sent_at TIMESTAMP,
+            remote_channel VARCHAR,       -- where it landed (Slack's channel id)
+            remote_ts VARCHAR,            -- Slack's message ts
+            UNIQUE (notifier, message_key)
+        )""",
+        f"""CREATE TABLE IF NOT EXISTS {s}.silences (
+            id VARCHAR PRIMARY KEY,
+            monitor VARCHAR NOT NULL,     -- glob
+            matchers VARCHAR NOT NULL,    -- JSON object: field or slice column -> glob
+            starts_at TIMESTAMP NOT NULL,
+            ends_at TIMESTAMP NOT NULL,
+            author VARCHAR NOT NULL,
+            reason VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL
+        )""",
+        # Scheduled windows: claimed, done or aborted (monitor/ledger.py). The key makes
+        # two daemons, or cron beside a daemon, unable to run one window twice.
+        f"""CREATE TABLE IF NOT EXISTS {s}.run_ledger (
+            monitor VARCHAR NOT NULL,
+            window_start TIMESTAMP NOT NULL,
+            window_end TIMESTAMP NOT NULL,
+            fire_time TIMESTAMP NOT NULL, -- the scheduled T that produced the window
+            status VARCHAR NOT NULL,      -- running | done | aborted
+            "trigger" VARCHAR NOT NULL,   -- schedule | backfill
+            owner VARCHAR NOT NULL,       -- host:pid:token of the process that claimed it
+            attempts INTEGER NOT NULL,
+            claimed_at TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP,
+            run_id VARCHAR,
+            run_status VARCHAR,           -- ok | error | no_data of its recorded run
+            note VARCHAR,
+            PRIMARY KEY (monitor, window_start, window_end)
+        )""",
+        # The latest run time whose results the alert stage applied, per monitor: an
+        # older window run again (a re-run backfill) updates metrics, never alerts.
+        f"""CREATE TABLE IF NOT EXISTS {s}.alert_watermarks (
+            monitor VARCHAR PRIMARY KEY,
+            evaluated_through TIMESTAMP NOT NULL
+        )""",
+    ]
+
+
+def naive_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+@dataclass(frozen=True)
+class BinSpec:
+    """The bins of one (monitor, segment, feature), as fitted on a baseline."""
+
+    monitor: str
+    spec_key: str
+    segment: str
+    feature: str
+    kind: str  # quantile | top_k
+    items: list[Any]  # edges (float) or categories (str), in bin order
+    baseline_size: int | None
+    fitted_window: Window
+
+
+@dataclass(frozen=True)
+class LedgerMark:
+    """Where a recorded run goes in the run ledger: its scheduled T and who ran it."""
+
+    fire_time: datetime
+    trigger: str
+    owner: str
+
+
+@dataclass(frozen=True)
+class LedgerSpan:
+    first: datetime  # scheduled T
+    last: datetime
+    last_ok: datetime | None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    run_id: str
+    monitor: str
+    window_start: datetime
+    window_end: datetime
+    started_at: datetime
+    finished_at: datetime
+    status: str
+    error: str | None
+    trigger: str
+    row_count: int
+
+
+class StateStore:
+    """The monitor schema in the state database (the warehouse, or `state.database`)."""
+
+    def __init__(self, warehouse: Warehouse, schema: str = "monitor", create: bool = True):
+        """`create=False` opens an existing store read-only (e.g. for `monitor render`)."""
+        self.wh = in_state_dialect(warehouse)
+        self.schema = schema
+        if create:
+            for statement in _ddl(schema):
+                self.wh.execute(statement)
+
+    def exists(self, table: str = "metrics") -> bool:
+        rows = self.wh.execute(
+            "SELECT count(*) AS n FROM information_schema.tables "
+            "WHERE table_schema = ? AND table_name = ?",
+            [self.schema, table],
+        )
+        return bool(rows and rows[0]["n"])
+
+    def table(self, name: str) -> str:
+        return f"{sqltext.ident(self.schema)}.{sqltext.ident(name)}"
+
+    def record_run(
+        self,
+        run: RunRecord,
+        metric_rows: Sequence[dict[str, Any]] | None,
+        bin_specs: Sequence[BinSpec] = (),
+    ) -> None:
+        """Write the run; metric rows replace the window's old rows; new bin specs are kept.
+
+        One transaction, so a crash leaves either the whole run or none of it.
+        """
+        values = [
+            naive_utc(v) if isinstance(v, datetime) else v
+            for v in (getattr(run, c) for c in RUN_COLUMNS)
+        ]
+        with self.wh.transaction():
+            if metric_rows is not None:
+                self.wh.execute(
+                    f"DELETE FROM {self.table('metrics')} "
+                    "WHERE monitor = ? AND window_start = ? AND window_end = ?",
+                    [run.monitor, naive_utc(run.window_start), naive_utc(run.window_end)],
+                )
+                self.wh.insert_rows(
+                    f"{self.schema}.metrics",
+                    METRIC_COLUMNS,
+                    [
+                        [
+                            naive_utc(r[c]) if isinstance(r[c], datetime) else r[c]
+                            for c in METRIC_COLUMNS
+                        ]
+                        for r in metric_rows
+                    ],
+                )
+            self.wh.insert_rows(f"{self.schema}.runs", RUN_COLUMNS, [values])
+            self._insert_new_specs(bin_specs)
+
+    def _insert_new_specs(self, specs: Sequence[BinSpec]) -> None:
+        """Insert the specs not stored yet (a concurrent run may have frozen one first)."""
+        if not specs:
+            return
+        stored = {
+            (r["spec_key"], r["segment"], r["feature"])
+            for r in self.wh.execute(
+                f"SELECT spec_key, segment, feature FROM {self.table('bin_specs')} "
+                "WHERE monitor = ?",
+                [specs[0].monitor],
+            )
+        }
+        now = naive_utc(datetime.now(UTC))
+        self.wh.insert_rows(
+            f"{self.schema}.bin_specs",
+            BIN_SPEC_COLUMNS,
+            [
+                [
+                    b.monitor,
+                    b.spec_key,
+                    b.segment,
+                    b.feature,
+                    b.kind,
+                    json.dumps(b.items),
+                    b.baseline_size,
+                    naive_utc(b.fitted_window.start),
+                    naive_utc(b.fitted_window.end),
+                    now,
+                ]
+                for b in specs
+                if (b.spec_key, b.segment, b.feature) not in stored
+            ],
+        )
+
+    def bin_specs(self, monitor: str, spec_key: str) -> dict[str, dict[str, list[Any]]]:
+        """The frozen specs of a monitor's binning settings: {feature: {segment: items}}."""
+        if not self.exists("bin_specs"):  # a store opened read-only, older than bin specs
+            return {}
+        rows = self.wh.execute(
+            f"SELECT segment, feature, spec FROM {self.table('bin_specs')} "
+            "WHERE monitor = ? AND spec_key = ?",
+            [monitor, spec_key],
+        )
+        specs: dict[str, dict[str, list[Any]]] = {}
+        for r in rows:
+            specs.setdefault(r["feature"], {})[r["segment"]] = json.loads(r["spec"])
+        return specs
+
+    def schema_snapshot(self, monitor: str, before: datetime) -> dict[str, str] | None:
+        """The column types the schema check recorded in this monitor's latest run
+        that ended before `before`, {column: type}; None when there is none. A removed
+        column's row records no type, so it is not part of the snapshot."""
+        metrics = self.table("metrics")
+        rows = self.wh.execute(
+            f"SELECT feature, detail FROM {metrics} WHERE monitor = ? AND metric = 'schema' "
+            f"AND value IS NOT NULL AND window_end = (SELECT MAX(window_end) FROM {metrics} "
+            "WHERE monitor = ? AND metric = 'schema' AND value IS NOT NULL AND window_end < ?)",
+            [monitor, monitor, naive_utc(before)],
+        )
+        types = {r["feature"]: json.loads(r["detail"] or "{}").get("type") for r in rows}
+        snapshot = {column: kind for column, kind in types.items() if kind is not None}
+        return snapshot or None
+
+    def alert_windows(self, monitor: str, span: Window) -> list[Window]:
+        """Earlier windows of `monitor` within `span` in which any row was in `alert`."""
+        rows = self.wh.execute(
+            f"SELECT DISTINCT window_start, window_end FROM {self.table('metrics')} "
+            "WHERE monitor = ? AND status = 'alert' AND window_start < ? AND window_end > ? "
+            "ORDER BY window_start",
+            [monitor, naive_utc(span.end), naive_utc(span.start)],
+        )
+        return [Window(to_utc(r["window_start"]), to_utc(r["window_end"])) for r in rows]
+
+    # ------------------------------------------------------------------ run ledger
+
+    def ledger(
+        self, monitors: Sequence[str], since: datetime
+    ) -> dict[tuple[str, Window], LedgerEntry]:
+        """Ledger rows of these monitors whose scheduled T is after `since`."""
+        if not monitors:
+            return {}
+        marks = ", ".join("?" for _ in monitors)
+        rows = self.wh.execute(
+            f"SELECT * FROM {self.table('run_ledger')} "
+            f"WHERE monitor IN ({marks}) AND fire_time > ?",
+            [*monitors, naive_utc(since)],
+        )
+        out = {}
+        for r in rows:
+            entry = _ledger_entry(r)
+            out[(entry.monitor, entry.window)] = entry
+        return out
+
+    def ledger_entry(self, monitor: str, window: Window) -> LedgerEntry | None:
+        rows = self.wh.execute(
+            f"SELECT * FROM {self.table('run_ledger')} "
+            "WHERE monitor = ? AND window_start = ? AND window_end = ?",
+            [monitor, naive_utc(window.start), naive_utc(window.end)],
+        )
+        return _ledger_entry(rows[0]) if rows else None
+
+    def scheduled_span(self, monitors: Sequence[str]) -> dict[str, LedgerSpan]:
+        """Per monitor that ever ran on a schedule (or a backfill): its first and last
+        scheduled T in the ledger, and the T of its latest ok or no_data run."""
+        if not monitors:
+            return {}
+        marks = ", ".join("?" for _ in monitors)
+        rows = self.wh.execute(
+            f"""
+            SELECT monitor, min(fire_time) AS first, max(fire_time) AS last,
+                   max(CASE WHEN status = 'done' AND run_status IN ('ok', 'no_data')
+                            THEN fire_time END) AS last_ok
+            FROM {self.table("run_ledger")}
+            WHERE monitor IN ({marks})
+            GROUP BY monitor
+            """,
+            list(monitors),
+        )
+        return {
+            r["monitor"]: LedgerSpan(
+                to_utc(r["first"]),
+                to_utc(r["last"]),
+                to_utc(r["last_ok"]) if r["last_ok"] else None,
+            )
+            for r in rows
+        }
+
+    def claim(
+        self,
+        monitor: str,
+        window: Window,
+        mark: LedgerMark,
+        seen: LedgerEntry | None,
+        now: datetime,
+    ) -> bool:
+        """Claim a window for `mark.owner` if its row is still as `seen` (None: no row).
+        False when another process claimed or finished it in between."""
+        return self._ledger_upsert(monitor, window, mark, "running", now, seen=seen or False)
+
+    def finish(
+        self, done: Sequence[tuple[str, Window, LedgerMark, str, str]], now: datetime
+    ) -> None:
+        """Mark windows done, once their run is recorded *and* their alerts evaluated:
+        (monitor, window, mark, run_id, run status). A crash before this leaves the
+        claim `running` under a dead owner, so the window runs again, and the alert
+        watermark keeps a re-run from paging twice."""
+        with self.wh.transaction():
+            for monitor, window, mark, run_id, run_status in done:
+                self._ledger_upsert(
+                    monitor, window, mark, "done", now, run_id=run_id, run_status=run_status
+                )
+
+    def abort(
+        self,
+        monitor: str,
+        window: Window,
+        mark: LedgerMark,
+        note: str,
+        now: datetime,
+        claimed: bool,
+    ) -> None:
+        """The window did not run (the daemon stopped, or its results could not be
+        written): the next start runs it. Only our own claim is changed; an unclaimed
+        window gets an `aborted` row only if it has no row at all."""
+        if claimed:
+            self.wh.execute(
+                f"UPDATE {self.table('run_ledger')} SET status = 'aborted', note = ?, "
+                "finished_at = ? WHERE monitor = ? AND window_start = ? AND window_end = ? "
+                "AND status = 'running' AND owner = ?",
+                [note, naive_utc(now), monitor, naive_utc(window.start), naive_utc(window.end),
+                 mark.owner],
+            )  # fmt: skip
+        else:
+            self._ledger_upsert(monitor, window, mark, "aborted", now, note=note, seen=False)
+
+    def _ledger_upsert(
+        self,
+        monitor: str,
+        window: Window,
+        mark: LedgerMark,
+        status: str,
+        now: datetime,
+        run_id: str | None = None,
+        run_status: str | None = None,
+        note: str | None = None,
+        seen: LedgerEntry | bool | None = None,
+    ) -> bool:
+        """Insert or update one ledger row. With `seen` (an entry, or False for "no
+        row"), update only if the row is unchanged since: a claim."""
+        t = self.table("run_ledger")
+        now_ = naive_utc(now)
+        finished = None if status == "running" else now_
+        params: list[Any] = [
+            monitor, naive_utc(window.start), naive_utc(window.end), naive_utc(mark.fire_time),
+            status, mark.trigger, mark.owner, now_, finished, run_id, run_status, note,
+        ]  # fmt: skip
+        condition = ""
+        if isinstance(seen, LedgerEntry):
+            condition = f"WHERE {t}.status = ? AND {t}.owner = ? AND {t}.attempts = ?"
+            params += [seen.status, seen.owner, seen.attempts]
+        elif seen is False:
+            condition = "WHERE false"  # a row appeared since we looked: someone else has it
+        rows = self.wh.execute(
+            f"""
+            INSERT INTO {t} (monitor, window_start, window_end, fire_time, status, "trigger",
+                             owner, attempts, claimed_at, finished_at, run_id, run_status, note)
+            VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)
+            ON CONFLICT (monitor, window_start, window_end) DO UPDATE SET
+                fire_time = excluded.fire_time, status = excluded.status,
+                "trigger" = excluded."trigger", owner = excluded.owner,
+                attempts = {t}.attempts + (CASE WHEN excluded.status = 'running' THEN 1 ELSE 0 END),
+                claimed_at = CASE WHEN excluded.status = 'running' OR {t}.owner <> excluded.owner
+                                  THEN excluded.claimed_at ELSE {t}.claimed_at END,
+                finished_at = excluded.finished_at, run_id = excluded.run_id,
+                run_status = excluded.run_status, note = excluded.note
+            {condition}
+            RETURNING owner
+            """,
+            params,
+        )
+        return bool(rows)
+
+
+def _ledger_entry(r: dict[str, Any]) -> LedgerEntry:
+    return LedgerEntry(
+        monitor=r["monitor"],
+        window=Window(to_utc(r["window_start"]), to_utc(r["window_end"])),
+        fire_time=to_utc(r["fire_time"]),
+        status=r["status"],
+        trigger=r["trigger"],
+        owner=r["owner"],
+        attempts=int(r["attempts"]),
+        claimed_at=to_utc(r["claimed_at"]),
+        finished_at=to_utc(r["finished_at"]) if r["finished_at"] else None,
+        run_id=r["run_id"],
+        run_status=r["run_status"],
+        note=r["note"],
+    )
