@@ -25,6 +25,7 @@ from rich.table import Table
 
 from monitor import __version__
 from monitor import demo as demo_world
+from monitor import init as init_config
 from monitor.alert_store import AlertStore
 from monitor.alerting import make_silence
 from monitor.backtest import backtest
@@ -473,6 +474,35 @@ def run_unit_tests(
     )
     if failed:
         raise typer.Exit(1)
+
+
+@app.command()
+def init(
+    warehouse: Annotated[
+        str, typer.Option(help="A DuckDB file, or a postgresql:// URL, holding the logs.")
+    ],
+    predictions: Annotated[str, typer.Option(help="The prediction log table.")],
+    feedback: Annotated[
+        str | None, typer.Option(help="The feedback (outcome) log table, if there is one.")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Where to write the config.")] = Path("alerts.yaml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite --out if it exists.")] = False,
+) -> None:
+    """Write a starter alerts.yaml from the columns of your own tables."""
+    plan = init_config.write(warehouse, predictions, feedback, out, force)
+    models = ", ".join(m.key for m in plan.models)
+    console.print(
+        f"[green]wrote[/green] {escape(str(out))}: model(s) {escape(models)}; "
+        f"{len(plan.numeric)} numeric and {len(plan.categorical)} categorical feature(s), "
+        f"slices {escape(str(plan.slices))}" + ("; shadow checks" if plan.shadow else "")
+    )
+    cfg = f" --config {out}" if out != Path("alerts.yaml") else ""
+    console.print(f"next: monitor validate{cfg}", soft_wrap=True)
+    if plan.first_day and plan.last_day:
+        console.print(
+            f"then: monitor backfill{cfg} --from {plan.first_day} --to {plan.last_day}",
+            soft_wrap=True,
+        )
 
 
 @app.command(name="list")

@@ -93,9 +93,7 @@ def _validate(
             problems += undeclared[check.name]
         if undeclared[check.name]:
             continue  # rendering would only fail on the same names
-        if wh is None and "table_schema" in checks_mod.context_names(check, config.check_dirs):
-            notes.append(f"monitor {m.name!r}: {check.name} renders with the table's columns: "
-                         "not rendered without the warehouse")  # fmt: skip
+        if _without_columns(config, check, m.model, wh, notes, f"monitor {m.name!r}"):
             continue
         try:
             part = runner.compile(m, window_for(now, m), now, dialect, wh=wh)
@@ -144,9 +142,8 @@ def _unused_checks(
         problems += own
         if own:
             continue
-        if wh is None and "table_schema" in checks_mod.context_names(check, config.check_dirs):
-            notes.append(f"check {name}: renders with the table's columns: "
-                         "not rendered without the warehouse")  # fmt: skip
+        first_model = next(iter(config.models), None)
+        if first_model and _without_columns(config, check, first_model, wh, notes, f"check {name}"):
             continue
         renderable.append(check)
     if renderable and not config.models:
@@ -170,6 +167,28 @@ def _unused_checks(
             problems.append(f"check {check.name} (no monitor uses it; rendered with its "
                             f"defaults{placeholders}): {exc}")  # fmt: skip
     return problems
+
+
+def _without_columns(
+    config: Config, check: Check, model: str, wh: Warehouse | None, notes: list[str], who: str
+) -> bool:
+    """A check that renders from the predictions table's columns cannot render without
+    the warehouse, or before dbt has built that table: a note, not a problem."""
+    if "table_schema" not in checks_mod.context_names(check, config.check_dirs):
+        return False
+    if wh is None:
+        notes.append(f"{who}: {check.name} renders with the table's columns: "
+                     "not rendered without the warehouse")  # fmt: skip
+        return True
+    table = config.models[model].predictions if model in config.models else None
+    if table is None or not _is_dbt_model(config, table):
+        return False
+    try:
+        wh.columns(table)
+    except MonitorError:
+        notes.append(f"{who}: dbt model {table!r} is not built yet: {check.name} not rendered")
+        return True
+    return False
 
 
 def undeclared_names(check: Check, sql_dirs: list[Path]) -> list[str]:

@@ -3,6 +3,20 @@
 -- (key, label_ts): re-deliveries of the same event collapse, and two different labels
 -- stamped with the same label_ts resolve deterministically to the larger. A second
 -- outcome with a later label_ts is kept; prediction_outcomes takes the first.
+-- With no feedback log (the var feedback_table is null) no outcome is known yet: the
+-- model is typed but empty, and the performance checks find no labels.
+
+{%- if var('feedback_table', none) is none %}
+
+select
+    cast(null as varchar) as feedback_id,
+    cast(null as varchar) as prediction_id,
+    cast(null as varchar) as request_id,
+    cast(null as double precision) as label,
+    cast(null as timestamp) as label_ts
+where 1 = 0
+
+{%- else %}
 
 with typed as (
     select
@@ -34,3 +48,5 @@ select
     label_ts
 from ranked
 where _rank = 1
+
+{%- endif %}
