@@ -32,7 +32,7 @@ from monitor.backtest import backtest
 from monitor.check_tests import CaseResult, run_check_tests
 from monitor.checks import discover_checks, find_check
 from monitor.compare import Comparison, compare
-from monitor.config import Config, DuckDBWarehouse, load_config
+from monitor.config import Config, DuckDBWarehouse, json_schema, load_config
 from monitor.durations import format_duration, parse_duration
 from monitor.errors import CheckError, MonitorError
 from monitor.logs import use_json_logs
@@ -149,13 +149,16 @@ def run(
         use_json_logs(logging.DEBUG if _debug["on"] else logging.INFO)
     cfg = load_config(config)
     runner = Runner(cfg)
-    if at:
-        results = runner.run(monitor, parse_time(at), "manual", build=not no_build)
-    else:
-        results = runner.run_scheduled(monitor, force=force, build=not no_build)
-        if not results and not as_json:
-            console.print("nothing to run: every scheduled window has run")
-    runner.deliver_patiently()
+    # With --json, stdout carries the one object: the console receiver's messages (and
+    # anything else printed on the way) go to stderr.
+    with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+        if at:
+            results = runner.run(monitor, parse_time(at), "manual", build=not no_build)
+        else:
+            results = runner.run_scheduled(monitor, force=force, build=not no_build)
+            if not results and not as_json:
+                console.print("nothing to run: every scheduled window has run")
+        runner.deliver_patiently()
     if as_json:
         print(json.dumps(pass_json(results, runner), default=json_value, indent=2))
         _print_undelivered(runner)
@@ -503,6 +506,13 @@ def init(
             f"then: monitor backfill{cfg} --from {plan.first_day} --to {plan.last_day}",
             soft_wrap=True,
         )
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema (2020-12) of alerts.yaml, for editors and CI
+    (docs/configuration.md, "Editors and CI")."""
+    print(json.dumps(json_schema(), indent=2))
 
 
 @app.command(name="list")

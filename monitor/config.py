@@ -24,16 +24,23 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from monitor import bundled
 from monitor.cron import cron_schedule
 from monitor.durations import parse_duration
 from monitor.errors import ConfigError, did_you_mean
 
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+# How editors see a duration: the YAML spelling, not pydantic's ISO 8601.
+DURATION_SCHEMA = WithJsonSchema(
+    {"anyOf": [{"type": "string", "pattern": r"^\s*\d+\s*[smhdw]\s*$"}, {"const": 0}],
+     "examples": ["30m", "1h", "1d", "2w"]}
+)  # fmt: skip
+Duration = Annotated[timedelta, BeforeValidator(parse_duration), DURATION_SCHEMA]
 
 
 def _positive(value: timedelta) -> timedelta:
@@ -42,7 +49,9 @@ def _positive(value: timedelta) -> timedelta:
     return value
 
 
-PositiveDuration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_positive)]
+PositiveDuration = Annotated[
+    timedelta, BeforeValidator(parse_duration), AfterValidator(_positive), DURATION_SCHEMA
+]
 
 
 def _utc(value: object) -> object:
@@ -57,90 +66,134 @@ def _utc(value: object) -> object:
     return value
 
 
-UtcDatetime = Annotated[datetime, BeforeValidator(_utc)]
+UtcDatetime = Annotated[
+    datetime,
+    BeforeValidator(_utc),
+    WithJsonSchema({"type": "string", "examples": ["2026-09-01", "2026-09-01T06:00:00Z"]}),
+]
 
 
 class Strict(BaseModel):
     """Unknown keys are errors (with a suggestion), never silently ignored."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, frozen=True, use_attribute_docstrings=True
+    )
 
 
 class DuckDBWarehouse(Strict):
     type: Literal["duckdb"] = "duckdb"
+    """The engine: duckdb (the embedded default; may be left out)."""
     path: Path
-    memory_limit: str | None = None  # e.g. "8GB"; DuckDB's default is 80% of RAM
+    """The DuckDB file (relative to this file's folder)."""
+    memory_limit: str | None = None
+    """DuckDB's memory limit, e.g. "8GB" (default: 80% of RAM); set it on shared machines."""
     threads: int | None = None
+    """DuckDB worker threads (default: all cores)."""
     temp_directory: Path | None = None
-    # DuckDB lets one process write at a time: wait this long for another process (a
-    # run, an analyst's shell) to close the file before failing with who holds it.
+    """Where large sorts spill to disk (default: DuckDB's)."""
     lock_timeout: Duration = timedelta(seconds=10)
+    """DuckDB lets one process write at a time: how long to wait for another process (a run, an
+    analyst's shell) to close the file before failing with who holds it.
+    """
 
 
 class PostgresWarehouse(Strict):
     """PostgreSQL through psycopg 3 (docs/engines.md)."""
 
     type: Literal["postgres"]
-    # A libpq URL or conninfo string: postgresql://user@host:5432/db. Keep the password
-    # out of the file: name the environment variable that holds it.
+    """The engine: postgres (psycopg 3)."""
     url: str
+    """A libpq URL or conninfo string, e.g. postgresql://user@host:5432/db, without the password."""
     password_env: str | None = None
+    """The environment variable holding the password."""
     connect_timeout: PositiveDuration = timedelta(seconds=10)
+    """How long to wait for a connection before failing."""
 
 
 class SparkWarehouse(Strict):
     """Spark SQL through pyspark: a local session, or a cluster via Spark Connect."""
 
     type: Literal["spark"]
-    master: str = "local[*]"  # ignored when connect_url is set
-    connect_url: str | None = None  # sc://host:15002
-    conf: dict[str, str] = Field(default_factory=dict)  # extra spark.* settings
+    """The engine: spark (pyspark; Java 17+)."""
+    master: str = "local[*]"
+    """The local session's master, e.g. local[*]; ignored when connect_url is set."""
+    connect_url: str | None = None
+    """A Spark Connect server, e.g. sc://host:15002."""
+    conf: dict[str, str] = Field(default_factory=dict)
+    """Extra spark.* settings for the session."""
 
 
 class SnowflakeWarehouse(Strict):
     """Snowflake (extra `snowflake`: snowflake-connector-python)."""
 
     type: Literal["snowflake"]
+    """The engine: snowflake (extra `snowflake`)."""
     account: str
+    """The Snowflake account identifier."""
     user: str
+    """The user to connect as."""
     password_env: str = "SNOWFLAKE_PASSWORD"
+    """The environment variable holding the password."""
     warehouse: str | None = None
+    """The virtual warehouse that runs the queries."""
     database: str | None = None
+    """The default database for unqualified table names."""
     schema_: str | None = Field(None, alias="schema")
+    """The default schema for unqualified table names."""
     role: str | None = None
+    """The role to assume."""
 
 
 class BigQueryWarehouse(Strict):
     """BigQuery (extra `bigquery`: google-cloud-bigquery); credentials from ADC."""
 
     type: Literal["bigquery"]
+    """The engine: bigquery (extra `bigquery`; credentials from application default)."""
     project: str
-    dataset: str | None = None  # default dataset for unqualified table names
+    """The Google Cloud project that runs the queries."""
+    dataset: str | None = None
+    """The default dataset for unqualified table names."""
     location: str | None = None
+    """The location of the datasets, e.g. EU."""
 
 
 class TrinoWarehouse(Strict):
     """Trino (extra `trino`: the trino client)."""
 
     type: Literal["trino"]
+    """The engine: trino (extra `trino`)."""
     host: str
+    """The coordinator's host name."""
     port: int = 8080
+    """The coordinator's port."""
     user: str
+    """The user to connect as."""
     catalog: str
+    """The catalog of the tables."""
     schema_: str = Field(alias="schema")
+    """The schema of the tables."""
     http_scheme: Literal["http", "https"] = "http"
+    """http or https."""
     password_env: str | None = None
+    """The environment variable holding the password (basic authentication over https)."""
 
 
 class DatabricksWarehouse(Strict):
     """Databricks SQL (extra `databricks`: databricks-sql-connector)."""
 
     type: Literal["databricks"]
+    """The engine: databricks (extra `databricks`)."""
     server_hostname: str
+    """The workspace's server hostname."""
     http_path: str
+    """The SQL warehouse's HTTP path."""
     access_token_env: str = "DATABRICKS_TOKEN"
+    """The environment variable holding a personal access token."""
     catalog: str | None = None
+    """The default catalog for unqualified table names."""
     schema_: str | None = Field(None, alias="schema")
+    """The default schema for unqualified table names."""
 
 
 def _duckdb_by_default(value: object) -> object:
@@ -172,25 +225,31 @@ STATE_ENGINES = ("duckdb", "postgres")
 
 
 class StateConfig(Strict):
-    # A plain name: it is quoted as one identifier everywhere it is used.
     schema_: str = Field("monitor", alias="schema", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    # A separate database for the state (default: the warehouse itself). Required when
-    # the warehouse cannot hold it (Spark, Snowflake, BigQuery, Trino, Databricks).
+    """The schema that holds runs, metrics, bin_specs, the alert tables and the outbox (a plain
+    name).
+    """
     database: StateDatabase | None = None
+    """A separate database for the state (default: the warehouse itself); required when the
+    warehouse cannot hold it (Spark, Snowflake, BigQuery, Trino, Databricks).
+    """
 
 
 class DbtConfig(Strict):
-    # Default: the dbt project bundled with the package (monitor.bundled).
     project_dir: Path | None = None
-    # Default: $DBT_PROFILES_DIR when set, else the project's own profiles.yml.
+    """The dbt project to build (default: the one bundled with the package)."""
     profiles_dir: Path | None = None
-    # The profile's output; default: $DBT_TARGET when set, else warehouse.type.
+    """Where profiles.yml is (default: $DBT_PROFILES_DIR when set, else the project's own)."""
     target: str | None = None
-    # Where dbt writes target/ and logs/ (never inside the project, which may be an
-    # installed package); default: a cache folder per project (monitor.dbt.work_dir).
+    """The profile's output to build (default: $DBT_TARGET when set, else warehouse.type)."""
     work_dir: Path | None = None
+    """Where dbt writes target/ and logs/, never inside the project (default: a cache folder
+    per config and project).
+    """
     build_before_checks: bool = True
+    """Run `dbt build` (models and tests) before each pass."""
     vars: dict[str, Any] = Field(default_factory=dict)
+    """dbt vars, e.g. predictions_table, feedback_table, loaded_at_column."""
 
 
 Severity = Literal["page", "ticket", "info"]
@@ -199,39 +258,54 @@ PAGE_ONLY: tuple[Severity, ...] = ("page",)
 
 class SlackConfig(Strict):
     token_env: str = "SLACK_BOT_TOKEN"
+    """The environment variable holding the bot token (xoxb-...)."""
     default_channel: str = "#ml-alerts"
-    base_url: str | None = None  # a Slack-API-compatible server (proxies, tests)
-    # Channel per severity, for monitors that set no `channel` of their own.
+    """The channel for monitors that set none and severities without a route."""
+    base_url: str | None = None
+    """A Slack-API-compatible server (proxies, tests); default: Slack's."""
     routes: dict[Severity, str] = Field(default_factory=dict)
-    timeout: float = Field(10.0, gt=0)  # seconds per HTTP request
+    """A channel per severity, for monitors that set no channel of their own."""
+    timeout: float = Field(10.0, gt=0)
+    """Seconds per HTTP request."""
 
 
 class WebhookConfig(Strict):
     """A generic JSON webhook: each notification is POSTed as one JSON object."""
 
     url_env: str = "MONITOR_WEBHOOK_URL"
+    """The environment variable holding the URL each notification is POSTed to, as JSON."""
     timeout: float = Field(10.0, gt=0)
+    """Seconds per request."""
 
 
 class PagerDutyConfig(Strict):
     """PagerDuty Events API v2: a `trigger` per alert of a listed severity, `resolve`
     when it resolves; the alert's fingerprint is the dedup_key."""
 
-    routing_key_env: str = "PAGERDUTY_ROUTING_KEY"  # an Events API v2 integration key
+    routing_key_env: str = "PAGERDUTY_ROUTING_KEY"
+    """The environment variable holding the Events API v2 integration (routing) key."""
     url: str = "https://events.pagerduty.com/v2/enqueue"
+    """The Events API endpoint (EU accounts: https://events.eu.pagerduty.com/v2/enqueue)."""
     severities: list[Severity] = Field(default_factory=lambda: list(PAGE_ONLY), min_length=1)
+    """The severities that trigger an incident."""
     timeout: float = Field(10.0, gt=0)
+    """Seconds per request."""
 
 
 class AlertmanagerConfig(Strict):
     """Prometheus Alertmanager: alerts POSTed to `<url>/api/v2/alerts`, routed by the
     team's own Alertmanager configuration."""
 
-    url: str  # e.g. http://alertmanager:9093
+    url: str
+    """Alertmanager's base URL, e.g. http://alertmanager:9093; alerts are POSTed to
+    /api/v2/alerts.
+    """
     severities: list[Severity] = Field(
         default_factory=lambda: list(typing.get_args(Severity)), min_length=1
     )
+    """The severities sent."""
     timeout: float = Field(10.0, gt=0)
+    """Seconds per request."""
 
 
 Receiver = Literal["slack", "webhook", "pagerduty", "alertmanager", "console"]
@@ -242,27 +316,44 @@ class RouteConfig(Strict):
     every enabled one) and, on Slack, to `channel`. The first matching rule wins."""
 
     monitor: str = "*"
+    """Glob on the monitor's name."""
     model: str = "*"
+    """Glob on the model's key."""
     severity: str = "*"
-    segment: str = "*"  # the alert's segment, e.g. "country=PT*" (glob)
+    """Glob on the alert's severity (page, ticket, info)."""
+    segment: str = "*"
+    """Glob on the alert's segment, e.g. "country=PT*" (all for the whole model and run-level
+    alerts).
+    """
     receivers: list[Receiver] | None = None
+    """Where matching alerts go (default: every enabled receiver)."""
     channel: str | None = None
+    """The Slack channel for matching alerts."""
 
 
 class NotifyConfig(Strict):
     slack: SlackConfig | None = None
+    """Slack through a bot token (threads and updates need one)."""
     webhook: WebhookConfig | None = None
+    """A generic JSON webhook."""
     pagerduty: PagerDutyConfig | None = None
+    """PagerDuty Events API v2."""
     alertmanager: AlertmanagerConfig | None = None
+    """Prometheus Alertmanager."""
     routes: list[RouteConfig] = Field(default_factory=list)
-    top_k: int = Field(10, ge=1, le=40)  # breaching items listed per message, then "+N more"
-    report_url: str | None = None  # base URL of the HTML report, linked from messages
-    # Retry caps for the outbox: a notification is retried until delivered, with
-    # exponential backoff up to `max_backoff`; a 429's Retry-After is honoured up to it.
+    """Routing rules; each alert takes the first rule whose globs all match."""
+    top_k: int = Field(10, ge=1, le=40)
+    """Breaching items listed per message (worst first), then "+N more"."""
+    report_url: str | None = None
+    """Where on-call opens the HTML report; messages link each alert to its card."""
     max_backoff: Duration = timedelta(hours=1)
-    # How long a one-shot verb (run, backfill --notify, send, demo) keeps retrying
-    # before it exits 3 with the notifications still waiting.
+    """The longest wait between two delivery attempts of one notification (a 429's Retry-After
+    is capped by it too).
+    """
     deliver_within: Duration = timedelta(minutes=2)
+    """How long a one-shot verb (run, backfill --notify, send, demo) keeps retrying before it
+    exits 3 with notifications still waiting.
+    """
 
     @model_validator(mode="after")
     def _receivers_configured(self) -> NotifyConfig:
@@ -277,7 +368,9 @@ class NotifyConfig(Strict):
 
 class Features(Strict):
     numeric: list[str] = Field(default_factory=list)
+    """Numeric feature columns."""
     categorical: list[str] = Field(default_factory=list)
+    """Categorical feature columns."""
 
 
 JudgedMetric = Literal["accuracy", "auc", "log_loss", "positive_rate"]
@@ -293,11 +386,17 @@ class CompareSettings(Strict):
     """How `monitor compare` judges a shadow model against production (docs/compare.md)."""
 
     window: PositiveDuration = timedelta(days=7)
-    min_samples: int = Field(200, ge=1)  # per segment; thinner segments are not judged
-    max_q_value: float = Field(0.01, gt=0, le=1)  # BH across every test of the comparison
-    min_coverage: float = Field(0.9, ge=0, le=1)  # share of production requests shadowed
-    # The smallest change that matters, per metric (absolute; positive_rate either way).
+    """How much recent traffic `monitor compare` judges."""
+    min_samples: int = Field(200, ge=1)
+    """Rows per segment below which a segment is not judged."""
+    max_q_value: float = Field(0.01, gt=0, le=1)
+    """Benjamini-Hochberg q-value across every test of the comparison for a difference to count."""
+    min_coverage: float = Field(0.9, ge=0, le=1)
+    """The share of production requests that must have a shadow score."""
     tolerance: dict[JudgedMetric, float] = Field(default_factory=lambda: dict(DEFAULT_TOLERANCE))
+    """The smallest change that matters, per metric (absolute; positive_rate either way); keys
+    not given keep their defaults.
+    """
 
     @field_validator("tolerance")
     @classmethod
@@ -310,18 +409,27 @@ class CompareSettings(Strict):
 
 
 class ModelConfig(Strict):
-    model_name: str | None = None  # value of `model_name` in the logs; default: the key
+    model_name: str | None = None
+    """The value of model_name that marks this model's rows in the logs (default: the model's
+    key).
+    """
     predictions: str = "prediction_outcomes"
+    """The table or dbt model of predictions joined to outcomes."""
     shadow_pairs: str | None = "shadow_pairs"
+    """The table or dbt model of production and shadow scores side by side (null: no shadow)."""
     features: Features = Field(default_factory=Features)
+    """The feature columns, by kind."""
     slices: list[str] = Field(default_factory=list)
+    """Columns that split the traffic into segments (country, device, ...)."""
     label_maturity: Duration = timedelta(0)
-    # Operating threshold per role (a prediction is positive when score >= it): the
-    # default of every check's `threshold` param, so a production and a shadow model
-    # can each be judged at their own cut-off. Unset roles use 0.5.
+    """How long labels take to arrive: a prediction is mature (labelled or never to be) after it."""
     thresholds: dict[Literal["production", "shadow", "canary"], float] = Field(default_factory=dict)
+    """The operating threshold per role (a prediction is positive when score >= it); unset
+    roles use 0.5.
+    """
 
     compare: CompareSettings = Field(default_factory=lambda: CompareSettings.model_validate({}))
+    """How `monitor compare` judges a shadow model against production."""
 
     @field_validator("thresholds")
     @classmethod
@@ -334,8 +442,11 @@ class ModelConfig(Strict):
 
 class FixedBaseline(Strict):
     kind: Literal["fixed"]
+    """A fixed period of reference."""
     start: UtcDatetime
+    """The first instant of the period (UTC)."""
     end: UtcDatetime
+    """The end of the period (UTC, exclusive)."""
 
     @model_validator(mode="after")
     def _ordered(self) -> FixedBaseline:
@@ -346,21 +457,31 @@ class FixedBaseline(Strict):
 
 class RollingBaseline(Strict):
     kind: Literal["rolling"]
+    """The days just before the window."""
     days: int = Field(7, ge=1)
-    # Leave out earlier windows in which this monitor raised an alert, so an incident
-    # does not become the reference that later, healthy windows are judged against.
+    """How many days, pooled."""
     skip_alerting: bool = True
+    """Leave out earlier windows in which this monitor raised an alert, so an incident does not
+    become the reference.
+    """
 
 
 class SeasonalBaseline(Strict):
     kind: Literal["seasonal"]
+    """The same time of the same weekday in previous weeks."""
     weeks: int = Field(4, ge=1)
+    """How many previous weeks, pooled."""
     skip_alerting: bool = True
+    """Leave out earlier windows in which this monitor raised an alert, so an incident does not
+    become the reference.
+    """
 
 
 class TableBaseline(Strict):
     kind: Literal["table"]
+    """A reference table of one's own."""
     name: str
+    """The table (possibly schema-qualified)."""
 
 
 Baseline = Annotated[
@@ -371,18 +492,31 @@ Baseline = Annotated[
 
 class Rule(Strict):
     metric: str
+    """The metric the rule judges (as the check emits it)."""
     warn: float | None = None
+    """The warn threshold."""
     alert: float | None = None
+    """The alert threshold."""
     direction: Literal["above", "below", "both"] = "above"
+    """above: breaches above the threshold; below: under it (thresholds are signed); both: the
+    absolute value.
+    """
     measure: Literal["value", "delta", "relative_delta"] = "value"
+    """What is compared: the value, delta (value - baseline_value) or relative_delta."""
     max_p_value: float | None = Field(None, gt=0, le=1)
+    """A breach also needs a p-value at or under this."""
     max_q_value: float | None = Field(None, gt=0, le=1)
+    """A breach also needs a Benjamini-Hochberg q-value (across every row the run tested with
+    this rule) at or under this.
+    """
     segment: str = "*"
+    """Glob on the segment the rule applies to."""
     feature: str = "*"
-    # Hysteresis: a firing alert recovers only once the value is back beyond `clear`
-    # (default: the warn level, else the alert level), so a value hovering around the
-    # threshold does not resolve and re-fire every run.
+    """Glob on the feature the rule applies to."""
     clear: float | None = None
+    """Hysteresis: a firing alert recovers only once the value is back beyond this (default:
+    the warn level, else the alert level).
+    """
 
     @model_validator(mode="after")
     def _has_threshold(self) -> Rule:
@@ -423,31 +557,47 @@ class MonitorSettings(Strict):
     """Everything a monitor may inherit from `defaults:`."""
 
     params: dict[str, Any] = Field(default_factory=dict)
+    """The check's parameters (`monitor list` shows each check's)."""
     schedule: str = "0 * * * *"
+    """When it runs: a cron expression, in `timezone`."""
     timezone: str = "UTC"
+    """The IANA time zone of the schedule."""
     window: PositiveDuration = timedelta(days=1)
+    """How much data one run judges, ending at the scheduled time (minus lag)."""
     lag: Duration = timedelta(0)
+    """How far before the scheduled time the window ends (e.g. label_maturity for performance
+    checks).
+    """
     baseline: Baseline | None = None
+    """What the window is compared with."""
     role: Literal["production", "shadow", "canary"] = "production"
+    """Which rows of the model the check sees: production, shadow or canary."""
     rules: list[Rule] = Field(default_factory=list)
+    """Thresholds that turn metric rows into warn and alert."""
     min_samples: int = Field(100, ge=0)
+    """A row with fewer samples is no_data, never a breach."""
     for_: int = Field(1, alias="for", ge=1)
-    # The alert lifecycle (docs/alerts.md): consecutive clear runs before a firing
-    # alert resolves, how often a firing alert is re-announced in its thread, and
-    # what a run without data means (alert: a no_data alert; ok: the alerts clear;
-    # keep: nothing changes).
+    """Consecutive breaching runs before an alert fires."""
     keep_firing_for: int = Field(1, ge=1)
+    """Consecutive clear runs before a firing alert resolves."""
     repeat_interval: PositiveDuration = timedelta(hours=24)
+    """How often a firing alert is re-announced in its thread."""
     no_data: Literal["alert", "ok", "keep"] = "alert"
-    # A warehouse query running longer is cancelled and the run recorded as an error.
+    """What a run without data means: alert (a no_data alert), ok (the alerts clear) or keep
+    (nothing changes).
+    """
     query_timeout: PositiveDuration = timedelta(minutes=30)
-    # How late a scheduled run may finish before the daemon's /healthz reports it overdue.
+    """A warehouse query running longer is cancelled and the run recorded as an error."""
     grace: PositiveDuration = timedelta(minutes=10)
+    """How late a scheduled run may finish before the daemon's /healthz reports it overdue."""
     severity: Severity = "ticket"
+    """page (wakes on-call), ticket or info."""
     channel: str | None = None
-    # Who a page-severity message mentions: Slack user (U…/W…) or user-group (S…)
-    # ids, and `here` or `channel` for everyone in the channel.
+    """The Slack channel for this monitor's alerts."""
     owners: list[Annotated[str, AfterValidator(_owner)]] = Field(default_factory=list)
+    """Who a page-severity message mentions: Slack user (U.../W...) or user-group (S...) ids,
+    here or channel.
+    """
 
     @field_validator("schedule")
     @classmethod
@@ -472,42 +622,58 @@ class MonitorSettings(Strict):
 
 class MonitorConfig(MonitorSettings):
     name: str
+    """The monitor's unique name."""
     model: str
+    """The key of the model it watches (under models:)."""
     check: str
+    """The check it runs, by name (`monitor list`)."""
 
 
 class DaemonConfig(Strict):
     """`monitor daemon` (docs/operations.md)."""
 
     host: str = "127.0.0.1"
-    port: int = Field(9464, ge=0, le=65535)  # 0: any free port (logged at start)
-    # After downtime, missed windows are run at start, oldest first, back to this far.
+    """The address the HTTP endpoint listens on."""
+    port: int = Field(9464, ge=0, le=65535)
+    """The HTTP endpoint's port (0: any free port, logged at start)."""
     catch_up_horizon: PositiveDuration = timedelta(days=3)
-    # On SIGTERM/SIGINT, how long in-flight runs may take to finish before they are
-    # cancelled (keep it below your orchestrator's kill grace period).
+    """After downtime, missed windows are run at start, oldest first, back to this far."""
     stop_timeout: PositiveDuration = timedelta(seconds=20)
-    # How often a standby daemon tries to take over the leader lock.
+    """On SIGTERM/SIGINT, how long in-flight runs may take to finish before they are cancelled
+    (keep it below the orchestrator's kill grace period).
+    """
     leader_poll: PositiveDuration = timedelta(seconds=5)
-    # How often the daemon checks for monitors without a recent success (the dead-man's
-    # switch) and retries the outbox.
+    """How often a standby daemon tries to take over the leader lock."""
     watchdog_interval: PositiveDuration = timedelta(seconds=30)
+    """How often the daemon checks for monitors without a recent success (the dead-man's
+    switch) and retries the outbox.
+    """
 
 
 class Config(Strict):
     warehouse: WarehouseConfig
+    """Where the data lives."""
     state: StateConfig = Field(default_factory=lambda: StateConfig.model_validate({}))
+    """Where results and alert state are written."""
     dbt: DbtConfig | None = None
+    """The dbt project to build before the checks; omit to skip dbt."""
     notify: NotifyConfig = Field(default_factory=lambda: NotifyConfig.model_validate({}))
-    # Folders of checks of one's own, searched before the built-in ones (which a check
-    # of the same name overrides).
+    """Where alerts go and how messages look (default: the console)."""
     sql_dirs: list[Path] = Field(default_factory=list)
+    """Folders of checks of one's own, searched before the built-in checks (a check there with
+    a built-in's name replaces it).
+    """
     daemon: DaemonConfig = Field(default_factory=lambda: DaemonConfig.model_validate({}))
+    """`monitor daemon`: its HTTP endpoint, catch-up, stop and watchdog settings."""
     models: dict[str, ModelConfig]
+    """The monitored models, by key."""
     defaults: MonitorSettings | None = None
+    """Monitor settings every monitor inherits unless it sets the key itself."""
     monitors: list[MonitorConfig] = Field(default_factory=list)
+    """The monitors."""
 
     # Set by load_config, not by the YAML.
-    path: Path = Field(Path("alerts.yaml"), exclude=True)
+    path: SkipJsonSchema[Path] = Field(Path("alerts.yaml"), exclude=True)
 
     def monitor(self, name: str) -> MonitorConfig:
         for m in self.monitors:
@@ -542,6 +708,35 @@ class Config(Strict):
     def model_rows_name(self, model_key: str) -> str:
         """The `model_name` value that marks this model's rows in the logs."""
         return self.models[model_key].model_name or model_key
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema (2020-12) of alerts.yaml, for editors and CI (`monitor schema`).
+
+    It describes every key; what only the loader can check (a monitor's model exists,
+    its check's params, cron and time zones) stays with `monitor validate`.
+    """
+    schema = _one_line_descriptions(Config.model_json_schema(by_alias=True, mode="validation"))
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **schema,
+        "title": "alerts.yaml",
+        "description": "SQL Drift Monitor: the warehouse, the models and the monitors "
+        "that watch them, and where their alerts go.",
+    }
+
+
+def _one_line_descriptions(node: Any) -> Any:
+    """Docstrings wrap at the code's width; editors show a description as one line."""
+    if isinstance(node, dict):
+        return {
+            k: " ".join(v.split()) if k == "description" and isinstance(v, str)
+            else _one_line_descriptions(v)
+            for k, v in node.items()
+        }  # fmt: skip
+    if isinstance(node, list):
+        return [_one_line_descriptions(v) for v in node]
+    return node
 
 
 # ---------------------------------------------------------------------------- loading

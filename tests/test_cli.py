@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 
@@ -172,3 +174,63 @@ def test_usage_errors_are_short_and_exit_2() -> None:
         and "Missing option '--to'" in done.stderr
         and "Traceback" not in done.stderr
     )
+
+
+def test_version_and_the_config_from_the_environment(world) -> None:
+    done = monitor("--version")
+    assert done.returncode == 0 and done.stdout.startswith("sql-drift-monitor 0.")
+    world.load({"x": [float(i) for i in range(100)]}, {"x": [float(i) for i in range(100)]})
+    path = world.config([DRIFT])
+    env = {**os.environ, "MONITOR_CONFIG": str(path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "validate"], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"ok: {path}" in done.stdout  # the file named by $MONITOR_CONFIG
+    # --config wins over the environment.
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "validate", "--config", "nope.yaml"],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert done.returncode == 1 and "nope.yaml: file not found" in done.stderr
+
+
+def test_run_and_validate_speak_json(world) -> None:
+    world.load({"x": [float(i) for i in range(100)]}, {"x": [float(i) + 50 for i in range(100)]})
+    path = world.config([DRIFT])
+    done = monitor("run", "--config", str(path), "--at", "2026-09-09T06:00", "--json",
+                   "--log-format", "json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)  # stdout is the one object; the console's message is not in it
+    assert out["statuses"] == {"ok": 1} and out["problems"] == []
+    (run,) = out["runs"]
+    assert run["monitor"] == "drift" and run["window_start"] == "2026-09-08T00:00:00+00:00"
+    assert run["breaches"] == [
+        {"segment": "all", "feature": "x", "metric": "ks", "value": 0.5, "threshold": 0.3,
+         "status": "alert"}
+    ]  # fmt: skip
+    assert [(a["monitor"], a["metric"], a["action"]) for a in out["alerts"]] == [
+        ("drift", "ks", "announce")
+    ]
+    assert out["delivery"] == {"sent": 1, "waiting": 0, "errors": []}
+    assert "drift" in done.stderr  # the console receiver's message went to stderr
+    # The logs went to stderr as JSON lines: one per run.
+    logs = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    assert [e["monitor"] for e in logs if e.get("event") == "run"] == ["drift"]
+
+    broken = world.config([{**DRIFT, "name": "broken", "params": {"columns": ["nope"]}}])
+    done = monitor("run", "--config", str(broken), "--at", "2026-09-10T06:00", "--json")
+    assert done.returncode == 1
+    out = json.loads(done.stdout)
+    assert out["statuses"] == {"error": 1}
+    assert out["problems"][0].startswith("broken [2026-09-09 00:00, 2026-09-10 00:00) UTC: ")
+    assert "nope" in out["problems"][0]
+
+    done = monitor("validate", "--config", str(broken), "--json")
+    assert done.returncode == 1
+    report = json.loads(done.stdout)
+    assert report["ok"] is False and any("'nope' not found" in p for p in report["problems"])
+    bad = world.root / "bad.yaml"
+    bad.write_text("warehouse: [")
+    done = monitor("validate", "--config", str(bad), "--json")
+    assert done.returncode == 1 and "invalid YAML" in json.loads(done.stdout)["problems"][0]
