@@ -1,21 +1,20 @@
 {#-
-  The raw log table named by a dbt var (`raw_predictions`, `schema.table` or
-  `database.schema.table`), as a relation; a clear error when it does not exist, so a
-  typo in alerts.yaml `dbt.vars` is named rather than surfacing as the warehouse's
-  own "table not found" deep inside a model.
+  A raw log as a relation: the dbt source (models/sources.yml) named by the var
+  `var_name` (`raw_predictions`, `schema.table` or `database.schema.table`), checked to
+  exist, so a typo in alerts.yaml `dbt.vars` is named rather than surfacing as the
+  warehouse's own "table not found" deep inside a model. Going through source() gives
+  dbt the lineage from the raw logs and `dbt source freshness`.
 -#}
-{% macro raw_relation(var_name) %}
-    {%- set name = var(var_name) -%}
+{% macro raw_relation(source_name, table_name, var_name) %}
+    {%- set declared = source(source_name, table_name) -%}
     {%- if not execute -%}
-        {{ return(api.Relation.create(identifier=name)) }}
+        {{ return(declared) }}
     {%- endif -%}
-    {%- set parts = name.split('.') -%}
-    {%- set database = parts[-3] if parts | length > 2 else target.database -%}
-    {%- set schema = parts[-2] if parts | length > 1 else target.schema -%}
-    {%- set relation = adapter.get_relation(database=database, schema=schema, identifier=parts[-1]) -%}
+    {%- set relation = adapter.get_relation(
+        database=declared.database, schema=declared.schema, identifier=declared.identifier) -%}
     {%- if relation is none -%}
         {{ exceptions.raise_compiler_error(
-            "raw table " ~ name ~ " not found in " ~ database ~ "." ~ schema
+            "raw table " ~ var(var_name) ~ " not found in " ~ declared.database ~ "." ~ declared.schema
             ~ " (the dbt var " ~ var_name ~ ", set from alerts.yaml dbt.vars)") }}
     {%- endif -%}
     {{ return(relation) }}

@@ -24,7 +24,7 @@ with typed as (
         cast(request_id as varchar) as request_id,
         cast(label as double precision) as label,
         cast(label_ts as timestamp) as label_ts
-    from {{ raw_relation('feedback_table') }}
+    from {{ raw_relation('monitor_feedback', 'feedback', 'feedback_table') }}
     where label_ts is not null
       and (prediction_id is not null or request_id is not null)
 ),

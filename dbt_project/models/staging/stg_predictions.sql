@@ -8,7 +8,7 @@
 -- (raw_columns) instead of DuckDB's `* replace` / `* exclude`, and the ranking is a
 -- subquery instead of QUALIFY.
 
-{%- set raw = raw_relation('predictions_table') %}
+{%- set raw = raw_relation('monitor_predictions', 'predictions', 'predictions_table') %}
 {%- set typed = {
     'prediction_id': 'cast(prediction_id as varchar)',
     'request_id': 'cast(request_id as varchar)',
