@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 
-.PHONY: demo test lint format bench clean lock system-packages
+.PHONY: demo test lint format bench clean lock system-packages wheel
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,13 @@ bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python -m bench.report
 	$(BIN)/python -m bench.outcomes --write
 
+# The wheel a team installs (README, "On your own data"; deploy/Dockerfile builds its own).
+wheel: $(STAMP)
+	rm -rf dist build
+	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir dist .
+	rm -rf build
+	@ls dist/*.whl
+
 # Regenerate constraints.txt from a fresh resolve (commit the result).
 lock:
 	rm -rf /tmp/monitor-lock-venv && $(PYTHON) -m venv /tmp/monitor-lock-venv
@@ -55,4 +62,4 @@ lock:
 	/tmp/monitor-lock-venv/bin/pip freeze --exclude-editable | grep -v '^sql-drift-monitor' > constraints.txt
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) demo/*.duckdb* dbt_project/target dbt_project/logs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf dist build $(VENV) $(BENCH_VENV) demo/*.duckdb* dbt_project/target dbt_project/logs .pytest_cache .mypy_cache .ruff_cache

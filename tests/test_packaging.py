@@ -4,6 +4,7 @@ and a config with neither `sql_dirs` nor `dbt.project_dir`."""
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -72,9 +73,9 @@ def test_the_wheel_carries_every_check_and_the_dbt_project(wheel: Path) -> None:
 
 
 def test_installed_wheel_starts_from_its_own_tables(wheel: Path, tmp_path: Path) -> None:
-    """pip install of the wheel, then init, validate and a backfill that records
-    metric rows: from a folder outside the checkout, with the built-in checks and the
-    bundled dbt project, writing nothing inside the installed package."""
+    """pip install of the wheel, then README's init, validate, backfill and alerts: from
+    a folder outside the checkout, with the built-in checks and the bundled dbt project
+    (no sql_dirs, no dbt.project_dir), writing nothing inside the installed package."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
@@ -85,7 +86,8 @@ def test_installed_wheel_starts_from_its_own_tables(wheel: Path, tmp_path: Path)
     )  # fmt: skip
     work = tmp_path / "team"
     work.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "MONITOR_CONFIG")}
+    outside = ("PYTHONPATH", "MONITOR_CONFIG", "SLACK_BOT_TOKEN", "PAGERDUTY_ROUTING_KEY")
+    env = {k: v for k, v in os.environ.items() if k not in outside}
     env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
 
     def run(*args: str) -> str:
@@ -109,25 +111,35 @@ def test_installed_wheel_starts_from_its_own_tables(wheel: Path, tmp_path: Path)
     before = sorted(p for p in package.rglob("*") if "__pycache__" not in p.parts)
 
     assert run("--version").startswith("sql-drift-monitor ")
+    # The team's own tables: generated logs with incidents in them (monitor.demo).
     subprocess.run(
         [str(python), "-c", "from pathlib import Path; from monitor.demo import write_world; "
-         "write_world(Path('logs.duckdb'), days=30, rows_per_day=300, seed=3)"],
+         "write_world(Path('warehouse.duckdb'), days=35, rows_per_day=1000, seed=3)"],
         cwd=work, env=env, check=True, capture_output=True,
     )  # fmt: skip
-    run("init", "--warehouse", "logs.duckdb", "--predictions", "raw_predictions",
-        "--feedback", "raw_feedback")  # fmt: skip
+    # README's "On your own data", command by command (its pip install is ours above).
+    commands = readme_commands()
+    assert commands[0][:2] == ["pip", "install"] and len(commands) == 5
+    outputs = [run(*command[1:]) for command in commands[1:]]
     config = yaml.safe_load((work / "alerts.yaml").read_text())
     assert "sql_dirs" not in config and "project_dir" not in config["dbt"]
-    assert "ok: alerts.yaml" in run("validate")
-    run("backfill", "--from", "2026-09-29", "--to", "2026-09-30")
+    assert "ok: alerts.yaml" in outputs[1]
+    assert "firing" in outputs[3]  # the first alerts, from the planted incidents
 
     import duckdb
 
-    con = duckdb.connect(str(work / "logs.duckdb"), read_only=True)
+    con = duckdb.connect(str(work / "warehouse.duckdb"), read_only=True)
     rows = con.execute("SELECT count(*), count(DISTINCT monitor) FROM monitor.metrics").fetchone()
     con.close()
-    assert rows is not None and rows[0] > 0 and rows[1] >= 8
+    assert rows is not None and rows[0] > 0 and rows[1] == len(config["monitors"])
     after = sorted(p for p in package.rglob("*") if "__pycache__" not in p.parts)
     assert after == before  # dbt's target/ and logs/ went to the cache folder
     assert (tmp_path / "cache" / "sql-drift-monitor" / "dbt").is_dir()
-    assert sorted(p.name for p in work.iterdir()) == ["alerts.yaml", "logs.duckdb"]
+    assert sorted(p.name for p in work.iterdir()) == ["alerts.yaml", "warehouse.duckdb"]
+
+
+def readme_commands() -> list[list[str]]:
+    """The commands of README's "On your own data" block, comments dropped."""
+    text = (REPO / "README.md").read_text()
+    block = text.split("### 2. On your own data", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    return [shlex.split(line, comments=True) for line in block.splitlines() if line.strip()]
