@@ -252,7 +252,9 @@ def collect_cases(config: Config, check: str | None = None, builtin: bool = True
             + "\n".join(f"  - {p}" for p in problems)
         )
     if not cases:
-        dirs = ", ".join(shown(d) for d in (config.check_dirs if builtin else config.sql_dirs))
+        dirs = ", ".join(
+            shown(d) for d in (config.check_dirs if builtin else config.check_dirs[:-1])
+        )
         raise MonitorError(
             f"no test cases found in {dirs}: write <check>{TESTS_SUFFIX} beside a check "
             "(docs/writing-checks.md, '6. Test it')"

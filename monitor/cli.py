@@ -463,7 +463,7 @@ def run_unit_tests(
     The checks of `sql_dirs` (the built-in ones when there are none, or with --all)."""
     cfg = load_config(config)
     started = time.monotonic()
-    builtin = every or not cfg.sql_dirs
+    builtin = every or len(cfg.check_dirs) == 1  # no folder of its own beside the built-in
     results = run_check_tests(cfg, check, dialect, progress=_print_case, builtin=builtin)
     failed = sum(bool(r.failures) for r in results)
     skipped = sum(r.skipped for r in results)

@@ -205,3 +205,34 @@ def test_a_receiver_without_its_secret_here_is_a_note(world, monkeypatch) -> Non
     assert [n for n in notes if n.startswith("notify.")] == [
         f"{wanted}, so this process sends nothing to pagerduty"
     ]
+
+
+def test_a_check_of_ones_own_overrides_the_builtin_of_that_name(world, tmp_path) -> None:
+    """sql_dirs come before the built-in checks: a file named like a built-in replaces
+    it for every monitor, validate says which file won, and the built-in's own test
+    cases no longer run against it."""
+    folder = tmp_path / "mine" / "quality"
+    folder.mkdir(parents=True)
+    builtin = REPO / "sql" / "quality" / "row_count.sql"
+    mine = folder / "row_count.sql"
+    # The built-in, changed: every row counts twice.
+    mine.write_text(builtin.read_text().replace("COUNT(*)", "2 * COUNT(*)", 1))
+    assert mine.read_text() != builtin.read_text()
+    world.load({"x": [1.0] * 10}, {"x": [1.0] * 10})
+    world.sql_dirs = [str(tmp_path / "mine")]
+    path = world.config([{"name": "volume", "check": "row_count"}])
+    config = load_config(path)
+    problems, notes = validate(config)
+    assert problems == []
+    assert f"check row_count: {mine} overrides the built-in {builtin}" in notes
+    (result,) = world.run([{"name": "volume", "check": "row_count"}])
+    counts = {r["metric"]: r["value"] for r in result.rows if r["segment"] == "all"}
+    assert counts["row_count"] == 20  # the override ran, not the built-in (10)
+    # `monitor test`: only the config's own checks by default, which have no cases here.
+    done = monitor("test", "--config", str(path))
+    assert done.returncode == 1 and "no test cases found in" in done.stderr
+    done = monitor("test", "--config", str(path), "--check", "row_count")
+    assert done.returncode == 1 and "check row_count has no tests file" in done.stderr
+    done = monitor("test", "--config", str(path), "--all")  # and the built-in ones' cases
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "PASS freshness::" in done.stdout and "row_count::" not in done.stdout
