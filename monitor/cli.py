@@ -147,18 +147,33 @@ def run(
     beside a daemon never runs a window twice); --at T runs the window of time T."""
     if log_format == "json":
         use_json_logs(logging.DEBUG if _debug["on"] else logging.INFO)
-    cfg = load_config(config)
-    runner = Runner(cfg)
     # With --json, stdout carries the one object: the console receiver's messages (and
-    # anything else printed on the way) go to stderr.
-    with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
-        if at:
-            results = runner.run(monitor, parse_time(at), "manual", build=not no_build)
-        else:
-            results = runner.run_scheduled(monitor, force=force, build=not no_build)
-            if not results and not as_json:
-                console.print("nothing to run: every scheduled window has run")
-        runner.deliver_patiently()
+    # anything else printed on the way) go to stderr, and a failure before any run (a
+    # bad config, a store that cannot be opened) is the object's one problem.
+    try:
+        with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+            cfg = load_config(config)
+            runner = Runner(cfg)
+            if at:
+                results = runner.run(monitor, parse_time(at), "manual", build=not no_build)
+            else:
+                results = runner.run_scheduled(monitor, force=force, build=not no_build)
+                if not results and not as_json:
+                    console.print("nothing to run: every scheduled window has run")
+            runner.deliver_patiently()
+    except MonitorError as exc:
+        if not as_json or _debug["on"]:
+            raise
+        problems = getattr(exc, "problems", None) or [str(exc)]
+        empty: dict[str, Any] = {
+            "runs": [],
+            "statuses": {},
+            "alerts": [],
+            "gaps": [],
+            "delivery": None,
+        }
+        print(json.dumps({**empty, "problems": problems}, indent=2))
+        raise typer.Exit(1) from None
     if as_json:
         print(json.dumps(pass_json(results, runner), default=json_value, indent=2))
         _print_undelivered(runner)

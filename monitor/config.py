@@ -32,12 +32,12 @@ from pydantic.json_schema import SkipJsonSchema
 
 from monitor import bundled
 from monitor.cron import cron_schedule
-from monitor.durations import parse_duration
+from monitor.durations import format_duration, parse_duration
 from monitor.errors import ConfigError, did_you_mean
 
 # How editors see a duration: the YAML spelling, not pydantic's ISO 8601.
 DURATION_SCHEMA = WithJsonSchema(
-    {"anyOf": [{"type": "string", "pattern": r"^\s*\d+\s*[smhdw]\s*$"}, {"const": 0}],
+    {"anyOf": [{"type": "string", "pattern": r"^\s*(\d+\s*[smhdw]|0)\s*$"}, {"const": 0}],
      "examples": ["30m", "1h", "1d", "2w"]}
 )  # fmt: skip
 Duration = Annotated[timedelta, BeforeValidator(parse_duration), DURATION_SCHEMA]
@@ -717,6 +717,7 @@ def json_schema() -> dict[str, Any]:
     its check's params, cron and time zones) stays with `monitor validate`.
     """
     schema = _one_line_descriptions(Config.model_json_schema(by_alias=True, mode="validation"))
+    _durations_as_written(schema)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         **schema,
@@ -724,6 +725,35 @@ def json_schema() -> dict[str, Any]:
         "description": "SQL Drift Monitor: the warehouse, the models and the monitors "
         "that watch them, and where their alerts go.",
     }
+
+
+def _durations_as_written(schema: dict[str, Any]) -> None:
+    """Duration defaults as alerts.yaml spells them ("10s", "1d"), not pydantic's ISO
+    8601 ("PT10S"), which an editor would offer and the loader would refuse."""
+    models = {m.__name__: m for m in _strict_models()}
+    for name, spec in [("Config", schema), *schema.get("$defs", {}).items()]:
+        model = models.get(name)
+        for key, prop in spec.get("properties", {}).items():
+            field = next(
+                (
+                    f
+                    for n, f in (model.model_fields.items() if model else [])
+                    if (f.alias or n) == key
+                ),
+                None,
+            )
+            if field is not None and isinstance(field.default, timedelta) and "default" in prop:
+                prop["default"] = format_duration(field.default)
+
+
+def _strict_models() -> list[type[Strict]]:
+    found: list[type[Strict]] = []
+    pending: list[type[Strict]] = [Strict]
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            found.append(sub)
+            pending.append(sub)
+    return found
 
 
 def _one_line_descriptions(node: Any) -> Any:

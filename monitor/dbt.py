@@ -14,11 +14,16 @@ import os
 from pathlib import Path
 from typing import Any
 
+import yaml
+from filelock import FileLock, Timeout
+
+from monitor import bundled
 from monitor.config import Config, DuckDBWarehouse, PostgresWarehouse
 from monitor.errors import DbtError
 
 # The outputs of dbt_project/profiles.yml.
 BUNDLED_TARGETS = ("duckdb", "postgres")
+BUILD_LOCK_WAIT = 1800  # seconds another process's dbt build may hold the work folder
 
 
 def dbt_vars(config: Config) -> dict[str, Any]:
@@ -40,19 +45,12 @@ def build(config: Config, select: list[str] | None = None) -> None:
         return
     os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
     project = config.dbt_project
-    profiles = Path(config.dbt.profiles_dir or os.environ.get("DBT_PROFILES_DIR") or project)
-    if profiles == project and config.warehouse.type not in BUNDLED_TARGETS:
-        raise DbtError(
-            f"the bundled dbt profile has targets for {' and '.join(BUNDLED_TARGETS)}, not "
-            f"{config.warehouse.type}: set dbt.profiles_dir (or DBT_PROFILES_DIR) and "
-            "dbt.target to your own profile, or build elsewhere and set "
-            "dbt.build_before_checks: false (docs/engines.md)"
-        )
+    if not (project / "dbt_project.yml").exists():
+        raise DbtError(f"{project}: no dbt_project.yml (see dbt.project_dir in alerts.yaml)")
+    profiles, target = profile_and_target(config)
     os.environ.update(profile_env(config))
     from dbt.cli.main import dbtRunner
 
-    if not (project / "dbt_project.yml").exists():
-        raise DbtError(f"{project}: no dbt_project.yml (see dbt.project_dir in alerts.yaml)")
     work = work_dir(config)
     args = [
         "build",
@@ -63,15 +61,22 @@ def build(config: Config, select: list[str] | None = None) -> None:
         "--vars", json.dumps(dbt_vars(config)),
         "--quiet",
     ]  # fmt: skip
-    # dbt itself reads DBT_TARGET when no --target is given.
-    if config.dbt.target:
-        args += ["--target", config.dbt.target]
+    if target:
+        args += ["--target", target]
     if select:
         args += ["--select", *select]
+    # One build at a time per work folder (a daemon and a backfill on one host share it).
     try:
-        result = dbtRunner().invoke(args)
-    finally:
-        _release_duckdb()
+        with FileLock(work / "build.lock", timeout=BUILD_LOCK_WAIT):
+            try:
+                result = dbtRunner().invoke(args)
+            finally:
+                _release_duckdb()
+    except Timeout:
+        raise DbtError(
+            f"another dbt build has held {work / 'build.lock'} for {BUILD_LOCK_WAIT}s; "
+            "try again when it has finished"
+        ) from None
     if result.success:
         return
     if result.exception is not None:
@@ -85,6 +90,62 @@ def build(config: Config, select: list[str] | None = None) -> None:
             failures.append(f"{name}: {message}")
     log = work / "logs" / "dbt.log"
     raise DbtError("dbt build failed: " + ("; ".join(failures) or f"see {log}"))
+
+
+def profile_and_target(config: Config) -> tuple[Path, str | None]:
+    """Which profiles.yml and output dbt builds with.
+
+    Profiles: `dbt.profiles_dir`, else $DBT_PROFILES_DIR when its profiles.yml has the
+    project's profile (a dbt user's global ~/.dbt seldom has the bundled one), else the
+    project's own folder. Output: `dbt.target`, else $DBT_TARGET, else the profile's
+    choice (the bundled profile picks warehouse.type). The bundled profile builds only
+    where the checks read: its duckdb or postgres output, matching warehouse.type.
+    """
+    assert config.dbt is not None
+    project = config.dbt_project
+    env_dir = os.environ.get("DBT_PROFILES_DIR")
+    if config.dbt.profiles_dir is not None:
+        profiles = config.dbt.profiles_dir
+    elif env_dir and _profile_name(project) in _profiles(Path(env_dir)):
+        profiles = Path(env_dir)
+    else:
+        profiles = project
+    target = config.dbt.target or os.environ.get("DBT_TARGET") or None
+    if profiles.resolve() != bundled.dbt_project_dir().resolve():
+        return profiles, target
+    wanted = target or config.warehouse.type
+    given = "dbt.target" if config.dbt.target else "$DBT_TARGET" if target else "warehouse.type"
+    if wanted not in BUNDLED_TARGETS:
+        raise DbtError(
+            f"the bundled dbt profile has outputs for {' and '.join(BUNDLED_TARGETS)}, not "
+            f"{wanted} ({given}): set dbt.profiles_dir (or DBT_PROFILES_DIR) to a profile of "
+            "your own, or build elsewhere and set dbt.build_before_checks: false "
+            "(docs/engines.md)"
+        )
+    if wanted != config.warehouse.type:
+        raise DbtError(
+            f"{given} is {wanted}, but the warehouse is {config.warehouse.type}: the bundled "
+            "profile builds where the checks read; unset it, or use a profile of your own"
+        )
+    return profiles, target
+
+
+def _profile_name(project: Path) -> str | None:
+    try:
+        spec = yaml.safe_load((project / "dbt_project.yml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    return spec.get("profile") if isinstance(spec, dict) else None
+
+
+def _profiles(folder: Path) -> set[str]:
+    """The profile names a profiles.yml defines (its values may hold Jinja; the keys
+    do not)."""
+    try:
+        spec = yaml.safe_load((folder / "profiles.yml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return set()
+    return set(spec) if isinstance(spec, dict) else set()
 
 
 def work_dir(config: Config) -> Path:

@@ -14,7 +14,7 @@ import math
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +34,15 @@ OPTIONAL_COLUMNS = ("predicted_label",)
 # An ingestion-time column, when the log has one: dbt keeps the latest delivery by it.
 LOADED_AT_NAMES = ("loaded_at", "_loaded_at", "ingested_at", "_ingested_at", "inserted_at")
 
+# Scalar types only (DuckDB's and PostgreSQL's spellings): a list, array, struct or map
+# column is no feature.
 NUMERIC_TYPE = re.compile(
-    r"^(u?(tiny|small|big|huge)?int(eger)?\d*|integer|bigint|smallint|double( precision)?"
-    r"|float\d*|real|decimal.*|numeric.*)$"
+    r"^(u?(tiny|small|big|huge)?int|int[248]?|integer|u?bigint|u?smallint|u?tinyint|u?hugeint"
+    r"|u?integer|double( precision)?|float[48]?|real|(decimal|numeric)(\(\d+(,\s*\d+)?\))?)$"
 )
-STRING_TYPE = re.compile(r"^(varchar.*|text|string|character.*|char.*|enum.*|bpchar.*)$")
+STRING_TYPE = re.compile(
+    r"^((varchar|text|string|character varying|character|char|bpchar)(\(\d+\))?|enum\(.*\))$"
+)
 BOOLEAN_TYPE = re.compile(r"^bool(ean)?$")
 SLICE_MAX_VALUES = 20  # a string column with at most this many values is a slice
 SLICE_LIMIT = 2  # slices kept (the fewest values first): every slice multiplies segments
@@ -63,6 +67,7 @@ class Plan:
     predictions: str
     feedback: str | None
     models: list[ModelPlan]
+    more_models: bool  # the log holds more models than init lists
     numeric: list[str]
     categorical: list[str]
     slices: list[str]
@@ -82,9 +87,16 @@ def warehouse_spec(
     file (written relative to the config's folder), or a postgresql:// URL (its password
     is used to connect but never written: the config names a variable instead)."""
     if re.match(r"^postgres(ql)?://", target):
-        from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-        parts = conninfo_to_dict(target)
+        try:
+            from psycopg.conninfo import conninfo_to_dict, make_conninfo
+        except ImportError:
+            raise MonitorError(
+                "PostgreSQL needs its client: pip install 'sql-drift-monitor[postgres]'"
+            ) from None
+        try:
+            parts = conninfo_to_dict(target)
+        except Exception as exc:  # psycopg's ProgrammingError: a malformed URL
+            raise MonitorError(f"--warehouse: not a PostgreSQL URL: {exc}") from None
         spec: dict[str, Any] = {"type": "postgres", "url": target}
         if parts.pop("password", None) is not None:
             spec["url"] = make_conninfo("", **parts)
@@ -119,11 +131,13 @@ def plan(target: str, predictions: str, feedback: str | None, out: Path) -> Plan
                 "the tables lack what the monitor reads (docs/data-model.md, 'Input data'):\n"
                 + "\n".join(f"  - {p}" for p in problems)
             )
+        models, more = _models(wh, predictions)
         result = Plan(
             warehouse=spec,
             predictions=predictions,
             feedback=feedback,
-            models=_models(wh, predictions),
+            models=models,
+            more_models=more,
             numeric=[],
             categorical=[],
             slices=[],
@@ -145,21 +159,28 @@ def plan(target: str, predictions: str, feedback: str | None, out: Path) -> Plan
 
 
 def _columns(wh: Warehouse, table: str, option: str) -> dict[str, str]:
+    """Column name (as the warehouse spells it) -> its SQL type."""
     try:
-        return {name.lower(): kind for name, kind in wh.columns(table)}
+        return dict(wh.columns(table))
     except MonitorError as exc:
         raise MonitorError(f"{option} {table}: not found in the warehouse ({exc})") from None
 
 
 def _missing(table: str, columns: dict[str, str], required: tuple[str, ...]) -> list[str]:
-    lacking = [c for c in required if c not in columns]
+    present = {name.lower() for name in columns}  # as dbt (raw_columns) compares them
+    lacking = [c for c in required if c not in present]
     return [f"{table} lacks the column(s) {', '.join(lacking)}"] if lacking else []
 
 
-def _models(wh: Warehouse, table: str) -> list[ModelPlan]:
+MAX_MODELS = 20
+
+
+def _models(wh: Warehouse, table: str) -> tuple[list[ModelPlan], bool]:
+    """The busiest models of the log (at most MAX_MODELS), and whether it has more."""
     rows = wh.execute(
         f"SELECT model_name, count(*) AS n FROM {sqltext.table(table)} "
-        "WHERE model_name IS NOT NULL GROUP BY model_name ORDER BY n DESC, model_name LIMIT 20"
+        f"WHERE model_name IS NOT NULL GROUP BY model_name ORDER BY n DESC, model_name "
+        f"LIMIT {MAX_MODELS + 1}"
     )
     if not rows:
         raise MonitorError(
@@ -167,14 +188,14 @@ def _models(wh: Warehouse, table: str) -> list[ModelPlan]:
             "so load some predictions first"
         )
     models, keys = [], set()
-    for row in rows:
+    for row in rows[:MAX_MODELS]:
         name = str(row["model_name"])
         key = re.sub(r"[^a-z0-9_-]+", "_", name.lower()).strip("_-") or "model"
         while key in keys:
             key += "_"
         keys.add(key)
         models.append(ModelPlan(key, name, int(row["n"])))
-    return models
+    return models, len(rows) > MAX_MODELS
 
 
 def _distinct(wh: Warehouse, table: str, column: str, limit: int = 50) -> list[Any]:
@@ -200,16 +221,19 @@ def _features(wh: Warehouse, table: str, columns: dict[str, str], plan: Plan) ->
     contract = set(PREDICTION_COLUMNS) | set(OPTIONAL_COLUMNS)
     cardinality: dict[str, int] = {}
     for name, kind in columns.items():
-        if name in contract:
+        if name.lower() in contract:
             continue
-        if name in LOADED_AT_NAMES and plan.loaded_at is None:
+        if name.lower() in LOADED_AT_NAMES and plan.loaded_at is None:
             plan.loaded_at = name
             continue
-        kind = kind.lower()
+        kind = kind.lower().strip()
         if NUMERIC_TYPE.match(kind):
             plan.numeric.append(name)
         elif STRING_TYPE.match(kind) or BOOLEAN_TYPE.match(kind):
             n = _distinct_count(wh, table, name)
+            if n == 0:
+                plan.skipped[name] = "no values in the sample: nothing to type it by"
+                continue
             if n > CATEGORICAL_MAX_VALUES:
                 plan.skipped[name] = f"{n:,}+ distinct values: an id, not a feature"
                 continue
@@ -224,15 +248,20 @@ def _features(wh: Warehouse, table: str, columns: dict[str, str], plan: Plan) ->
 def _label_delay_days(wh: Warehouse, predictions: str, feedback: str) -> int | None:
     """The 90th percentile of how long labels took to arrive (matched as dbt matches
     them: by prediction_id, else by request_id), in whole days (at least one): the
-    label maturity a performance check waits for."""
+    label maturity a performance check waits for. Two equi-joins on a sample of the
+    predictions, so it stays quick on a log of any size."""
+    sample = f"(SELECT prediction_id, request_id, ts FROM {sqltext.table(predictions)} LIMIT {SAMPLE_ROWS})"
+    labels = sqltext.table(feedback)
     rows = wh.execute(
-        f"SELECT p.ts AS ts, f.label_ts AS label_ts FROM {sqltext.table(predictions)} AS p "
-        f"JOIN {sqltext.table(feedback)} AS f ON f.prediction_id = p.prediction_id "
-        "OR (f.prediction_id IS NULL AND f.request_id = p.request_id) "
-        "WHERE f.label_ts IS NOT NULL LIMIT 50000"
+        f"SELECT p.ts AS ts, f.label_ts AS label_ts FROM {sample} AS p "
+        f"JOIN {labels} AS f ON f.prediction_id = p.prediction_id "
+        "WHERE f.label_ts IS NOT NULL "
+        f"UNION ALL SELECT p.ts AS ts, f.label_ts AS label_ts FROM {sample} AS p "
+        f"JOIN {labels} AS f ON f.request_id = p.request_id "
+        "WHERE f.prediction_id IS NULL AND f.label_ts IS NOT NULL"
     )
     delays = sorted(
-        (r["label_ts"] - r["ts"]).total_seconds()
+        (_utc(r["label_ts"]) - _utc(r["ts"])).total_seconds()
         for r in rows
         if isinstance(r["ts"], datetime) and isinstance(r["label_ts"], datetime)
     )
@@ -240,6 +269,12 @@ def _label_delay_days(wh: Warehouse, predictions: str, feedback: str) -> int | N
         return None
     p90 = delays[min(len(delays) - 1, math.ceil(0.9 * len(delays)) - 1)]
     return max(1, math.ceil(p90 / timedelta(days=1).total_seconds()))
+
+
+def _utc(value: datetime) -> datetime:
+    """Naive times in the logs are UTC; an aware one is converted (one log may be
+    TIMESTAMPTZ and the other not)."""
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
 # ---------------------------------------------------------------------------- writing
@@ -287,6 +322,10 @@ def render(plan: Plan) -> str:
         "",
         "models:",
     ]
+    for name, why in sorted(p.skipped.items()):
+        lines.append(f"  # not a feature: {name} ({why})")
+    if p.more_models:
+        lines.append(f"  # the log holds more than {MAX_MODELS} models: add the others like these")
     features = {"numeric": p.numeric, "categorical": p.categorical}
     maturity = f"{p.label_maturity_days}d" if p.label_maturity_days else "14d"
     for m in p.models:
@@ -306,8 +345,6 @@ def render(plan: Plan) -> str:
                 else "no feedback matched a prediction: set how long labels take"
             )
             lines.append(f"    label_maturity: {maturity}   # {how}")
-    for name, why in sorted(p.skipped.items()):
-        lines.append(f"    # not a feature: {name} ({why})")
     lines += [
         "",
         "# Every monitor inherits these unless it sets the key itself.",

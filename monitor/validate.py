@@ -28,7 +28,7 @@ from sqlglot.optimizer.qualify import qualify
 
 from monitor import checks as checks_mod
 from monitor.check_tests import read_cases
-from monitor.checks import RESERVED_NAMES, Check, find_check
+from monitor.checks import MACRO_DIR, RESERVED_NAMES, Check, find_check
 from monitor.config import Config, MonitorConfig
 from monitor.errors import MonitorError, did_you_mean
 from monitor.runner import Runner
@@ -108,6 +108,7 @@ def _validate(
         for c in runner.checks.values()
         if c.overrides is not None
     ]
+    notes += layout_notes(config)
     if wh is None:
         return problems, notes
     problems += _model_columns(config, wh, notes)
@@ -167,6 +168,39 @@ def _unused_checks(
             problems.append(f"check {check.name} (no monitor uses it; rendered with its "
                             f"defaults{placeholders}): {exc}")  # fmt: skip
     return problems
+
+
+def layout_notes(config: Config) -> list[str]:
+    """What is found but unused, or replaced, by the search order: a helper of one's own
+    named like a built-in one replaces it for the built-in checks too; a sql/ or
+    dbt_project/ folder beside the config is not used unless the config names it."""
+    builtin = config.check_dirs[-1]
+    notes = []
+    for folder in config.check_dirs[:-1]:
+        for path in sorted((folder / MACRO_DIR).glob("*.sql")):
+            if (builtin / MACRO_DIR / path.name).exists():
+                notes.append(
+                    f"{path} replaces the built-in helper {MACRO_DIR}/{path.name} for every "
+                    "check that imports it, the built-in checks too"
+                )
+    beside = config.path.parent
+    used = {d.resolve() for d in config.check_dirs}
+    if (beside / "sql").is_dir() and (beside / "sql").resolve() not in used:
+        notes.append(
+            f"{beside / 'sql'} is not in sql_dirs: its checks are not used "
+            "(add sql_dirs: [sql] to use them)"
+        )
+    project = beside / "dbt_project"
+    if (
+        config.dbt is not None
+        and (project / "dbt_project.yml").exists()
+        and project.resolve() != config.dbt_project.resolve()
+    ):
+        notes.append(
+            f"{project} is not dbt.project_dir: the dbt build uses {config.dbt_project} "
+            "(set dbt.project_dir: dbt_project to build yours)"
+        )
+    return notes
 
 
 def _without_columns(

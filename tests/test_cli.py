@@ -226,6 +226,13 @@ def test_run_and_validate_speak_json(world) -> None:
     assert out["problems"][0].startswith("broken [2026-09-09 00:00, 2026-09-10 00:00) UTC: ")
     assert "nope" in out["problems"][0]
 
+    done = monitor("run", "--config", str(world.root / "missing.yaml"), "--json")
+    assert done.returncode == 1
+    assert json.loads(done.stdout) == {
+        "runs": [], "statuses": {}, "alerts": [], "gaps": [], "delivery": None,
+        "problems": [f"{world.root / 'missing.yaml'}: file not found (pass --config PATH)"],
+    }  # fmt: skip
+
     done = monitor("validate", "--config", str(broken), "--json")
     assert done.returncode == 1
     report = json.loads(done.stdout)

@@ -122,6 +122,7 @@ def freshness(project: Path, work: Path, db: Path, feedback: str | None) -> dict
     vars_ = json.dumps({"predictions_table": "raw_predictions", "feedback_table": feedback})
     done = dbt(
         "source", "freshness", "--project-dir", str(project), "--profiles-dir", str(project),
+        "--target", "duckdb",  # not what an earlier in-process build left in the environment
         "--target-path", str(work / "target"), "--log-path", str(work / "logs"), "--vars", vars_,
         cwd=work, env={"MONITOR_DUCKDB_PATH": str(db)},
     )  # fmt: skip
@@ -196,3 +197,59 @@ def test_dbt_profiles_dir_and_target_from_the_environment(
     assert read_db(db, "SELECT count(*) FROM monitor.metrics")[0][0] > 0
     # dbt's target/ and logs/ went to the work folder under the cache, not the project.
     assert list((tmp_path / "cache" / "sql-drift-monitor" / "dbt").glob("*/target/manifest.json"))
+
+
+def config_with(tmp_path: Path, warehouse: dict, dbt_section: dict):
+    from monitor.config import load_config
+
+    doc = {"warehouse": warehouse, "dbt": dbt_section, "models": {}}
+    if warehouse["type"] not in ("duckdb", "postgres"):
+        doc["state"] = {"database": {"type": "duckdb", "path": str(tmp_path / "s.duckdb")}}
+    path = tmp_path / "alerts.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return load_config(path)
+
+
+def test_which_profile_and_output_dbt_builds_with(tmp_path: Path, monkeypatch) -> None:
+    from monitor.dbt import profile_and_target
+    from monitor.errors import DbtError
+
+    monkeypatch.delenv("DBT_PROFILES_DIR", raising=False)
+    monkeypatch.delenv("DBT_TARGET", raising=False)
+    duck = {"type": "duckdb", "path": str(tmp_path / "w.duckdb")}
+    bundled_dir = bundled.dbt_project_dir()
+    # The bundled project: its own profile, the output named by warehouse.type.
+    assert profile_and_target(config_with(tmp_path, duck, {})) == (bundled_dir, None)
+    # A team's own project with profiles.yml inside it, on an engine the bundled profile
+    # lacks: its own profile, no complaint.
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "dbt_project.yml").write_text("name: own\nprofile: own\nconfig-version: 2\n")
+    (own / "profiles.yml").write_text("own: {target: prod, outputs: {prod: {type: spark}}}\n")
+    spark = config_with(
+        tmp_path, {"type": "spark"}, {"project_dir": str(own), "profiles_dir": str(own)}
+    )
+    assert profile_and_target(spark) == (own, None)
+    # A global DBT_PROFILES_DIR without the bundled project's profile is not used for it...
+    home = tmp_path / "dot-dbt"
+    home.mkdir()
+    (home / "profiles.yml").write_text("warehouse: {target: dev, outputs: {dev: {type: duckdb}}}\n")
+    monkeypatch.setenv("DBT_PROFILES_DIR", str(home))
+    assert profile_and_target(config_with(tmp_path, duck, {}))[0] == bundled_dir
+    # ... and is when it has it; DBT_TARGET picks its output.
+    (home / "profiles.yml").write_text(
+        "sql_drift_monitor: {target: dev, outputs: {dev: {type: duckdb}}}\n"
+    )
+    monkeypatch.setenv("DBT_TARGET", "ci")
+    assert profile_and_target(config_with(tmp_path, duck, {})) == (home, "ci")
+    # With the bundled profile, a target it lacks, or one that is not the warehouse, is
+    # refused with where it came from.
+    monkeypatch.delenv("DBT_PROFILES_DIR")
+    with pytest.raises(DbtError, match=r"outputs for duckdb and postgres, not ci \(\$DBT_TARGET\)"):
+        profile_and_target(config_with(tmp_path, duck, {}))
+    monkeypatch.setenv("DBT_TARGET", "postgres")
+    with pytest.raises(DbtError, match=r"\$DBT_TARGET is postgres, but the warehouse is duckdb"):
+        profile_and_target(config_with(tmp_path, duck, {}))
+    monkeypatch.delenv("DBT_TARGET")
+    with pytest.raises(DbtError, match=r"not spark \(warehouse.type\)"):
+        profile_and_target(config_with(tmp_path, {"type": "spark"}, {}))

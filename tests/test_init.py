@@ -155,7 +155,9 @@ def test_columns_are_typed_and_ids_are_not_features(tmp_path: Path) -> None:
                0.5 AS score, false AS is_test,
                i AS n_int, CAST(i AS DECIMAL(10, 2)) AS n_dec, i % 2 = 0 AS flag,
                ['a', 'b', 'c'][1 + i % 3] AS tier, 'user-' || i AS user_id,
-               TIMESTAMP '2026-01-01' AS signup_ts, TIMESTAMP '2026-01-02' AS loaded_at
+               TIMESTAMP '2026-01-01' AS signup_ts, TIMESTAMP '2026-01-02' AS loaded_at,
+               ['x', 'y'] AS tags, CAST(NULL AS VARCHAR) AS empty_text,
+               i * 0.5 AS "Mixed Case"
         FROM range(2000) AS t(i)
         """
     )
@@ -167,12 +169,17 @@ def test_columns_are_typed_and_ids_are_not_features(tmp_path: Path) -> None:
     ((key, model),) = doc["models"].items()
     assert key == "credit_risk_v2" and model["model_name"] == "Credit Risk v2"
     # user_id has 2,000 values: an id, not a feature.
-    assert model["features"] == {"numeric": ["n_int", "n_dec"], "categorical": ["flag", "tier"]}
+    # Names as the warehouse spells them, quoted where YAML needs it.
+    assert model["features"] == {
+        "numeric": ["n_int", "n_dec", "Mixed Case"], "categorical": ["flag", "tier"],
+    }  # fmt: skip
     assert model["slices"] == ["tier"]  # a string with few values; booleans are no slice
     assert model["shadow_pairs"] is None  # no shadow role in the log
     assert doc["dbt"]["vars"]["loaded_at_column"] == "loaded_at"
     assert "# not a feature: signup_ts (type timestamp" in out.read_text()
     assert "# not a feature: user_id (2,000+ distinct values" in out.read_text()
+    assert "# not a feature: tags (type varchar[]" in out.read_text()  # a list, not a scalar
+    assert "# not a feature: empty_text (no values in the sample" in out.read_text()
     code, text = cli("validate", "--config", str(out))
     assert code == 0, text
 

@@ -80,6 +80,22 @@ def test_the_schema_is_2020_12_and_describes_every_key() -> None:
     assert "path" not in SCHEMA["properties"]  # set by the loader, not written
 
 
+def test_every_default_is_valid_against_its_own_key() -> None:
+    """Editors offer the defaults: each must be what the file may say (durations as
+    "10s", not pydantic's "PT10S")."""
+    wrong = []
+    for owner, spec in [("(top)", SCHEMA), *SCHEMA["$defs"].items()]:
+        for key, prop in spec.get("properties", {}).items():
+            if "default" in prop:
+                check = Draft202012Validator({"$defs": SCHEMA["$defs"], **prop})
+                if not check.is_valid(prop["default"]):
+                    wrong.append(f"{owner}.{key}: {prop['default']!r}")
+    assert not wrong
+    durations = SCHEMA["$defs"]["DaemonConfig"]["properties"]
+    assert durations["stop_timeout"]["default"] == "20s"
+    assert durations["catch_up_horizon"]["default"] == "3d"
+
+
 def test_monitor_schema_prints_it() -> None:
     result = CliRunner().invoke(app, ["schema"])
     assert result.exit_code == 0

@@ -236,3 +236,35 @@ def test_a_check_of_ones_own_overrides_the_builtin_of_that_name(world, tmp_path)
     done = monitor("test", "--config", str(path), "--all")  # and the built-in ones' cases
     assert done.returncode == 0, done.stdout + done.stderr
     assert "PASS freshness::" in done.stdout and "row_count::" not in done.stdout
+
+
+def test_validate_notes_what_the_search_order_replaces_or_leaves_unused(world, tmp_path) -> None:
+    mine = tmp_path / "mine"
+    (mine / "macros").mkdir(parents=True)
+    # A helper named like a built-in one replaces it for the built-in checks too.
+    (mine / "macros" / "model_rows.sql").write_text(
+        (REPO / "sql" / "macros" / "model_rows.sql").read_text()
+    )
+    (mine / "macros" / "extra.sql").write_text("{% macro extra() %}1{% endmacro %}\n")
+    # Folders beside the config that the config does not name (the defaults were
+    # sql/ and dbt_project/ once).
+    (tmp_path / "sql").mkdir()
+    (tmp_path / "dbt_project").mkdir()
+    (tmp_path / "dbt_project" / "dbt_project.yml").write_text("name: x\n")
+    world.load({"x": [1.0]}, {"x": [1.0]})
+    world.sql_dirs = [str(mine)]
+    path = world.config(
+        [{"name": "volume", "check": "row_count"}], dbt={"build_before_checks": False}
+    )
+    problems, notes = validate(load_config(path))
+    assert problems == []
+    assert (
+        f"{mine}/macros/model_rows.sql replaces the built-in helper macros/model_rows.sql for "
+        "every check that imports it, the built-in checks too"
+    ) in notes
+    assert not [n for n in notes if "extra.sql" in n]  # a new helper replaces nothing
+    assert (
+        f"{tmp_path / 'sql'} is not in sql_dirs: its checks are not used (add sql_dirs: [sql] to use them)"
+        in notes
+    )
+    assert any(n.startswith(f"{tmp_path / 'dbt_project'} is not dbt.project_dir") for n in notes)
