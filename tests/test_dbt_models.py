@@ -282,5 +282,7 @@ def test_bundled_profile_names_the_engines_it_builds_on(write_config, tmp_path) 
             """
         )
     )
-    with pytest.raises(DbtError, match=r"targets for duckdb and postgres, not spark: set dbt\."):
+    with pytest.raises(
+        DbtError, match=r"outputs for duckdb and postgres, not spark \(warehouse.type\): set dbt\."
+    ):
         dbt.build(config)
