@@ -25,13 +25,13 @@ from pydantic import ValidationError
 
 from monitor.alerting import MonitorOutcome, advance
 from monitor.alerts import AlertState
-from monitor.checks import RESULT_COLUMNS, find_check
+from monitor.checks import find_check
 from monitor.config import Config, MonitorConfig
 from monitor.cron import cron_schedule
 from monitor.errors import MonitorError, did_you_mean
 from monitor.evaluate import judge
 from monitor.runner import Runner
-from monitor.state import StateStore, naive_utc
+from monitor.state import StateStore
 from monitor.timeline import Episode
 from monitor.warehouse import connect, state_database, state_missing
 from monitor.windows import Window, scheduled_windows, to_utc
@@ -230,32 +230,11 @@ def replay(
 
 def _stored(store: StateStore, monitor: MonitorConfig, first: date, last: date) -> History:
     """The latest recorded run of each window starting in [first, last], with its rows."""
-    if not store.exists("runs"):
-        return []
     lo = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
     hi = datetime.combine(last, datetime.min.time(), tzinfo=UTC) + timedelta(days=1)
-    bounds = [monitor.name, naive_utc(lo), naive_utc(hi)]
-    runs = store.wh.execute(
-        f"""
-        SELECT window_start, window_end, status, error
-        FROM (
-            SELECT window_start, window_end, status, error,
-                   row_number() OVER (PARTITION BY window_start, window_end
-                                      ORDER BY started_at DESC) AS latest
-            FROM {store.table("runs")}
-            WHERE monitor = ? AND window_start >= ? AND window_start < ?
-        ) AS r
-        WHERE latest = 1
-        """,
-        bounds,
-    )
-    columns = ", ".join(f'"{c}"' for c in ("window_start", "window_end", *RESULT_COLUMNS))
+    runs = store.latest_runs_starting(monitor.name, lo, hi)
     rows_of: dict[tuple[datetime, datetime], list[dict[str, Any]]] = {}
-    for r in store.wh.execute(
-        f"SELECT {columns} FROM {store.table('metrics')} "
-        "WHERE monitor = ? AND window_start >= ? AND window_start < ?",
-        bounds,
-    ):
+    for r in store.result_rows_starting(monitor.name, lo, hi):
         key = (to_utc(r.pop("window_start")), to_utc(r.pop("window_end")))
         rows_of.setdefault(key, []).append(r)
     # Only the windows the schedule produces: a manual `--at` run, or a window of an

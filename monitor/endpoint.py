@@ -38,7 +38,7 @@ from monitor.cron import CronSchedule
 from monitor.errors import MonitorError
 from monitor.report import html as report_html
 from monitor.report import page as report_page
-from monitor.report.data import active_alerts, alert_json, json_value, metric_rows
+from monitor.report.data import active_alerts, alert_json, json_value
 from monitor.runner import RunResult
 from monitor.state import StateStore
 from monitor.warehouse import state_database, state_missing
@@ -307,7 +307,10 @@ class Endpoint:
                 since, until = (_time(query, "from"), _time(query, "to"))
             except ValueError as exc:
                 return 400, {"error": str(exc)}
-            reader = functools.partial(metric_rows, monitor=monitor, since=since, until=until)
+
+            reader = functools.partial(
+                StateStore.metric_rows, monitor=monitor, since=since, until=until
+            )
         else:
             return 404, {"error": f"no API {path}: try /api/alerts or /api/metrics"}
         if state_missing(config):

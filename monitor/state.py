@@ -402,6 +402,107 @@ class StateStore:
         )
         return [Window(to_utc(r["window_start"]), to_utc(r["window_end"])) for r in rows]
 
+    # ------------------------------------------- reads for the report, API, backtest
+
+    def metric_rows(
+        self, monitor: str, since: datetime | None, until: datetime | None
+    ) -> list[dict[str, Any]]:
+        """The monitor's recorded metric rows whose window ends in (since, until], oldest
+        first, without run_id (a re-run window has replaced its rows: one set per
+        window)."""
+        if not self.exists("metrics"):
+            return []
+        where: list[str] = ["monitor = ?"]
+        params: list[Any] = [monitor]
+        if since is not None:
+            where.append("window_end > ?")
+            params.append(naive_utc(since))
+        if until is not None:
+            where.append("window_end <= ?")
+            params.append(naive_utc(until))
+        rows = self.wh.execute(
+            f"SELECT * FROM {self.table('metrics')} WHERE {' AND '.join(where)} "
+            "ORDER BY window_end, segment, feature, metric",
+            params,
+        )
+        return [{k: v for k, v in r.items() if k != "run_id"} for r in rows]
+
+    def runs_ending(
+        self, monitors: Sequence[str], since: datetime, until: datetime
+    ) -> list[dict[str, Any]]:
+        """Every recorded run of these monitors whose window ends in (since, until]."""
+        if not monitors or not self.exists("runs"):
+            return []
+        marks = ", ".join("?" for _ in monitors)
+        return self.wh.execute(
+            f"""SELECT monitor, window_start, window_end, started_at, status, error, "trigger"
+                FROM {self.table("runs")}
+                WHERE monitor IN ({marks}) AND window_end > ? AND window_end <= ?
+                ORDER BY window_end, monitor, started_at""",
+            [*monitors, naive_utc(since), naive_utc(until)],
+        )
+
+    def newest_window_end(self, monitors: Sequence[str]) -> datetime | None:
+        """The end of the latest window any of these monitors recorded a run for."""
+        if not monitors or not self.exists("runs"):
+            return None
+        marks = ", ".join("?" for _ in monitors)
+        rows = self.wh.execute(
+            f"SELECT max(window_end) AS t FROM {self.table('runs')} WHERE monitor IN ({marks})",
+            list(monitors),
+        )
+        t = rows[0]["t"] if rows else None
+        return t.replace(tzinfo=UTC) if t is not None else None
+
+    def change_marks(self) -> tuple[Any, ...]:
+        """What moves whenever a report would change: the newest finished run and the
+        newest alert change (a silence or a send moves `updated_at` too), with counts."""
+        out: list[Any] = []
+        for table, column in (("runs", "finished_at"), ("alerts", "updated_at")):
+            if self.exists(table):
+                rows = self.wh.execute(
+                    f"SELECT max({column}) AS t, count(*) AS n FROM {self.table(table)}"
+                )
+                out += [rows[0]["t"], rows[0]["n"]]
+        return tuple(out)
+
+    def latest_runs_starting(
+        self, monitor: str, lo: datetime, hi: datetime
+    ) -> list[dict[str, Any]]:
+        """The latest recorded run of each window of `monitor` starting in [lo, hi)."""
+        if not self.exists("runs"):
+            return []
+        return self.wh.execute(
+            f"""
+            SELECT window_start, window_end, status, error
+            FROM (
+                SELECT window_start, window_end, status, error,
+                       row_number() OVER (PARTITION BY window_start, window_end
+                                          ORDER BY started_at DESC) AS latest
+                FROM {self.table("runs")}
+                WHERE monitor = ? AND window_start >= ? AND window_start < ?
+            ) AS r
+            WHERE latest = 1
+            """,
+            [monitor, naive_utc(lo), naive_utc(hi)],
+        )
+
+    def result_rows_starting(
+        self, monitor: str, lo: datetime, hi: datetime
+    ) -> list[dict[str, Any]]:
+        """The check's own columns (RESULT_COLUMNS) of every metric row of `monitor`
+        whose window starts in [lo, hi), with the window's bounds."""
+        if not self.exists("metrics"):
+            return []
+        columns = ", ".join(
+            sqltext.ident(c) for c in ("window_start", "window_end", *RESULT_COLUMNS)
+        )
+        return self.wh.execute(
+            f"SELECT {columns} FROM {self.table('metrics')} "
+            "WHERE monitor = ? AND window_start >= ? AND window_start < ?",
+            [monitor, naive_utc(lo), naive_utc(hi)],
+        )
+
     # ------------------------------------------------------------------ run ledger
 
     def ledger(

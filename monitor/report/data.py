@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from monitor.alert_store import AlertStore, StoredAlert
-from monitor.state import StateStore, naive_utc
+from monitor.state import StateStore
 
 
 def json_value(value: Any) -> Any:
@@ -49,26 +49,3 @@ def active_alerts(store: StateStore, monitors: list[str] | None = None) -> list[
     """Pending, firing and recovering alerts, worst first."""
     alerts = AlertStore(store).alerts(monitors=monitors) if store.exists("alerts") else []
     return worst_first([a for a in alerts if a.state.active])
-
-
-def metric_rows(
-    store: StateStore, monitor: str, since: datetime | None, until: datetime | None
-) -> list[dict[str, Any]]:
-    """The monitor's recorded metric rows whose window ends in (since, until], oldest
-    first (a re-run window has replaced its rows: one set per window)."""
-    if not store.exists("metrics"):
-        return []
-    where: list[str] = ["monitor = ?"]
-    params: list[Any] = [monitor]
-    if since is not None:
-        where.append("window_end > ?")
-        params.append(naive_utc(since))
-    if until is not None:
-        where.append("window_end <= ?")
-        params.append(naive_utc(until))
-    rows = store.wh.execute(
-        f"SELECT * FROM {store.table('metrics')} WHERE {' AND '.join(where)} "
-        "ORDER BY window_end, segment, feature, metric",
-        params,
-    )
-    return [{k: v for k, v in r.items() if k != "run_id"} for r in rows]

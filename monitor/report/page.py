@@ -26,7 +26,7 @@ from monitor.errors import MonitorError
 from monitor.evaluate import measured, rule_matches
 from monitor.notify.message import describe, number
 from monitor.report import charts
-from monitor.report.data import metric_rows, worst_first
+from monitor.report.data import worst_first
 from monitor.state import StateStore, naive_utc
 from monitor.timeline import Episode, episodes
 from monitor.warehouse import state_database, state_missing
@@ -174,7 +174,7 @@ def build(
     else:
         with state_database(config) as db:
             store = StateStore(db, config.state.schema_, create=False)
-            newest = _newest_window_end(store, [m.name for m in chosen])
+            newest = store.newest_window_end([m.name for m in chosen])
             report = _empty_report(models, *report_period(since, until, newest), now)
             rows = _fill_from_store(report, store, chosen)
     if shadow:
@@ -226,10 +226,10 @@ def _fill_from_store(
         for e in (episodes(alert_store) if has_alerts else [])
         if e.monitor in names and _overlaps(e, report.since, report.until)
     ]
-    runs = _runs(store, names, report.since, report.until)
+    runs = store.runs_ending(names, report.since, report.until)
     rows_by_monitor = {}
     for monitor in chosen:
-        rows = metric_rows(store, monitor.name, report.since, report.until)
+        rows = store.metric_rows(monitor.name, report.since, report.until)
         rows_by_monitor[monitor.name] = rows
         wanted = {
             a.state.fingerprint.id for a in current if a.state.fingerprint.monitor == monitor.name
@@ -279,48 +279,12 @@ def _fill_from_store(
     return rows_by_monitor
 
 
-def _runs(
-    store: StateStore, names: list[str], since: datetime, until: datetime
-) -> list[dict[str, Any]]:
-    if not names or not store.exists("runs"):
-        return []
-    marks = ", ".join("?" for _ in names)
-    return store.wh.execute(
-        f"""SELECT monitor, window_start, window_end, started_at, status, error, "trigger"
-            FROM {store.table("runs")}
-            WHERE monitor IN ({marks}) AND window_end > ? AND window_end <= ?
-            ORDER BY window_end, monitor, started_at""",
-        [*names, naive_utc(since), naive_utc(until)],
-    )
-
-
 def state_version(config: Config) -> tuple[Any, ...]:
-    """What changes when the report would: the newest finished run and the newest alert
-    change (a silence or a send moves `updated_at` too)."""
+    """What changes when the report would (StateStore.change_marks)."""
     if state_missing(config):
         return ()
     with state_database(config) as db:
-        store = StateStore(db, config.state.schema_, create=False)
-        out: list[Any] = []
-        for table, column in (("runs", "finished_at"), ("alerts", "updated_at")):
-            if store.exists(table):
-                rows = db.execute(
-                    f"SELECT max({column}) AS t, count(*) AS n FROM {store.table(table)}"
-                )
-                out += [rows[0]["t"], rows[0]["n"]]
-        return tuple(out)
-
-
-def _newest_window_end(store: StateStore, names: list[str]) -> datetime | None:
-    if not names or not store.exists("runs"):
-        return None
-    marks = ", ".join("?" for _ in names)
-    rows = store.wh.execute(
-        f"SELECT max(window_end) AS t FROM {store.table('runs')} WHERE monitor IN ({marks})",
-        names,
-    )
-    t = rows[0]["t"] if rows else None
-    return t.replace(tzinfo=UTC) if t is not None else None
+        return StateStore(db, config.state.schema_, create=False).change_marks()
 
 
 # ------------------------------------------------------------------------- charts
