@@ -218,7 +218,7 @@ def read_cases(
     it has discovered already). Without `builtin`, only the checks of `sql_dirs`."""
     checks = checks if checks is not None else discover_checks(config.check_dirs)
     problems: list[str] = []
-    dirs = config.check_dirs if builtin or check is not None else config.check_dirs[:-1]
+    dirs = config.check_dirs if builtin or check is not None else config.own_check_dirs
     try:
         files = tests_files(dirs, checks)
     except CheckError as exc:
@@ -253,7 +253,7 @@ def collect_cases(config: Config, check: str | None = None, builtin: bool = True
         )
     if not cases:
         dirs = ", ".join(
-            shown(d) for d in (config.check_dirs if builtin else config.check_dirs[:-1])
+            shown(d) for d in (config.check_dirs if builtin else config.own_check_dirs)
         )
         raise MonitorError(
             f"no test cases found in {dirs}: write <check>{TESTS_SUFFIX} beside a check "

@@ -164,7 +164,7 @@ def run(
     except MonitorError as exc:
         if not as_json or _debug["on"]:
             raise
-        problems = getattr(exc, "problems", None) or [str(exc)]
+        problems = problems_of(exc)
         empty: dict[str, Any] = {
             "runs": [],
             "statuses": {},
@@ -181,6 +181,11 @@ def run(
         _print_results(results)
         _print_alerting(runner)
     _exit_for(results, runner)
+
+
+def problems_of(exc: MonitorError) -> list[str]:
+    """An error as the `problems` of a --json object: a config error's each, else one."""
+    return getattr(exc, "problems", None) or [str(exc)]
 
 
 def pass_json(results: list[RunResult], runner: Runner) -> dict[str, Any]:
@@ -341,23 +346,19 @@ def backtest_monitor(
 @app.command()
 def validate(config: ConfigOpt = Path("alerts.yaml"), as_json: JsonOpt = False) -> None:
     """Check alerts.yaml, every monitor's check, and the tables and columns they read."""
+    try:
+        cfg = load_config(config)
+        problems, notes = validate_config(cfg)
+    except MonitorError as exc:
+        if not as_json:
+            raise
+        problems, notes = problems_of(exc), []
     if as_json:
-        try:
-            cfg = load_config(config)
-            problems, notes = validate_config(cfg)
-        except MonitorError as exc:
-            problems, notes = getattr(exc, "problems", None) or [str(exc)], []
-        print(
-            json.dumps(
-                {"config": str(config), "ok": not problems, "problems": problems, "notes": notes},
-                indent=2,
-            )
-        )
+        report = {"config": str(config), "ok": not problems, "problems": problems, "notes": notes}
+        print(json.dumps(report, indent=2))
         if problems:
             raise typer.Exit(1)
         return
-    cfg = load_config(config)
-    problems, notes = validate_config(cfg)
     for note in notes:
         console.print(f"[yellow]note[/yellow]: {note}")
     if problems:
@@ -478,7 +479,7 @@ def run_unit_tests(
     The checks of `sql_dirs` (the built-in ones when there are none, or with --all)."""
     cfg = load_config(config)
     started = time.monotonic()
-    builtin = every or len(cfg.check_dirs) == 1  # no folder of its own beside the built-in
+    builtin = every or not cfg.own_check_dirs
     results = run_check_tests(cfg, check, dialect, progress=_print_case, builtin=builtin)
     failed = sum(bool(r.failures) for r in results)
     skipped = sum(r.skipped for r in results)

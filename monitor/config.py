@@ -693,10 +693,15 @@ class Config(Strict):
         return self.warehouse
 
     @property
+    def own_check_dirs(self) -> list[Path]:
+        """`sql_dirs` without the built-in folder (a config may list it itself)."""
+        builtin = bundled.checks_dir().resolve()
+        return [d for d in self.sql_dirs if d.resolve() != builtin]
+
+    @property
     def check_dirs(self) -> list[Path]:
         """Where checks are found, in order: `sql_dirs`, then the built-in checks."""
-        builtin = bundled.checks_dir()
-        return [*(d for d in self.sql_dirs if d.resolve() != builtin.resolve()), builtin]
+        return [*self.own_check_dirs, bundled.checks_dir()]
 
     @property
     def dbt_project(self) -> Path:

@@ -131,21 +131,23 @@ def profile_and_target(config: Config) -> tuple[Path, str | None]:
 
 
 def _profile_name(project: Path) -> str | None:
-    try:
-        spec = yaml.safe_load((project / "dbt_project.yml").read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return None
-    return spec.get("profile") if isinstance(spec, dict) else None
+    name = _yaml_mapping(project / "dbt_project.yml").get("profile")
+    return name if isinstance(name, str) else None
 
 
 def _profiles(folder: Path) -> set[str]:
     """The profile names a profiles.yml defines (its values may hold Jinja; the keys
     do not)."""
+    return set(_yaml_mapping(folder / "profiles.yml"))
+
+
+def _yaml_mapping(path: Path) -> dict[str, Any]:
+    """A YAML file's top-level mapping; empty when it is missing or not a mapping."""
     try:
-        spec = yaml.safe_load((folder / "profiles.yml").read_text(encoding="utf-8"))
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
-        return set()
-    return set(spec) if isinstance(spec, dict) else set()
+        return {}
+    return spec if isinstance(spec, dict) else {}
 
 
 def work_dir(config: Config) -> Path:

@@ -198,10 +198,15 @@ def _models(wh: Warehouse, table: str) -> tuple[list[ModelPlan], bool]:
     return models, len(rows) > MAX_MODELS
 
 
+def _sample(table: str, *columns: str) -> str:
+    """The first SAMPLE_ROWS rows of `table`, as a subquery: init reads samples only."""
+    names = ", ".join(sqltext.ident(c) for c in columns)
+    return f"(SELECT {names} FROM {sqltext.table(table)} LIMIT {SAMPLE_ROWS})"
+
+
 def _distinct(wh: Warehouse, table: str, column: str, limit: int = 50) -> list[Any]:
     rows = wh.execute(
-        f"SELECT DISTINCT {sqltext.ident(column)} AS v FROM "
-        f"(SELECT {sqltext.ident(column)} FROM {sqltext.table(table)} LIMIT {SAMPLE_ROWS}) AS s "
+        f"SELECT DISTINCT {sqltext.ident(column)} AS v FROM {_sample(table, column)} AS s "
         f"LIMIT {limit}"
     )
     return [r["v"] for r in rows]
@@ -209,8 +214,7 @@ def _distinct(wh: Warehouse, table: str, column: str, limit: int = 50) -> list[A
 
 def _distinct_count(wh: Warehouse, table: str, column: str) -> int:
     rows = wh.execute(
-        f"SELECT count(DISTINCT {sqltext.ident(column)}) AS n FROM "
-        f"(SELECT {sqltext.ident(column)} FROM {sqltext.table(table)} LIMIT {SAMPLE_ROWS}) AS s"
+        f"SELECT count(DISTINCT {sqltext.ident(column)}) AS n FROM {_sample(table, column)} AS s"
     )
     return int(rows[0]["n"])
 
@@ -250,7 +254,7 @@ def _label_delay_days(wh: Warehouse, predictions: str, feedback: str) -> int | N
     them: by prediction_id, else by request_id), in whole days (at least one): the
     label maturity a performance check waits for. Two equi-joins on a sample of the
     predictions, so it stays quick on a log of any size."""
-    sample = f"(SELECT prediction_id, request_id, ts FROM {sqltext.table(predictions)} LIMIT {SAMPLE_ROWS})"
+    sample = _sample(predictions, "prediction_id", "request_id", "ts")
     labels = sqltext.table(feedback)
     rows = wh.execute(
         f"SELECT p.ts AS ts, f.label_ts AS label_ts FROM {sample} AS p "

@@ -26,6 +26,7 @@ from sqlglot import exp
 from sqlglot.errors import OptimizeError, SqlglotError
 from sqlglot.optimizer.qualify import qualify
 
+from monitor import bundled
 from monitor import checks as checks_mod
 from monitor.check_tests import read_cases
 from monitor.checks import MACRO_DIR, RESERVED_NAMES, Check, find_check
@@ -174,9 +175,9 @@ def layout_notes(config: Config) -> list[str]:
     """What is found but unused, or replaced, by the search order: a helper of one's own
     named like a built-in one replaces it for the built-in checks too; a sql/ or
     dbt_project/ folder beside the config is not used unless the config names it."""
-    builtin = config.check_dirs[-1]
+    builtin = bundled.checks_dir()
     notes = []
-    for folder in config.check_dirs[:-1]:
+    for folder in config.own_check_dirs:
         for path in sorted((folder / MACRO_DIR).glob("*.sql")):
             if (builtin / MACRO_DIR / path.name).exists():
                 notes.append(
