@@ -23,15 +23,15 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from monitor.alerting import MonitorOutcome, advance
-from monitor.alerts import AlertState
+from monitor.alerts.lifecycle import AlertState
+from monitor.alerts.stage import MonitorOutcome, advance
 from monitor.checks import find_check
 from monitor.config import Config, MonitorConfig
 from monitor.cron import cron_schedule
 from monitor.errors import MonitorError, did_you_mean
 from monitor.evaluate import judge
 from monitor.runner import Runner
-from monitor.state import StateStore
+from monitor.store import StateStore
 from monitor.timeline import Episode
 from monitor.warehouse import connect, state_database, state_missing
 from monitor.windows import Window, scheduled_windows, to_utc

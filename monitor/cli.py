@@ -26,8 +26,9 @@ from rich.table import Table
 from monitor import __version__
 from monitor import demo as demo_world
 from monitor import init as init_config
-from monitor.alert_store import AlertStore
-from monitor.alerting import make_silence
+from monitor.alerts.delivery import pending_summary
+from monitor.alerts.persistence import AlertStore
+from monitor.alerts.silences import make_silence
 from monitor.backtest import backtest
 from monitor.check_tests import CaseResult, run_check_tests
 from monitor.checks import discover_checks, find_check
@@ -37,13 +38,12 @@ from monitor.durations import format_duration, parse_duration
 from monitor.errors import CheckError, MonitorError
 from monitor.logs import use_json_logs
 from monitor.notify.message import number
-from monitor.notify.sender import pending_summary
 from monitor.report import html as report_html
 from monitor.report import page as report_page
 from monitor.report.data import alert_json, json_value, worst_first
 from monitor.runner import Runner, RunResult
 from monitor.scheduler import run_daemon
-from monitor.state import StateStore
+from monitor.store import StateStore
 from monitor.timeline import Episode, episodes
 from monitor.validate import validate as validate_config
 from monitor.warehouse import state_database, state_missing

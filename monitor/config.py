@@ -331,6 +331,41 @@ class RouteConfig(Strict):
     """The Slack channel for matching alerts."""
 
 
+FingerprintField = Literal["kind", "monitor", "check", "model", "metric", "feature", "segment"]
+TargetField = Literal["kind", "monitor", "check", "model", "metric", "feature", "segment", "family"]
+# Alerts that say a model's input is broken (an error or no_data run, stale data) mute
+# that model's drift, performance, guardrail and shadow alerts: those would be noise
+# caused by the broken input.
+MUTED_BY_BROKEN_INPUT = ["drift", "performance", "guardrails", "shadow"]
+DEFAULT_INHIBIT_RULES: list[dict[str, Any]] = [
+    {
+        "source": {"kind": ["error", "no_data"]},
+        "target": {"kind": ["metric"], "family": MUTED_BY_BROKEN_INPUT},
+        "equal": ["model"],
+    },
+    {
+        "source": {"metric": ["freshness"]},
+        "target": {"kind": ["metric"], "family": MUTED_BY_BROKEN_INPUT},
+        "equal": ["model"],
+    },
+]
+
+
+class InhibitRule(Strict):
+    """While an alert matching `source` is pending or firing, alerts matching `target`
+    that agree with it on every `equal` field are not notified (their lifecycle goes on).
+    """
+
+    source: dict[FingerprintField, list[str]] = Field(min_length=1)
+    """The muting alert: fingerprint field -> globs, one of which must match (every field
+    given must match).
+    """
+    target: dict[TargetField, list[str]] = Field(min_length=1)
+    """The muted alerts: fingerprint field (or the check's family) -> globs."""
+    equal: list[FingerprintField] = ["model"]  # pydantic copies a mutable default
+    """Fields the two alerts must share, e.g. the model."""
+
+
 class NotifyConfig(Strict):
     slack: SlackConfig | None = None
     """Slack through a bot token (threads and updates need one)."""
@@ -342,6 +377,12 @@ class NotifyConfig(Strict):
     """Prometheus Alertmanager."""
     routes: list[RouteConfig] = Field(default_factory=list)
     """Routing rules; each alert takes the first rule whose globs all match."""
+    inhibit_rules: list[InhibitRule] = Field(
+        default_factory=lambda: [InhibitRule.model_validate(r) for r in DEFAULT_INHIBIT_RULES]
+    )
+    """Alerts that mute others while they are active (default: an error, no_data or freshness
+    alert mutes its model's drift, performance, guardrail and shadow alerts; [] turns it off).
+    """
     top_k: int = Field(10, ge=1, le=40)
     """Breaching items listed per message (worst first), then "+N more"."""
     report_url: str | None = None

@@ -40,7 +40,7 @@ from monitor.report import html as report_html
 from monitor.report import page as report_page
 from monitor.report.data import active_alerts, alert_json, json_value
 from monitor.runner import RunResult
-from monitor.state import StateStore
+from monitor.store import StateStore
 from monitor.warehouse import state_database, state_missing
 
 log = logging.getLogger(__name__)

@@ -22,8 +22,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from monitor import dbt, stats
-from monitor.alert_store import AlertStore
-from monitor.alerting import MonitorOutcome, PassSummary, process_pass
+from monitor.alerts.delivery import DrainReport, drain, drain_until
+from monitor.alerts.persistence import AlertStore
+from monitor.alerts.stage import MonitorOutcome, PassSummary, process_pass
 from monitor.checks import (
     RESULT_COLUMNS,
     Check,
@@ -41,8 +42,7 @@ from monitor.errors import CheckError, MonitorError
 from monitor.evaluate import judge
 from monitor.ledger import OWNER, LedgerEntry, settled
 from monitor.notify import Notifier, notifiers_for
-from monitor.notify.sender import DrainReport, drain, drain_until
-from monitor.state import BinSpec, LedgerMark, RunRecord, StateStore
+from monitor.store import BinSpec, LedgerMark, RunRecord, StateStore
 from monitor.warehouse import Warehouse, connect, state_database
 from monitor.windows import (
     BaselineSpec,
@@ -55,7 +55,7 @@ from monitor.windows import (
 
 TICK = timedelta(microseconds=1)
 # Monitors of these families run first at a shared fire time, so a freshness or
-# volume alert exists before the drift run it should inhibit (monitor/alerts.py).
+# volume alert exists before the drift run it should inhibit (monitor/alerts/inhibition.py).
 FIRST_FAMILIES = ("quality",)
 
 log = logging.getLogger(__name__)

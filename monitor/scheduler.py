@@ -43,16 +43,16 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from filelock import FileLock, Timeout
 
-from monitor.alert_store import AlertStore
-from monitor.alerting import process_deadman
-from monitor.alerts import Observation
+from monitor.alerts.lifecycle import Observation
+from monitor.alerts.persistence import AlertStore
+from monitor.alerts.stage import process_deadman
 from monitor.config import Config, DuckDBWarehouse, MonitorConfig, load_config
 from monitor.cron import cron_schedule
 from monitor.durations import format_duration
 from monitor.endpoint import Endpoint, Health, Telemetry
 from monitor.errors import MonitorError
 from monitor.runner import Runner
-from monitor.state import StateStore
+from monitor.store import StateStore
 from monitor.warehouse import Warehouse, connect, state_database
 from monitor.windows import clock, scheduled_runs
 
@@ -412,12 +412,12 @@ def _deadman(
     # Windows, not cron fires: an hourly schedule with a 1d window is due once a day.
     due = [t for _, t in scheduled_runs(monitor, since, now) if t > since]
     if len(due) < 2 or due[1] + monitor.grace > now:
-        return Observation("ok" if recent else "no_data", since, now)
+        return Observation(status="ok" if recent else "no_data", window_start=since, window_end=now)
     what = f"the last at {last_ok:%Y-%m-%d %H:%M:%S} UTC" if last_ok else "none so far"
     return Observation(
-        "alert",
-        since,
-        now,
+        status="alert",
+        window_start=since,
+        window_end=now,
         value=(now - since).total_seconds(),
         threshold=(due[1] - since).total_seconds(),
         reason=(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from monitor.alert_store import AlertStore
+from monitor.alerts.persistence import AlertStore
 
 
 @dataclass

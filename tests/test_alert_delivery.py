@@ -17,11 +17,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from monitor.alert_store import AlertStore
+from monitor.alerts.persistence import AlertStore
 from monitor.cli import app
 from monitor.config import load_config
 from monitor.runner import Runner
-from monitor.state import StateStore
+from monitor.store import StateStore
 from monitor.warehouse import connect
 from tests.conftest import World, read_db, write_table
 from tests.slack_server import FakeSlack, Fault
@@ -405,7 +405,7 @@ def test_drains_on_a_shared_postgresql_outbox_take_turns(world, slack, postgres_
     second time; once it is done, the rows go out once."""
     import psycopg
 
-    from monitor.alert_store import outbox_lock_key
+    from monitor.alerts.persistence import outbox_lock_key
 
     url = postgres_server.create_database("shared_outbox")
     write_days(world, {3: 50.0})

@@ -7,18 +7,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.alerts import (
+from monitor.alerts.inhibition import inhibited_by
+from monitor.alerts.lifecycle import (
     AlertState,
     Fingerprint,
     Lifecycle,
     Observation,
-    Silence,
     decide,
-    inhibited_by,
     notified,
-    silenced_by,
     transition,
 )
+from monitor.alerts.silences import Silence, silenced_by
 
 FP = Fingerprint("metric", "drift", "numeric_drift", "fraud", "psi", "amount", "device=ios")
 T0 = datetime(2026, 10, 1, 6, tzinfo=UTC)
@@ -27,7 +26,13 @@ DAY = timedelta(days=1)
 
 def obs(status: str, value: float | None = 0.3, day: int = 0) -> Observation:
     start = T0 - DAY + day * DAY
-    return Observation(status, start, start + DAY, value, 0.25)  # type: ignore[arg-type]
+    return Observation(
+        status=status,  # type: ignore[arg-type]
+        window_start=start,
+        window_end=start + DAY,
+        value=value,
+        threshold=0.25,
+    )
 
 
 def replay(statuses: str, settings: Lifecycle) -> list[AlertState]:
@@ -116,7 +121,9 @@ def test_the_state_keeps_first_seen_peak_and_the_latest_numbers() -> None:
 
 # --------------------------------------------------------------------- decision
 
-FIRING = AlertState(FP, "firing", "warn", 1, 1, 0, message_key=None)
+FIRING = AlertState(
+    fingerprint=FP, state="firing", level="warn", episode=1, breaches=1, clears=0, message_key=None
+)
 ANNOUNCED = dataclasses.replace(
     FIRING, message_key="drift@x", last_notified=T0, notified_level="warn"
 )
@@ -203,10 +210,16 @@ def test_a_silence_applies_only_while_active() -> None:
 
 def test_inhibition_mutes_drift_of_the_same_model_only() -> None:
     no_data = AlertState(
-        Fingerprint("no_data", "traffic", "row_count", "fraud", "no_data"), "firing"
+        fingerprint=Fingerprint("no_data", "traffic", "row_count", "fraud", "no_data"),
+        state="firing",
     )
-    stale = AlertState(Fingerprint("metric", "fresh", "freshness", "fraud", "freshness"), "pending")
-    other_model = AlertState(Fingerprint("error", "x", "c", "other", "error"), "firing")
+    stale = AlertState(
+        fingerprint=Fingerprint("metric", "fresh", "freshness", "fraud", "freshness"),
+        state="pending",
+    )
+    other_model = AlertState(
+        fingerprint=Fingerprint("error", "x", "c", "other", "error"), state="firing"
+    )
     resolved = dataclasses.replace(no_data, state="resolved")
     assert inhibited_by(FP, "drift", [no_data]) == "no_data of traffic"
     assert inhibited_by(FP, "performance", [stale]) == "freshness of fresh"
@@ -220,10 +233,12 @@ def test_episode_level_is_the_highest_notified() -> None:
     """PagerDuty and Alertmanager keep one severity per episode: the highest level
     notified in it. A resolve notifies no new level; an alert that rose to `alert`
     while silenced and then resolved was only ever notified at `warn`."""
-    from monitor.alerts import AlertState, episode_level
+    from monitor.alerts.lifecycle import AlertState, episode_level
 
     fp = Fingerprint("metric", "drift", "numeric_drift", "m", "ks")
-    state = AlertState(fp, "firing", level="warn", notified_level="warn", peak_level="warn")
+    state = AlertState(
+        fingerprint=fp, state="firing", level="warn", notified_level="warn", peak_level="warn"
+    )
     assert episode_level(dataclasses.replace(state, level="alert")) == "alert"  # escalating
     assert episode_level(dataclasses.replace(state, level="alert"), notifying=False) == "warn"
     paged = dataclasses.replace(state, peak_level="alert")  # paged, now warn again
@@ -231,3 +246,43 @@ def test_episode_level_is_the_highest_notified() -> None:
     # Stored before peak_level existed: the last notified level stands in.
     old = dataclasses.replace(state, level="alert", peak_level=None)
     assert episode_level(old, notifying=False) == "warn"
+
+
+def test_inhibition_follows_the_configured_rules() -> None:
+    """`notify.inhibit_rules` replaces the default: here a firing volume alert mutes the
+    drift of the same model only, an empty list mutes nothing, and `equal` can widen a
+    rule to every model."""
+    from monitor.config import InhibitRule
+
+    volume = AlertState(
+        fingerprint=Fingerprint("metric", "traffic", "volume", "fraud", "row_count"),
+        state="firing",
+    )
+    no_data = AlertState(
+        fingerprint=Fingerprint("no_data", "traffic", "row_count", "fraud", "no_data"),
+        state="firing",
+    )
+    rule = InhibitRule.model_validate(
+        {"source": {"metric": ["row_*"]}, "target": {"family": ["drift"]}}
+    )
+    assert inhibited_by(FP, "drift", [volume], [rule]) == "row_count of traffic"
+    assert inhibited_by(FP, "performance", [volume], [rule]) is None
+    assert inhibited_by(FP, "drift", [no_data], [rule]) is None  # the default no longer applies
+    assert inhibited_by(FP, "drift", [no_data], []) is None
+    other = dataclasses.replace(FP, model="churn")
+    assert inhibited_by(other, "drift", [volume], [rule]) is None  # equal: [model]
+    anywhere = rule.model_copy(update={"equal": []})
+    assert inhibited_by(other, "drift", [volume], [anywhere]) == "row_count of traffic"
+
+
+def test_inhibit_rules_refuse_unknown_fields_and_empty_matchers() -> None:
+    from pydantic import ValidationError
+
+    from monitor.config import InhibitRule
+
+    with pytest.raises(ValidationError, match="source"):
+        InhibitRule.model_validate({"source": {}, "target": {"family": ["drift"]}})
+    with pytest.raises(ValidationError, match="colour"):
+        InhibitRule.model_validate({"source": {"colour": ["red"]}, "target": {"kind": ["x"]}})
+    with pytest.raises(ValidationError, match="family"):  # family is the target's only
+        InhibitRule.model_validate({"source": {"family": ["quality"]}, "target": {"kind": ["x"]}})

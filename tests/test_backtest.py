@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from monitor.alert_store import AlertStore
+from monitor.alerts.persistence import AlertStore
 from monitor.backtest import backtest
 from monitor.cli import app
 from monitor.config import load_config
 from monitor.errors import MonitorError
 from monitor.runner import Runner
-from monitor.state import StateStore
+from monitor.store import StateStore
 from monitor.timeline import episodes
 from monitor.warehouse import connect
 from tests.conftest import write_table

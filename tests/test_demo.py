@@ -12,11 +12,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from monitor.alert_store import AlertStore
+from monitor.alerts.persistence import AlertStore
 from monitor.cli import app
 from monitor.config import load_config
 from monitor.demo import incidents_for, period
-from monitor.state import StateStore
+from monitor.store import StateStore
 from monitor.timeline import episodes
 from monitor.warehouse import connect
 from tests.conftest import DEMO_DAYS as DAYS

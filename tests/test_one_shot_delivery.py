@@ -18,9 +18,9 @@ from pathlib import Path
 import duckdb
 from typer.testing import CliRunner
 
+from monitor.alerts.delivery import DrainReport, drain_until
 from monitor.cli import app
 from monitor.config import load_config
-from monitor.notify.sender import DrainReport, drain_until
 from monitor.runner import Runner
 from tests.conftest import REPO, World, read_db
 from tests.slack_server import FakeSlack, Fault

@@ -225,7 +225,8 @@ def test_nan_evidence_is_sent_as_valid_json(pagerduty) -> None:
     from monitor.notify.message import Item, Message
     from monitor.notify.pagerduty import PagerDutyNotifier
 
-    item = Item("f" * 20, "metric", "all", "x", "psi", "firing", "alert", "announce",
+    item = Item(fingerprint="f" * 20, kind="metric", segment="all", feature="x", metric="psi",
+                state="firing", level="alert", action="announce",
                 value=float("nan"), threshold=0.25, baseline_value=float("inf"),
                 severity="page")  # fmt: skip
     message = Message("m@T/f", "post", None, "drift", "numeric_drift", "m", "page", "#x",

@@ -29,7 +29,7 @@ from monitor.config import load_config
 from monitor.endpoint import Endpoint, Health, Telemetry
 from monitor.report import html, page
 from monitor.report.data import active_alerts
-from monitor.state import StateStore
+from monitor.store import StateStore
 from monitor.warehouse import connect
 from tests.conftest import REPO, World, read_db, write_table
 from tests.test_alert_delivery import DAY, DRIFT, config_path, run_day

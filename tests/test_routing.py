@@ -1,5 +1,5 @@
 """Routing, table-driven: severity, receivers and channel per alert, in the documented
-order (monitor/routing.py): first matching `notify.routes` rule, then the monitor's
+order (monitor/alerts/routing.py): first matching `notify.routes` rule, then the monitor's
 channel, `notify.slack.routes[severity]`, the default channel; receivers cut to the
 enabled ones and PagerDuty/Alertmanager to their severities."""
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from monitor.alerts.routing import route, severity_for
 from monitor.config import load_config
 from monitor.errors import ConfigError
-from monitor.routing import route, severity_for
 
 ALL = ("slack", "pagerduty", "alertmanager")
 

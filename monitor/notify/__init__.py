@@ -2,11 +2,11 @@
 PagerDuty, Alertmanager).
 
 A notifier delivers one outbox row and returns where it landed; the sender
-(monitor/notify/sender.py) drains the outbox through it. Which notifiers are active
+(monitor/alerts/delivery.py) drains the outbox through it. Which notifiers are active
 is decided once, from `notify:` and the environment: Slack when its token variable is
 set, the webhook when its URL variable is set, the console when neither is,
 PagerDuty when its routing-key variable is set, Alertmanager when it is configured.
-Which of them an alert goes to is monitor/routing.py's decision.
+Which of them an alert goes to is monitor/alerts/routing.py's decision.
 """
 
 from __future__ import annotations

@@ -23,8 +23,14 @@ from typing import Any
 from monitor.config import AlertmanagerConfig
 from monitor.notify import Receipt
 from monitor.notify.http import post_json
-from monitor.notify.message import Item, Message, evidence, report_link, summary
-from monitor.routing import DOWNGRADE
+from monitor.notify.message import (
+    LOWER_SEVERITY,
+    Item,
+    Message,
+    evidence,
+    report_link,
+    summary,
+)
 from monitor.windows import to_utc
 
 DEFAULT_KEEP = timedelta(hours=25)  # a message queued without renew_within
@@ -53,8 +59,8 @@ def alerts(message: Message, item: Item, now: datetime) -> list[dict[str, Any]]:
         ends = now + 2 * keep
     out = [_alert(message, item, starts, ends)]
     severity = item.severity or message.severity
-    if item.action == "escalate" and DOWNGRADE[severity] != severity:
-        before = dataclasses.replace(item, severity=DOWNGRADE[severity])
+    if item.action == "escalate" and LOWER_SEVERITY[severity] != severity:
+        before = dataclasses.replace(item, severity=LOWER_SEVERITY[severity])
         out.append(_alert(message, before, starts, max(starts, now)))
     return out
 

@@ -18,16 +18,20 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
+from monitor.evidence import Evidence
 from monitor.windows import clock, to_utc
 
 ItemAction = Literal["announce", "remind", "escalate", "resolve", "status"]
+# The severity ladder: a warning goes one step lower than the monitor's severity
+# (monitor/alerts/routing.py), so an escalation came from the step below.
+LOWER_SEVERITY = {"page": "ticket", "ticket": "info", "info": "info"}
 LEVEL_ORDER = {"alert": 0, "warn": 1, None: 2}
 STATE_ORDER = {"firing": 0, "recovering": 1, "pending": 2, "resolved": 3, "ok": 4}
 
 
-@dataclass(frozen=True)
-class Item:
-    """One alert in a message."""
+@dataclass(frozen=True, kw_only=True)
+class Item(Evidence):
+    """One alert in a message: where, its state, and the evidence (value, threshold, ...)."""
 
     fingerprint: str
     kind: str  # metric | no_data | error | deadman
@@ -37,19 +41,9 @@ class Item:
     state: str
     level: str | None
     action: ItemAction
-    value: float | None = None
-    threshold: float | None = None
-    baseline_value: float | None = None
-    sample_size: int | None = None
-    p_value: float | None = None
-    q_value: float | None = None
-    reason: str | None = None
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     peak_value: float | None = None
-    measure: str | None = None  # value | delta | relative_delta (the deciding rule's)
-    direction: str | None = None  # above | below | both
-    measured: float | None = None  # the number compared with the threshold
     breaching: bool = True  # False: firing, back within the threshold but not yet clear
     severity: str | None = None  # page | ticket | info (None in messages queued before it)
 

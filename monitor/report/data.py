@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from monitor.alert_store import AlertStore, StoredAlert
-from monitor.state import StateStore
+from monitor.alerts.persistence import AlertStore, StoredAlert
+from monitor.store import StateStore
 
 
 def json_value(value: Any) -> Any:

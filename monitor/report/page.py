@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from monitor.alert_store import AlertStore, StoredAlert
-from monitor.alerting import item_of
+from monitor.alerts.compose import item_of
+from monitor.alerts.persistence import AlertStore, StoredAlert
 from monitor.compare import compare
 from monitor.config import Config, MonitorConfig, Rule
 from monitor.errors import MonitorError
@@ -27,7 +27,7 @@ from monitor.evaluate import measured, rule_matches
 from monitor.notify.message import describe, number
 from monitor.report import charts
 from monitor.report.data import worst_first
-from monitor.state import StateStore, naive_utc
+from monitor.store import StateStore, naive_utc
 from monitor.timeline import Episode, episodes
 from monitor.warehouse import state_database, state_missing
 from monitor.windows import clock

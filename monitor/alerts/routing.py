@@ -25,8 +25,8 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from monitor.config import Config, MonitorConfig, RouteConfig
+from monitor.notify.message import LOWER_SEVERITY
 
-DOWNGRADE = {"page": "ticket", "ticket": "info", "info": "info"}
 THREAD_RECEIVERS = ("slack", "webhook", "console")
 ALERT_RECEIVERS = ("pagerduty", "alertmanager")
 # What each alert receiver is told. PagerDuty keeps an incident open until it is
@@ -49,7 +49,7 @@ class Route:
 
 def severity_for(monitor: MonitorConfig, level: str | None) -> str:
     """The monitor's severity at `alert` level, one step lower for a warning."""
-    return monitor.severity if level == "alert" else DOWNGRADE[monitor.severity]
+    return monitor.severity if level == "alert" else LOWER_SEVERITY[monitor.severity]
 
 
 def matching_rule(

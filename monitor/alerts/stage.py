@@ -2,7 +2,7 @@
 
 A pass is every monitor run at one time T (a `monitor run`, a scheduler tick, one
 step of a backfill). For each monitor the run's rows become observations per
-fingerprint; the lifecycle (monitor/alerts.py) moves each state; inhibition and
+fingerprint; the lifecycle (lifecycle.py) moves each state; inhibition and
 silences are applied; and what to say is grouped into one message per monitor and
 run (new episodes), one reply per thread (reminders, escalations, resolutions) and
 one update per thread whose items changed. All of it is written in one transaction
@@ -16,17 +16,15 @@ a re-run backfill sends nothing twice.
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
-from monitor.alert_store import AlertStore, OutboxRow, StoredAlert
-from monitor.alerts import (
+from monitor.alerts.compose import alert_messages, thread_messages
+from monitor.alerts.inhibition import inhibited_by
+from monitor.alerts.lifecycle import (
     ACTIVE,
-    SILENCE_FIELDS,
     AlertState,
     Decision,
     Fingerprint,
@@ -34,22 +32,18 @@ from monitor.alerts import (
     Lifecycle,
     Observation,
     ObservedStatus,
-    Silence,
     decide,
-    episode_level,
-    inhibited_by,
     notified,
-    silenced_by,
     transition,
 )
+from monitor.alerts.persistence import AlertStore, OutboxRow, StoredAlert
+from monitor.alerts.routing import severity_for
+from monitor.alerts.silences import silenced_by
 from monitor.config import Config, MonitorConfig
-from monitor.cron import cron_schedule
-from monitor.errors import MonitorError, did_you_mean
-from monitor.notify.message import Item, ItemAction, Message
-from monitor.routing import ALERT_ACTIONS, route, severity_for
+from monitor.evidence import evidence_of
+from monitor.notify.message import Message
 from monitor.windows import Window
 
-NOTIFYING = ("announce", "remind", "escalate")  # actions that notify the alert's level
 RUN_LEVEL: Literal["warn"] = (
     "warn"  # error and no_data alerts: the monitor is blind, nothing is on fire yet
 )
@@ -89,7 +83,7 @@ def observe(outcome: MonitorOutcome) -> tuple[dict[Fingerprint, Observation], bo
     (a series that vanished from a good run) or keep (the run could not judge them)."""
     m, w = outcome.monitor, outcome.window
     error_fp, no_data_fp = run_fingerprint(m, "error"), run_fingerprint(m, "no_data")
-    clear = Observation("ok", w.start, w.end)
+    clear = Observation(status="ok", window_start=w.start, window_end=w.end)
     if outcome.status != "error":  # a run that worked ends a dead-man alert
         found, clears_absent = _observe_run(outcome, error_fp, no_data_fp, clear)
         return {run_fingerprint(m, "deadman"): clear, **found}, clears_absent
@@ -102,18 +96,18 @@ def _observe_run(
     m, w = outcome.monitor, outcome.window
     if outcome.status == "error":
         return {
-            error_fp: Observation(RUN_LEVEL, w.start, w.end, reason=outcome.error),
-            no_data_fp: Observation("no_data", w.start, w.end),
+            error_fp: _run_level(RUN_LEVEL, w, outcome.error),
+            no_data_fp: _run_level("no_data", w),
         }, False
     if outcome.status == "no_data" and _window_empty(outcome):
         reason = _no_data_reason(outcome)
         if m.no_data == "alert":
             return {
                 error_fp: clear,
-                no_data_fp: Observation(RUN_LEVEL, w.start, w.end, reason=reason),
+                no_data_fp: _run_level(RUN_LEVEL, w, reason),
             }, False
         if m.no_data == "keep":
-            return {error_fp: clear, no_data_fp: Observation("no_data", w.start, w.end)}, False
+            return {error_fp: clear, no_data_fp: _run_level("no_data", w)}, False
         return {error_fp: clear, no_data_fp: clear}, True  # no_data: ok — the alerts clear
     found: dict[Fingerprint, Observation] = {error_fp: clear, no_data_fp: clear}
     for row in outcome.rows:
@@ -123,14 +117,15 @@ def _observe_run(
         status: ObservedStatus = (
             "held" if row["status"] == "ok" and row.get("held") else row["status"]
         )
-        obs = Observation(
-            status, w.start, w.end, row.get("value"), row.get("threshold"), row.get("baseline_value"),
-            row.get("sample_size"), row.get("p_value"), row.get("q_value"), row.get("reason"),
-            row.get("measure"), row.get("direction"), row.get("measured"),
-        )  # fmt: skip
+        obs = Observation(status=status, window_start=w.start, window_end=w.end, **evidence_of(row))
         if fp not in found or _worse(obs, found[fp]):  # a duplicated row: keep the worst
             found[fp] = obs
     return found, True
+
+
+def _run_level(status: ObservedStatus, w: Window, reason: str | None = None) -> Observation:
+    """An observation without numbers: of the run as a whole, or of a series it lacks."""
+    return Observation(status=status, window_start=w.start, window_end=w.end, reason=reason)
 
 
 def _worse(a: Observation, b: Observation) -> bool:
@@ -211,7 +206,7 @@ def advance(
             continue
         gone: ObservedStatus = "ok" if clears_absent else "no_data"
         w = outcome.window
-        obs = Observation(gone, w.start, w.end, reason="not in this run's rows")
+        obs = _run_level(gone, w, "not in this run's rows")
         new[fp.id] = transition(absent, fp, obs, lifecycle(outcome.monitor, fp), run_at)
     return new
 
@@ -296,7 +291,7 @@ def _settle(
     for fid, state in new.items():
         fp, monitor = state.fingerprint, context.monitor_of[fid]
         muted_by = silenced_by(fp, silences, wall_now)
-        blocked_by = inhibited_by(fp, context.family_of[fid], states)
+        blocked_by = inhibited_by(fp, context.family_of[fid], states, config.notify.inhibit_rules)
         decision = decide(
             previous.get(fid), state, lifecycle(monitor, fp), run_at, muted_by, blocked_by
         )
@@ -311,10 +306,10 @@ def _settle(
     latest = {**previous, **{fid: st for fid, (st, _) in decided.items()}}
     enabled = tuple(notifiers or ())
     monitor_of = context.monitor_of
-    messages = _messages(
-        config, store, decided, latest, monitor_of, run_at, windows, enabled, key_tag
+    messages = thread_messages(
+        config, store.thread, decided, latest, monitor_of, run_at, windows, enabled, key_tag
     )
-    alert_events = _alert_events(config, decided, monitor_of, run_at, windows, enabled, key_tag)
+    alert_events = alert_messages(config, decided, monitor_of, run_at, windows, enabled, key_tag)
     post_of = {i.fingerprint: m.key for m, _ in messages if m.action == "post" for i in m.items}
     for fid, (state, decision) in list(decided.items()):
         decided[fid] = (notified(state, decision, run_at, post_of.get(fid, "")), decision)
@@ -354,35 +349,6 @@ def _outbox_row(row_id: int, notifier: str, message: Message, wall_now: datetime
         created_at=wall_now,
         next_attempt_at=wall_now,
     )
-
-
-def _alert_events(
-    config: Config,
-    decided: dict[str, tuple[AlertState, Decision]],
-    monitor_of: dict[str, MonitorConfig],
-    run_at: datetime,
-    windows: dict[str, Window],
-    enabled: tuple[str, ...],
-    key_tag: str = "",
-) -> list[tuple[str, Message]]:
-    """What PagerDuty and Alertmanager are told: per alert receiver and alert, a message
-    with that one alert (key `<monitor>@<T>/<fingerprint>`), routed at the episode's
-    severity. Independent of the chat threads: a resolve reaches them even when no
-    chat receiver ever got the post."""
-    out: list[tuple[str, Message]] = []
-    for fid, (state, decision) in decided.items():
-        if not decision.notify:
-            continue
-        monitor = monitor_of[fid]
-        item = item_of(state, decision.action, monitor)  # type: ignore[arg-type]  # notify
-        assert item.severity is not None
-        where = route(config, monitor, item.severity, item.segment, enabled)
-        names = [r for r in where.alerts if decision.action in ALERT_ACTIONS[r]]
-        if names:
-            key = f"{monitor.name}{key_tag}@{stamp_of(run_at)}/{fid}"
-            message = _post(config, monitor, [item], item.severity, run_at, windows, key, "")
-            out += [(name, message) for name in names]
-    return out
 
 
 def _stored(
@@ -425,222 +391,3 @@ def _event(
         "last_seen": state.last_seen,
         "peak_value": state.peak_value,
     }
-
-
-def item_of(state: AlertState, action: ItemAction, monitor: MonitorConfig | None = None) -> Item:
-    """The alert as a message line; with its monitor, the line carries its severity."""
-    fp = state.fingerprint
-    return Item(
-        fp.id, fp.kind, fp.segment, fp.feature, fp.metric, state.state, state.level, action,
-        state.value, state.threshold, state.baseline_value, state.sample_size, state.p_value,
-        state.q_value, state.reason, state.first_seen, state.last_seen, state.peak_value,
-        state.measure, state.direction, state.measured, state.breaches > 0,
-        severity_for(monitor, episode_level(state, action in NOTIFYING)) if monitor else None,
-    )  # fmt: skip
-
-
-def stamp_of(run_at: datetime) -> str:
-    """A run's time in message keys: minutes, or seconds for a sub-minute schedule."""
-    return f"{run_at:%Y-%m-%dT%H:%M:%SZ}" if run_at.second else f"{run_at:%Y-%m-%dT%H:%MZ}"
-
-
-def renew_within(monitor: MonitorConfig, run_at: datetime) -> float:
-    """Seconds this service may stay silent about a firing alert: a reminder comes
-    within `repeat_interval` plus a schedule period, a recovery takes up to
-    `keep_firing_for` periods, and a run may be `grace` late."""
-    nxt = cron_schedule(monitor.schedule, monitor.timezone).next_fire(run_at)
-    period = (nxt - run_at) if nxt is not None else monitor.window
-    return (
-        monitor.repeat_interval + monitor.keep_firing_for * period + monitor.grace
-    ).total_seconds()
-
-
-def _post(
-    config: Config,
-    monitor: MonitorConfig,
-    items: list[Item],
-    severity: str,
-    run_at: datetime,
-    windows: dict[str, Window],
-    key: str,
-    channel: str,
-) -> Message:
-    window = windows.get(monitor.name)
-    return Message(
-        key=key,
-        action="post",
-        parent_key=None,
-        monitor=monitor.name,
-        check=monitor.check,
-        model=monitor.model,
-        severity=severity,
-        channel=channel,
-        run_at=run_at,
-        window_start=window.start if window else None,
-        window_end=window.end if window else None,
-        items=items,
-        mention=list(monitor.owners) if severity == "page" else [],
-        render_command=render_command(monitor.check, monitor.name, run_at),
-        report_url=config.notify.report_url,
-        renew_within=renew_within(monitor, run_at),
-    )
-
-
-def _messages(
-    config: Config,
-    store: AlertStore,
-    decided: dict[str, tuple[AlertState, Decision]],
-    latest: dict[str, AlertState],
-    monitor_of: dict[str, MonitorConfig],
-    run_at: datetime,
-    windows: dict[str, Window],
-    enabled: tuple[str, ...],
-    key_tag: str = "",
-) -> list[tuple[Message, tuple[str, ...]]]:
-    """The chat messages and the thread receivers of each: one post per monitor (and
-    route, when a rule sends some segments elsewhere) for its new episodes, at the
-    severity of its worst item; per thread, one reply with the reminders,
-    escalations and resolutions, and one update of the post when an item of it
-    resolved or escalated (both go where their post went)."""
-    stamp = stamp_of(run_at)
-    announced: dict[str, list[Item]] = {}
-    replies: dict[str, list[Item]] = {}
-    changed_threads: set[str] = set()
-    for state, decision in decided.values():
-        monitor = monitor_of[state.fingerprint.id]
-        if decision.action == "announce":
-            announced.setdefault(monitor.name, []).append(item_of(state, "announce", monitor))
-        elif decision.notify and state.message_key:
-            action: ItemAction = decision.action  # type: ignore[assignment]  # never "none" here
-            replies.setdefault(state.message_key, []).append(item_of(state, action, monitor))
-            if decision.action in ("resolve", "escalate"):
-                changed_threads.add(state.message_key)
-
-    out: list[tuple[Message, tuple[str, ...]]] = []
-    for name, items in sorted(announced.items()):
-        monitor = monitor_of[items[0].fingerprint]
-        severity = severity_for(
-            monitor, "alert" if any(i.level == "alert" for i in items) else "warn"
-        )
-        groups: dict[tuple[str, tuple[str, ...]], list[Item]] = {}
-        for item in items:
-            where = route(config, monitor, severity, item.segment, enabled)
-            groups.setdefault((where.channel, where.threads), []).append(item)
-        # Alerts that route apart get a post per route, worst first; the first keeps
-        # the plain key `<monitor>@<T>`, the others `~2`, `~3`, ...
-        ordered = sorted(groups.items(), key=lambda kv: min(i.sort_key() for i in kv[1]))
-        for n, ((channel, threads), group) in enumerate(ordered):
-            key = f"{name}{key_tag}@{stamp}" + (f"~{n + 1}" if n else "")
-            out.append(
-                (_post(config, monitor, group, severity, run_at, windows, key, channel), threads)
-            )
-    for parent_key in sorted(replies):
-        found = _parent(store, out, parent_key)
-        if found is None:
-            continue  # no chat receiver got the post: nothing to thread under
-        parent, threads = found
-        threads = tuple(r for r in threads if r in enabled)
-        window = windows.get(parent.monitor)
-        if window is not None:
-            parent = dataclasses.replace(parent, window_start=window.start, window_end=window.end)
-        # Replies and updates speak of this run: its window and its exact SQL.
-        parent = dataclasses.replace(
-            parent, render_command=render_command(parent.check, parent.monitor, run_at)
-        )
-        reply = dataclasses.replace(
-            parent,
-            key=f"{parent_key}/reply@{stamp}",
-            action="reply",
-            items=replies[parent_key],
-            parent_key=parent_key,
-            run_at=run_at,
-            mention=[],
-        )
-        out.append((reply, threads))
-        if parent_key in changed_threads:
-            # Each item as it is now; one that has moved on to a later episode ended here.
-            items = [
-                item_of(latest[i.fingerprint], "status", monitor_of.get(i.fingerprint))
-                if i.fingerprint in latest and latest[i.fingerprint].message_key == parent_key
-                else dataclasses.replace(i, action="status", state="resolved")
-                for i in parent.items
-            ]
-            update = dataclasses.replace(
-                parent,
-                key=f"{parent_key}/update@{stamp}",
-                action="update",
-                items=items,
-                parent_key=parent_key,
-                run_at=run_at,
-                mention=[],
-            )
-            out.append((update, threads))
-    return out
-
-
-def render_command(check: str, monitor: str, run_at: datetime) -> str:
-    """The command that prints the exact SQL a run executed."""
-    return f"monitor render {check} --monitor {monitor} --at {run_at:%Y-%m-%dT%H:%M}"
-
-
-def _parent(
-    store: AlertStore, queued: list[tuple[Message, tuple[str, ...]]], key: str
-) -> tuple[Message, tuple[str, ...]] | None:
-    """A thread's post and the thread receivers it was queued for."""
-    for m, threads in queued:
-        if m.key == key:
-            return m, threads
-    payload = store.payload(key)
-    if not payload:
-        return None
-    return Message.from_json(payload), tuple(store.receivers_of(key))
-
-
-def make_silence(
-    config: Config,
-    monitor: str,
-    matches: Sequence[str],
-    duration: timedelta,
-    reason: str,
-    author: str,
-    now: datetime,
-) -> Silence:
-    """A silence from the CLI's words, checked against the config: the monitor glob must
-    match a monitor, and each `key=glob` must name a fingerprint field or a slice column
-    of a matched monitor's model (a typo would otherwise silence nothing, silently)."""
-    matched = [m for m in config.monitors if fnmatch.fnmatchcase(m.name, monitor)]
-    if not matched:
-        raise MonitorError(
-            f"no monitor matches {monitor!r}{did_you_mean(monitor, config.monitor_names())}"
-        )
-    if duration <= timedelta(0):
-        raise MonitorError("--for must be longer than zero (e.g. 4h)")
-    if not reason.strip():
-        raise MonitorError("--reason is required: say why, for whoever finds the silence later")
-    columns = {c for m in matched for c in config.models[m.model].slices}
-    for m in matched:  # slice columns the monitor's params name (`by`, `slices`)
-        for key in ("by", "slices"):
-            for group in m.params.get(key) or []:
-                columns.update(c for c in group if isinstance(c, str))
-    valid = sorted(set(SILENCE_FIELDS) | columns)
-    matchers: dict[str, str] = {}
-    for text in matches:
-        key, sep, pattern = text.partition("=")
-        if not sep or not key or not pattern:
-            raise MonitorError(f"--match {text!r}: write key=value, e.g. country=PT or metric=psi")
-        if key not in valid:
-            raise MonitorError(
-                f"--match {text!r}: unknown key {key!r}{did_you_mean(key, valid)} "
-                f"(keys: {', '.join(valid)})"
-            )
-        matchers[key] = pattern
-    return Silence(
-        id=uuid.uuid4().hex[:8],
-        monitor=monitor,
-        matchers=matchers,
-        starts_at=now,
-        ends_at=now + duration,
-        author=author,
-        reason=reason.strip(),
-        created_at=now,
-    )

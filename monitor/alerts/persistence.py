@@ -1,6 +1,7 @@
-"""Reads and writes the alert tables: states, events, the outbox, silences, watermarks.
+"""The alert tables: states, events, the outbox, silences, watermarks; their DDL, reads
+and writes. Nothing else writes SQL against them.
 
-Thin SQL over the state schema (DDL in monitor/state.py). Times are naive UTC in the
+Thin SQL in the state schema, beside the run tables (monitor/store/). Times are naive UTC in the
 tables and UTC-aware in Python. The alert stage writes a whole pass (states, events,
 outbox rows, watermarks) in one transaction; the sender then marks outbox rows one
 at a time, so a crash loses no notification and repeats at most the one in flight.
@@ -17,8 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from monitor.alerts import AlertState, Fingerprint, Silence
-from monitor.state import StateStore, naive_utc
+from monitor import sqltext
+from monitor.alerts.lifecycle import AlertState, Fingerprint
+from monitor.alerts.silences import Silence
+from monitor.notify.message import Message
+from monitor.store import StateStore, naive_utc
 from monitor.windows import to_utc
 
 FINGERPRINT_COLUMNS = ("kind", "monitor", "check", "model", "segment", "feature", "metric")
@@ -38,6 +42,117 @@ OUTBOX_COLUMNS = (
 SILENCE_COLUMNS = (
     "id", "monitor", "matchers", "starts_at", "ends_at", "author", "reason", "created_at",
 )  # fmt: skip
+
+
+def _ddl(schema: str) -> list[str]:
+    s = sqltext.ident(schema)
+    return [
+        # The alert lifecycle (lifecycle.py): the current state per fingerprint.
+        f"""CREATE TABLE IF NOT EXISTS {s}.alerts (
+            fingerprint VARCHAR PRIMARY KEY,  -- hash of kind, monitor, check, metric, model, feature, slice
+            kind VARCHAR NOT NULL,        -- metric | no_data | error
+            monitor VARCHAR NOT NULL,
+            "check" VARCHAR NOT NULL,
+            model VARCHAR NOT NULL,
+            segment VARCHAR NOT NULL,
+            feature VARCHAR NOT NULL,
+            metric VARCHAR NOT NULL,
+            state VARCHAR NOT NULL,       -- ok | pending | firing | recovering | resolved
+            level VARCHAR,                -- warn | alert
+            severity VARCHAR NOT NULL,    -- page | ticket | info (after the level)
+            episode INTEGER NOT NULL,
+            breaches INTEGER NOT NULL,
+            clears INTEGER NOT NULL,
+            first_seen TIMESTAMP,
+            last_seen TIMESTAMP,
+            last_evaluated TIMESTAMP,
+            fired_at TIMESTAMP,
+            resolved_at TIMESTAMP,
+            last_notified TIMESTAMP,
+            notified_level VARCHAR,
+            peak_level VARCHAR,           -- the highest level notified in the episode
+            message_key VARCHAR,
+            peak_value DOUBLE,            -- of the measured number, in the rule's direction
+            value DOUBLE,
+            threshold DOUBLE,
+            baseline_value DOUBLE,
+            sample_size BIGINT,
+            p_value DOUBLE,
+            q_value DOUBLE,
+            reason VARCHAR,
+            measure VARCHAR,              -- the deciding rule's measure and direction
+            direction VARCHAR,
+            measured DOUBLE,              -- the number it compared with the threshold
+            suppressed_by VARCHAR,
+            slack_channel VARCHAR,
+            slack_ts VARCHAR,
+            updated_at TIMESTAMP NOT NULL
+        )""",
+        f"ALTER TABLE {s}.alerts ADD COLUMN IF NOT EXISTS peak_level VARCHAR",
+        # Every transition and every notification decision, for audit.
+        f"""CREATE TABLE IF NOT EXISTS {s}.alert_events (
+            fingerprint VARCHAR NOT NULL,
+            monitor VARCHAR NOT NULL,
+            episode INTEGER NOT NULL,
+            run_at TIMESTAMP NOT NULL,    -- the run time T that judged it
+            recorded_at TIMESTAMP NOT NULL,
+            actor VARCHAR NOT NULL,       -- the run's trigger, or a person
+            from_state VARCHAR NOT NULL,
+            to_state VARCHAR NOT NULL,
+            action VARCHAR NOT NULL,      -- none | announce | remind | escalate | resolve
+            reason VARCHAR NOT NULL,
+            level VARCHAR,
+            value DOUBLE,
+            threshold DOUBLE,
+            first_seen TIMESTAMP,         -- the episode so far (state snapshot)
+            last_seen TIMESTAMP,
+            peak_value DOUBLE
+        )""",
+        # Episodes notified before `peak_level` existed: their highest notified level,
+        # from the audit trail (else the last notified one), so their resolve goes
+        # where they paged.
+        f"""UPDATE {s}.alerts AS a SET peak_level = CASE WHEN EXISTS (
+                SELECT 1 FROM {s}.alert_events AS e
+                WHERE e.fingerprint = a.fingerprint AND e.episode = a.episode
+                  AND e.action IN ('announce', 'remind', 'escalate') AND e.level = 'alert'
+            ) THEN 'alert' ELSE a.notified_level END
+            WHERE a.peak_level IS NULL AND a.notified_level IS NOT NULL""",
+        # Notifications to deliver, written in the same transaction as the state change.
+        f"""CREATE TABLE IF NOT EXISTS {s}.outbox (
+            id BIGINT PRIMARY KEY,        -- delivery order
+            notifier VARCHAR NOT NULL,    -- slack | webhook | console | pagerduty | alertmanager
+            message_key VARCHAR NOT NULL,
+            parent_key VARCHAR,           -- the thread a reply or update belongs to
+            action VARCHAR NOT NULL,      -- post | reply | update
+            channel VARCHAR,
+            payload VARCHAR NOT NULL,     -- the message, as JSON (monitor/notify/message.py)
+            status VARCHAR NOT NULL,      -- pending | sent
+            attempts INTEGER NOT NULL,
+            last_error VARCHAR,
+            created_at TIMESTAMP NOT NULL,
+            next_attempt_at TIMESTAMP NOT NULL,
+            sent_at TIMESTAMP,
+            remote_channel VARCHAR,       -- where it landed (Slack's channel id)
+            remote_ts VARCHAR,            -- Slack's message ts
+            UNIQUE (notifier, message_key)
+        )""",
+        f"""CREATE TABLE IF NOT EXISTS {s}.silences (
+            id VARCHAR PRIMARY KEY,
+            monitor VARCHAR NOT NULL,     -- glob
+            matchers VARCHAR NOT NULL,    -- JSON object: field or slice column -> glob
+            starts_at TIMESTAMP NOT NULL,
+            ends_at TIMESTAMP NOT NULL,
+            author VARCHAR NOT NULL,
+            reason VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL
+        )""",
+        # The latest run time whose results the alert stage applied, per monitor: an
+        # older window run again (a re-run backfill) updates metrics, never alerts.
+        f"""CREATE TABLE IF NOT EXISTS {s}.alert_watermarks (
+            monitor VARCHAR PRIMARY KEY,
+            evaluated_through TIMESTAMP NOT NULL
+        )""",
+    ]
 
 
 def _db(value: Any) -> Any:
@@ -85,9 +200,12 @@ def outbox_lock_key(schema: str) -> int:
 
 
 class AlertStore:
+    """The alert tables of one state store (created with it unless it is read-only)."""
+
     def __init__(self, store: StateStore):
         self.store = store
         self.wh = store.wh
+        store.ensure_tables("alerts", _ddl(store.schema))
 
     def _t(self, name: str) -> str:
         return self.store.table(name)
@@ -259,6 +377,13 @@ class AlertStore:
         )
         return str(rows[0]["payload"]) if rows else None
 
+    def thread(self, message_key: str) -> tuple[Message, tuple[str, ...]] | None:
+        """A queued post and the receivers it was queued for (its replies go to them)."""
+        payload = self.payload(message_key)
+        if not payload:
+            return None
+        return Message.from_json(payload), tuple(self.receivers_of(message_key))
+
     def receivers_of(self, message_key: str) -> list[str]:
         """The receivers a message was queued for (its replies go to the same ones)."""
         rows = self.wh.execute(
@@ -336,7 +461,7 @@ def _alert_values(a: StoredAlert) -> list[Any]:
 def _stored_alert(row: dict[str, Any]) -> StoredAlert:
     fp = Fingerprint(**{c: row[c] for c in FINGERPRINT_COLUMNS})
     # .get: a read-only open does not add columns a newer version introduced.
-    state = AlertState(fp, **{c: _py(row.get(c)) for c in STATE_COLUMNS})
+    state = AlertState(fingerprint=fp, **{c: _py(row.get(c)) for c in STATE_COLUMNS})
     return StoredAlert(
         state, row["severity"], row["slack_channel"], row["slack_ts"], to_utc(row["updated_at"])
     )

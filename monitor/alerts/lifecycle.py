@@ -20,12 +20,13 @@ silence or an inhibiting alert mutes it; it returns a named reason, so every
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
 import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
+
+from monitor.evidence import Evidence, evidence_of
 
 Kind = Literal["metric", "no_data", "error", "deadman"]
 State = Literal["ok", "pending", "firing", "recovering", "resolved"]
@@ -33,9 +34,6 @@ Action = Literal["none", "announce", "remind", "escalate", "resolve"]
 ObservedStatus = Literal["alert", "warn", "held", "ok", "no_data"]
 
 ACTIVE: tuple[State, ...] = ("pending", "firing", "recovering")
-# Families whose alerts are noise while the model's input is broken (inhibition).
-INHIBITED_FAMILIES = frozenset({"drift", "performance", "guardrails", "shadow"})
-INHIBITING_METRICS = frozenset({"freshness"})
 
 
 def segment_pairs(segment: str) -> list[tuple[str, str]]:
@@ -84,23 +82,13 @@ class Fingerprint:
         return " · ".join(parts) or "all"
 
 
-@dataclass(frozen=True)
-class Observation:
+@dataclass(frozen=True, kw_only=True)
+class Observation(Evidence):
     """What one run said about a fingerprint."""
 
     status: ObservedStatus  # alert|warn breach; held (hysteresis band); ok clear; no_data keep
     window_start: datetime
     window_end: datetime
-    value: float | None = None
-    threshold: float | None = None
-    baseline_value: float | None = None
-    sample_size: int | None = None
-    p_value: float | None = None
-    q_value: float | None = None
-    reason: str | None = None
-    measure: str | None = None  # the deciding rule's: value | delta | relative_delta
-    direction: str | None = None  # above | below | both
-    measured: float | None = None  # the number the rule compared with the threshold
 
     @property
     def breach(self) -> bool:
@@ -116,8 +104,11 @@ class Lifecycle:
     repeat_interval: timedelta = timedelta(hours=24)
 
 
-@dataclass(frozen=True)
-class AlertState:
+@dataclass(frozen=True, kw_only=True)
+class AlertState(Evidence):
+    """An alert's place in the lifecycle, with the evidence of the run that last judged
+    it (the threshold and rule are the latest breach's while it is not breaching)."""
+
     fingerprint: Fingerprint
     state: State = "ok"
     level: str | None = None  # warn | alert: the latest breach's level
@@ -136,16 +127,6 @@ class AlertState:
     peak_level: str | None = None
     message_key: str | None = None  # the episode's top-level message (its thread)
     peak_value: float | None = None
-    value: float | None = None
-    threshold: float | None = None
-    baseline_value: float | None = None
-    sample_size: int | None = None
-    p_value: float | None = None
-    q_value: float | None = None
-    reason: str | None = None
-    measure: str | None = None
-    direction: str | None = None
-    measured: float | None = None
     suppressed_by: str | None = None  # the silence or inhibiting alert muting it now
 
     @property
@@ -154,22 +135,13 @@ class AlertState:
 
 
 def _observed(state: AlertState, obs: Observation, run_at: datetime) -> AlertState:
-    """The state with the run's numbers (value, threshold, evidence) written in; the
-    threshold and rule of the latest breach stay while it is not breaching."""
-    return dataclasses.replace(
-        state,
-        last_evaluated=run_at,
-        value=obs.value,
-        measured=obs.measured,
-        threshold=obs.threshold if obs.breach else state.threshold,
-        measure=obs.measure if obs.breach else state.measure,
-        direction=obs.direction if obs.breach else state.direction,
-        baseline_value=obs.baseline_value,
-        sample_size=obs.sample_size,
-        p_value=obs.p_value,
-        q_value=obs.q_value,
-        reason=obs.reason,
-    )
+    """The state with the run's evidence written in; the threshold and rule of the
+    latest breach stay while it is not breaching."""
+    evidence = evidence_of(obs)
+    if not obs.breach:
+        for kept in ("threshold", "measure", "direction"):
+            evidence[kept] = getattr(state, kept)
+    return dataclasses.replace(state, last_evaluated=run_at, **evidence)
 
 
 def _peak(state: AlertState | None, obs: Observation) -> float | None:
@@ -192,7 +164,7 @@ def transition(
     run_at: datetime,
 ) -> AlertState:
     """The state after one run's observation (see the module docstring's diagram)."""
-    s = prev or AlertState(fingerprint)
+    s = prev or AlertState(fingerprint=fingerprint)
     if obs.status == "no_data":  # cannot judge: nothing changes
         return dataclasses.replace(s, last_evaluated=run_at)
     nxt = _observed(s, obs, run_at)
@@ -316,75 +288,3 @@ def episode_level(state: AlertState, notifying: bool = True) -> str | None:
     if not notifying:
         return notified or state.level
     return "alert" if "alert" in (state.level, notified) else state.level
-
-
-# ------------------------------------------------------------------------ silences
-
-
-SILENCE_FIELDS = ("segment", "feature", "metric", "check", "model", "kind")
-
-
-@dataclass(frozen=True)
-class Silence:
-    """Mutes notifications (not the lifecycle) of matching alerts until `ends_at`.
-
-    `monitor` is a glob; each matcher is `field=glob` for a fingerprint field
-    (segment, feature, metric, check, model, kind) or `slice_column=glob`, which
-    matches alerts whose segment has that column with a matching value.
-    """
-
-    id: str
-    monitor: str
-    matchers: dict[str, str]
-    starts_at: datetime
-    ends_at: datetime
-    author: str
-    reason: str
-    created_at: datetime
-
-    def active(self, now: datetime) -> bool:
-        return self.starts_at <= now < self.ends_at
-
-    def matches(self, fp: Fingerprint) -> bool:
-        if not fnmatch.fnmatchcase(fp.monitor, self.monitor):
-            return False
-        pairs = dict(segment_pairs(fp.segment))
-        for key, pattern in self.matchers.items():
-            if key in SILENCE_FIELDS:
-                value: str | None = str(getattr(fp, key))
-            else:
-                value = pairs.get(key)
-            if value is None or not fnmatch.fnmatchcase(value, pattern):
-                return False
-        return True
-
-
-def silenced_by(fp: Fingerprint, silences: list[Silence], now: datetime) -> str | None:
-    for s in silences:
-        if s.active(now) and s.matches(fp):
-            return f"silence {s.id} ({s.author}: {s.reason})"
-    return None
-
-
-# ----------------------------------------------------------------------- inhibition
-
-
-def inhibits(state: AlertState) -> bool:
-    """An alert that says the model's input is broken: an error or no_data run, or
-    stale data. While it is pending or firing, its model's drift and performance
-    alerts are noise and are muted."""
-    fp = state.fingerprint
-    breaking = state.state in ("pending", "firing")
-    return breaking and (fp.kind in ("error", "no_data") or fp.metric in INHIBITING_METRICS)
-
-
-def inhibited_by(fp: Fingerprint, family: str, states: list[AlertState]) -> str | None:
-    """The alert muting `fp` (same model, an inhibiting alert), if any."""
-    if fp.kind != "metric" or family not in INHIBITED_FAMILIES:
-        return None
-    for s in states:
-        src = s.fingerprint
-        if src.model == fp.model and src != fp and inhibits(s):
-            what = src.kind if src.kind != "metric" else src.metric
-            return f"{what} of {src.monitor}"
-    return None

@@ -5,8 +5,7 @@ reads the same instant. Writing a run replaces the monitor's metric rows for tha
 window in one transaction, so re-running a window is idempotent.
 
 The alert tables (`alerts`, `alert_events`, `outbox`, `silences`, `alert_watermarks`)
-are created here too, so the schema lives in one place; monitor/alert_store.py reads
-and writes them.
+belong to monitor/alerts/persistence.py, which creates, reads and writes them.
 
 `bin_specs` holds the bins a drift check fitted on its first baseline (quantile edges
 or a top-k category list), per monitor, segment and feature; later runs bin with the
@@ -25,203 +24,9 @@ from typing import Any
 from monitor import sqltext
 from monitor.checks import RESULT_COLUMNS
 from monitor.ledger import LedgerEntry
+from monitor.store.schema import BIN_SPEC_COLUMNS, METRIC_COLUMNS, RUN_COLUMNS, run_tables
 from monitor.warehouse import Warehouse, in_state_dialect
 from monitor.windows import Window, to_utc
-
-RUN_COLUMNS = (
-    "run_id", "monitor", "window_start", "window_end", "started_at", "finished_at",
-    "status", "error", "trigger", "row_count",
-)  # fmt: skip
-# Every check row, plus where it came from and what the rules made of it.
-METRIC_COLUMNS = (
-    "run_id", "monitor", "check", "model", "window_start", "window_end",
-    *RESULT_COLUMNS, "q_value", "threshold", "status",
-)  # fmt: skip
-BIN_SPEC_COLUMNS = (
-    "monitor", "spec_key", "segment", "feature", "kind", "spec", "baseline_size",
-    "fitted_window_start", "fitted_window_end", "created_at",
-)  # fmt: skip
-
-
-def _ddl(schema: str) -> list[str]:
-    s = sqltext.ident(schema)
-    return [
-        f"CREATE SCHEMA IF NOT EXISTS {s}",
-        f"""CREATE TABLE IF NOT EXISTS {s}.runs (
-            run_id VARCHAR PRIMARY KEY,
-            monitor VARCHAR NOT NULL,
-            window_start TIMESTAMP NOT NULL,
-            window_end TIMESTAMP NOT NULL,
-            started_at TIMESTAMP NOT NULL,
-            finished_at TIMESTAMP,
-            status VARCHAR NOT NULL,      -- ok | error | no_data
-            error VARCHAR,
-            "trigger" VARCHAR NOT NULL,   -- schedule | manual | backfill
-            row_count BIGINT
-        )""",
-        f"""CREATE TABLE IF NOT EXISTS {s}.metrics (
-            run_id VARCHAR NOT NULL,
-            monitor VARCHAR NOT NULL,
-            "check" VARCHAR NOT NULL,
-            model VARCHAR NOT NULL,
-            window_start TIMESTAMP NOT NULL,
-            window_end TIMESTAMP NOT NULL,
-            segment VARCHAR NOT NULL,
-            feature VARCHAR NOT NULL,
-            metric VARCHAR NOT NULL,
-            value DOUBLE,
-            sample_size BIGINT,
-            baseline_value DOUBLE,
-            baseline_size BIGINT,
-            p_value DOUBLE,
-            q_value DOUBLE,
-            threshold DOUBLE,
-            status VARCHAR NOT NULL,      -- ok | warn | alert | no_data
-            reason VARCHAR
-        )""",
-        # Columns added after the first release: an older store gains them in place.
-        f"ALTER TABLE {s}.metrics ADD COLUMN IF NOT EXISTS test VARCHAR",
-        f"ALTER TABLE {s}.metrics ADD COLUMN IF NOT EXISTS dof BIGINT",
-        f"ALTER TABLE {s}.metrics ADD COLUMN IF NOT EXISTS histogram VARCHAR",
-        f"ALTER TABLE {s}.metrics ADD COLUMN IF NOT EXISTS detail VARCHAR",
-        f"ALTER TABLE {s}.metrics ADD COLUMN IF NOT EXISTS statistic DOUBLE",
-        f"""CREATE TABLE IF NOT EXISTS {s}.bin_specs (
-            monitor VARCHAR NOT NULL,
-            spec_key VARCHAR NOT NULL,    -- hash of the binning settings (check, params, baseline)
-            segment VARCHAR NOT NULL,
-            feature VARCHAR NOT NULL,
-            kind VARCHAR NOT NULL,        -- quantile | top_k
-            spec VARCHAR NOT NULL,        -- JSON list: the edges, or the categories in bin order
-            baseline_size BIGINT,
-            fitted_window_start TIMESTAMP NOT NULL,
-            fitted_window_end TIMESTAMP NOT NULL,
-            created_at TIMESTAMP NOT NULL,
-            PRIMARY KEY (monitor, spec_key, segment, feature)
-        )""",
-        # The alert lifecycle (monitor/alerts.py): the current state per fingerprint.
-        f"""CREATE TABLE IF NOT EXISTS {s}.alerts (
-            fingerprint VARCHAR PRIMARY KEY,  -- hash of kind, monitor, check, metric, model, feature, slice
-            kind VARCHAR NOT NULL,        -- metric | no_data | error
-            monitor VARCHAR NOT NULL,
-            "check" VARCHAR NOT NULL,
-            model VARCHAR NOT NULL,
-            segment VARCHAR NOT NULL,
-            feature VARCHAR NOT NULL,
-            metric VARCHAR NOT NULL,
-            state VARCHAR NOT NULL,       -- ok | pending | firing | recovering | resolved
-            level VARCHAR,                -- warn | alert
-            severity VARCHAR NOT NULL,    -- page | ticket | info (after the level)
-            episode INTEGER NOT NULL,
-            breaches INTEGER NOT NULL,
-            clears INTEGER NOT NULL,
-            first_seen TIMESTAMP,
-            last_seen TIMESTAMP,
-            last_evaluated TIMESTAMP,
-            fired_at TIMESTAMP,
-            resolved_at TIMESTAMP,
-            last_notified TIMESTAMP,
-            notified_level VARCHAR,
-            peak_level VARCHAR,           -- the highest level notified in the episode
-            message_key VARCHAR,
-            peak_value DOUBLE,            -- of the measured number, in the rule's direction
-            value DOUBLE,
-            threshold DOUBLE,
-            baseline_value DOUBLE,
-            sample_size BIGINT,
-            p_value DOUBLE,
-            q_value DOUBLE,
-            reason VARCHAR,
-            measure VARCHAR,              -- the deciding rule's measure and direction
-            direction VARCHAR,
-            measured DOUBLE,              -- the number it compared with the threshold
-            suppressed_by VARCHAR,
-            slack_channel VARCHAR,
-            slack_ts VARCHAR,
-            updated_at TIMESTAMP NOT NULL
-        )""",
-        f"ALTER TABLE {s}.alerts ADD COLUMN IF NOT EXISTS peak_level VARCHAR",
-        # Every transition and every notification decision, for audit.
-        f"""CREATE TABLE IF NOT EXISTS {s}.alert_events (
-            fingerprint VARCHAR NOT NULL,
-            monitor VARCHAR NOT NULL,
-            episode INTEGER NOT NULL,
-            run_at TIMESTAMP NOT NULL,    -- the run time T that judged it
-            recorded_at TIMESTAMP NOT NULL,
-            actor VARCHAR NOT NULL,       -- the run's trigger, or a person
-            from_state VARCHAR NOT NULL,
-            to_state VARCHAR NOT NULL,
-            action VARCHAR NOT NULL,      -- none | announce | remind | escalate | resolve
-            reason VARCHAR NOT NULL,
-            level VARCHAR,
-            value DOUBLE,
-            threshold DOUBLE,
-            first_seen TIMESTAMP,         -- the episode so far (state snapshot)
-            last_seen TIMESTAMP,
-            peak_value DOUBLE
-        )""",
-        # Episodes notified before `peak_level` existed: their highest notified level,
-        # from the audit trail (else the last notified one), so their resolve goes
-        # where they paged.
-        f"""UPDATE {s}.alerts AS a SET peak_level = CASE WHEN EXISTS (
-                SELECT 1 FROM {s}.alert_events AS e
-                WHERE e.fingerprint = a.fingerprint AND e.episode = a.episode
-                  AND e.action IN ('announce', 'remind', 'escalate') AND e.level = 'alert'
-            ) THEN 'alert' ELSE a.notified_level END
-            WHERE a.peak_level IS NULL AND a.notified_level IS NOT NULL""",
-        # Notifications to deliver, written in the same transaction as the state change.
-        f"""CREATE TABLE IF NOT EXISTS {s}.outbox (
-            id BIGINT PRIMARY KEY,        -- delivery order
-            notifier VARCHAR NOT NULL,    -- slack | webhook | console | pagerduty | alertmanager
-            message_key VARCHAR NOT NULL,
-            parent_key VARCHAR,           -- the thread a reply or update belongs to
-            action VARCHAR NOT NULL,      -- post | reply | update
-            channel VARCHAR,
-            payload VARCHAR NOT NULL,     -- the message, as JSON (monitor/notify/message.py)
-            status VARCHAR NOT NULL,      -- pending | sent
-            attempts INTEGER NOT NULL,
-            last_error VARCHAR,
-            created_at TIMESTAMP NOT NULL,
-            next_attempt_at TIMESTAMP NOT NULL,
-            sent_at TIMESTAMP,
-            remote_channel VARCHAR,       -- where it landed (Slack's channel id)
-            remote_ts VARCHAR,            -- Slack's message ts
-            UNIQUE (notifier, message_key)
-        )""",
-        f"""CREATE TABLE IF NOT EXISTS {s}.silences (
-            id VARCHAR PRIMARY KEY,
-            monitor VARCHAR NOT NULL,     -- glob
-            matchers VARCHAR NOT NULL,    -- JSON object: field or slice column -> glob
-            starts_at TIMESTAMP NOT NULL,
-            ends_at TIMESTAMP NOT NULL,
-            author VARCHAR NOT NULL,
-            reason VARCHAR NOT NULL,
-            created_at TIMESTAMP NOT NULL
-        )""",
-        # Scheduled windows: claimed, done or aborted (monitor/ledger.py). The key makes
-        # two daemons, or cron beside a daemon, unable to run one window twice.
-        f"""CREATE TABLE IF NOT EXISTS {s}.run_ledger (
-            monitor VARCHAR NOT NULL,
-            window_start TIMESTAMP NOT NULL,
-            window_end TIMESTAMP NOT NULL,
-            fire_time TIMESTAMP NOT NULL, -- the scheduled T that produced the window
-            status VARCHAR NOT NULL,      -- running | done | aborted
-            "trigger" VARCHAR NOT NULL,   -- schedule | backfill
-            owner VARCHAR NOT NULL,       -- host:pid:token of the process that claimed it
-            attempts INTEGER NOT NULL,
-            claimed_at TIMESTAMP NOT NULL,
-            finished_at TIMESTAMP,
-            run_id VARCHAR,
-            run_status VARCHAR,           -- ok | error | no_data of its recorded run
-            note VARCHAR,
-            PRIMARY KEY (monitor, window_start, window_end)
-        )""",
-        # The latest run time whose results the alert stage applied, per monitor: an
-        # older window run again (a re-run backfill) updates metrics, never alerts.
-        f"""CREATE TABLE IF NOT EXISTS {s}.alert_watermarks (
-            monitor VARCHAR PRIMARY KEY,
-            evaluated_through TIMESTAMP NOT NULL
-        )""",
-    ]
 
 
 def naive_utc(value: datetime) -> datetime:
@@ -279,9 +84,19 @@ class StateStore:
         """`create=False` opens an existing store read-only (e.g. for `monitor render`)."""
         self.wh = in_state_dialect(warehouse)
         self.schema = schema
-        if create:
-            for statement in _ddl(schema):
-                self.wh.execute(statement)
+        self.create = create
+        self._ensured: set[str] = set()
+        self.ensure_tables("runs", run_tables(schema))
+
+    def ensure_tables(self, group: str, statements: Sequence[str]) -> None:
+        """Create (and migrate) one table group once per open store, unless read-only:
+        each group's owner gives its DDL (monitor/store/schema.py for the run tables,
+        monitor/alerts/persistence.py for the alert tables)."""
+        if not self.create or group in self._ensured:
+            return
+        for statement in statements:
+            self.wh.execute(statement)
+        self._ensured.add(group)
 
     def exists(self, table: str = "metrics") -> bool:
         rows = self.wh.execute(

@@ -31,10 +31,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from monitor.alert_store import AlertStore, OutboxRow
+from monitor.alerts.persistence import AlertStore, OutboxRow
+from monitor.alerts.routing import ALERT_RECEIVERS
 from monitor.notify import DeliveryError, Notifier, Receipt
 from monitor.notify.message import Message
-from monitor.routing import ALERT_RECEIVERS
 
 log = logging.getLogger(__name__)
 FIRST_BACKOFF = timedelta(seconds=30)

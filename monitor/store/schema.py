@@ -1,0 +1,102 @@
+"""The run tables' DDL: `runs`, `metrics`, `bin_specs`, `schema_snapshots`, `run_ledger`.
+
+One place for their columns and types (docs/data-model.md describes them for
+readers). `CREATE ... IF NOT EXISTS` and `ADD COLUMN IF NOT EXISTS` make opening a
+store idempotent and migrate an older one in place. Times are naive UTC TIMESTAMPs.
+The alert tables are monitor/alerts/persistence.py's.
+"""
+
+from __future__ import annotations
+
+from monitor import sqltext
+from monitor.checks import RESULT_COLUMNS
+
+RUN_COLUMNS = (
+    "run_id", "monitor", "window_start", "window_end", "started_at", "finished_at",
+    "status", "error", "trigger", "row_count",
+)  # fmt: skip
+# Every check row, plus where it came from and what the rules made of it.
+METRIC_COLUMNS = (
+    "run_id", "monitor", "check", "model", "window_start", "window_end",
+    *RESULT_COLUMNS, "q_value", "threshold", "status",
+)  # fmt: skip
+BIN_SPEC_COLUMNS = (
+    "monitor", "spec_key", "segment", "feature", "kind", "spec", "baseline_size",
+    "fitted_window_start", "fitted_window_end", "created_at",
+)  # fmt: skip
+
+
+def run_tables(schema: str) -> list[str]:
+    s = sqltext.ident(schema)
+    return [
+        f"CREATE SCHEMA IF NOT EXISTS {s}",
+        f"""CREATE TABLE IF NOT EXISTS {s}.runs (
+            run_id VARCHAR PRIMARY KEY,
+            monitor VARCHAR NOT NULL,
+            window_start TIMESTAMP NOT NULL,
+            window_end TIMESTAMP NOT NULL,
+            started_at TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP,
+            status VARCHAR NOT NULL,      -- ok | error | no_data
+            error VARCHAR,
+            "trigger" VARCHAR NOT NULL,   -- schedule | manual | backfill
+            row_count BIGINT
+        )""",
+        f"""CREATE TABLE IF NOT EXISTS {s}.metrics (
+            run_id VARCHAR NOT NULL,
+            monitor VARCHAR NOT NULL,
+            "check" VARCHAR NOT NULL,
+            model VARCHAR NOT NULL,
+            window_start TIMESTAMP NOT NULL,
+            window_end TIMESTAMP NOT NULL,
+            segment VARCHAR NOT NULL,
+            feature VARCHAR NOT NULL,
+            metric VARCHAR NOT NULL,
+            value DOUBLE,
+            sample_size BIGINT,
+            baseline_value DOUBLE,
+            baseline_size BIGINT,
+            p_value DOUBLE,
+            q_value DOUBLE,
+            threshold DOUBLE,
+            status VARCHAR NOT NULL,      -- ok | warn | alert | no_data
+            reason VARCHAR
+        )""",
+        # Columns added after the first release: an older store gains them in place.
+        f"ALTER TABLE {s}.metrics ADD COLUMN IF NOT EXISTS test VARCHAR",
+        f"ALTER TABLE {s}.metrics ADD COLUMN IF NOT EXISTS dof BIGINT",
+        f"ALTER TABLE {s}.metrics ADD COLUMN IF NOT EXISTS histogram VARCHAR",
+        f"ALTER TABLE {s}.metrics ADD COLUMN IF NOT EXISTS detail VARCHAR",
+        f"ALTER TABLE {s}.metrics ADD COLUMN IF NOT EXISTS statistic DOUBLE",
+        f"""CREATE TABLE IF NOT EXISTS {s}.bin_specs (
+            monitor VARCHAR NOT NULL,
+            spec_key VARCHAR NOT NULL,    -- hash of the binning settings (check, params, baseline)
+            segment VARCHAR NOT NULL,
+            feature VARCHAR NOT NULL,
+            kind VARCHAR NOT NULL,        -- quantile | top_k
+            spec VARCHAR NOT NULL,        -- JSON list: the edges, or the categories in bin order
+            baseline_size BIGINT,
+            fitted_window_start TIMESTAMP NOT NULL,
+            fitted_window_end TIMESTAMP NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (monitor, spec_key, segment, feature)
+        )""",
+        # Scheduled windows: claimed, done or aborted (monitor/ledger.py). The key makes
+        # two daemons, or cron beside a daemon, unable to run one window twice.
+        f"""CREATE TABLE IF NOT EXISTS {s}.run_ledger (
+            monitor VARCHAR NOT NULL,
+            window_start TIMESTAMP NOT NULL,
+            window_end TIMESTAMP NOT NULL,
+            fire_time TIMESTAMP NOT NULL, -- the scheduled T that produced the window
+            status VARCHAR NOT NULL,      -- running | done | aborted
+            "trigger" VARCHAR NOT NULL,   -- schedule | backfill
+            owner VARCHAR NOT NULL,       -- host:pid:token of the process that claimed it
+            attempts INTEGER NOT NULL,
+            claimed_at TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP,
+            run_id VARCHAR,
+            run_status VARCHAR,           -- ok | error | no_data of its recorded run
+            note VARCHAR,
+            PRIMARY KEY (monitor, window_start, window_end)
+        )""",
+    ]
