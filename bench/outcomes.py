@@ -124,7 +124,7 @@ def product(root: Path, check: str, params: dict[str, Any]) -> None:
     }
     path = root / f"{check}.yaml"
     path.write_text(yaml.safe_dump(doc))
-    (result,) = Runner(load_config(path)).run(at=RUN_AT)
+    (result,) = Runner(load_config(path)).run(at=RUN_AT).runs
     if result.status != "ok":
         raise SystemExit(f"{check} failed: {result.error}")
 

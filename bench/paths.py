@@ -70,7 +70,7 @@ def suite(root: Path, memory_limit: str | None) -> dict[str, object]:
     config = load_config(root / "alerts.yaml")
     at = datetime.fromisoformat(CURRENT_DAY).replace(tzinfo=UTC) + timedelta(days=1)
     started = time.perf_counter()
-    results = Runner(config).run(at=at)
+    results = Runner(config).run(at=at).runs
     seconds = time.perf_counter() - started
     errors = [r.error for r in results if r.status == "error"]
     if errors:

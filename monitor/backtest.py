@@ -25,12 +25,12 @@ from pydantic import ValidationError
 
 from monitor.alerts.lifecycle import AlertState
 from monitor.alerts.stage import MonitorOutcome, advance
-from monitor.checks import find_check
+from monitor.checks import Check, discover_checks, find_check
 from monitor.config import Config, MonitorConfig
 from monitor.cron import cron_schedule
 from monitor.errors import MonitorError, did_you_mean
 from monitor.evaluate import judge
-from monitor.runner import Runner
+from monitor.execute import compute
 from monitor.store import StateStore
 from monitor.timeline import Episode
 from monitor.warehouse import connect, state_database, state_missing
@@ -152,15 +152,15 @@ def backtest(
             f"--set {', '.join(changed)} changes what the check computes, so stored results "
             "cannot answer: add --recompute to run the check again over the period"
         )
-    runner = Runner(config)
-    family = find_check(runner.checks, monitor.check).family
+    checks = discover_checks(config.check_dirs)
+    family = find_check(checks, monitor.check).family
     if state_missing(config):
         raise MonitorError("the state database does not exist yet: nothing has run")
     with state_database(config, read_only=True) as db:
         store = StateStore(db, config.state.schema_, create=False)
         if recompute:
             with connect(config.warehouse, read_only=True) as wh:
-                history = _recomputed(runner, wh, store, monitor, first_day, last_day)
+                history = _recomputed(config, checks, wh, store, monitor, first_day, last_day)
         else:
             history = _stored(store, monitor, first_day, last_day)
     if not history:
@@ -253,7 +253,8 @@ def _stored(store: StateStore, monitor: MonitorConfig, first: date, last: date) 
 
 
 def _recomputed(
-    runner: Runner,
+    config: Config,
+    checks: dict[str, Check],
     wh: Any,
     store: StateStore,
     monitor: MonitorConfig,
@@ -265,7 +266,7 @@ def _recomputed(
     usable = store if store.exists("metrics") else None
     for window, run_at in scheduled_windows(first, last, monitor):
         try:
-            rows, _ = runner.compute(wh, monitor, window, run_at, usable, live=False)
+            rows, _ = compute(config, checks, wh, monitor, window, run_at, store=usable, live=False)
         except MonitorError as exc:
             history.append((window, "error", str(exc), []))
             continue

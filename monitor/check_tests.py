@@ -46,7 +46,7 @@ from monitor.config import (
     yaml_lines,
 )
 from monitor.errors import CheckError, MonitorError, did_you_mean
-from monitor.runner import Runner
+from monitor.execute import compute
 from monitor.sqltext import ident
 from monitor.warehouse import Warehouse, connect
 from monitor.windows import window_for
@@ -962,9 +962,9 @@ def _run(
     config: Config, wh: Warehouse, engine: DuckDBWarehouse | PostgresWarehouse, case: Case
 ) -> list[str]:
     built, monitor = case_config(config, case, engine)
-    runner = Runner(built, notifiers=[])
+    checks = discover_checks(built.check_dirs)
     try:
-        resolve_params(find_check(runner.checks, case.check), case.params)
+        resolve_params(find_check(checks, case.check), case.params)
     except CheckError as exc:
         return _judge_error(case, exc, key="params")
     window = window_for(case.at, monitor)
@@ -974,8 +974,8 @@ def _run(
         fill = _shadow_pair_row if key == "shadow_pairs" else _prediction_row
         _create(wh, table, [fill(r, i, start, rows_name) for i, r in enumerate(table.rows, 1)])
     try:
-        rows, _ = runner.compute(
-            wh, monitor, window, case.at, store=None, live=case.live,
+        rows, _ = compute(
+            built, checks, wh, monitor, window, case.at, store=None, live=case.live,
             frozen_bins=case.frozen_bins, previous_schema=case.previous_schema,
         )  # fmt: skip
     except MonitorError as exc:

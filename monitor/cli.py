@@ -23,7 +23,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from monitor import __version__
+from monitor import __version__, plan
 from monitor import demo as demo_world
 from monitor import init as init_config
 from monitor.alerts.delivery import pending_summary
@@ -36,12 +36,13 @@ from monitor.compare import Comparison, compare
 from monitor.config import Config, DuckDBWarehouse, json_schema, load_config
 from monitor.durations import format_duration, parse_duration
 from monitor.errors import CheckError, MonitorError
+from monitor.execute import RunResult, compile_monitor
 from monitor.logs import use_json_logs
 from monitor.notify.message import number
 from monitor.report import html as report_html
 from monitor.report import page as report_page
 from monitor.report.data import alert_json, json_value, worst_first
-from monitor.runner import Runner, RunResult
+from monitor.runner import PassReport, Runner
 from monitor.scheduler import run_daemon
 from monitor.store import StateStore
 from monitor.timeline import Episode, episodes
@@ -155,12 +156,12 @@ def run(
             cfg = load_config(config)
             runner = Runner(cfg)
             if at:
-                results = runner.run(monitor, parse_time(at), "manual", build=not no_build)
+                report = runner.run(monitor, parse_time(at), "manual", build=not no_build)
             else:
-                results = runner.run_scheduled(monitor, force=force, build=not no_build)
-                if not results and not as_json:
+                report = runner.run_scheduled(monitor, force=force, build=not no_build)
+                if not report.runs and not as_json:
                     console.print("nothing to run: every scheduled window has run")
-            runner.deliver_patiently()
+            report.delivery = runner.deliver_patiently(first=report.delivery)
     except MonitorError as exc:
         if not as_json or _debug["on"]:
             raise
@@ -175,12 +176,12 @@ def run(
         print(json.dumps({**empty, "problems": problems}, indent=2))
         raise typer.Exit(1) from None
     if as_json:
-        print(json.dumps(pass_json(results, runner), default=json_value, indent=2))
-        _print_undelivered(runner)
+        print(json.dumps(pass_json(report), default=json_value, indent=2))
+        _print_undelivered(report, cfg)
     else:
-        _print_results(results)
-        _print_alerting(runner)
-    _exit_for(results, runner)
+        _print_results(report.runs)
+        _print_alerting(report, cfg)
+    _exit_for(report)
 
 
 def problems_of(exc: MonitorError) -> list[str]:
@@ -188,17 +189,15 @@ def problems_of(exc: MonitorError) -> list[str]:
     return getattr(exc, "problems", None) or [str(exc)]
 
 
-def pass_json(results: list[RunResult], runner: Runner) -> dict[str, Any]:
+def pass_json(report: PassReport) -> dict[str, Any]:
     """`monitor run --json`: the runs, their statuses, the alerts the pass notified
     about, and every problem a person would have to act on."""
-    statuses: dict[str, int] = {}
-    for r in results:
-        statuses[r.status] = statuses.get(r.status, 0) + 1
-    report = runner.delivery
+    results = report.runs
+    delivery = report.delivery
     problems = [f"{r.monitor} {r.window}: {r.error}" for r in results if r.status in FAILED]
-    problems += runner.alert_errors
-    if report is not None and report.waiting and not report.busy:
-        problems.append(f"{report.waiting} notification(s) undelivered: {report.why_waiting()}")
+    problems += report.errors
+    if delivery is not None and delivery.waiting and not delivery.busy:
+        problems.append(f"{delivery.waiting} notification(s) undelivered: {delivery.why_waiting()}")
     return {
         "runs": [
             {
@@ -220,7 +219,7 @@ def pass_json(results: list[RunResult], runner: Runner) -> dict[str, Any]:
             }
             for r in results
         ],
-        "statuses": statuses,
+        "statuses": report.statuses,
         "alerts": [
             {
                 "action": d.action,
@@ -233,14 +232,14 @@ def pass_json(results: list[RunResult], runner: Runner) -> dict[str, Any]:
                 "feature": fp.feature,
                 "metric": fp.metric,
             }
-            for p in runner.passes
+            for p in report.alerts
             for fp, d in p.decisions
             if d.notify
         ],
-        "gaps": runner.gaps,
+        "gaps": report.gaps,
         "delivery": None
-        if report is None
-        else {"sent": report.sent, "waiting": report.waiting, "errors": report.errors},
+        if delivery is None
+        else {"sent": delivery.sent, "waiting": delivery.waiting, "errors": delivery.errors},
         "problems": problems,
     }
 
@@ -262,7 +261,7 @@ def backfill(
     if last < first:
         raise MonitorError(f"--to {last} is before --from {first}")
     runner = Runner(cfg)
-    total = len(runner.backfill_plan(first, last, monitor))
+    total = len(plan.backfill_plan(plan.select(cfg, monitor), first, last, runner.checks))
     with Progress(
         TextColumn("backfill"),
         BarColumn(),
@@ -281,14 +280,14 @@ def backfill(
                 description=f"{result.monitor} {result.window.start:%Y-%m-%d %H:%M}",
             )
 
-        results = runner.backfill(
+        report = runner.backfill(
             first, last, monitor, build=not no_build, progress=advance, notify=notify
         )
     if notify:
-        runner.deliver_patiently()
-    _print_summary(results)
-    _print_alerting(runner)
-    _exit_for(results, runner)
+        report.delivery = runner.deliver_patiently(first=report.delivery)
+    _print_summary(report.runs)
+    _print_alerting(report, cfg)
+    _exit_for(report)
 
 
 @app.command()
@@ -380,22 +379,23 @@ def render(
 ) -> None:
     """Print the exact SQL a monitor's run would execute."""
     cfg = load_config(config)
-    runner = Runner(cfg)
+    checks = discover_checks(cfg.check_dirs)
     mon = cfg.monitor(monitor)
-    found = find_check(runner.checks, check)
-    if found.name != find_check(runner.checks, mon.check).name:
+    found = find_check(checks, check)
+    if found.name != find_check(checks, mon.check).name:
         raise MonitorError(f"monitor {mon.name!r} runs check {mon.check!r}, not {check!r}")
     when = parse_time(at) if at else datetime.now(UTC)
     target = dialect or cfg.warehouse.type
     if state_missing(cfg):
-        compiled = runner.compile(mon, window_for(when, mon), when, target)
+        compiled = compile_monitor(cfg, checks, mon, window_for(when, mon), when, target)
     else:
         # Read stored alerts so the baseline matches what a run would use (skip_alerting).
         with state_database(cfg, read_only=True) as db:
             store = StateStore(db, cfg.state.schema_, create=False)
-            compiled = runner.compile(
-                mon, window_for(when, mon), when, target, store if store.exists() else None
-            )
+            compiled = compile_monitor(
+                cfg, checks, mon, window_for(when, mon), when, target,
+                store=store if store.exists() else None,
+            )  # fmt: skip
     print(compiled.sql)
 
 
@@ -689,16 +689,16 @@ def unsilence(
 def send(config: ConfigOpt = Path("alerts.yaml")) -> None:
     """Deliver every pending notification now (after an outage), ignoring backoff."""
     cfg = load_config(config)
-    runner = Runner(cfg)
-    report = runner.deliver_patiently(force=True)
-    console.print(f"{report.sent} sent, {report.waiting} waiting")
-    if report.busy:
+    drained = Runner(cfg).deliver_patiently(force=True)
+    console.print(f"{drained.sent} sent, {drained.waiting} waiting")
+    if drained.busy:
         console.print("another process is delivering the outbox now: try again when it is done")
         raise typer.Exit(1)
-    for error in report.errors[-10:]:
+    for error in drained.errors[-10:]:
         console.print(f"  [red]{escape(error)}[/red]")
-    _print_undelivered(runner)
-    _exit_for([], runner)
+    report = PassReport(delivery=drained)
+    _print_undelivered(report, cfg)
+    _exit_for(report)
 
 
 @app.command()
@@ -725,10 +725,10 @@ def demo(
     first, last = demo_world.period(days)
     # Alerts go to Slack when $SLACK_BOT_TOKEN is set, else to the console.
     runner = Runner(cfg)
-    results = runner.backfill(first, last, notify=True)
-    runner.deliver_patiently()
-    _print_summary(results)
-    _print_alerting(runner)
+    report = runner.backfill(first, last, notify=True)
+    report.delivery = runner.deliver_patiently(first=report.delivery)
+    _print_summary(report.runs)
+    _print_alerting(report, cfg)
     inc = demo_world.incidents_for(days)
     console.print(
         f"\nIncidents planted: null spike in account_age_days on {inc.null_spike}; "
@@ -753,7 +753,7 @@ def demo(
     )
     console.print(f"\nreport: {escape(str(out.resolve()))}", soft_wrap=True)
     console.print(f"done in {time.time() - t0:.1f}s")
-    _exit_for(results, runner)
+    _exit_for(report)
 
 
 # ---------------------------------------------------------------------------- output
@@ -904,40 +904,40 @@ def print_comparison(result: Comparison) -> None:
         console.print(f"  - {escape(reason)}")
 
 
-def _print_alerting(runner: Runner) -> None:
+def _print_alerting(report: PassReport, config: Config) -> None:
     """What the alert stage did: replays skipped, stage errors, deliveries; and windows
     missed beyond the catch-up horizon."""
-    for gap in runner.gaps:
+    for gap in report.gaps:
         console.print(f"[yellow]gap[/yellow]: {escape(gap)}")
-    replayed = sorted({m for p in runner.passes for m in p.replayed})
+    replayed = report.replayed
     if replayed:
         console.print(
             f"[yellow]note[/yellow]: alerts of {', '.join(replayed)} were already evaluated "
             "at or after this time; re-running a window updates its metrics, not its alerts"
         )
-    for error in runner.alert_errors:
+    for error in report.errors:
         console.print(f"[red]error[/red] {escape(error)}")
-    report = runner.delivery
-    if report and (report.sent or report.waiting):
-        colour = "red" if report.failed else "green"
+    delivery = report.delivery
+    if delivery and (delivery.sent or delivery.waiting):
+        colour = "red" if delivery.failed else "green"
         console.print(
-            f"notifications: [{colour}]{report.sent} sent, {report.waiting} waiting[/{colour}]"
+            f"notifications: [{colour}]{delivery.sent} sent, {delivery.waiting} waiting[/{colour}]"
         )
-        for error in report.errors[-5:]:
+        for error in delivery.errors[-5:]:
             console.print(f"  [red]{escape(error)}[/red]")
-    _print_undelivered(runner)
+    _print_undelivered(report, config)
 
 
-def _print_undelivered(runner: Runner) -> None:
+def _print_undelivered(report: PassReport, config: Config) -> None:
     """What cron's mail (or the CronJob's log) must show when pages are stuck."""
-    report = runner.delivery
-    if report is None or not report.waiting or report.busy:
+    delivery = report.delivery
+    if delivery is None or not delivery.waiting or delivery.busy:
         return
-    within = format_duration(runner.config.notify.deliver_within)
+    within = format_duration(config.notify.deliver_within)
     err_console.print(
-        f"[red]undelivered[/red]: {report.waiting} notification(s) still waiting after "
-        f"{report.seconds:.0f}s of retries (notify.deliver_within: {within}; "
-        f"{escape(report.why_waiting())}). They stay in the outbox: the next run, the daemon "
+        f"[red]undelivered[/red]: {delivery.waiting} notification(s) still waiting after "
+        f"{delivery.seconds:.0f}s of retries (notify.deliver_within: {within}; "
+        f"{escape(delivery.why_waiting())}). They stay in the outbox: the next run, the daemon "
         f"or `monitor send` delivers them. Exit code {UNDELIVERED}.",
         soft_wrap=True,
     )
@@ -946,13 +946,13 @@ def _print_undelivered(runner: Runner) -> None:
 UNDELIVERED = 3  # the exit code when notifications are still waiting (docs/operations.md)
 
 
-def _exit_for(results: list[RunResult], runner: Runner | None = None) -> None:
+def _exit_for(report: PassReport) -> None:
     """3 when notifications could not be delivered (whatever else failed: a page that
     does not arrive is the worst news), 1 when a run or the alert stage failed."""
-    report = runner.delivery if runner else None
-    if report is not None and report.waiting and not report.busy:
+    delivery = report.delivery
+    if delivery is not None and delivery.waiting and not delivery.busy:
         raise typer.Exit(UNDELIVERED)
-    if any(r.status in FAILED for r in results) or (runner and runner.alert_errors):
+    if any(r.status in FAILED for r in report.runs) or report.errors:
         raise typer.Exit(1)
 
 

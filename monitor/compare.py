@@ -22,10 +22,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from monitor.checks import discover_checks
 from monitor.config import CompareSettings, Config, JudgedMetric, MonitorConfig
 from monitor.errors import MonitorError, did_you_mean
 from monitor.evaluate import benjamini_hochberg
-from monitor.runner import Runner
+from monitor.execute import compute
 from monitor.warehouse import connect
 from monitor.windows import Window, window_for
 
@@ -152,12 +153,12 @@ def compare(
         window_for(at, outcomes),
         settings,
     )
-    runner = Runner(config)
+    checks = discover_checks(config.check_dirs)
     rows: list[dict[str, Any]] = []
     with connect(config.warehouse, read_only=True) as wh:
         for mon in (decisions, guardrails, outcomes):
             try:
-                got, _ = runner.compute(wh, mon, window_for(at, mon), at)
+                got, _ = compute(config, checks, wh, mon, window_for(at, mon), at)
             except MonitorError as exc:
                 raise MonitorError(f"compare: {mon.check} failed: {exc}") from exc
             rows.extend(got)

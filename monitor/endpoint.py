@@ -36,10 +36,10 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from monitor.config import Config
 from monitor.cron import CronSchedule
 from monitor.errors import MonitorError
+from monitor.execute import RunResult
 from monitor.report import html as report_html
 from monitor.report import page as report_page
 from monitor.report.data import active_alerts, alert_json, json_value
-from monitor.runner import RunResult
 from monitor.store import StateStore
 from monitor.warehouse import state_database, state_missing
 

@@ -43,9 +43,11 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from filelock import FileLock, Timeout
 
+from monitor import plan
 from monitor.alerts.lifecycle import Observation
 from monitor.alerts.persistence import AlertStore
 from monitor.alerts.stage import process_deadman
+from monitor.checks import discover_checks
 from monitor.config import Config, DuckDBWarehouse, MonitorConfig, load_config
 from monitor.cron import cron_schedule
 from monitor.durations import format_duration
@@ -189,7 +191,7 @@ class Daemon:
 
     def _schedule(self, config: Config) -> None:
         """One job per monitor, plus the watchdog; replaces any jobs there were."""
-        runner = Runner(config)
+        checks = discover_checks(config.check_dirs)
         for job in self.scheduler.get_jobs():
             if job.id != "0:catch-up":
                 job.remove()
@@ -201,7 +203,7 @@ class Daemon:
             schedules[m.name] = (cron, m.grace)
             # Ids order jobs that share a fire time: quality checks first.
             self.scheduler.add_job(
-                self._job, cron.trigger(), args=[m.name], id=f"{runner.rank(m)}:{m.name}",
+                self._job, cron.trigger(), args=[m.name], id=f"{plan.rank(m, checks)}:{m.name}",
                 name=m.name,
             )  # fmt: skip
         self.scheduler.add_job(
@@ -228,7 +230,7 @@ class Daemon:
             if runner is None:
                 return
             try:
-                results = runner.run_scheduled(names, after=self.cursor)
+                report = runner.run_scheduled(names, after=self.cursor)
             except MonitorError as exc:  # nothing ran (warehouse locked or down): retried
                 for name in names or runner.config.monitor_names():
                     self.telemetry.job_failures.labels(name).inc()
@@ -237,7 +239,7 @@ class Daemon:
                     extra=_fields("job_failed", monitors=names or "all", error=str(exc)),
                 )  # fmt: skip
                 return
-            for result in results:
+            for result in report.runs:
                 self.telemetry.record(result)
                 if not result.recorded:
                     log.info(
@@ -248,13 +250,13 @@ class Daemon:
                             window_end=result.window.end.isoformat(), reason=result.error,
                         ),
                     )  # fmt: skip
-            for gap in runner.gaps:
+            for gap in report.gaps:
                 log.warning(gap, extra=_fields("gap"))
-            for error in runner.alert_errors:
+            for error in report.errors:
                 log.error(error, extra=_fields("alert_stage_failed"))
-            self.cursor.update(runner.settled_through)
+            self.cursor.update(report.settled_through)
             with self.health.lock:
-                self.health.settled.update(runner.settled_through)
+                self.health.settled.update(report.settled_through)
 
     def _watchdog(self) -> None:
         """Dead-man's switch, outbox retries, alert gauges."""
@@ -386,8 +388,7 @@ class Daemon:
                 "daemon.host/port changes take effect at the next start",
                 extra=_fields("reload_note"),
             )
-        runner = Runner(config)
-        runner.stopping = self.runner.stopping
+        runner = Runner(config, stopping=self.runner.stopping)
         with self._busy:
             self.config, self.runner = config, runner
             self.cursor = {}  # schedules may have changed: look over the horizon again

@@ -29,10 +29,10 @@ from sqlglot.optimizer.qualify import qualify
 from monitor import bundled
 from monitor import checks as checks_mod
 from monitor.check_tests import read_cases
-from monitor.checks import MACRO_DIR, RESERVED_NAMES, Check, find_check
+from monitor.checks import MACRO_DIR, RESERVED_NAMES, Check, discover_checks, find_check
 from monitor.config import Config, MonitorConfig
 from monitor.errors import MonitorError, did_you_mean
-from monitor.runner import Runner
+from monitor.execute import compile_monitor
 from monitor.warehouse import Warehouse, connect
 from monitor.windows import window_for
 
@@ -77,7 +77,7 @@ def receiver_notes(config: Config) -> list[str]:
 def _validate(
     config: Config, wh: Warehouse | None, notes: list[str]
 ) -> tuple[list[str], list[str]]:
-    runner = Runner(config)
+    checks = discover_checks(config.check_dirs)
     problems: list[str] = []
     now = datetime.now(UTC)
     dialect = config.warehouse.type
@@ -85,7 +85,7 @@ def _validate(
     undeclared: dict[str, list[str]] = {}
     for m in config.monitors:
         try:
-            check = find_check(runner.checks, m.check)
+            check = find_check(checks, m.check)
         except MonitorError as exc:
             problems.append(f"monitor {m.name!r}: {exc}")
             continue
@@ -97,16 +97,17 @@ def _validate(
         if _without_columns(config, check, m.model, wh, notes, f"monitor {m.name!r}"):
             continue
         try:
-            part = runner.compile(m, window_for(now, m), now, dialect, wh=wh)
+            part = compile_monitor(config, checks, m, window_for(now, m), now, dialect, wh=wh)
         except MonitorError as exc:
             problems.append(f"monitor {m.name!r}: {exc}")
             continue
         compiled.append((m, check, part.sql))
-    problems += _unused_checks(runner, sorted(set(runner.checks) - set(undeclared)), wh, now, notes)
-    problems += read_cases(config, checks=runner.checks)[1]  # as `monitor test` reads them
+    unused = sorted(set(checks) - set(undeclared))
+    problems += _unused_checks(config, checks, unused, wh, now, notes)
+    problems += read_cases(config, checks=checks)[1]  # as `monitor test` reads them
     notes += [
         f"check {c.name}: {c.path} overrides the built-in {c.overrides}"
-        for c in runner.checks.values()
+        for c in checks.values()
         if c.overrides is not None
     ]
     notes += layout_notes(config)
@@ -128,18 +129,22 @@ PLACEHOLDERS: dict[str, object] = {
 
 
 def _unused_checks(
-    runner: Runner, names: list[str], wh: Warehouse | None, now: datetime, notes: list[str]
+    config: Config,
+    checks: dict[str, Check],
+    names: list[str],
+    wh: Warehouse | None,
+    now: datetime,
+    notes: list[str],
 ) -> list[str]:
     """Checks no monitor uses yet: their names, then each rendered with its params'
     defaults (a placeholder for a required one) over a one-day window and a rolling
     week's baseline, parsed, its select list checked against `returns`, and transpiled
     to the warehouse's dialect. The config's first model stands in, given a
     shadow_pairs table if it has none."""
-    config = runner.config
     problems: list[str] = []
     renderable = []
     for name in names:
-        check = runner.checks[name]
+        check = checks[name]
         own = undeclared_names(check, config.check_dirs)
         problems += own
         if own:
@@ -155,7 +160,7 @@ def _unused_checks(
         return problems
     key, model = next(iter(config.models.items()))
     stand_in = model.model_copy(update={"shadow_pairs": model.shadow_pairs or "shadow_pairs"})
-    example = Runner(config.model_copy(update={"models": {**config.models, key: stand_in}}))
+    example = config.model_copy(update={"models": {**config.models, key: stand_in}})
     for check in renderable:
         params = {n: PLACEHOLDERS[p.type] for n, p in check.params.items() if p.required}
         monitor = MonitorConfig.model_validate({
@@ -163,7 +168,10 @@ def _unused_checks(
             "params": params, "baseline": {"kind": "rolling", "days": 7},
         })  # fmt: skip
         try:
-            example.compile(monitor, window_for(now, monitor), now, config.warehouse.type, wh=wh)
+            compile_monitor(
+                example, checks, monitor, window_for(now, monitor), now, config.warehouse.type,
+                wh=wh,
+            )  # fmt: skip
         except MonitorError as exc:
             placeholders = f" and {params} for its required params" if params else ""
             problems.append(f"check {check.name} (no monitor uses it; rendered with its "

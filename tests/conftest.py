@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 
 from monitor.cli import app
 from monitor.config import load_config
-from monitor.runner import Runner, RunResult
+from monitor.execute import RunResult
+from monitor.runner import Runner
 from tests.slack_server import FakeSlack
 
 REPO = Path(__file__).resolve().parents[1]
@@ -109,7 +110,7 @@ class World:
 
     def run(self, monitors: list[dict[str, Any]], **top: Any) -> list[RunResult]:
         config = load_config(self.config(monitors, **top))
-        return Runner(config).run(at=datetime.fromisoformat(RUN_AT).replace(tzinfo=UTC))
+        return Runner(config).run(at=datetime.fromisoformat(RUN_AT).replace(tzinfo=UTC)).runs
 
 
 @pytest.fixture

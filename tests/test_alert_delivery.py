@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from monitor.alerts.persistence import AlertStore
 from monitor.cli import app
 from monitor.config import load_config
-from monitor.runner import Runner
+from monitor.runner import PassReport, Runner
 from monitor.store import StateStore
 from monitor.warehouse import connect
 from tests.conftest import World, read_db, write_table
@@ -71,11 +71,10 @@ def config_path(
     return world.config(monitors, notify=notify)
 
 
-def run_day(path: Path, day: int, **kwargs: Any) -> Runner:
+def run_day(path: Path, day: int, **kwargs: Any) -> PassReport:
     """The daily 06:00 run that judges day `day` (its window is the day before T)."""
     runner = Runner(load_config(path))
-    runner.run(at=FIRST + (day + 1) * DAY + timedelta(hours=6), **kwargs)
-    return runner
+    return runner.run(at=FIRST + (day + 1) * DAY + timedelta(hours=6), **kwargs)
 
 
 def outbox(world: World) -> list[tuple[Any, ...]]:
@@ -194,8 +193,8 @@ def test_transient_failures_are_retried_in_process(world, slack, fault, attempts
     path = config_path(world, slack, [DRIFT])
     slack.fail(fault)
     started = time.monotonic()
-    runner = run_day(path, 3)
-    assert runner.delivery is not None and runner.delivery.sent == 1
+    report = run_day(path, 3)
+    assert report.delivery is not None and report.delivery.sent == 1
     posts = [r for r in slack.requests if r["method"] == "chat.postMessage"]
     assert len(posts) == attempts and len(slack.top_level()) == 1
     if fault.kind == "429":  # waited for Retry-After before retrying
@@ -207,8 +206,8 @@ def test_a_slow_slack_times_out_and_is_retried(world, slack) -> None:
     write_days(world, {3: 50.0})
     path = config_path(world, slack, [DRIFT])
     slack.fail(Fault("slow", seconds=2.5))  # timeout is 1 s
-    runner = run_day(path, 3)
-    assert runner.delivery is not None and runner.delivery.sent == 1
+    report = run_day(path, 3)
+    assert report.delivery is not None and report.delivery.sent == 1
     # The slow request may still have landed: at-least-once means one repeat at most.
     assert 1 <= len(slack.top_level()) <= 2
 
@@ -217,8 +216,8 @@ def test_a_long_retry_after_is_left_to_the_outbox(world, slack) -> None:
     write_days(world, {3: 50.0})
     path = config_path(world, slack, [DRIFT])
     slack.fail(Fault("429", retry_after=600))
-    runner = run_day(path, 3)
-    assert runner.delivery is not None and runner.delivery.sent == 0
+    report = run_day(path, 3)
+    assert report.delivery is not None and report.delivery.sent == 0
     ((status, attempts, error, wait),) = read_db(
         world.db,
         "SELECT status, attempts, last_error, "
@@ -416,9 +415,9 @@ def test_drains_on_a_shared_postgresql_outbox_take_turns(world, slack, postgres_
 
     with psycopg.connect(url, autocommit=True) as other:  # another host, mid-drain
         other.execute("SELECT pg_advisory_lock(%s)", [outbox_lock_key("monitor")])
-        runner = run_day(path, 3)
-        assert runner.delivery is not None and runner.delivery.busy
-        assert runner.delivery.waiting == 1 and not slack.requests
+        report = run_day(path, 3)
+        assert report.delivery is not None and report.delivery.busy
+        assert report.delivery.waiting == 1 and not slack.requests
         result = CliRunner().invoke(app, ["send", "--config", str(path)])
         assert result.exit_code == 1 and "another process is delivering" in result.output
         assert not slack.requests

@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from monitor.checks import discover_checks
 from monitor.config import load_config
-from monitor.runner import Runner
+from monitor.execute import compile_monitor, compile_parts
 from monitor.windows import window_for
 from tests.conftest import RUN_AT, metric_map, read_db
 from tests.references import js_ref, psi_ref, reference_bins, valid
@@ -315,10 +316,10 @@ def test_split_queries_give_the_rows_of_the_whole_query(world) -> None:
     }
     config = load_config(world.config([monitor]))
     at = datetime.fromisoformat(RUN_AT).replace(tzinfo=UTC)
-    runner = Runner(config)
+    checks = discover_checks(config.check_dirs)
     m = config.monitors[0]
-    whole = runner.compile(m, window_for(at, m), at, "duckdb")
-    parts = runner.compile_parts(m, window_for(at, m), at, "duckdb")
+    whole = compile_monitor(config, checks, m, window_for(at, m), at, "duckdb")
+    parts = compile_parts(config, checks, m, window_for(at, m), at, "duckdb")
     assert len(parts) == 2 and "'b'" not in parts[0].sql and "'a'" not in parts[1].sql
     con = duckdb.connect(str(world.db), read_only=True)
     try:

@@ -13,7 +13,8 @@ import os
 import duckdb
 import pytest
 
-from monitor.runner import Runner
+from monitor.checks import discover_checks
+from monitor.execute import compile_monitor
 from monitor.warehouse import connect
 from monitor.windows import window_for
 from tests.conftest import REPO
@@ -39,12 +40,16 @@ def config(tmp_path_factory):
 
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_transpiled_sql_matches_the_golden_files(config, dialect) -> None:
-    runner = Runner(config)
+    checks = discover_checks(config.check_dirs)
     folder = GOLDEN / dialect
     written = set()
     with connect(config.warehouse, read_only=True) as wh:
-        compiled = {m.name: runner.compile(m, window_for(RUN_AT, m), RUN_AT, dialect, wh=wh).sql
-                    for m in config.monitors}  # fmt: skip
+        compiled = {
+            m.name: compile_monitor(
+                config, checks, m, window_for(RUN_AT, m), RUN_AT, dialect, wh=wh
+            ).sql
+            for m in config.monitors
+        }
     for monitor in config.monitors:
         sql = compiled[monitor.name]
         path = folder / f"{monitor.name}.sql"

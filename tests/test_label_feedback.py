@@ -77,7 +77,7 @@ def test_a_backfill_recomputes_a_past_window_with_late_labels(world) -> None:
             "WHERE monitor = 'perf' AND metric = 'label_coverage' AND segment = 'all'",
         )
 
-    (first,) = Runner(config).backfill(day, day)
+    (first,) = Runner(config).backfill(day, day).runs
     assert first.window.start == datetime(2026, 9, 8, tzinfo=UTC)
     assert coverage() == [(0.1, "alert")]
 
@@ -88,7 +88,7 @@ def test_a_backfill_recomputes_a_past_window_with_late_labels(world) -> None:
     )
     con.close()
 
-    (again,) = Runner(config).backfill(day, day)
+    (again,) = Runner(config).backfill(day, day).runs
     assert again.status == "ok"
     assert coverage() == [(1.0, "ok")]  # the window's rows were replaced, not added
     runs = read_db(world.db, "SELECT count(*) FROM monitor.metrics WHERE metric = 'auc'")

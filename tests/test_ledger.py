@@ -42,11 +42,11 @@ def ledger(world) -> list[tuple]:
 
 def test_a_scheduled_window_runs_once_unless_forced(world) -> None:
     r = runner(world)
-    (first,) = r.run_scheduled(now=NOW, build=False)
+    (first,) = r.run_scheduled(now=NOW, build=False).runs
     assert first.status == "ok" and first.window.start == datetime(2026, 9, 8, tzinfo=UTC)
     assert first.run_at == datetime(2026, 9, 9, 6, tzinfo=UTC)  # the fire time, not the clock
-    assert r.run_scheduled(now=NOW + timedelta(minutes=20), build=False) == []  # nothing due
-    (forced,) = Runner(r.config).run_scheduled(now=NOW, force=True, build=False)
+    assert r.run_scheduled(now=NOW + timedelta(minutes=20), build=False).runs == []  # nothing due
+    (forced,) = Runner(r.config).run_scheduled(now=NOW, force=True, build=False).runs
     assert forced.status == "ok"
     assert read_db(world.db, 'SELECT count(*), min("trigger") FROM monitor.runs') == [
         (2, "schedule")
@@ -58,15 +58,15 @@ def test_catch_up_runs_missed_windows_oldest_first_within_the_horizon(world) -> 
     r = runner(world)
     r.run_scheduled(now=NOW, build=False)
     later = NOW + timedelta(days=4)  # four fires missed: 09-10 .. 09-13 06:00
-    results = r.run_scheduled(now=later, horizon=timedelta(days=2), build=False)
-    assert [x.window.start.date() for x in results] == [date(2026, 9, 11), date(2026, 9, 12)]
-    assert len(r.gaps) == 1
-    assert "drift: windows scheduled from 2026-09-10 06:00" in r.gaps[0]
-    assert "monitor backfill --monitor drift --from 2026-09-10 --to 2026-09-11" in r.gaps[0]
+    report = r.run_scheduled(now=later, horizon=timedelta(days=2), build=False)
+    assert [x.window.start.date() for x in report.runs] == [date(2026, 9, 11), date(2026, 9, 12)]
+    assert len(report.gaps) == 1
+    assert "drift: windows scheduled from 2026-09-10 06:00" in report.gaps[0]
+    assert "monitor backfill --monitor drift --from 2026-09-10 --to 2026-09-11" in report.gaps[0]
     # Within the horizon, a catch-up fills every hole, including an aborted window.
-    results = r.run_scheduled(now=later, horizon=timedelta(days=5), build=False)
-    assert [x.window.start.date() for x in results] == [date(2026, 9, 9), date(2026, 9, 10)]
-    assert r.gaps == []
+    report = r.run_scheduled(now=later, horizon=timedelta(days=5), build=False)
+    assert [x.window.start.date() for x in report.runs] == [date(2026, 9, 9), date(2026, 9, 10)]
+    assert report.gaps == []
 
 
 def set_claim(world, owner: str, claimed_at: datetime) -> None:
@@ -89,19 +89,19 @@ def test_claims_of_dead_or_silent_owners_are_taken_over_live_ones_are_not(world)
     now = datetime.now(UTC)
 
     set_claim(world, f"{host}:{os.getppid()}:cafe", now)  # a live process on this host
-    (skipped,) = Runner(r.config).run_scheduled(now=NOW, build=False)
+    (skipped,) = Runner(r.config).run_scheduled(now=NOW, build=False).runs
     assert skipped.status == "skipped" and f"being run by {host}:{os.getppid()}" in skipped.error
 
     set_claim(world, "elsewhere:123:beef", now)  # another host, recent: trusted
-    (skipped,) = Runner(r.config).run_scheduled(now=NOW, build=False)
+    (skipped,) = Runner(r.config).run_scheduled(now=NOW, build=False).runs
     assert skipped.status == "skipped"
 
     set_claim(world, "elsewhere:123:beef", now - timedelta(hours=2))  # > 2 x query_timeout
-    (taken,) = Runner(r.config).run_scheduled(now=NOW, build=False)
+    (taken,) = Runner(r.config).run_scheduled(now=NOW, build=False).runs
     assert taken.status == "ok"
 
     set_claim(world, f"{host}:{gone.stdout.strip()}:dead", now)  # that process has exited
-    (taken,) = Runner(r.config).run_scheduled(now=NOW, build=False)
+    (taken,) = Runner(r.config).run_scheduled(now=NOW, build=False).runs
     assert taken.status == "ok"
     assert [row[1:3] for row in ledger(world)] == [("done", "schedule")]
 
@@ -110,7 +110,7 @@ def test_a_backfill_counts_as_run(world) -> None:
     r = runner(world)
     r.backfill(date(2026, 9, 6), date(2026, 9, 8), build=False)
     assert [row[1:3] for row in ledger(world)] == [("done", "backfill")] * 3
-    assert r.run_scheduled(now=NOW, build=False) == []
+    assert r.run_scheduled(now=NOW, build=False).runs == []
 
 
 def test_a_leftover_claim_of_this_process_is_taken_and_stopping_never_overwrites(world) -> None:
@@ -118,18 +118,18 @@ def test_a_leftover_claim_of_this_process_is_taken_and_stopping_never_overwrites
     r.run_scheduled(now=NOW, build=False)
     # Our own `running` row, found by us: a run whose write failed; runs are sequential.
     set_claim(world, OWNER, datetime.now(UTC))
-    (taken,) = Runner(r.config).run_scheduled(now=NOW, build=False)
+    (taken,) = Runner(r.config).run_scheduled(now=NOW, build=False).runs
     assert taken.status == "ok"
     # A stopping runner aborts what it has not started, but never a window that is done.
     stopping = Runner(r.config)
     stopping.stopping.set()
     later = NOW + timedelta(days=1)
-    (aborted,) = stopping.run_scheduled(now=later, build=False)
+    (aborted,) = stopping.run_scheduled(now=later, build=False).runs
     assert aborted.status == "aborted"
-    (forced,) = stopping.run_scheduled(now=NOW, force=True, build=False)
+    (forced,) = stopping.run_scheduled(now=NOW, force=True, build=False).runs
     assert forced.status == "aborted"
     assert [row[1] for row in ledger(world)] == ["done", "aborted"]
-    (caught_up,) = Runner(r.config).run_scheduled(now=later, build=False)
+    (caught_up,) = Runner(r.config).run_scheduled(now=later, build=False).runs
     assert caught_up.recorded and caught_up.window.start.date() == date(2026, 9, 9)
 
 

@@ -200,14 +200,14 @@ def test_a_state_store_that_locks_mid_retry_costs_attempts_not_the_command(
     )  # fmt: skip
     slack.stop()
     runner = Runner(load_config(path))
-    runner.run(at=datetime(2026, 9, 5, 6, tzinfo=UTC))
-    assert runner.delivery is not None and runner.delivery.waiting == 1
+    ran = runner.run(at=datetime(2026, 9, 5, 6, tzinfo=UTC))
+    assert ran.delivery is not None and ran.delivery.waiting == 1
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD_THE_FILE, str(world.db)], stdout=subprocess.PIPE, text=True
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
-        report = runner.deliver_patiently()
+        report = runner.deliver_patiently(first=ran.delivery)
     finally:
         holder.kill()
         holder.wait()

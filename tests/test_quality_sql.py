@@ -89,7 +89,7 @@ def test_freshness_live_and_backfill(world) -> None:
     assert row["status"] == "alert"
     assert json.loads(row["detail"])["newest"].startswith("2026-09-08 12:00:00")
     config = load_config(world.config(monitor))
-    (backfilled,) = Runner(config).backfill(date(2026, 9, 8), date(2026, 9, 8))
+    (backfilled,) = Runner(config).backfill(date(2026, 9, 8), date(2026, 9, 8)).runs
     # A backfill measures at the window end, 2026-09-09 00:00: 12 hours.
     assert metric_map(backfilled)[("all", "", "freshness")]["value"] == 12 * 3600
 
@@ -152,7 +152,7 @@ def test_schema_changes_since_the_last_run(world) -> None:
                 "rules": [{"metric": "schema", "alert": 0.5}]}]  # fmt: skip
     config = load_config(world.config(monitor))
     at = datetime.fromisoformat(RUN_AT).replace(tzinfo=UTC)
-    (first,) = Runner(config).run(at=at)
+    (first,) = Runner(config).run(at=at).runs
     assert {k[1]: r["value"] for k, r in metric_map(first).items()} == {
         "amount": 0.0, "device": 0.0, "model_name": 0.0, "role": 0.0, "ts": 0.0,
     }  # fmt: skip
@@ -162,7 +162,7 @@ def test_schema_changes_since_the_last_run(world) -> None:
     con.execute("ALTER TABLE preds DROP COLUMN device")
     con.execute("ALTER TABLE preds ALTER amount TYPE VARCHAR")
     con.close()
-    (second,) = Runner(config).run(at=at.replace(day=10))
+    (second,) = Runner(config).run(at=at.replace(day=10)).runs
     got = metric_map(second)
     changed = {k[1] for k, r in got.items() if r["value"] == 1.0}
     assert changed == {"amount", "country", "device"}
@@ -173,11 +173,11 @@ def test_schema_changes_since_the_last_run(world) -> None:
     assert json.loads(got[("all", "device", "schema")]["detail"])["type"] is None
 
     # The third run compares with the second: nothing changed since.
-    (third,) = Runner(config).run(at=at.replace(day=11))
+    (third,) = Runner(config).run(at=at.replace(day=11)).runs
     assert {r["value"] for r in third.rows} == {0.0}
     assert ("all", "device", "schema") not in metric_map(third)
 
-    (backfill,) = Runner(config).backfill(date(2026, 9, 5), date(2026, 9, 5))
+    (backfill,) = Runner(config).backfill(date(2026, 9, 5), date(2026, 9, 5)).runs
     assert all(r["value"] is None and "no history" in r["reason"] for r in backfill.rows)
 
 
@@ -194,15 +194,15 @@ def test_a_vanished_segment_alerts_despite_min_samples(world) -> None:
 
 def test_row_count_with_every_baseline_range_skipped(world) -> None:
     """Every seasonal range alerted and was skipped: the check still renders and runs."""
-    from monitor.checks import compile_check, find_check, resolve_params
-    from monitor.runner import check_context
+    from monitor.checks import compile_check, discover_checks, find_check, resolve_params
+    from monitor.execute import check_context
     from monitor.windows import BaselineSpec, window_for
 
     world.load({"x": [1.0]}, {"x": [1.0, 2.0]})
     config = load_config(world.config([{"name": "rows", "check": "row_count"}]))
     monitor = config.monitors[0]
     at = datetime.fromisoformat(RUN_AT).replace(tzinfo=UTC)
-    check = find_check(Runner(config).checks, "row_count")
+    check = find_check(discover_checks(config.check_dirs), "row_count")
     context = check_context(
         config, monitor, resolve_params(check, {}), window_for(at, monitor),
         BaselineSpec("seasonal", ()), at,

@@ -16,7 +16,8 @@ import pytest
 
 from monitor.config import load_config
 from monitor.errors import WarehouseLockedError
-from monitor.runner import Runner, RunResult
+from monitor.execute import RunResult
+from monitor.runner import Runner
 from monitor.warehouse import connect
 from monitor.windows import Window
 from tests.conftest import BROKEN_CHECK, read_db
@@ -83,7 +84,7 @@ def test_missing_table_is_an_error_run(world) -> None:
     config = config.model_copy(
         update={"models": {"m": config.models["m"].model_copy(update={"predictions": "gone"})}}
     )
-    (result,) = Runner(config).run(at=datetime(2026, 9, 9, tzinfo=UTC))
+    (result,) = Runner(config).run(at=datetime(2026, 9, 9, tzinfo=UTC)).runs
     assert result.status == "error" and "Table with name gone does not exist" in result.error
 
 
@@ -185,7 +186,7 @@ def test_a_baseline_whose_every_range_alerted_is_no_data(world) -> None:
     config = load_config(world.config([seasonal]))
     runner = Runner(config)
     # 09-08 against 09-01: alerts (KS 0.5).
-    (first,) = runner.run(at=datetime(2026, 9, 9, tzinfo=UTC))
+    (first,) = runner.run(at=datetime(2026, 9, 9, tzinfo=UTC)).runs
     assert any(r["status"] == "alert" for r in first.rows)
     # 09-15 against 09-08 only, which alerted: an empty baseline, not an SQL error.
     con = duckdb.connect(str(world.db))
@@ -193,7 +194,7 @@ def test_a_baseline_whose_every_range_alerted_is_no_data(world) -> None:
         "INSERT INTO preds SELECT x, TIMESTAMP '2026-09-15 12:00', model_name, role FROM preds"
     )
     con.close()
-    (second,) = runner.run(at=datetime(2026, 9, 16, tzinfo=UTC))
+    (second,) = runner.run(at=datetime(2026, 9, 16, tzinfo=UTC)).runs
     assert second.status == "no_data", second.error
     assert {r["baseline_size"] for r in second.rows} == {0}
 

@@ -1,4 +1,4 @@
-"""The run tables' DDL: `runs`, `metrics`, `bin_specs`, `schema_snapshots`, `run_ledger`.
+"""The run tables' DDL: `runs`, `metrics`, `bin_specs`, `run_ledger`.
 
 One place for their columns and types (docs/data-model.md describes them for
 readers). `CREATE ... IF NOT EXISTS` and `ADD COLUMN IF NOT EXISTS` make opening a

@@ -1,0 +1,440 @@
+"""Executing one monitor for one window: compile → query (with a timeout) → normalise
+→ p-values → judge. Nothing here records or alerts; the pass (monitor/runner.py)
+does that, and `monitor compare`, `backtest`, `test`, `render` and `validate` call
+these functions for the piece they need.
+
+`compile_parts` renders the check (Jinja, with the context docs/writing-checks.md
+lists), verifies and transpiles it to the warehouse's dialect; `compute` runs it and
+returns the rows as the contract shapes them, with p-values; `execute_monitor` adds
+the rules' verdicts and the bins worth freezing, and turns every failure into an
+`error` result so one broken monitor never stops the others. A `QueryGuard` stops a
+query that outlasts the monitor's `query_timeout`, or at once when the daemon stops.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import math
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from monitor import stats
+from monitor.checks import (
+    RESULT_COLUMNS,
+    Check,
+    CompiledCheck,
+    compile_check,
+    context_names,
+    find_check,
+    resolve_params,
+)
+from monitor.config import Config, MonitorConfig
+from monitor.durations import format_duration
+from monitor.errors import CheckError, MonitorError
+from monitor.evaluate import judge
+from monitor.store import BinSpec, StateStore
+from monitor.warehouse import Warehouse, connect
+from monitor.windows import BaselineSpec, Window, baseline_for
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunResult:
+    """What one monitor execution produced (also what the CLI prints)."""
+
+    monitor: str
+    window: Window
+    status: str  # ok | error | no_data; not recorded: skipped | aborted | unrecorded
+    error: str | None = None
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+    bin_specs: list[BinSpec] = field(default_factory=list)  # newly fitted, to freeze
+    run_at: datetime | None = None
+    run_id: str | None = None  # set once recorded
+
+    @property
+    def recorded(self) -> bool:
+        return self.status in ("ok", "error", "no_data")
+
+    @property
+    def breaches(self) -> list[dict[str, Any]]:
+        """Rows in warn or alert, worst first: alerts, then the largest change."""
+        return sorted(
+            (r for r in self.rows if r["status"] in ("warn", "alert")),
+            key=lambda r: (r["status"] != "alert", -_change(r), r["segment"], r["feature"]),
+        )
+
+
+def check_context(
+    config: Config,
+    monitor: MonitorConfig,
+    params: dict[str, Any],
+    window: Window,
+    baseline: BaselineSpec | None,
+    run_at: datetime,
+    frozen_bins: dict[str, dict[str, list[Any]]] | None = None,
+    live: bool = True,
+    table_schema: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Everything a check template can use (see docs/writing-checks.md)."""
+    model = config.models[monitor.model]
+    return {
+        **params,
+        "params": params,
+        "model": {
+            "key": monitor.model,
+            "name": config.model_rows_name(monitor.model),
+            "predictions": model.predictions,
+            "shadow_pairs": model.shadow_pairs,
+            "numeric_features": model.features.numeric,
+            "categorical_features": model.features.categorical,
+            "slices": model.slices,
+            "label_maturity_seconds": model.label_maturity.total_seconds(),
+            "thresholds": dict(model.thresholds),  # per role; checks default to 0.5
+        },
+        "monitor": {"name": monitor.name, "min_samples": monitor.min_samples},
+        "role": monitor.role,
+        "window": {"start": window.start, "end": window.end},
+        "baseline": None
+        if baseline is None
+        else {
+            "kind": baseline.kind,
+            "table": baseline.table,
+            "ranges": [{"start": r.start, "end": r.end} for r in baseline.ranges],
+        },
+        "run_at": run_at,
+        # A prediction is mature at T when ts + label_maturity <= T (docs/configuration.md, "Time").
+        "mature_before": run_at - model.label_maturity,
+        # A live run looks at the data as it is now; a backfill replays a past window.
+        "live": live,
+        "frozen_bins": frozen_bins or {},
+        # The predictions table's columns now and at this monitor's last snapshot, for
+        # checks that read it (the runner looks it up only for those).
+        "table_schema": table_schema,
+        # Where earlier results are, for checks that compare with the last run.
+        "state": {
+            "schema": config.state.schema_,
+            "metrics": f"{config.state.schema_}.metrics",
+        },
+    }
+
+
+def bin_spec_key(monitor: MonitorConfig, check: Check, params: dict[str, Any]) -> str:
+    """Identity of a monitor's binning settings: frozen bins apply while it is unchanged.
+
+    Covers the check, the role, the baseline and every param except `columns` and `by`
+    (they choose what is binned, not how), so adding a column keeps the other specs.
+    """
+    settings = {
+        "check": check.name,
+        "role": monitor.role,
+        "params": {k: v for k, v in sorted(params.items()) if k not in ("columns", "by")},
+        "baseline": monitor.baseline.model_dump(mode="json") if monitor.baseline else None,
+    }
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:16]
+
+
+def fitted_bin_specs(
+    rows: list[dict[str, Any]], monitor: MonitorConfig, spec_key: str, window: Window
+) -> list[BinSpec]:
+    """Specs the check fitted on this baseline (not frozen yet) that are worth freezing.
+
+    A spec is frozen only from at least `min_samples` baseline values in the bins (NULL
+    and NaN rows are no evidence of where values fall), so a thin first baseline does
+    not fix the bins for good.
+    """
+    specs: dict[tuple[str, str], BinSpec] = {}  # a column listed twice fits one spec
+    for row in rows:
+        if not row.get("histogram"):
+            continue
+        histogram = json.loads(row["histogram"])
+        binned = sum(int(n_base) for b, _, n_base in histogram.get("counts", []) if b != -1)
+        if histogram.get("frozen") or binned < max(monitor.min_samples, 1):
+            continue
+        kind = histogram.get("kind")
+        items = histogram.get("edges" if kind == "quantile" else "categories")
+        if kind not in ("quantile", "top_k") or not isinstance(items, list):
+            raise MonitorError(
+                f"check {monitor.check}: histogram of {row['segment']}/{row['feature']} "
+                "needs kind quantile with 'edges' or kind top_k with 'categories'"
+            )
+        if kind == "quantile" and not items:
+            continue  # a constant baseline has no edges: freezing that would blind PSI for good
+        specs[(row["segment"], row["feature"])] = BinSpec(
+            monitor.name, spec_key, row["segment"], row["feature"], kind, items, binned, window
+        )
+    return list(specs.values())
+
+
+class QueryGuard:
+    """Stops a monitor's queries: when they outlast its `query_timeout`, or at once
+    when `cancel()` is called from another thread (the daemon's stop deadline passed).
+    After a cancel, no query starts again."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._in_query: Warehouse | None = None
+        self.cancelled = False
+        self.timed_out = False
+
+    @property
+    def stopped(self) -> bool:
+        return self.cancelled or self.timed_out
+
+    @contextlib.contextmanager
+    def watch(self, wh: Warehouse, timeout: timedelta) -> Iterator[None]:
+        """Interrupt `wh` if the block takes longer than `timeout`."""
+        with self._lock:
+            self._in_query, self.timed_out = wh, False
+            if self.cancelled:
+                self._in_query = None
+                raise MonitorError("cancelled before it started")
+
+        def expire() -> None:
+            with self._lock:
+                if self._in_query is wh:
+                    self.timed_out = True
+                    wh.interrupt()
+
+        timer = threading.Timer(timeout.total_seconds(), expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+            with self._lock:
+                self._in_query = None
+
+    def cancel(self) -> None:
+        """Stop the running query now, and every later one."""
+        with self._lock:
+            self.cancelled = True
+            if self._in_query is not None:
+                self._in_query.interrupt()
+
+
+def baseline(
+    monitor: MonitorConfig, window: Window, store: StateStore | None
+) -> BaselineSpec | None:
+    """The window's baseline; rolling/seasonal ones skip this monitor's alerting windows."""
+    spec = baseline_for(window, monitor)
+    if spec is None or store is None or not spec.skips_alerting or spec.span is None:
+        return spec
+    if not getattr(monitor.baseline, "skip_alerting", False):
+        return spec
+    return spec.without(store.alert_windows(monitor.name, spec.span))
+
+
+def compile_monitor(
+    config: Config,
+    checks: dict[str, Check],
+    monitor: MonitorConfig,
+    window: Window,
+    run_at: datetime,
+    dialect: str,
+    *,
+    store: StateStore | None = None,
+    live: bool = True,
+    wh: Warehouse | None = None,
+) -> CompiledCheck:
+    """The whole check as one query (what `monitor render` prints)."""
+    return compile_parts(
+        config, checks, monitor, window, run_at, dialect,
+        store=store, live=live, split=False, wh=wh,
+    )[0]  # fmt: skip
+
+
+def compile_parts(
+    config: Config,
+    checks: dict[str, Check],
+    monitor: MonitorConfig,
+    window: Window,
+    run_at: datetime,
+    dialect: str,
+    *,
+    store: StateStore | None = None,
+    live: bool = True,
+    split: bool = True,
+    wh: Warehouse | None = None,
+    frozen_bins: dict[str, dict[str, list[Any]]] | None = None,
+    previous_schema: dict[str, str] | None = None,
+) -> list[CompiledCheck]:
+    """The queries to run: one, or one per item of the check's `split` param. A
+    check that reads `table_schema` gets the columns from `wh` (or from a short
+    read-only connection of its own when none is given).
+
+    `frozen_bins` and `previous_schema` stand in for what the state store would
+    give (the bins earlier runs froze, the columns at the last snapshot), so a
+    check's unit tests (monitor/check_tests.py) can state them without a store."""
+    check = find_check(checks, monitor.check)
+    params = resolve_params(check, monitor.params)
+    base = baseline(monitor, window, store)
+    spec_key = bin_spec_key(monitor, check, params)
+    frozen = frozen_bins
+    if frozen is None:
+        frozen = store.bin_specs(monitor.name, spec_key) if store else {}
+    columns = None
+    if "table_schema" in context_names(check, config.check_dirs):
+        columns = table_schema(config, monitor, window, store, wh, previous_schema)
+    param_sets = [params]
+    if split and check.split and len(params[check.split]) > 1:
+        param_sets = [{**params, check.split: [item]} for item in params[check.split]]
+    parts = []
+    for p in param_sets:
+        context = check_context(config, monitor, p, window, base, run_at, frozen, live, columns)
+        compiled = compile_check(check, context, config.check_dirs, dialect)
+        parts.append(dataclasses.replace(compiled, spec_key=spec_key))
+    return parts
+
+
+def table_schema(
+    config: Config,
+    monitor: MonitorConfig,
+    window: Window,
+    store: StateStore | None,
+    wh: Warehouse | None,
+    previous_schema: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The predictions table's (column, TYPE) pairs now, from the warehouse's own
+    catalog (Spark has no information_schema), and at the monitor's last snapshot
+    before the window, from the state store (which may be another database) unless
+    `previous_schema` gives it."""
+    table = config.models[monitor.model].predictions
+    if wh is None:
+        with connect(config.warehouse, read_only=True) as own:
+            current = own.columns(table)
+    else:
+        current = wh.columns(table)
+    previous = previous_schema
+    if previous is None:
+        previous = store.schema_snapshot(monitor.name, window.end) if store else None
+    return {
+        "current": [(name, kind.upper()) for name, kind in current],
+        "previous": sorted(previous.items()) if previous else None,
+    }
+
+
+def compute(
+    config: Config,
+    checks: dict[str, Check],
+    wh: Warehouse,
+    monitor: MonitorConfig,
+    window: Window,
+    run_at: datetime,
+    *,
+    store: StateStore | None = None,
+    live: bool = True,
+    guard: QueryGuard | None = None,
+    frozen_bins: dict[str, dict[str, list[Any]]] | None = None,
+    previous_schema: dict[str, str] | None = None,
+) -> tuple[list[dict[str, Any]], CompiledCheck]:
+    """A check's rows for one window, with p-values, not yet judged or recorded
+    (`monitor compare` reads checks this way without writing anything; `monitor
+    test` too, with `frozen_bins` and `previous_schema` from the tests file). With a
+    `guard`, a timeout or cancel that landed between two queries stops the next one."""
+    parts = compile_parts(
+        config, checks, monitor, window, run_at, wh.dialect, store=store, live=live, wh=wh,
+        frozen_bins=frozen_bins, previous_schema=previous_schema,
+    )  # fmt: skip
+    rows = []
+    for part in parts:
+        if guard is not None and guard.stopped:
+            raise MonitorError("cancelled between queries")
+        rows += [_normalise(r) for r in wh.execute(part.sql)]
+    _check_declared_metrics(parts[0].check, rows)
+    stats.fill_p_values(rows)
+    return rows, parts[0]
+
+
+def execute_monitor(
+    config: Config,
+    checks: dict[str, Check],
+    wh: Warehouse,
+    store: StateStore,
+    monitor: MonitorConfig,
+    window: Window,
+    run_at: datetime,
+    trigger: str,
+    guard: QueryGuard,
+) -> RunResult:
+    """One monitor's run, judged, not recorded: `ok`/`no_data` with its rows and the
+    bins worth freezing, `error` with the reason, or `aborted` when the guard was
+    cancelled (the window runs again at the next start)."""
+    log.info(
+        "run_start monitor=%s window=%s", monitor.name, window,
+        extra={"fields": {
+            "event": "run_start", "monitor": monitor.name, "run_at": run_at.isoformat(),
+            "window_start": window.start.isoformat(), "window_end": window.end.isoformat(),
+            "trigger": trigger,
+        }},
+    )  # fmt: skip
+    try:
+        with guard.watch(wh, monitor.query_timeout):
+            rows, compiled = compute(
+                config, checks, wh, monitor, window, run_at,
+                store=store, live=trigger != "backfill", guard=guard,
+            )  # fmt: skip
+        status = judge(rows, monitor)
+        specs = fitted_bin_specs(rows, monitor, compiled.spec_key, window)
+        return RunResult(monitor.name, window, status, None, rows, bin_specs=specs)
+    except MonitorError as exc:
+        if guard.cancelled:  # the daemon is stopping: this window runs again at start
+            return RunResult(monitor.name, window, "aborted", "cancelled: the daemon stopped")
+        error = str(exc)
+        if guard.timed_out:
+            error = (
+                f"query cancelled after {format_duration(monitor.query_timeout)} "
+                f"(the monitor's query_timeout): {exc}"
+            )
+        return RunResult(monitor.name, window, "error", error)
+    except Exception as exc:  # a bug must not stop the other monitors
+        log.exception("monitor %s failed unexpectedly", monitor.name)
+        return RunResult(
+            monitor.name, window, "error", f"internal error: {type(exc).__name__}: {exc}"
+        )
+
+
+def _change(row: dict[str, Any]) -> float:
+    """How far a row moved: |value − baseline_value|, or |value| without a baseline."""
+    value, base = row.get("value"), row.get("baseline_value")
+    if value is None:
+        return 0.0
+    return float(abs(value - base) if base is not None else abs(value))
+
+
+def _check_declared_metrics(check: Check, rows: list[dict[str, Any]]) -> None:
+    """A check that declares `metrics` must keep to them: rules and docs rely on the names."""
+    if not check.metrics:
+        return
+    undeclared = sorted({r["metric"] for r in rows} - set(check.metrics))
+    if undeclared:
+        raise CheckError(
+            f"{check.path}: returned metric(s) {', '.join(map(str, undeclared))} "
+            f"not declared in its header (metrics: {', '.join(check.metrics)})"
+        )
+
+
+def _normalise(row: dict[str, Any]) -> dict[str, Any]:
+    """The contract's row shape; NaN/inf values become NULL (evaluated as no_data)."""
+    out = {c: row.get(c) for c in RESULT_COLUMNS}
+    for key in ("value", "baseline_value", "p_value", "statistic"):
+        v = out[key]
+        out[key] = float(v) if v is not None and math.isfinite(float(v)) else None
+    for key in ("sample_size", "baseline_size", "dof"):
+        n = out[key]
+        out[key] = int(n) if n is not None else None
+    for key in ("test", "reason", "histogram", "detail"):
+        out[key] = str(out[key]) if out[key] is not None else None
+    out["segment"] = str(out["segment"]) if out["segment"] is not None else "all"
+    out["feature"] = str(out["feature"]) if out["feature"] is not None else ""
+    return out
