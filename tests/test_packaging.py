@@ -66,6 +66,9 @@ def test_the_wheel_carries_every_check_and_the_dbt_project(wheel: Path) -> None:
         assert files, folder
         missing = {f for f in files if f"monitor/{f}" not in names}
         assert not missing, f"not in the wheel: {sorted(missing)}"
+    # Every module of the package (a new subpackage must be listed in pyproject.toml).
+    modules = {f for f in tracked("monitor") if f.endswith(".py")}
+    assert modules and not sorted(modules - names), "add the subpackage to pyproject.toml"
     assert "monitor/py.typed" in names
     licences = {n.split("/licenses/", 1)[1] for n in names if "/licenses/" in n}
     assert licences == {"LICENSE", "monitor/report/vendor/LICENSE", "monitor/report/vendor/NOTICE"}
