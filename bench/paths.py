@@ -75,7 +75,7 @@ def suite(root: Path, memory_limit: str | None) -> dict[str, object]:
     errors = [r.error for r in results if r.status == "error"]
     if errors:
         raise SystemExit(f"suite failed: {errors}")
-    drifted = sorted({row["feature"] for r in results for row in r.breaches})
+    drifted = sorted({row.feature for r in results for row in r.breaches})
     return {"seconds": seconds, "drifted": drifted}
 
 

@@ -30,6 +30,7 @@ from monitor.config import Config, MonitorConfig
 from monitor.cron import cron_schedule
 from monitor.errors import MonitorError, did_you_mean
 from monitor.evaluate import judge
+from monitor.evidence import MetricRow
 from monitor.execute import compute
 from monitor.store import StateStore
 from monitor.timeline import Episode
@@ -175,7 +176,7 @@ def backtest(
     )
 
 
-History = list[tuple[Window, str, str | None, list[dict[str, Any]]]]
+History = list[tuple[Window, str, str | None, list[MetricRow]]]
 
 
 def replay(
@@ -189,9 +190,9 @@ def replay(
     worst: dict[tuple[str, int], str] = {}
     breaches: dict[tuple[str, int], int] = {}
     for window, status, error, rows in sorted(history, key=lambda h: h[0].end):
-        judged = [dict(r) for r in rows]
+        judged = rows
         if status != "error":
-            status = judge(judged, monitor)
+            judged, status = judge(rows, monitor)
         # The run time T that produced the window (its first fire time), as a backfill.
         run_at = cron.next_fire(window.end + monitor.lag - timedelta(microseconds=1))
         outcome = MonitorOutcome(monitor, family, window, status, error, judged)
@@ -233,10 +234,10 @@ def _stored(store: StateStore, monitor: MonitorConfig, first: date, last: date) 
     lo = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
     hi = datetime.combine(last, datetime.min.time(), tzinfo=UTC) + timedelta(days=1)
     runs = store.latest_runs_starting(monitor.name, lo, hi)
-    rows_of: dict[tuple[datetime, datetime], list[dict[str, Any]]] = {}
+    rows_of: dict[tuple[datetime, datetime], list[MetricRow]] = {}
     for r in store.result_rows_starting(monitor.name, lo, hi):
-        key = (to_utc(r.pop("window_start")), to_utc(r.pop("window_end")))
-        rows_of.setdefault(key, []).append(r)
+        key = (to_utc(r["window_start"]), to_utc(r["window_end"]))
+        rows_of.setdefault(key, []).append(MetricRow.from_mapping(r))
     # Only the windows the schedule produces: a manual `--at` run, or a window of an
     # older `window`/`lag` setting, is not something the live lifecycle would see.
     scheduled = {w for w, _ in scheduled_windows(first, last, monitor)}

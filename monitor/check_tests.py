@@ -46,6 +46,7 @@ from monitor.config import (
     yaml_lines,
 )
 from monitor.errors import CheckError, MonitorError, did_you_mean
+from monitor.evidence import MetricRow
 from monitor.execute import compute
 from monitor.sqltext import ident
 from monitor.warehouse import Warehouse, connect
@@ -994,15 +995,15 @@ def _judge_error(case: Case, exc: MonitorError, key: str | None = None) -> list[
     return [f"{case.where('error')}: expected an error containing {case.error!r}, got: {exc}"]
 
 
-def _judge_rows(case: Case, rows: list[dict[str, Any]]) -> list[str]:
+def _judge_rows(case: Case, rows: list[MetricRow]) -> list[str]:
     if case.error is not None:
         return [
             f"{case.where('error')}: expected an error containing {case.error!r}, "
             f"but the check returned {len(rows)} row(s)"
         ]
-    by_key: dict[str, list[dict[str, Any]]] = {}
+    by_key: dict[str, list[MetricRow]] = {}
     for row in rows:
-        by_key.setdefault(f"{row['segment']}/{row['feature']}/{row['metric']}", []).append(row)
+        by_key.setdefault(f"{row.segment}/{row.feature}/{row.metric}", []).append(row)
     failures = []
     for expected in case.expect or ():
         found = by_key.get(expected.key, [])
@@ -1016,7 +1017,7 @@ def _judge_rows(case: Case, rows: list[dict[str, Any]]) -> list[str]:
     return failures
 
 
-def _keys(by_key: dict[str, list[dict[str, Any]]], limit: int = 20) -> str:
+def _keys(by_key: dict[str, list[MetricRow]], limit: int = 20) -> str:
     keys = sorted(by_key)
     if not keys:
         return "no rows"
@@ -1024,11 +1025,11 @@ def _keys(by_key: dict[str, list[dict[str, Any]]], limit: int = 20) -> str:
     return ", ".join(keys[:limit]) + more
 
 
-def _mismatches(expected: Expectation, row: dict[str, Any]) -> list[str]:
+def _mismatches(expected: Expectation, row: MetricRow) -> list[str]:
     out = []
     tol = expected.tolerance
     for column, want in expected.pins.items():
-        got = row.get(column)
+        got = getattr(row, column)
         if column in NUMBER_COLUMNS:
             same = (want is None and got is None) or (
                 want is not None and got is not None

@@ -10,6 +10,7 @@ import contextlib
 import getpass
 import json
 import logging
+import math
 import sys
 import time
 from collections.abc import Iterator
@@ -36,6 +37,7 @@ from monitor.compare import Comparison, compare
 from monitor.config import Config, DuckDBWarehouse, json_schema, load_config
 from monitor.durations import format_duration, parse_duration
 from monitor.errors import CheckError, MonitorError
+from monitor.evidence import MetricRow
 from monitor.execute import RunResult, compile_monitor
 from monitor.logs import use_json_logs
 from monitor.notify.message import number
@@ -211,7 +213,7 @@ def pass_json(report: PassReport) -> dict[str, Any]:
                 "rows": len(r.rows),
                 "breaches": [
                     {
-                        k: b.get(k)
+                        k: getattr(b, k)
                         for k in ("segment", "feature", "metric", "value", "threshold", "status")
                     }
                     for b in r.breaches
@@ -768,9 +770,9 @@ def _print_results(results: list[RunResult]) -> None:
         if r.error:
             console.print(f"         [red]{escape(r.error)}[/red]")
         for b in r.breaches:
-            colour = "red" if b["status"] == "alert" else "yellow"
+            colour = "red" if b.status == "alert" else "yellow"
             console.print(
-                f"         [{colour}]{b['status']:5}[/{colour}] {escape(describe_breach(b))}"
+                f"         [{colour}]{b.status:5}[/{colour}] {escape(describe_breach(b))}"
             )
 
 
@@ -789,23 +791,24 @@ def _print_case(result: CaseResult) -> None:
         console.print(f"  {escape(failure)}", soft_wrap=True)
 
 
-def describe_breach(row: dict[str, Any]) -> str:
+def describe_breach(row: MetricRow) -> str:
     """One line a person can act on: where, what, how much against what, on how much
     evidence (e.g. `segment=country=PT positive_rate = 1 vs 0.025 (Δ +0.975) n=204 ...`)."""
-    feature = f" feature={row['feature']}" if row["feature"] else ""
-    text = f"segment={row['segment']}{feature} {row['metric']} = {row['value']:.4g}"
-    if row.get("baseline_value") is not None:
-        text += f" vs {row['baseline_value']:.4g} (Δ {row['value'] - row['baseline_value']:+.4g})"
-    if row.get("sample_size") is not None:
-        text += f" n={row['sample_size']}"
-    if row.get("baseline_size") is not None:
-        text += f" baseline n={row['baseline_size']}"
-    if row.get("q_value") is not None:
-        text += f" q={row['q_value']:.2g}"
-    elif row.get("p_value") is not None:
-        text += f" p={row['p_value']:.2g}"
-    if row.get("threshold") is not None:
-        text += f" (threshold {row['threshold']:.4g})"
+    feature = f" feature={row.feature}" if row.feature else ""
+    value = row.value if row.value is not None else math.nan  # a breach has a value
+    text = f"segment={row.segment}{feature} {row.metric} = {value:.4g}"
+    if row.baseline_value is not None:
+        text += f" vs {row.baseline_value:.4g} (Δ {value - row.baseline_value:+.4g})"
+    if row.sample_size is not None:
+        text += f" n={row.sample_size}"
+    if row.baseline_size is not None:
+        text += f" baseline n={row.baseline_size}"
+    if row.q_value is not None:
+        text += f" q={row.q_value:.2g}"
+    elif row.p_value is not None:
+        text += f" p={row.p_value:.2g}"
+    if row.threshold is not None:
+        text += f" (threshold {row.threshold:.4g})"
     return text
 
 
@@ -854,14 +857,18 @@ def print_timeline(eps: list[Episode]) -> None:
     console.print(table)
 
 
-def _pair(row: dict[str, Any] | None, digits: int = 3) -> str:
+def _pair(row: MetricRow | None, digits: int = 3) -> str:
     """'shadow vs production' for a paired metric; the value alone for a joint one."""
-    if not row or row.get("value") is None:
+    if row is None or row.value is None:
         return "-"
-    text = f"{row['value']:.{digits}f}"
-    if row.get("baseline_value") is not None:
-        text += f" vs {row['baseline_value']:.{digits}f}"
+    text = f"{row.value:.{digits}f}"
+    if row.baseline_value is not None:
+        text += f" vs {row.baseline_value:.{digits}f}"
     return text
+
+
+def _sample_size(row: MetricRow | None) -> str:
+    return str(row.sample_size) if row is not None and row.sample_size is not None else "-"
 
 
 def print_comparison(result: Comparison) -> None:
@@ -878,20 +885,23 @@ def print_comparison(result: Comparison) -> None:
     judged = {(f.segment, f.metric): f.kind for f in result.findings}
     for segment, m in sorted(result.segments.items(), key=lambda kv: (kv[0] != "all", kv[0])):
 
-        def cell(metric: str, digits: int = 3, seg: str = segment, rows: dict[str, Any] = m) -> str:
+        def cell(
+            metric: str, digits: int = 3, seg: str = segment, rows: dict[str, MetricRow] = m
+        ) -> str:
             text = escape(_pair(rows.get(metric), digits))
             kind = judged.get((seg, metric))
             return {"regression": f"[red]{text}[/red]", "improvement": f"[green]{text}[/green]",
                     "unresolved": f"[yellow]{text}[/yellow]"}.get(kind or "", text)  # fmt: skip
 
-        wins, losses = m.get("wins", {}).get("value"), m.get("losses", {}).get("value")
+        wins = m["wins"].value if "wins" in m else None
+        losses = m["losses"].value if "losses" in m else None
         table.add_row(
             escape(segment),
-            str(m.get("disagreement_rate", {}).get("sample_size", "-")),
+            _sample_size(m.get("disagreement_rate")),
             cell("shadow_coverage"),
             cell("disagreement_rate"),
             cell("positive_rate"),
-            str(m.get("accuracy", {}).get("sample_size", "-")),
+            _sample_size(m.get("accuracy")),
             cell("accuracy"),
             cell("auc"),
             cell("log_loss"),

@@ -18,6 +18,7 @@ Benjamini–Hochberg family. The verdict (docs/compare.md):
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -26,6 +27,7 @@ from monitor.checks import discover_checks
 from monitor.config import CompareSettings, Config, JudgedMetric, MonitorConfig
 from monitor.errors import MonitorError, did_you_mean
 from monitor.evaluate import benjamini_hochberg
+from monitor.evidence import MetricRow
 from monitor.execute import compute
 from monitor.warehouse import connect
 from monitor.windows import Window, window_for
@@ -85,7 +87,7 @@ class Comparison:
     findings: list[Finding] = field(default_factory=list)
     # segment -> metric -> the check's row (value: shadow's or joint; baseline_value:
     # production's), with q_value filled for the tested rows.
-    segments: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    segments: dict[str, dict[str, MetricRow]] = field(default_factory=dict)
 
     @property
     def reasons(self) -> list[str]:
@@ -154,7 +156,7 @@ def compare(
         settings,
     )
     checks = discover_checks(config.check_dirs)
-    rows: list[dict[str, Any]] = []
+    rows: list[MetricRow] = []
     with connect(config.warehouse, read_only=True) as wh:
         for mon in (decisions, guardrails, outcomes):
             try:
@@ -163,67 +165,62 @@ def compare(
                 raise MonitorError(f"compare: {mon.check} failed: {exc}") from exc
             rows.extend(got)
     for row in rows:
-        result.segments.setdefault(row["segment"], {})[row["metric"]] = row
+        result.segments.setdefault(row.segment, {})[row.metric] = row
     _add_q_values(result.segments, settings)
     result.findings = _judge(result.segments, settings)
     result.verdict = _verdict(result.findings)
     return result
 
 
-def _add_q_values(
-    segments: dict[str, dict[str, dict[str, Any]]], settings: CompareSettings
-) -> None:
+def _add_q_values(segments: dict[str, dict[str, MetricRow]], settings: CompareSettings) -> None:
     """One BH family: every test of a row that _judge will judge, and only those (a thin
     slice that is never judged must not dilute the others)."""
     tested = [
         row
         for metrics in segments.values()
         for metric, row in metrics.items()
-        if metric in TESTED
-        and row.get("p_value") is not None
-        and _judged(metric, metrics, settings)
+        if metric in TESTED and row.p_value is not None and _judged(metric, metrics, settings)
     ]
-    for row, q in zip(tested, benjamini_hochberg([r["p_value"] for r in tested]), strict=True):
-        row["q_value"] = q
+    q_values = benjamini_hochberg([r.p_value for r in tested if r.p_value is not None])
+    for row, q in zip(tested, q_values, strict=True):
+        segments[row.segment][row.metric] = dataclasses.replace(row, q_value=q)
 
 
-def _judged(metric: str, metrics: dict[str, dict[str, Any]], settings: CompareSettings) -> bool:
+def _judged(metric: str, metrics: dict[str, MetricRow], settings: CompareSettings) -> bool:
     """Whether a segment has the requests to judge `metric`: min_samples requests (for
     win_rate, those of its accuracy), and for auc MIN_CLASS of each class too."""
-    row = metrics.get("accuracy" if metric == "win_rate" else metric, {})
-    n = row.get("sample_size") or 0
+    row = metrics.get("accuracy" if metric == "win_rate" else metric)
+    n = (row.sample_size if row else None) or 0
     if metric == "auc":  # auc's sample_size is min(P, N); its requests are accuracy's
         return n >= MIN_CLASS and _judged("accuracy", metrics, settings)
     return n >= settings.min_samples
 
 
-def _judge(
-    segments: dict[str, dict[str, dict[str, Any]]], settings: CompareSettings
-) -> list[Finding]:
+def _judge(segments: dict[str, dict[str, MetricRow]], settings: CompareSettings) -> list[Finding]:
     findings: list[Finding] = []
     alpha = settings.max_q_value
     for segment, metrics in segments.items():
         for metric, better in BETTER.items():
             row = metrics.get(metric)
-            if row is None or row.get("value") is None or row.get("baseline_value") is None:
+            if row is None or row.value is None or row.baseline_value is None:
                 continue
-            n = row.get("sample_size") or 0
+            n = row.sample_size or 0
             if not _judged(metric, metrics, settings):
                 continue
             test_row = metrics.get("win_rate") if metric == "accuracy" else row
-            q = test_row.get("q_value") if test_row else None
-            delta = row["value"] - row["baseline_value"]
+            q = test_row.q_value if test_row else None
+            delta = row.value - row.baseline_value
             tolerance = settings.tolerance[metric]
             worse = {"higher": -delta, "lower": delta, "either": abs(delta)}[better]
             significant = q is not None and q <= alpha
-            where = f"{segment} {metric}: shadow {row['value']:.4g} vs production "
-            where += f"{row['baseline_value']:.4g} (Δ {delta:+.4g}, n={n}"
+            where = f"{segment} {metric}: shadow {row.value:.4g} vs production "
+            where += f"{row.baseline_value:.4g} (Δ {delta:+.4g}, n={n}"
             where += f", q={_q(q)})" if q is not None else ", untested)"
             if worse > tolerance and significant:
                 findings.append(
                     Finding("regression", segment, metric,
                             f"{where}: {_harm(metric, row)}, beyond the tolerance {tolerance}",
-                            row["value"], row["baseline_value"], n, q)
+                            row.value, row.baseline_value, n, q)
                 )  # fmt: skip
             elif worse > tolerance:
                 why = f"not significant (q > {alpha})" if q is not None else "its test is undefined"
@@ -231,12 +228,12 @@ def _judge(
                     Finding("unresolved", segment, metric,
                             f"{where}: {'changed' if better == 'either' else 'worse'} by more "
                             f"than {tolerance}, but {why}; more data will tell",
-                            row["value"], row["baseline_value"], n, q)
+                            row.value, row.baseline_value, n, q)
                 )  # fmt: skip
             elif segment == "all" and better != "either" and significant and worse < 0:
                 findings.append(
                     Finding("improvement", segment, metric, f"{where}: better",
-                            row["value"], row["baseline_value"], n, q)
+                            row.value, row.baseline_value, n, q)
                 )  # fmt: skip
     findings.extend(_coverage(segments, settings))
     findings.extend(_evidence(segments.get("all", {}), settings))
@@ -259,15 +256,15 @@ def _judge(
 
 
 def _coverage(
-    segments: dict[str, dict[str, dict[str, Any]]], settings: CompareSettings
+    segments: dict[str, dict[str, MetricRow]], settings: CompareSettings
 ) -> list[Finding]:
     """Every segment with min_samples production requests: the share that both models
     scored with a usable (finite) score. A NaN from the shadow is not coverage, and a
     country the shadow never scores is not averaged away."""
     out: list[Finding] = []
     for segment, metrics in segments.items():
-        production = metrics.get("shadow_coverage", {}).get("sample_size") or 0
-        usable = metrics.get("disagreement_rate", {}).get("sample_size") or 0
+        production = _sample_size(metrics.get("shadow_coverage"))
+        usable = _sample_size(metrics.get("disagreement_rate"))
         if production < settings.min_samples or usable >= settings.min_coverage * production:
             continue
         share = usable / production
@@ -280,14 +277,14 @@ def _coverage(
     return out
 
 
-def _evidence(overall: dict[str, dict[str, Any]], settings: CompareSettings) -> list[Finding]:
+def _evidence(overall: dict[str, MetricRow], settings: CompareSettings) -> list[Finding]:
     """Whether the overall segment has the requests to judge at all."""
     out: list[Finding] = []
     for metric, what in (("disagreement_rate", "paired requests"), ("accuracy", "matured labelled paired requests")):  # fmt: skip
-        row = overall.get(metric, {})
-        n = row.get("sample_size") or 0
+        row = overall.get(metric)
+        n = _sample_size(row)
         if n < settings.min_samples:
-            why = f" ({row['reason']})" if row.get("reason") else ""
+            why = f" ({row.reason})" if row and row.reason else ""
             out.append(
                 Finding("evidence", "all", metric,
                         f"all {metric}: {n} {what} in the window, fewer than the "
@@ -307,13 +304,18 @@ def _verdict(findings: list[Finding]) -> Verdict:
     return "promote"
 
 
-def _harm(metric: str, row: dict[str, Any]) -> str:
+def _harm(metric: str, row: MetricRow) -> str:
     if metric == "positive_rate":
         return (
-            f"the shadow would flag {row['value']:.1%} of this segment's requests "
-            f"where production flags {row['baseline_value']:.1%}"
+            f"the shadow would flag {row.value:.1%} of this segment's requests "
+            f"where production flags {row.baseline_value:.1%}"
         )
     return "the shadow is worse"
+
+
+def _sample_size(row: MetricRow | None) -> int:
+    """A row's sample size; 0 when the check gave none (or no row at all)."""
+    return (row.sample_size if row else None) or 0
 
 
 def _q(q: float) -> str:
@@ -329,14 +331,14 @@ def _window_dict(w: Window) -> dict[str, str]:
     return {"start": w.start.isoformat(), "end": w.end.isoformat()}
 
 
-def _metric_dict(row: dict[str, Any]) -> dict[str, Any]:
+def _metric_dict(row: MetricRow) -> dict[str, Any]:
     """A metric as the JSON shows it: the shadow's value (or the joint one), production's."""
     return {
-        "value": row.get("value"),
-        "production": row.get("baseline_value"),
-        "delta": _delta(row.get("value"), row.get("baseline_value")),
-        "n": row.get("sample_size"),
-        "p_value": row.get("p_value"),
-        "q_value": row.get("q_value"),
-        "reason": row.get("reason"),
+        "value": row.value,
+        "production": row.baseline_value,
+        "delta": _delta(row.value, row.baseline_value),
+        "n": row.sample_size,
+        "p_value": row.p_value,
+        "q_value": row.q_value,
+        "reason": row.reason,
     }

@@ -11,10 +11,12 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from monitor.config import MonitorSettings, Rule
+from monitor.evidence import Evidence, MetricRow
 
 SEVERITY = {"ok": 0, "no_data": 1, "warn": 2, "alert": 3}
 
@@ -42,17 +44,22 @@ def _num(value: Any) -> float | None:
     return None if math.isnan(f) else f
 
 
-def rule_matches(rule: Rule, row: dict[str, Any]) -> bool:
+def rule_matches(rule: Rule, metric: str, segment: str, feature: str) -> bool:
+    """Whether a rule judges this series (its metric, and its segment and feature globs)."""
     return (
-        rule.metric == row["metric"]
-        and fnmatch.fnmatchcase(str(row["segment"]), rule.segment)
-        and fnmatch.fnmatchcase(str(row["feature"]), rule.feature)
+        rule.metric == metric
+        and fnmatch.fnmatchcase(segment, rule.segment)
+        and fnmatch.fnmatchcase(feature, rule.feature)
     )
 
 
-def measured(rule: Rule, row: dict[str, Any]) -> float | None:
+def _judges(rule: Rule, row: MetricRow) -> bool:
+    return rule_matches(rule, row.metric, row.segment, row.feature)
+
+
+def measured(rule: Rule, row: Evidence) -> float | None:
     """The number a rule compares: the value, or its change against the baseline."""
-    value, base = _num(row.get("value")), _num(row.get("baseline_value"))
+    value, base = _num(row.value), _num(row.baseline_value)
     if value is None:
         return None
     if rule.measure == "value":
@@ -113,7 +120,7 @@ def benjamini_hochberg(p_values: list[float]) -> list[float]:
     return q
 
 
-def evaluate(rows: list[dict[str, Any]], settings: MonitorSettings) -> list[Verdict]:
+def evaluate(rows: Sequence[MetricRow], settings: MonitorSettings) -> list[Verdict]:
     """One verdict per row: the worst over the rules that match it."""
     # q-values across every row the run tests for significance: each row with a p_value
     # that a rule with max_q_value judges and that has the samples to be judged at all.
@@ -123,22 +130,23 @@ def evaluate(rows: list[dict[str, Any]], settings: MonitorSettings) -> list[Verd
     tested = [
         i
         for i, r in enumerate(rows)
-        if _num(r.get("p_value")) is not None
-        and _num(r.get("value")) is not None
+        if _num(r.p_value) is not None
+        and _num(r.value) is not None
         and _thin(r, settings) is None
-        and any(rule.max_q_value is not None and rule_matches(rule, r) for rule in settings.rules)
+        and any(rule.max_q_value is not None and _judges(rule, r) for rule in settings.rules)
     ]
-    qs = benjamini_hochberg([float(rows[i]["p_value"]) for i in tested])
+    qs = benjamini_hochberg([float(rows[i].p_value or 0.0) for i in tested])
     q_values = dict(zip(tested, qs, strict=True))
     return [_verdict(row, settings, q_values.get(i)) for i, row in enumerate(rows)]
 
 
-def judge(rows: list[dict[str, Any]], settings: MonitorSettings) -> str:
-    """Write each row's verdict into it (status, threshold, reason, q_value, held and the
-    deciding rule's measure); return the run's status: ok, or no_data when no row could
+def judge(rows: Sequence[MetricRow], settings: MonitorSettings) -> tuple[list[MetricRow], str]:
+    """The rows with their verdicts (status, threshold, reason, q_value, held and the
+    deciding rule's measure), and the run's status: ok, or no_data when no row could
     be judged. The runner judges fresh rows this way and the backtest stored ones."""
-    for row, v in zip(rows, evaluate(rows, settings), strict=True):
-        row.update(
+    judged = [
+        dataclasses.replace(
+            row,
             status=v.status,
             threshold=v.threshold,
             reason=v.reason,
@@ -148,13 +156,15 @@ def judge(rows: list[dict[str, Any]], settings: MonitorSettings) -> str:
             direction=v.direction,
             measured=v.measured,
         )
-    return "ok" if any(r["status"] != "no_data" for r in rows) else "no_data"
+        for row, v in zip(rows, evaluate(rows, settings), strict=True)
+    ]
+    return judged, "ok" if any(r.status != "no_data" for r in judged) else "no_data"
 
 
-def _thin(row: dict[str, Any], settings: MonitorSettings) -> str | None:
+def _thin(row: MetricRow, settings: MonitorSettings) -> str | None:
     """Why the row has too few samples to be judged, or None. A NULL sample_size means
     the value is not a sample statistic (freshness, schema): min_samples does not apply."""
-    n, nb = row.get("sample_size"), row.get("baseline_size")
+    n, nb = row.sample_size, row.baseline_size
     if n is not None and n < settings.min_samples:
         return f"sample_size {n} < min_samples {settings.min_samples}"
     if nb is not None and nb < settings.min_samples:
@@ -162,26 +172,26 @@ def _thin(row: dict[str, Any], settings: MonitorSettings) -> str | None:
     return None
 
 
-def _verdict(row: dict[str, Any], settings: MonitorSettings, q: float | None) -> Verdict:
-    if _num(row.get("value")) is None and row.get("reason"):  # the check says why
-        return Verdict("no_data", None, row["reason"], q)
+def _verdict(row: MetricRow, settings: MonitorSettings, q: float | None) -> Verdict:
+    if _num(row.value) is None and row.reason:  # the check says why
+        return Verdict("no_data", None, row.reason, q)
     thin = _thin(row, settings)
     if thin:
         return Verdict("no_data", None, thin, q)
-    if _num(row.get("value")) is None:
-        return Verdict("no_data", None, row.get("reason") or "value undefined", q)
+    if _num(row.value) is None:
+        return Verdict("no_data", None, row.reason or "value undefined", q)
 
     best = Verdict("ok", None, None, q)
     held = False
     for rule in settings.rules:
-        if not rule_matches(rule, row):
+        if not _judges(rule, row):
             continue
         x = measured(rule, row)
         if x is None:
             v = Verdict("no_data", None, f"{rule.measure} needs a baseline_value", q)
         else:
             level, threshold = breach_level(rule, x)
-            veto = lacks_evidence(rule, _num(row.get("p_value")), q, row["metric"])
+            veto = lacks_evidence(rule, _num(row.p_value), q, row.metric)
             reason = None
             if level != "ok" and veto:
                 level, reason = "ok", f"beyond {threshold} but {veto}"

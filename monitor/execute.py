@@ -39,6 +39,7 @@ from monitor.config import Config, MonitorConfig
 from monitor.durations import format_duration
 from monitor.errors import CheckError, MonitorError
 from monitor.evaluate import judge
+from monitor.evidence import MetricRow
 from monitor.store import BinSpec, StateStore
 from monitor.warehouse import Warehouse, connect
 from monitor.windows import BaselineSpec, Window, baseline_for
@@ -54,7 +55,7 @@ class RunResult:
     window: Window
     status: str  # ok | error | no_data; not recorded: skipped | aborted | unrecorded
     error: str | None = None
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[MetricRow] = field(default_factory=list)
     seconds: float = 0.0
     bin_specs: list[BinSpec] = field(default_factory=list)  # newly fitted, to freeze
     run_at: datetime | None = None
@@ -65,11 +66,11 @@ class RunResult:
         return self.status in ("ok", "error", "no_data")
 
     @property
-    def breaches(self) -> list[dict[str, Any]]:
+    def breaches(self) -> list[MetricRow]:
         """Rows in warn or alert, worst first: alerts, then the largest change."""
         return sorted(
-            (r for r in self.rows if r["status"] in ("warn", "alert")),
-            key=lambda r: (r["status"] != "alert", -_change(r), r["segment"], r["feature"]),
+            (r for r in self.rows if r.status in ("warn", "alert")),
+            key=lambda r: (r.status != "alert", -_change(r), r.segment, r.feature),
         )
 
 
@@ -144,7 +145,7 @@ def bin_spec_key(monitor: MonitorConfig, check: Check, params: dict[str, Any]) -
 
 
 def fitted_bin_specs(
-    rows: list[dict[str, Any]], monitor: MonitorConfig, spec_key: str, window: Window
+    rows: list[MetricRow], monitor: MonitorConfig, spec_key: str, window: Window
 ) -> list[BinSpec]:
     """Specs the check fitted on this baseline (not frozen yet) that are worth freezing.
 
@@ -154,9 +155,9 @@ def fitted_bin_specs(
     """
     specs: dict[tuple[str, str], BinSpec] = {}  # a column listed twice fits one spec
     for row in rows:
-        if not row.get("histogram"):
+        if not row.histogram:
             continue
-        histogram = json.loads(row["histogram"])
+        histogram = json.loads(row.histogram)
         binned = sum(int(n_base) for b, _, n_base in histogram.get("counts", []) if b != -1)
         if histogram.get("frozen") or binned < max(monitor.min_samples, 1):
             continue
@@ -164,13 +165,13 @@ def fitted_bin_specs(
         items = histogram.get("edges" if kind == "quantile" else "categories")
         if kind not in ("quantile", "top_k") or not isinstance(items, list):
             raise MonitorError(
-                f"check {monitor.check}: histogram of {row['segment']}/{row['feature']} "
+                f"check {monitor.check}: histogram of {row.segment}/{row.feature} "
                 "needs kind quantile with 'edges' or kind top_k with 'categories'"
             )
         if kind == "quantile" and not items:
             continue  # a constant baseline has no edges: freezing that would blind PSI for good
-        specs[(row["segment"], row["feature"])] = BinSpec(
-            monitor.name, spec_key, row["segment"], row["feature"], kind, items, binned, window
+        specs[(row.segment, row.feature)] = BinSpec(
+            monitor.name, spec_key, row.segment, row.feature, kind, items, binned, window
         )
     return list(specs.values())
 
@@ -337,7 +338,7 @@ def compute(
     guard: QueryGuard | None = None,
     frozen_bins: dict[str, dict[str, list[Any]]] | None = None,
     previous_schema: dict[str, str] | None = None,
-) -> tuple[list[dict[str, Any]], CompiledCheck]:
+) -> tuple[list[MetricRow], CompiledCheck]:
     """A check's rows for one window, with p-values, not yet judged or recorded
     (`monitor compare` reads checks this way without writing anything; `monitor
     test` too, with `frozen_bins` and `previous_schema` from the tests file). With a
@@ -352,8 +353,7 @@ def compute(
             raise MonitorError("cancelled between queries")
         rows += [_normalise(r) for r in wh.execute(part.sql)]
     _check_declared_metrics(parts[0].check, rows)
-    stats.fill_p_values(rows)
-    return rows, parts[0]
+    return stats.fill_p_values(rows), parts[0]
 
 
 def execute_monitor(
@@ -384,9 +384,9 @@ def execute_monitor(
                 config, checks, wh, monitor, window, run_at,
                 store=store, live=trigger != "backfill", guard=guard,
             )  # fmt: skip
-        status = judge(rows, monitor)
-        specs = fitted_bin_specs(rows, monitor, compiled.spec_key, window)
-        return RunResult(monitor.name, window, status, None, rows, bin_specs=specs)
+        judged, status = judge(rows, monitor)
+        specs = fitted_bin_specs(judged, monitor, compiled.spec_key, window)
+        return RunResult(monitor.name, window, status, None, judged, bin_specs=specs)
     except MonitorError as exc:
         if guard.cancelled:  # the daemon is stopping: this window runs again at start
             return RunResult(monitor.name, window, "aborted", "cancelled: the daemon stopped")
@@ -404,19 +404,19 @@ def execute_monitor(
         )
 
 
-def _change(row: dict[str, Any]) -> float:
+def _change(row: MetricRow) -> float:
     """How far a row moved: |value − baseline_value|, or |value| without a baseline."""
-    value, base = row.get("value"), row.get("baseline_value")
+    value, base = row.value, row.baseline_value
     if value is None:
         return 0.0
     return float(abs(value - base) if base is not None else abs(value))
 
 
-def _check_declared_metrics(check: Check, rows: list[dict[str, Any]]) -> None:
+def _check_declared_metrics(check: Check, rows: list[MetricRow]) -> None:
     """A check that declares `metrics` must keep to them: rules and docs rely on the names."""
     if not check.metrics:
         return
-    undeclared = sorted({r["metric"] for r in rows} - set(check.metrics))
+    undeclared = sorted({r.metric for r in rows} - set(check.metrics))
     if undeclared:
         raise CheckError(
             f"{check.path}: returned metric(s) {', '.join(map(str, undeclared))} "
@@ -424,9 +424,9 @@ def _check_declared_metrics(check: Check, rows: list[dict[str, Any]]) -> None:
         )
 
 
-def _normalise(row: dict[str, Any]) -> dict[str, Any]:
-    """The contract's row shape; NaN/inf values become NULL (evaluated as no_data)."""
-    out = {c: row.get(c) for c in RESULT_COLUMNS}
+def _normalise(row: dict[str, Any]) -> MetricRow:
+    """The contract's row shape, typed; NaN/inf values become NULL (judged no_data)."""
+    out: dict[str, Any] = {c: row.get(c) for c in RESULT_COLUMNS}
     for key in ("value", "baseline_value", "p_value", "statistic"):
         v = out[key]
         out[key] = float(v) if v is not None and math.isfinite(float(v)) else None
@@ -437,4 +437,5 @@ def _normalise(row: dict[str, Any]) -> dict[str, Any]:
         out[key] = str(out[key]) if out[key] is not None else None
     out["segment"] = str(out["segment"]) if out["segment"] is not None else "all"
     out["feature"] = str(out["feature"]) if out["feature"] is not None else ""
-    return out
+    out["metric"] = str(out["metric"])
+    return MetricRow(**out)

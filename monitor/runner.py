@@ -388,7 +388,7 @@ class Runner:
         if result.status != "error" and monitor is not None:
             metric_rows = [
                 {
-                    **row,
+                    **row.as_dict(),
                     "run_id": run_id,
                     "monitor": monitor.name,
                     "check": monitor.check,

@@ -8,13 +8,14 @@ have no Kolmogorov or χ² survival function, and writing one by hand would be w
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
 
 from scipy import stats as sps
 
 from monitor.errors import CheckError
+from monitor.evidence import MetricRow
 
 
 def ks_p_value(statistic: float, n: int, m: int, dof: int | None = None) -> float | None:
@@ -90,21 +91,24 @@ STATISTIC_COLUMN_TESTS = frozenset({"z", "mcnemar"})
 ONE_SAMPLE_TESTS = frozenset({"mcnemar"})
 
 
-def fill_p_values(rows: list[dict[str, Any]]) -> None:
-    """Set `p_value` on every row that names a `test` and has none yet."""
-    for row in rows:
-        test = row.get("test")
-        if not test or row.get("p_value") is not None:
-            continue
-        if test not in TESTS:
-            raise CheckError(
-                f"row {row['segment']}/{row['feature']}/{row['metric']} names test {test!r}; "
-                f"known tests: {', '.join(sorted(TESTS))}"
-            )
-        statistic = row.get("statistic" if test in STATISTIC_COLUMN_TESTS else "value")
-        n, m = row.get("sample_size"), row.get("baseline_size")
-        if statistic is None or n is None or not math.isfinite(statistic):
-            continue
-        if m is None and test not in ONE_SAMPLE_TESTS:
-            continue
-        row["p_value"] = TESTS[test](statistic, n, m or 0, row.get("dof"))
+def fill_p_values(rows: Sequence[MetricRow]) -> list[MetricRow]:
+    """The rows, each that names a `test` and has no p_value yet given its p_value."""
+    return [_with_p_value(row) for row in rows]
+
+
+def _with_p_value(row: MetricRow) -> MetricRow:
+    test = row.test
+    if not test or row.p_value is not None:
+        return row
+    if test not in TESTS:
+        raise CheckError(
+            f"row {row.segment}/{row.feature}/{row.metric} names test {test!r}; "
+            f"known tests: {', '.join(sorted(TESTS))}"
+        )
+    statistic = row.statistic if test in STATISTIC_COLUMN_TESTS else row.value
+    n, m = row.sample_size, row.baseline_size
+    if statistic is None or n is None or not math.isfinite(statistic):
+        return row
+    if m is None and test not in ONE_SAMPLE_TESTS:
+        return row
+    return dataclasses.replace(row, p_value=TESTS[test](statistic, n, m or 0, row.dof))

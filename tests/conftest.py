@@ -128,9 +128,10 @@ def read_db(db: Path, sql: str) -> list[tuple[Any, ...]]:
 
 
 def metric_map(result: RunResult) -> dict[tuple[str, str, str], dict[str, Any]]:
-    """(segment, feature, metric) -> row, asserting the run succeeded."""
+    """(segment, feature, metric) -> row as a dict (to compare column by column with
+    expected values), asserting the run succeeded."""
     assert result.status != "error", result.error
-    return {(r["segment"], r["feature"], r["metric"]): r for r in result.rows}
+    return {(r.segment, r.feature, r.metric): r.as_dict() for r in result.rows}
 
 
 def load_pairs(world: World, *parts: dict[str, list[Any]]) -> dict[str, list[Any]]:

@@ -63,7 +63,8 @@ def test_a_sharper_shadow_is_promoted_with_what_improved(world) -> None:
     assert result.verdict == "promote", result.reasons
     assert any(r.startswith("all auc: shadow") and r.endswith("better") for r in result.reasons)
     auc = result.segments["all"]["auc"]
-    assert auc["value"] > auc["baseline_value"] and auc["q_value"] < 0.01
+    assert auc.value is not None and auc.baseline_value is not None and auc.q_value is not None
+    assert auc.value > auc.baseline_value and auc.q_value < 0.01
 
 
 def test_a_shadow_that_breaks_one_country_is_rejected_naming_it(world) -> None:

@@ -157,9 +157,9 @@ def test_empty_current_window_is_no_data(world) -> None:
     world.load({"x": [1.0, 2.0, 3.0]}, {"x": []})
     (result,) = world.run([{"name": "d", "check": "numeric_drift", "params": {"columns": ["x"]}}])
     assert result.status == "no_data"
-    assert all(r["status"] == "no_data" for r in result.rows)
-    assert {r["sample_size"] for r in result.rows} == {0}
-    assert {r["reason"] for r in result.rows if r["metric"] != "row_count"} == {
+    assert all(r.status == "no_data" for r in result.rows)
+    assert {r.sample_size for r in result.rows} == {0}
+    assert {r.reason for r in result.rows if r.metric != "row_count"} == {
         "the current window has no rows"
     }
 

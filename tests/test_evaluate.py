@@ -12,16 +12,17 @@ from scipy.stats import false_discovery_control
 from monitor.config import MonitorSettings
 from monitor.errors import CheckError
 from monitor.evaluate import benjamini_hochberg, evaluate
+from monitor.evidence import MetricRow
 from monitor.stats import MCNEMAR_EXACT_BELOW, fill_p_values, mcnemar_p_value
 
 
-def row(**kw: Any) -> dict[str, Any]:
+def row(**kw: Any) -> MetricRow:
     base = {"segment": "all", "feature": "x", "metric": "psi", "value": 0.0, "sample_size": 1000,
             "baseline_value": None, "baseline_size": 1000, "p_value": None}  # fmt: skip
-    return {**base, **kw}
+    return MetricRow(**{**base, **kw})
 
 
-def states(rows: list[dict[str, Any]], **settings: Any) -> list[tuple[str, float | None]]:
+def states(rows: list[MetricRow], **settings: Any) -> list[tuple[str, float | None]]:
     s = MonitorSettings.model_validate({"min_samples": 100, **settings})
     return [(v.status, v.threshold) for v in evaluate(rows, s)]
 
@@ -199,7 +200,7 @@ def test_mcnemar_is_exact_below_25_discordant_pairs_and_chi2_from_25(wins: int, 
 def test_mcnemar_rejects_impossible_counts_and_fills_rows_without_a_baseline() -> None:
     with pytest.raises(CheckError, match="impossible"):
         mcnemar_p_value(11.0, 10, 0)
-    row = {"segment": "all", "feature": "", "metric": "win_rate", "test": "mcnemar",
-           "statistic": 7.0, "sample_size": 9, "baseline_size": None}  # fmt: skip
-    fill_p_values([row])
-    assert row["p_value"] == pytest.approx(0.1796875, rel=1e-12)
+    row = MetricRow(segment="all", feature="", metric="win_rate", test="mcnemar",
+                    statistic=7.0, sample_size=9, baseline_size=None)  # fmt: skip
+    (filled,) = fill_p_values([row])
+    assert filled.p_value == pytest.approx(0.1796875, rel=1e-12)

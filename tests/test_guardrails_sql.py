@@ -183,7 +183,7 @@ def test_q_values_are_benjamini_hochberg_over_every_ruled_row(world) -> None:
         metrics=["positive_rate", "precision", "recall"],
     )
     (result,) = world.run([{**monitor, "rules": rules}])
-    rows = result.rows
+    rows = [r.as_dict() for r in result.rows]
     family = [
         r
         for r in rows

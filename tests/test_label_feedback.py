@@ -39,7 +39,7 @@ def test_label_coverage_alerts_when_feedback_stops_in_one_slice(world) -> None:
             }
         ]
     )
-    rows = {(r["segment"], r["metric"]): r for r in result.rows}
+    rows = {(r.segment, r.metric): r.as_dict() for r in result.rows}
     assert rows[("device=web", "label_coverage")]["value"] == 0.0
     assert rows[("device=web", "label_coverage")]["status"] == "alert"
     assert rows[("device=ios", "label_coverage")]["value"] == 1.0

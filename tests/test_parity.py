@@ -246,7 +246,7 @@ def _without_detail(rows: list[dict]) -> list[dict]:
 
 
 def _recorded(results) -> dict[str, Any]:
-    return {r.monitor: (r.status, r.error, r.rows) for r in results}
+    return {r.monitor: (r.status, r.error, [row.as_dict() for row in r.rows]) for r in results}
 
 
 def test_runs_record_the_same_on_every_engine(engines, tmp_path) -> None:

@@ -174,11 +174,11 @@ def test_schema_changes_since_the_last_run(world) -> None:
 
     # The third run compares with the second: nothing changed since.
     (third,) = Runner(config).run(at=at.replace(day=11)).runs
-    assert {r["value"] for r in third.rows} == {0.0}
+    assert {r.value for r in third.rows} == {0.0}
     assert ("all", "device", "schema") not in metric_map(third)
 
     (backfill,) = Runner(config).backfill(date(2026, 9, 5), date(2026, 9, 5)).runs
-    assert all(r["value"] is None and "no history" in r["reason"] for r in backfill.rows)
+    assert all(r.value is None and "no history" in (r.reason or "") for r in backfill.rows)
 
 
 def test_a_vanished_segment_alerts_despite_min_samples(world) -> None:

@@ -9,13 +9,13 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pytest
 
 from monitor.config import load_config
 from monitor.errors import WarehouseLockedError
+from monitor.evidence import MetricRow
 from monitor.execute import RunResult
 from monitor.runner import Runner
 from monitor.warehouse import connect
@@ -187,7 +187,7 @@ def test_a_baseline_whose_every_range_alerted_is_no_data(world) -> None:
     runner = Runner(config)
     # 09-08 against 09-01: alerts (KS 0.5).
     (first,) = runner.run(at=datetime(2026, 9, 9, tzinfo=UTC)).runs
-    assert any(r["status"] == "alert" for r in first.rows)
+    assert any(r.status == "alert" for r in first.rows)
     # 09-15 against 09-08 only, which alerted: an empty baseline, not an SQL error.
     con = duckdb.connect(str(world.db))
     con.execute(
@@ -196,16 +196,16 @@ def test_a_baseline_whose_every_range_alerted_is_no_data(world) -> None:
     con.close()
     (second,) = runner.run(at=datetime(2026, 9, 16, tzinfo=UTC)).runs
     assert second.status == "no_data", second.error
-    assert {r["baseline_size"] for r in second.rows} == {0}
+    assert {r.baseline_size for r in second.rows} == {0}
 
 
 def test_breaches_rank_alerts_first_then_the_largest_change() -> None:
     """On-call reads the worst slice first: alerts before warnings, then by how far the
     value moved from its baseline (or from 0 without one)."""
 
-    def row(segment: str, status: str, value: float, base: float | None) -> dict[str, Any]:
-        return {"segment": segment, "feature": "", "metric": "positive_rate",
-                "status": status, "value": value, "baseline_value": base}  # fmt: skip
+    def row(segment: str, status: str, value: float, base: float | None) -> MetricRow:
+        return MetricRow(segment=segment, feature="", metric="positive_rate",
+                         status=status, value=value, baseline_value=base)  # fmt: skip
 
     window = Window(datetime(2026, 9, 8, tzinfo=UTC), datetime(2026, 9, 9, tzinfo=UTC))
     result = RunResult(
@@ -220,7 +220,7 @@ def test_breaches_rank_alerts_first_then_the_largest_change() -> None:
             row("country=ES", "warn", 0.2, None),
         ],
     )
-    assert [b["segment"] for b in result.breaches] == [
+    assert [b.segment for b in result.breaches] == [
         "country=PT",
         "country=DE",
         "country=FR",

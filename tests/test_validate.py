@@ -226,7 +226,7 @@ def test_a_check_of_ones_own_overrides_the_builtin_of_that_name(world, tmp_path)
     assert problems == []
     assert f"check row_count: {mine} overrides the built-in {builtin}" in notes
     (result,) = world.run([{"name": "volume", "check": "row_count"}])
-    counts = {r["metric"]: r["value"] for r in result.rows if r["segment"] == "all"}
+    counts = {r.metric: r.value for r in result.rows if r.segment == "all"}
     assert counts["row_count"] == 20  # the override ran, not the built-in (10)
     # `monitor test`: only the config's own checks by default, which have no cases here.
     done = monitor("test", "--config", str(path))

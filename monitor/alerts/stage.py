@@ -19,7 +19,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from monitor.alerts.compose import alert_messages, thread_messages
 from monitor.alerts.inhibition import inhibited_by
@@ -40,7 +40,7 @@ from monitor.alerts.persistence import AlertStore, OutboxRow, StoredAlert
 from monitor.alerts.routing import severity_for
 from monitor.alerts.silences import silenced_by
 from monitor.config import Config, MonitorConfig
-from monitor.evidence import evidence_of
+from monitor.evidence import MetricRow, evidence_of
 from monitor.notify.message import Message
 from monitor.windows import Window
 
@@ -58,7 +58,7 @@ class MonitorOutcome:
     window: Window
     status: str  # ok | error | no_data
     error: str | None
-    rows: list[dict[str, Any]]
+    rows: list[MetricRow]  # judged
 
 
 @dataclass
@@ -111,12 +111,8 @@ def _observe_run(
         return {error_fp: clear, no_data_fp: clear}, True  # no_data: ok — the alerts clear
     found: dict[Fingerprint, Observation] = {error_fp: clear, no_data_fp: clear}
     for row in outcome.rows:
-        fp = Fingerprint(
-            "metric", m.name, m.check, m.model, row["metric"], row["feature"], row["segment"]
-        )
-        status: ObservedStatus = (
-            "held" if row["status"] == "ok" and row.get("held") else row["status"]
-        )
+        fp = Fingerprint("metric", m.name, m.check, m.model, row.metric, row.feature, row.segment)
+        status = cast(ObservedStatus, "held" if row.status == "ok" and row.held else row.status)
         obs = Observation(status=status, window_start=w.start, window_end=w.end, **evidence_of(row))
         if fp not in found or _worse(obs, found[fp]):  # a duplicated row: keep the worst
             found[fp] = obs
@@ -136,7 +132,7 @@ def _worse(a: Observation, b: Observation) -> bool:
 def _window_empty(outcome: MonitorOutcome) -> bool:
     """No row had enough samples of the *current* window (a thin baseline is warm-up,
     not missing data)."""
-    sized = [r["sample_size"] for r in outcome.rows if r.get("sample_size") is not None]
+    sized = [r.sample_size for r in outcome.rows if r.sample_size is not None]
     if not outcome.rows:
         return True
     return bool(sized) and all(n < outcome.monitor.min_samples for n in sized)
@@ -145,7 +141,7 @@ def _window_empty(outcome: MonitorOutcome) -> bool:
 def _no_data_reason(outcome: MonitorOutcome) -> str:
     if not outcome.rows:
         return f"the check returned no rows for {outcome.window}"
-    largest = max(r["sample_size"] for r in outcome.rows if r.get("sample_size") is not None)
+    largest = max(r.sample_size for r in outcome.rows if r.sample_size is not None)
     return (
         f"largest sample {largest} < min_samples {outcome.monitor.min_samples} in {outcome.window}"
     )

@@ -24,6 +24,7 @@ from monitor.compare import compare
 from monitor.config import Config, MonitorConfig, Rule
 from monitor.errors import MonitorError
 from monitor.evaluate import measured, rule_matches
+from monitor.evidence import MetricRow
 from monitor.notify.message import describe, number
 from monitor.report import charts
 from monitor.report.data import worst_first
@@ -310,9 +311,9 @@ def _points(rows: list[dict[str, Any]], rule: Rule) -> list[dict[str, Any]]:
     window; windows where it is undefined (NULL, NaN, inf) are left out."""
     out = []
     for r in rows:
-        if not rule_matches(rule, r):
+        if not rule_matches(rule, r["metric"], r["segment"], r["feature"]):
             continue
-        x = measured(rule, r)
+        x = measured(rule, MetricRow.from_mapping(r))
         if x is None or not math.isfinite(x):
             continue
         out.append(
@@ -438,11 +439,7 @@ def _card(
         for r in rows
         if (r["segment"], r["feature"], r["metric"]) == (fp.segment, fp.feature, fp.metric)
     ]
-    rules = [
-        r
-        for r in monitor.rules
-        if rule_matches(r, {"segment": fp.segment, "feature": fp.feature, "metric": fp.metric})
-    ]
+    rules = [r for r in monitor.rules if rule_matches(r, fp.metric, fp.segment, fp.feature)]
     if mine and rules:
         points = _points(mine, rules[0])
         if points:
