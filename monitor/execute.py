@@ -35,6 +35,7 @@ from monitor.checks import (
     find_check,
     resolve_params,
 )
+from monitor.compile_cache import CompileCache
 from monitor.config import Config, MonitorConfig
 from monitor.durations import format_duration
 from monitor.errors import CheckError, MonitorError
@@ -269,6 +270,7 @@ def compile_parts(
     wh: Warehouse | None = None,
     frozen_bins: dict[str, dict[str, list[Any]]] | None = None,
     previous_schema: dict[str, str] | None = None,
+    cache: CompileCache | None = None,
 ) -> list[CompiledCheck]:
     """The queries to run: one, or one per item of the check's `split` param. A
     check that reads `table_schema` gets the columns from `wh` (or from a short
@@ -276,7 +278,9 @@ def compile_parts(
 
     `frozen_bins` and `previous_schema` stand in for what the state store would
     give (the bins earlier runs froze, the columns at the last snapshot), so a
-    check's unit tests (monitor/check_tests.py) can state them without a store."""
+    check's unit tests (monitor/check_tests.py) can state them without a store.
+    With a `cache`, a window whose context has the shape of an earlier one reuses its
+    SQL (monitor/compile_cache.py)."""
     check = find_check(checks, monitor.check)
     params = resolve_params(check, monitor.params)
     base = baseline(monitor, window, store)
@@ -293,7 +297,15 @@ def compile_parts(
     parts = []
     for p in param_sets:
         context = check_context(config, monitor, p, window, base, run_at, frozen, live, columns)
-        compiled = compile_check(check, context, config.check_dirs, dialect)
+
+        def compile_it(ctx: dict[str, Any]) -> CompiledCheck:
+            return compile_check(check, ctx, config.check_dirs, dialect)
+
+        if cache is None:
+            compiled = compile_it(context)
+        else:
+            key = (check.path, dialect, tuple(config.check_dirs))
+            compiled = cache.get(key, context, compile_it)
         parts.append(dataclasses.replace(compiled, spec_key=spec_key))
     return parts
 
@@ -338,6 +350,7 @@ def compute(
     guard: QueryGuard | None = None,
     frozen_bins: dict[str, dict[str, list[Any]]] | None = None,
     previous_schema: dict[str, str] | None = None,
+    cache: CompileCache | None = None,
 ) -> tuple[list[MetricRow], CompiledCheck]:
     """A check's rows for one window, with p-values, not yet judged or recorded
     (`monitor compare` reads checks this way without writing anything; `monitor
@@ -345,7 +358,7 @@ def compute(
     `guard`, a timeout or cancel that landed between two queries stops the next one."""
     parts = compile_parts(
         config, checks, monitor, window, run_at, wh.dialect, store=store, live=live, wh=wh,
-        frozen_bins=frozen_bins, previous_schema=previous_schema,
+        frozen_bins=frozen_bins, previous_schema=previous_schema, cache=cache,
     )  # fmt: skip
     rows = []
     for part in parts:
@@ -366,6 +379,7 @@ def execute_monitor(
     run_at: datetime,
     trigger: str,
     guard: QueryGuard,
+    cache: CompileCache | None = None,
 ) -> RunResult:
     """One monitor's run, judged, not recorded: `ok`/`no_data` with its rows and the
     bins worth freezing, `error` with the reason, or `aborted` when the guard was
@@ -382,7 +396,7 @@ def execute_monitor(
         with guard.watch(wh, monitor.query_timeout):
             rows, compiled = compute(
                 config, checks, wh, monitor, window, run_at,
-                store=store, live=trigger != "backfill", guard=guard,
+                store=store, live=trigger != "backfill", guard=guard, cache=cache,
             )  # fmt: skip
         judged, status = judge(rows, monitor)
         specs = fitted_bin_specs(judged, monitor, compiled.spec_key, window)

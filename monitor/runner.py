@@ -27,6 +27,7 @@ from monitor.alerts.delivery import DrainReport, drain, drain_until
 from monitor.alerts.persistence import AlertStore
 from monitor.alerts.stage import MonitorOutcome, PassSummary, process_pass
 from monitor.checks import Check, discover_checks, find_check
+from monitor.compile_cache import CompileCache
 from monitor.config import Config, MonitorConfig
 from monitor.errors import MonitorError
 from monitor.execute import QueryGuard, RunResult, execute_monitor
@@ -236,6 +237,7 @@ class Runner:
                 build_error = str(exc)
         report = PassReport()
         ledgered = trigger in ("schedule", "backfill")
+        cache = CompileCache()  # a monitor's later windows reuse its first one's SQL
         with (
             connect(self.config.warehouse) as wh,
             state_database(self.config, warehouse=wh) as db,
@@ -254,7 +256,7 @@ class Runner:
                     else:
                         claimed = claim
                         result = self._run_one(
-                            wh, store, monitor, window, run_at, trigger, build_error
+                            wh, store, monitor, window, run_at, trigger, build_error, cache
                         )
                         if not result.recorded:  # cancelled, or its results not written
                             self._abort(store, monitor, window, run_at, mark, claimed, result)
@@ -286,6 +288,7 @@ class Runner:
         run_at: datetime,
         trigger: str,
         build_error: str | None,
+        cache: CompileCache,
     ) -> RunResult:
         """Execute and record one monitor (a failed dbt build fails every monitor)."""
         started = time.time()
@@ -293,8 +296,9 @@ class Runner:
             result = RunResult(monitor.name, window, "error", build_error)
         else:
             result = execute_monitor(
-                self.config, self.checks, wh, store, monitor, window, run_at, trigger, self.guard
-            )
+                self.config, self.checks, wh, store, monitor, window, run_at, trigger, self.guard,
+                cache,
+            )  # fmt: skip
             if result.status == "aborted":
                 return result
         return self._record(store, result, run_at, trigger, started, monitor)

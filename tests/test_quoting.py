@@ -91,3 +91,35 @@ def test_hostile_slice_values_and_column_names_in_a_real_check(world) -> None:
     assert con.execute("SELECT count(*) FROM preds").fetchone() == (8,)
     stored = con.execute("SELECT DISTINCT segment FROM monitor.metrics ORDER BY 1").fetchall()
     assert (f"country={evil}",) in stored
+
+
+def test_inserted_rows_keep_their_values_and_types(tmp_path) -> None:
+    """insert_rows writes through Arrow in one statement: NULL-only columns, booleans,
+    naive UTC times, numbers given as ints into a DOUBLE column, a hostile column name,
+    and a text column given a number (Arrow cannot type it, so those rows go one by one)
+    all land as executemany would have written them."""
+    from datetime import datetime
+
+    from monitor.config import DuckDBWarehouse as DuckDBConfig
+    from monitor.warehouse.duckdb import DuckDBWarehouse
+
+    name = NASTY[2]
+    wh = DuckDBWarehouse(DuckDBConfig(type="duckdb", path=tmp_path / "w.duckdb"))
+    try:
+        wh.execute(
+            f"CREATE TABLE t (s VARCHAR, x DOUBLE, n BIGINT, b BOOLEAN, ts TIMESTAMP, "
+            f"{sqltext.ident(name)} VARCHAR)"
+        )
+        at = datetime(2026, 9, 8, 6, 30, 1, 250)
+        rows = [["a", 1, None, True, at, "q'"], ["b", 2.5, 7, None, None, None]]
+        wh.insert_rows("t", ["s", "x", "n", "b", "ts", name], rows)
+        wh.insert_rows("t", ["s", "x"], [["c", 1.0], [4, 2.0]])  # a number into VARCHAR
+        got = wh.execute(f"SELECT s, x, n, b, ts, {sqltext.ident(name)} AS q FROM t ORDER BY s")
+    finally:
+        wh.close()
+    assert [tuple(r.values()) for r in got] == [
+        ("4", 2.0, None, None, None, None),
+        ("a", 1.0, None, True, at, "q'"),
+        ("b", 2.5, 7, None, None, None),
+        ("c", 1.0, None, None, None, None),
+    ]

@@ -1,0 +1,151 @@
+"""Benchmark: what a run costs on small data, where the cost is overhead, not statistics.
+
+    python -m bench.overhead [--days 35] [--rows-per-day 4000] [--baseline REV] [--profile]
+
+Writes the demo world (`--days` of logs at `--rows-per-day`) into a temporary DuckDB
+file, builds the dbt marts once, then times `backfill` of every demo monitor over all
+those days (13 monitors × days runs; no dbt build, no notifications) in a process of
+its own, after imports. With `--baseline REV`, the same backfill runs on a checkout of
+git revision REV too (a temporary worktree), on a copy of the same file, so the two
+are measured in one session on one machine: the ratio is the figure to compare.
+
+`--profile` adds where the time went (cProfile, cumulative seconds of the calls that
+matter: Jinja rendering, sqlglot parsing and transpiling, state writes, warehouse
+queries).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Runs in the measured process: PYTHONPATH points at the checkout being measured.
+BACKFILL = r"""
+import cProfile, json, pstats, sys, time
+from monitor.config import load_config
+from monitor.runner import Runner
+from monitor import demo
+
+config_path, days, profile = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
+config = load_config(config_path)
+first, last = demo.period(days)
+runner = Runner(config, notifiers=[])
+profiler = cProfile.Profile() if profile else None
+started = time.perf_counter()
+if profiler:
+    profiler.enable()
+report = runner.backfill(first, last, build=False, notify=False)
+if profiler:
+    profiler.disable()
+seconds = time.perf_counter() - started
+runs = getattr(report, "runs", report)  # older checkouts return the list itself
+out = {"seconds": seconds, "runs": len(runs),
+       "errors": [r.error for r in runs if r.status == "error"][:3]}
+if profiler:
+    stats = pstats.Stats(profiler)
+    def cumulative(*names):
+        total = 0.0
+        for (path, _, func), (_, _, _, ct, _) in stats.stats.items():
+            if any(func == f and path.endswith(p) for p, f in names):
+                total += ct
+        return total
+    out["profile"] = {
+        "jinja render": cumulative(("jinja2/environment.py", "render")),
+        "sqlglot parse": cumulative(("sqlglot/__init__.py", "parse_one")),
+        "sqlglot transpile": cumulative(("sqlglot/expressions.py", "sql")),
+        "compile (all)": cumulative(("monitor/checks.py", "compile_check")),
+        "insert_rows": cumulative(("monitor/warehouse/duckdb.py", "insert_rows")),
+        "warehouse execute": cumulative(("monitor/warehouse/duckdb.py", "execute")),
+        "alert stage": cumulative(("monitor/alerting.py", "process_pass"),
+                                  ("monitor/alerts/stage.py", "process_pass")),
+    }
+print(json.dumps(out))
+"""
+
+
+def prepare(root: Path, days: int, rows_per_day: int) -> Path:
+    """The demo world with its marts built, and a config pointing at it."""
+    sys.path.insert(0, str(ROOT))
+    from monitor import dbt, demo
+    from monitor.config import load_config
+
+    db = root / "warehouse.duckdb"
+    demo.write_world(db, days, rows_per_day)
+    doc = yaml.safe_load((ROOT / "alerts.yaml").read_text(encoding="utf-8"))
+    doc["warehouse"]["path"] = str(db)
+    doc.pop("notify", None)
+    doc["dbt"]["work_dir"] = str(root / "dbt-work")
+    config_path = root / "alerts.yaml"
+    config_path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    dbt.build(load_config(config_path))
+    return config_path
+
+
+def measure(
+    checkout: Path, config_path: Path, days: int, profile: bool, copy_to: Path
+) -> dict[str, Any]:
+    """One backfill in its own process, on a fresh copy of the prepared file."""
+    doc = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    copy_to.mkdir(parents=True, exist_ok=True)
+    db = copy_to / "warehouse.duckdb"
+    shutil.copy(doc["warehouse"]["path"], db)
+    doc["warehouse"]["path"] = str(db)
+    doc["dbt"]["build_before_checks"] = False
+    own = copy_to / "alerts.yaml"
+    own.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    done = subprocess.run(
+        [sys.executable, "-c", BACKFILL, str(own), str(days), "1" if profile else "0"],
+        env=env, cwd=copy_to, capture_output=True, text=True,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise SystemExit(f"backfill on {checkout} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    if result["errors"]:
+        raise SystemExit(f"runs failed on {checkout}: {result['errors']}")
+    result["ms_per_run"] = 1000 * result["seconds"] / result["runs"]
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--days", type=int, default=35)
+    parser.add_argument("--rows-per-day", type=int, default=4000)
+    parser.add_argument("--baseline", help="a git revision to measure in the same session")
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-overhead-") as tmp:
+        root = Path(tmp)
+        config_path = prepare(root / "world", args.days, args.rows_per_day)
+        results = {"current": measure(ROOT, config_path, args.days, args.profile, root / "a")}
+        if args.baseline:
+            tree = root / "baseline"
+            subprocess.run(
+                ["git", "worktree", "add", "--detach", "--quiet", str(tree), args.baseline],
+                cwd=ROOT, check=True,
+            )  # fmt: skip
+            try:
+                results["baseline"] = measure(
+                    tree, config_path, args.days, args.profile, root / "b"
+                )
+            finally:
+                subprocess.run(
+                    ["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=True
+                )
+            results["speedup"] = results["baseline"]["seconds"] / results["current"]["seconds"]
+    print(json.dumps({"days": args.days, "rows_per_day": args.rows_per_day, **results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
