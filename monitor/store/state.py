@@ -180,7 +180,8 @@ class StateStore:
 
     def bin_specs(self, monitor: str, spec_key: str) -> dict[str, dict[str, list[Any]]]:
         """The frozen specs of a monitor's binning settings: {feature: {segment: items}}."""
-        if not self.exists("bin_specs"):  # a store opened read-only, older than bin specs
+        # A store opened read-only may be older than bin specs; one we opened has them.
+        if "runs" not in self._ensured and not self.exists("bin_specs"):
             return {}
         rows = self.wh.execute(
             f"SELECT segment, feature, spec FROM {self.table('bin_specs')} "
@@ -391,11 +392,16 @@ class StateStore:
         (monitor, window, mark, run_id, run status). A crash before this leaves the
         claim `running` under a dead owner, so the window runs again, and the alert
         watermark keeps a re-run from paging twice."""
+        if not done:
+            return
         with self.wh.transaction():
-            for monitor, window, mark, run_id, run_status in done:
-                self._ledger_upsert(
-                    monitor, window, mark, "done", now, run_id=run_id, run_status=run_status
-                )
+            self._ledger_upsert_rows(
+                [
+                    (monitor, window, mark, "done", run_id, run_status, None)
+                    for monitor, window, mark, run_id, run_status in done
+                ],
+                now,
+            )
 
     def abort(
         self,
@@ -434,24 +440,41 @@ class StateStore:
     ) -> bool:
         """Insert or update one ledger row. With `seen` (an entry, or False for "no
         row"), update only if the row is unchanged since: a claim."""
-        t = self.table("run_ledger")
-        now_ = naive_utc(now)
-        finished = None if status == "running" else now_
-        params: list[Any] = [
-            monitor, naive_utc(window.start), naive_utc(window.end), naive_utc(mark.fire_time),
-            status, mark.trigger, mark.owner, now_, finished, run_id, run_status, note,
-        ]  # fmt: skip
-        condition = ""
+        condition, params = "", []
         if isinstance(seen, LedgerEntry):
+            t = self.table("run_ledger")
             condition = f"WHERE {t}.status = ? AND {t}.owner = ? AND {t}.attempts = ?"
-            params += [seen.status, seen.owner, seen.attempts]
+            params = [seen.status, seen.owner, seen.attempts]
         elif seen is False:
             condition = "WHERE false"  # a row appeared since we looked: someone else has it
-        rows = self.wh.execute(
+        row = (monitor, window, mark, status, run_id, run_status, note)
+        return self._ledger_upsert_rows([row], now, condition, params)
+
+    def _ledger_upsert_rows(
+        self,
+        rows: Sequence[tuple[str, Window, LedgerMark, str, str | None, str | None, str | None]],
+        now: datetime,
+        condition: str = "",
+        condition_params: Sequence[Any] = (),
+    ) -> bool:
+        """One INSERT ... ON CONFLICT DO UPDATE for (monitor, window, mark, status,
+        run_id, run_status, note) rows; whether any row was written."""
+        t = self.table("run_ledger")
+        now_ = naive_utc(now)
+        params: list[Any] = []
+        for monitor, window, mark, status, run_id, run_status, note in rows:
+            finished = None if status == "running" else now_
+            params += [
+                monitor, naive_utc(window.start), naive_utc(window.end),
+                naive_utc(mark.fire_time), status, mark.trigger, mark.owner, now_, finished,
+                run_id, run_status, note,
+            ]  # fmt: skip
+        values = ", ".join("(?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)" for _ in rows)
+        written = self.wh.execute(
             f"""
             INSERT INTO {t} (monitor, window_start, window_end, fire_time, status, "trigger",
                              owner, attempts, claimed_at, finished_at, run_id, run_status, note)
-            VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)
+            VALUES {values}
             ON CONFLICT (monitor, window_start, window_end) DO UPDATE SET
                 fire_time = excluded.fire_time, status = excluded.status,
                 "trigger" = excluded."trigger", owner = excluded.owner,
@@ -463,9 +486,9 @@ class StateStore:
             {condition}
             RETURNING owner
             """,
-            params,
+            [*params, *condition_params],
         )
-        return bool(rows)
+        return bool(written)
 
 
 def _ledger_entry(r: dict[str, Any]) -> LedgerEntry:
