@@ -42,10 +42,15 @@ $(BENCH_STAMP): bench/requirements-peers.txt bench/constraints-peers.txt
 	$(BENCH_VENV)/bin/python -m pip install --quiet -c bench/constraints-peers.txt -r bench/requirements-peers.txt
 	touch $(BENCH_STAMP)
 
+# The overhead bench measures this checkout against main before the overhead work
+# (bench/RESULTS.md, "Overhead on small data"), in the same session.
+OVERHEAD_BASELINE ?= acbd113
+
 bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python -m bench.run --peer-python $(BENCH_VENV)/bin/python $(BENCH_ARGS)
 	$(BIN)/python -m bench.report
 	$(BIN)/python -m bench.outcomes --write
+	$(BIN)/python -m bench.overhead --baseline $(OVERHEAD_BASELINE)
 
 # The wheel a team installs (README, "On your own data"; deploy/Dockerfile builds its own).
 wheel: $(STAMP)
