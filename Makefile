@@ -51,6 +51,7 @@ bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python -m bench.report
 	$(BIN)/python -m bench.outcomes --write
 	$(BIN)/python -m bench.overhead --baseline $(OVERHEAD_BASELINE)
+	$(BIN)/python -m bench.scale
 
 # The wheel a team installs (README, "On your own data"; deploy/Dockerfile builds its own).
 wheel: $(STAMP)
