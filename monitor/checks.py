@@ -503,9 +503,15 @@ def compile_check(
     check: Check, context: dict[str, Any], sql_dirs: list[Path], dialect: str
 ) -> CompiledCheck:
     """Render → parse → verify declared returns → transpile."""
-    rendered = render(check, context, sql_dirs)
+    return compile_rendered(
+        check, context.get("params", {}), render(check, context, sql_dirs), dialect
+    )
+
+
+def compile_rendered(
+    check: Check, params: dict[str, Any], rendered: str, dialect: str
+) -> CompiledCheck:
+    """Parse → verify declared returns → transpile, from rendered DuckDB SQL."""
     tree = parse_sql(rendered, check)
     verify_returns(tree, check)
-    return CompiledCheck(
-        check, context.get("params", {}), rendered, transpile(tree, dialect, check)
-    )
+    return CompiledCheck(check, params, rendered, transpile(tree, dialect, check))

@@ -1,22 +1,21 @@
-"""Compile a check once per pass or backfill, not once per window.
+"""Parse and transpile a check once per pass or backfill, not once per window.
 
-A backfill runs the same monitor over many windows whose template contexts differ
-only in their times: the window, the baseline ranges, `run_at` and `mature_before`
-all move by the same step. Rendering, parsing and transpiling the same SQL again for
-each window was most of a small run's cost (bench/overhead.py). This cache compiles
-a context's *shape* (everything but the absolute times: the params, the frozen bins,
-the table's columns, and the gaps between the times) once and reuses the SQL with
-only the time literals replaced.
+A backfill runs the same monitor over many windows whose rendered SQL differs only in
+its time literals: the window, the baseline ranges, `run_at` and `mature_before`.
+Parsing, checking and transpiling that SQL again for every window was most of a small
+run's cost (bench/overhead.py). This cache keeps each window's Jinja rendering, which
+is cheap and where all of a template's logic lives (its branches, `fail()`, anything
+it does with a date), and reuses the rest.
 
-Reuse has to be earned, because a template may do anything with a time (take its
-date, its weekday, its month). The first window of a shape is compiled as usual. At
-the second, the cache compiles that window and the first window's context shifted by
-a step with odd residues (centuries, days not a multiple of 7, hours, minutes,
-seconds, microseconds) and reuses only if replacing the time literals in the first
-SQL gives both exactly. A template whose SQL depends on a time other than through its
-`literal` (`TIMESTAMP '...'`) or its `isoformat()` fails that test and is compiled for
-every window, as before. Results are identical either way (tests/test_compile_cache.py compares every
-built-in check on every dialect).
+Each window's rendered SQL is normalised by replacing the text of every time in its
+context (as `sqltext.literal` writes it, and as `isoformat()` does) with a numbered
+placeholder. When the normalised text equals an earlier window's, this window's SQL is
+that window's rendered and transpiled SQL with the placeholders filled with this
+window's times: exact for the rendering, by construction. For the transpiled SQL it
+holds as long as sqlglot treats those string literals as opaque text, which the cache
+checks the second time a normalised text comes round: it transpiles that window and a
+far-shifted copy (centuries back, odd days, hours, minutes and seconds) in full, and
+reuses only if both equal the retimed first one.
 """
 
 from __future__ import annotations
@@ -29,126 +28,133 @@ from typing import Any
 
 from monitor.checks import CompiledCheck
 
-# Far enough and odd enough that a date, weekday, month, hour, minute or second
-# taken from a time changes with it. Years stay >= 1000 and microseconds stay as they
-# are, so every time prints at the same length: sqlglot's pretty-printer wraps lines
-# by length, and a longer literal would move a line break, not only the literal.
+# Far and odd, so a transpile that read the text of a time would give itself away.
+# Years stay >= 1000 and microseconds as they are, so every time prints at the same
+# length (sqlglot's pretty-printer wraps lines by length).
 PROBE_SHIFT = timedelta(days=365 * 300 + 123, hours=5, minutes=7, seconds=11)
 
 
-def _stamp(t: datetime) -> str:
-    """A time as `sqltext.literal` writes it inside TIMESTAMP '...'."""
+def _texts(t: datetime) -> tuple[str, str]:
+    """A time as `sqltext.literal` writes it inside TIMESTAMP '...', and its isoformat."""
     utc = t.astimezone(UTC) if t.tzinfo else t
-    return utc.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return utc.strftime("%Y-%m-%d %H:%M:%S.%f"), t.isoformat()
 
 
-def _times(value: Any, out: list[datetime]) -> None:
-    """Every datetime in a context, in a fixed traversal order."""
+def context_times(value: Any, out: list[datetime] | None = None) -> list[datetime]:
+    """Every datetime in a template context, in a fixed traversal order."""
+    out = [] if out is None else out
     if isinstance(value, datetime):
         out.append(value)
     elif isinstance(value, dict):
         for k in sorted(value, key=str):
-            _times(value[k], out)
+            context_times(value[k], out)
     elif isinstance(value, (list, tuple)):
         for v in value:
-            _times(v, out)
+            context_times(v, out)
+    return out
 
 
-def _shape(value: Any, origin: datetime) -> Any:
-    """The context with each time as its offset from the first one (and whether it has
-    microseconds, which `isoformat` writes only then): equal shapes differ only by where
-    they sit in time."""
-    if isinstance(value, datetime):
-        return ("@", value - origin, value.microsecond != 0)
-    if isinstance(value, dict):
-        return tuple((str(k), _shape(value[k], origin)) for k in sorted(value, key=str))
-    if isinstance(value, (list, tuple)):
-        return tuple(_shape(v, origin) for v in value)
-    return value if isinstance(value, (str, int, float, bool, type(None))) else repr(value)
+@dataclasses.dataclass(frozen=True)
+class _Timed:
+    """Texts with numbered placeholders for times: `fill` puts a window's times back."""
+
+    pattern: re.Pattern[str]
+    slots: dict[str, int]  # a time's text -> its slot
+
+    @classmethod
+    def of(cls, times: list[datetime]) -> _Timed:
+        """Slot 2k is time k's literal text, 2k+1 its isoformat; a text that several
+        times share (equal times) takes the first one's slot."""
+        slots: dict[str, int] = {}
+        for k, t in enumerate(times):
+            literal, iso = _texts(t)
+            slots.setdefault(literal, 2 * k)
+            slots.setdefault(iso, 2 * k + 1)
+        ordered = sorted(slots, key=len, reverse=True)  # the longest text wins an overlap
+        return cls(re.compile("|".join(re.escape(s) for s in ordered)), slots)
+
+    def blank(self, text: str) -> str:
+        return self.pattern.sub(lambda m: f"\x00{self.slots[m.group(0)]}\x00", text)
 
 
-def _shifted(value: Any, step: timedelta) -> Any:
-    """The context with every time moved back by `step`."""
-    if isinstance(value, datetime):
-        return value - step
-    if isinstance(value, dict):
-        return {k: _shifted(v, step) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_shifted(v, step) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_shifted(v, step) for v in value)
-    return value
-
-
-def _retimed(compiled: CompiledCheck, old: list[datetime], new: list[datetime]) -> CompiledCheck:
-    """The compiled SQL with the time literals of `old` replaced by those of `new`."""
-    swap = {}
-    for o, n in zip(old, new, strict=True):
-        swap[_stamp(o)] = _stamp(n)
-        swap[o.isoformat()] = n.isoformat()  # a time written as text (freshness's detail)
-    pattern = re.compile("|".join(re.escape(s) for s in sorted(swap, key=len, reverse=True)))
-
-    def sub(text: str) -> str:
-        return pattern.sub(lambda m: swap[m.group(0)], text)
-
-    return dataclasses.replace(compiled, rendered=sub(compiled.rendered), sql=sub(compiled.sql))
+def _fill(text: str, times: list[datetime]) -> str:
+    """Placeholders back to text: slot 2k is time k's literal text, 2k+1 its isoformat."""
+    texts = [s for t in times for s in _texts(t)]
+    return re.sub("\x00([0-9]+)\x00", lambda m: texts[int(m.group(1))], text)
 
 
 @dataclasses.dataclass
 class _Entry:
-    first: CompiledCheck
-    times: list[datetime]
+    compiled: CompiledCheck  # with placeholders in rendered and sql
     reusable: bool | None = None  # None: seen once, not tested yet
 
 
 class CompileCache:
-    """Compiled checks by context shape, for one pass or backfill (then dropped)."""
+    """Transpiled SQL by normalised rendering, for one pass or backfill (then dropped)."""
 
     def __init__(self) -> None:
         self._entries: dict[Any, _Entry] = {}
-        self.compiled = 0  # how many times `compile` really ran (for tests and benches)
+        self.transpiled = 0  # how often parse + transpile really ran (tests, benches)
 
     def get(
         self,
         key: tuple[Any, ...],
         context: dict[str, Any],
-        compile: Callable[[dict[str, Any]], CompiledCheck],
+        render: Callable[[dict[str, Any]], str],
+        transpile: Callable[[str], CompiledCheck],
     ) -> CompiledCheck:
-        """`compile(context)`, or the SQL of an earlier window of the same shape (and
-        the same `key`: the check, its sql folders and the dialect) retimed."""
-        times: list[datetime] = []
-        _times(context, times)
+        """`transpile(render(context))`, reusing an earlier window's transpiled SQL when
+        this window's rendering differs from it only in the times (and the same `key`:
+        the check, its sql folders and the dialect)."""
+        rendered = render(context)
+        times = context_times(context)
         if not times or len({t.tzinfo is None for t in times}) > 1:
-            return self._compile(compile, context)
-        shape = (key, _shape(context, times[0]))
-        entry = self._entries.get(shape)
+            return self._transpile(transpile, rendered)
+        # Distinct times get distinct slots; which times share a text is part of the key.
+        slots = _Timed.of(times)
+        shared = tuple(tuple(slots.slots[s] for s in _texts(t)) for t in times)
+        blank = slots.blank(rendered)
+        entry = self._entries.get((key, shared, blank))
         if entry is None:
-            self._entries[shape] = _Entry(self._compile(compile, context), times)
-            return self._entries[shape].first
+            compiled = self._transpile(transpile, rendered)
+            self._entries[(key, shared, blank)] = _Entry(_blanked(compiled, slots))
+            return compiled
         if entry.reusable:
-            return _retimed(entry.first, entry.times, times)
+            return _filled(entry.compiled, times)
         if entry.reusable is False:
-            return self._compile(compile, context)
-        # The second window of this shape: reuse only if retiming reproduces it and a
-        # far, odd shift of the first window too.
-        now = self._compile(compile, context)
-        probe_times = [t - PROBE_SHIFT for t in entry.times]
-        probe = self._compile(compile, _shifted(_first_context(entry, context), PROBE_SHIFT))
-        entry.reusable = _retimed(entry.first, entry.times, times) == now and (
-            _retimed(entry.first, entry.times, probe_times) == probe
+            return self._transpile(transpile, rendered)
+        now = self._transpile(transpile, rendered)
+        entry.reusable = _filled(entry.compiled, times) == now and self._probe(
+            entry, transpile, times
         )
         return now
 
-    def _compile(
-        self, compile: Callable[[dict[str, Any]], CompiledCheck], context: dict[str, Any]
-    ) -> CompiledCheck:
-        self.compiled += 1
-        return compile(context)
+    def _probe(
+        self,
+        entry: _Entry,
+        transpile: Callable[[str], CompiledCheck],
+        times: list[datetime],
+    ) -> bool:
+        """Whether a far-shifted rendering transpiles to the retimed SQL too."""
+        shifted = [t - PROBE_SHIFT for t in times]
+        try:
+            probe = self._transpile(transpile, _fill(entry.compiled.rendered, shifted))
+        except Exception:  # sqlglot refusing a year-1726 literal: just do not reuse
+            return False
+        return _filled(entry.compiled, shifted) == probe
+
+    def _transpile(self, transpile: Callable[[str], CompiledCheck], rendered: str) -> CompiledCheck:
+        self.transpiled += 1
+        return transpile(rendered)
 
 
-def _first_context(entry: _Entry, context: dict[str, Any]) -> dict[str, Any]:
-    """The first window's context, rebuilt from this one (same shape, earlier times)."""
-    times: list[datetime] = []
-    _times(context, times)
-    first: dict[str, Any] = _shifted(context, times[0] - entry.times[0])
-    return first
+def _blanked(compiled: CompiledCheck, slots: _Timed) -> CompiledCheck:
+    return dataclasses.replace(
+        compiled, rendered=slots.blank(compiled.rendered), sql=slots.blank(compiled.sql)
+    )
+
+
+def _filled(compiled: CompiledCheck, times: list[datetime]) -> CompiledCheck:
+    return dataclasses.replace(
+        compiled, rendered=_fill(compiled.rendered, times), sql=_fill(compiled.sql, times)
+    )

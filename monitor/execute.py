@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -31,8 +32,10 @@ from monitor.checks import (
     Check,
     CompiledCheck,
     compile_check,
+    compile_rendered,
     context_names,
     find_check,
+    render,
     resolve_params,
 )
 from monitor.compile_cache import CompileCache
@@ -279,8 +282,8 @@ def compile_parts(
     `frozen_bins` and `previous_schema` stand in for what the state store would
     give (the bins earlier runs froze, the columns at the last snapshot), so a
     check's unit tests (monitor/check_tests.py) can state them without a store.
-    With a `cache`, a window whose context has the shape of an earlier one reuses its
-    SQL (monitor/compile_cache.py)."""
+    With a `cache`, a window whose rendering differs from an earlier one's only in its
+    times reuses that one's parsed and transpiled SQL (monitor/compile_cache.py)."""
     check = find_check(checks, monitor.check)
     params = resolve_params(check, monitor.params)
     base = baseline(monitor, window, store)
@@ -298,14 +301,15 @@ def compile_parts(
     for p in param_sets:
         context = check_context(config, monitor, p, window, base, run_at, frozen, live, columns)
 
-        def compile_it(ctx: dict[str, Any]) -> CompiledCheck:
-            return compile_check(check, ctx, config.check_dirs, dialect)
-
         if cache is None:
-            compiled = compile_it(context)
+            compiled = compile_check(check, context, config.check_dirs, dialect)
         else:
-            key = (check.path, dialect, tuple(config.check_dirs))
-            compiled = cache.get(key, context, compile_it)
+            compiled = cache.get(
+                (check.path, dialect, tuple(config.check_dirs)),
+                context,
+                functools.partial(render, check, sql_dirs=config.check_dirs),
+                functools.partial(compile_rendered, check, p, dialect=dialect),
+            )
         parts.append(dataclasses.replace(compiled, spec_key=spec_key))
     return parts
 

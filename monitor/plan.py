@@ -33,10 +33,11 @@ class Planned(NamedTuple):
 
 
 def select(config: Config, names: Iterable[str] | None) -> list[MonitorConfig]:
-    """The named monitors (an unknown name is an error naming the nearest), or all."""
+    """The named monitors, each once (an unknown name is an error naming the nearest),
+    or all of them."""
     if not names:
         return list(config.monitors)
-    return [config.monitor(n) for n in names]
+    return [config.monitor(n) for n in dict.fromkeys(names)]
 
 
 def rank(monitor: MonitorConfig, checks: Mapping[str, Check]) -> int:

@@ -113,6 +113,21 @@ def test_a_backfill_counts_as_run(world) -> None:
     assert r.run_scheduled(now=NOW, build=False).runs == []
 
 
+def test_a_monitor_named_twice_runs_once_and_the_ledger_names_its_run(world) -> None:
+    """`backfill --monitor drift --monitor drift` runs each window once; the pass's
+    ledger rows are written in one statement, so a window may not appear twice."""
+    r = runner(world)
+    report = r.backfill(date(2026, 9, 7), date(2026, 9, 8), ["drift", "drift"], build=False)
+    assert [x.window.start.date() for x in report.runs] == [date(2026, 9, 7), date(2026, 9, 8)]
+    recorded = read_db(
+        world.db,
+        "SELECT l.run_id = r.run_id FROM monitor.run_ledger AS l "
+        "JOIN monitor.runs AS r ON r.monitor = l.monitor AND r.window_start = l.window_start "
+        "ORDER BY l.window_start",
+    )
+    assert recorded == [(True,), (True,)]
+
+
 def test_a_leftover_claim_of_this_process_is_taken_and_stopping_never_overwrites(world) -> None:
     r = runner(world)
     r.run_scheduled(now=NOW, build=False)

@@ -94,5 +94,7 @@ def test_done_windows_drop_out_and_claimed_ones_stay(config) -> None:
 def test_select_names_the_nearest_monitor(config) -> None:
     assert plan.select(config, None) == config.monitors
     assert plan.select(config, ["volume"]) == [config.monitors[1]]
+    # `--monitor a --monitor a` runs a once (a pass must not record a window twice).
+    assert plan.select(config, ["volume", "drift", "volume"]) == config.monitors[::-1]
     with pytest.raises(Exception, match="drift"):
         plan.select(config, ["drfit"])

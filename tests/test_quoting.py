@@ -123,3 +123,26 @@ def test_inserted_rows_keep_their_values_and_types(tmp_path) -> None:
         ("b", 2.5, 7, None, None, None),
         ("c", 1.0, None, None, None, None),
     ]
+
+
+def test_a_failed_insert_in_a_transaction_reports_its_own_error(tmp_path) -> None:
+    """The run's transaction aborts with the INSERT; the error says why (not that the
+    transaction is aborted), and the next transaction writes normally."""
+    from monitor.config import DuckDBWarehouse as DuckDBConfig
+    from monitor.errors import WarehouseError
+    from monitor.warehouse.duckdb import DuckDBWarehouse
+
+    wh = DuckDBWarehouse(DuckDBConfig(type="duckdb", path=tmp_path / "w.duckdb"))
+    try:
+        wh.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, s VARCHAR NOT NULL)")
+        wh.insert_rows("t", ["k", "s"], [[1, "a"]])
+        with pytest.raises(WarehouseError, match="Duplicate key"), wh.transaction():
+            wh.insert_rows("t", ["k", "s"], [[1, "again"]])
+        with wh.transaction():
+            wh.insert_rows("t", ["k", "s"], [[2, "b"]])
+        assert wh.execute("SELECT k, s FROM t ORDER BY k") == [
+            {"k": 1, "s": "a"},
+            {"k": 2, "s": "b"},
+        ]
+    finally:
+        wh.close()

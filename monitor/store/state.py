@@ -392,16 +392,16 @@ class StateStore:
         (monitor, window, mark, run_id, run status). A crash before this leaves the
         claim `running` under a dead owner, so the window runs again, and the alert
         watermark keeps a re-run from paging twice."""
-        if not done:
+        # One row per window (the last one wins): one statement may not update a row
+        # twice (PostgreSQL refuses, DuckDB would keep the first).
+        latest = {
+            (monitor, window): (monitor, window, mark, "done", run_id, run_status, None)
+            for monitor, window, mark, run_id, run_status in done
+        }
+        if not latest:
             return
         with self.wh.transaction():
-            self._ledger_upsert_rows(
-                [
-                    (monitor, window, mark, "done", run_id, run_status, None)
-                    for monitor, window, mark, run_id, run_status in done
-                ],
-                now,
-            )
+            self._ledger_upsert_rows(list(latest.values()), now)
 
     def abort(
         self,

@@ -6,6 +6,7 @@ import contextlib
 import re
 import time
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -72,27 +73,29 @@ class DuckDBWarehouse(Warehouse):
     ) -> None:
         """One INSERT ... SELECT from an Arrow table of the rows: executemany runs the
         statement once per row, ~35 ms for a run's few hundred metric rows (bench/
-        overhead.py). Values Arrow cannot put in one column type (a text column given a
-        number) go row by row, as DuckDB casts each."""
+        overhead.py). A column Arrow could type differently from DuckDB's own casts
+        (mixed Python types, aware or mixed datetimes, ints beyond 64 bits) sends the
+        rows one by one, as before."""
         if not rows:
             return
         cols = ", ".join(sqltext.ident(c) for c in columns)
         target = f"INSERT INTO {sqltext.table(table)} ({cols})"
+        values = [[row[i] for row in rows] for i in range(len(columns))]
         try:
-            try:
-                batch = pa.table(
-                    {f"c{i}": pa.array([row[i] for row in rows]) for i in range(len(columns))}
-                )
-            except (pa.ArrowInvalid, pa.ArrowTypeError):
+            if not all(_arrow_safe(column) for column in values):
                 marks = ", ".join("?" for _ in columns)
                 self.con.executemany(f"{target} VALUES ({marks})", list(rows))
                 return
+            batch = pa.table({f"c{i}": pa.array(column) for i, column in enumerate(values)})
             self.con.register("_monitor_insert_rows", batch)
             try:
                 picked = ", ".join(f"c{i}" for i in range(len(columns)))
                 self.con.execute(f"{target} SELECT {picked} FROM _monitor_insert_rows")
             finally:
-                self.con.unregister("_monitor_insert_rows")
+                # In a transaction the failed INSERT aborted, unregistering fails too:
+                # the INSERT's own error is the one to report.
+                with contextlib.suppress(duckdb.Error):
+                    self.con.unregister("_monitor_insert_rows")
         except duckdb.Error as exc:
             raise WarehouseError(
                 f"DuckDB ({self.path.name}): writing {table}: {first_line(exc)}"
@@ -114,6 +117,23 @@ class DuckDBWarehouse(Warehouse):
     def close(self) -> None:
         with contextlib.suppress(duckdb.Error):
             self.con.close()
+
+
+_ARROW_TYPES = (str, bool, int, float, datetime)
+
+
+def _arrow_safe(column: list[Any]) -> bool:
+    """Whether Arrow types this column as DuckDB would cast its values: one Python type
+    (no int/float mix, whose text in a VARCHAR column would change), naive datetimes
+    only (Arrow reads an aware one in the session's time zone), ints within 64 bits."""
+    kinds = {type(v) for v in column if v is not None}
+    if len(kinds) > 1 or not kinds <= set(_ARROW_TYPES):
+        return False
+    if kinds == {datetime}:
+        return all(v.tzinfo is None for v in column if v is not None)
+    if kinds == {int}:
+        return all(-(2**63) <= v < 2**63 for v in column if v is not None)
+    return True
 
 
 def _open(
