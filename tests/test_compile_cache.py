@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import duckdb
 import pytest
 import yaml
 
@@ -19,7 +18,7 @@ from monitor.config import load_config
 from monitor.execute import compile_parts
 from monitor.warehouse import connect
 from monitor.windows import window_for
-from tests.test_parity import parity_config
+from tests.test_golden_dialects import golden_config
 
 DIALECTS = ("duckdb", "postgres", "spark", "snowflake", "bigquery", "trino", "databricks")
 # Five daily fire times whose windows cross a month boundary (September into October).
@@ -28,14 +27,7 @@ FIRES = [datetime(2026, 9, 28, 6, tzinfo=UTC) + timedelta(days=i) for i in range
 
 @pytest.fixture(scope="module")
 def config(tmp_path_factory):
-    config = parity_config(tmp_path_factory.mktemp("cache"))
-    con = duckdb.connect(str(config.warehouse.path))
-    con.execute(
-        "CREATE TABLE prediction_outcomes (prediction_id VARCHAR, ts TIMESTAMP, "
-        "model_name VARCHAR, role VARCHAR, score DOUBLE, amount DOUBLE, country VARCHAR)"
-    )
-    con.close()
-    return config
+    return golden_config(tmp_path_factory.mktemp("cache"))
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)

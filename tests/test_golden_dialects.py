@@ -9,11 +9,13 @@ regenerate with `UPDATE_GOLDEN=1 pytest tests/test_golden_dialects.py`.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import duckdb
 import pytest
 
 from monitor.checks import discover_checks
+from monitor.config import Config
 from monitor.execute import compile_monitor
 from monitor.warehouse import connect
 from monitor.windows import window_for
@@ -24,11 +26,10 @@ GOLDEN = REPO / "tests" / "golden" / "dialects"
 DIALECTS = ("snowflake", "bigquery", "trino", "databricks")
 
 
-@pytest.fixture(scope="module")
-def config(tmp_path_factory):
+def golden_config(folder: Path) -> Config:
     """The parity monitors, over a DuckDB file whose predictions table has a few of
     the demo's columns: the schema check renders the columns it finds there."""
-    config = parity_config(tmp_path_factory.mktemp("golden"))
+    config = parity_config(folder)
     con = duckdb.connect(str(config.warehouse.path))
     con.execute(
         "CREATE TABLE prediction_outcomes (prediction_id VARCHAR, ts TIMESTAMP, "
@@ -36,6 +37,11 @@ def config(tmp_path_factory):
     )
     con.close()
     return config
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory) -> Config:
+    return golden_config(tmp_path_factory.mktemp("golden"))
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
