@@ -90,6 +90,23 @@ print(json.dumps(out))
 """
 
 
+def demo_config(root: Path, db: Path, copies: int = 1) -> Path:
+    """The demo's alerts.yaml on `db`, without notifications, its monitors `copies`
+    times over (copies under new names)."""
+    doc = yaml.safe_load((ROOT / "alerts.yaml").read_text(encoding="utf-8"))
+    doc["warehouse"]["path"] = str(db)
+    doc.pop("notify", None)
+    doc["dbt"]["work_dir"] = str(root / "dbt-work")
+    doc["monitors"] = [
+        {**m, "name": m["name"] + (f"-{n}" if n else "")}
+        for n in range(copies)
+        for m in doc["monitors"]
+    ]
+    path = root / f"alerts-{copies}.yaml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return path
+
+
 def prepare(root: Path, days: int, rows_per_day: int) -> Path:
     """The demo world with its marts built, and a config pointing at it."""
     sys.path.insert(0, str(ROOT))
@@ -98,12 +115,7 @@ def prepare(root: Path, days: int, rows_per_day: int) -> Path:
 
     db = root / "warehouse.duckdb"
     demo.write_world(db, days, rows_per_day)
-    doc = yaml.safe_load((ROOT / "alerts.yaml").read_text(encoding="utf-8"))
-    doc["warehouse"]["path"] = str(db)
-    doc.pop("notify", None)
-    doc["dbt"]["work_dir"] = str(root / "dbt-work")
-    config_path = root / "alerts.yaml"
-    config_path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    config_path = demo_config(root, db)
     dbt.build(load_config(config_path))
     return config_path
 

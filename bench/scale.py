@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import yaml
+
+from bench.overhead import demo_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -75,21 +76,6 @@ def _run(script: str, *args: str) -> dict[str, Any]:
     return result
 
 
-def _config(root: Path, db: Path, copies: int = 1) -> Path:
-    doc = yaml.safe_load((ROOT / "alerts.yaml").read_text(encoding="utf-8"))
-    doc["warehouse"]["path"] = str(db)
-    doc.pop("notify", None)
-    doc["dbt"]["work_dir"] = str(root / "dbt-work")
-    doc["monitors"] = [
-        {**m, "name": m["name"] + (f"-{n}" if n else "")}
-        for n in range(copies)
-        for m in doc["monitors"]
-    ]
-    path = root / f"alerts-{copies}.yaml"
-    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
-    return path
-
-
 def _append_day(db: Path, days: int, rows_per_day: int) -> None:
     """The world's next day of logs (generated with the world one day longer)."""
     sys.path.insert(0, str(ROOT))
@@ -116,7 +102,7 @@ def measure_history(
     started = time.perf_counter()
     demo.write_world(db, history, rows_per_day)
     written = time.perf_counter() - started
-    config = _config(root, db)
+    config = demo_config(root, db)
     full = _run(BUILD, str(config))["seconds"]
     _append_day(db, history, rows_per_day)
     new_day = _run(BUILD, str(config))["seconds"]
@@ -151,7 +137,7 @@ def main() -> None:
             if history == histories[0]:  # monitors grow: the same days, three times the list
                 first, last = result["_window"]
                 many = _run(
-                    BACKFILL, str(_config(root, result["_db"], copies=3)),
+                    BACKFILL, str(demo_config(root, result["_db"], copies=3)),
                     first.isoformat(), last.isoformat(),
                 )  # fmt: skip
                 result["ms_per_run_3x_monitors"] = 1000 * many["seconds"] / many["runs"]

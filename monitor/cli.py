@@ -287,7 +287,7 @@ def backfill(
         )
     if notify:
         report.delivery = runner.deliver_patiently(first=report.delivery)
-    _print_summary(report.runs)
+    _print_summary(report)
     _print_alerting(report, cfg)
     _exit_for(report)
 
@@ -729,7 +729,7 @@ def demo(
     runner = Runner(cfg)
     report = runner.backfill(first, last, notify=True)
     report.delivery = runner.deliver_patiently(first=report.delivery)
-    _print_summary(report.runs)
+    _print_summary(report)
     _print_alerting(report, cfg)
     inc = demo_world.incidents_for(days)
     console.print(
@@ -812,12 +812,10 @@ def describe_breach(row: MetricRow) -> str:
     return text
 
 
-def _print_summary(results: list[RunResult]) -> None:
-    by_status: dict[str, int] = {}
-    for r in results:
-        by_status[r.status] = by_status.get(r.status, 0) + 1
-    console.print("runs: " + ", ".join(f"{n} {s}" for s, n in sorted(by_status.items())))
-    for r in results:
+def _print_summary(report: PassReport) -> None:
+    statuses = sorted(report.statuses.items())
+    console.print("runs: " + ", ".join(f"{n} {s}" for s, n in statuses))
+    for r in report.runs:
         if r.status in FAILED:
             console.print(f"[red]{r.status}[/red] {r.monitor} {r.window}: {escape(r.error or '')}")
 

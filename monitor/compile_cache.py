@@ -56,7 +56,8 @@ def context_times(value: Any, out: list[datetime] | None = None) -> list[datetim
 
 @dataclasses.dataclass(frozen=True)
 class _Timed:
-    """Texts with numbered placeholders for times: `fill` puts a window's times back."""
+    """Where a window's times stand in a text: `blank` puts numbered placeholders there,
+    `_fill` puts another window's times back."""
 
     pattern: re.Pattern[str]
     slots: dict[str, int]  # a time's text -> its slot
@@ -108,7 +109,7 @@ class CompileCache:
         the check, its sql folders and the dialect)."""
         rendered = render(context)
         times = context_times(context)
-        if not times or len({t.tzinfo is None for t in times}) > 1:
+        if not times:
             return self._transpile(transpile, rendered)
         # Distinct times get distinct slots; which times share a text is part of the key.
         slots = _Timed.of(times)

@@ -40,16 +40,16 @@ def select(config: Config, names: Iterable[str] | None) -> list[MonitorConfig]:
     return [config.monitor(n) for n in dict.fromkeys(names)]
 
 
-def rank(monitor: MonitorConfig, checks: Mapping[str, Check]) -> int:
+def rank(monitor: MonitorConfig, checks: dict[str, Check]) -> int:
     """0 for the families that run first at a shared fire time, else 1."""
     try:
-        family = find_check(dict(checks), monitor.check).family
+        family = find_check(checks, monitor.check).family
     except MonitorError:
         return 1
     return 0 if family in FIRST_FAMILIES else 1
 
 
-def ordered(plan: Iterable[Planned], checks: Mapping[str, Check]) -> list[Planned]:
+def ordered(plan: Iterable[Planned], checks: dict[str, Check]) -> list[Planned]:
     """Fire-time order; at one fire time, quality checks first (see FIRST_FAMILIES)."""
     return sorted(plan, key=lambda p: (p.run_at, rank(p.monitor, checks), p.monitor.name))
 
@@ -63,7 +63,7 @@ def backfill_plan(
     monitors: Iterable[MonitorConfig],
     first_day: date,
     last_day: date,
-    checks: Mapping[str, Check],
+    checks: dict[str, Check],
 ) -> list[Planned]:
     """Every window starting within [first_day, last_day], as scheduled, in pass order."""
     return ordered(

@@ -196,11 +196,7 @@ class Runner:
         def once(forced: bool) -> DrainReport:
             try:
                 with state_database(self.config) as db:
-                    store = StateStore(db, self.config.state.schema_)
-                    report = drain(
-                        AlertStore(store), self.notifiers, self.config.notify.max_backoff,
-                        force=forced,
-                    )  # fmt: skip
+                    report = self.deliver(StateStore(db, self.config.state.schema_), forced)
             except MonitorError as exc:
                 if not last:
                     raise

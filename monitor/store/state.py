@@ -181,7 +181,7 @@ class StateStore:
     def bin_specs(self, monitor: str, spec_key: str) -> dict[str, dict[str, list[Any]]]:
         """The frozen specs of a monitor's binning settings: {feature: {segment: items}}."""
         # A store opened read-only may be older than bin specs; one we opened has them.
-        if "runs" not in self._ensured and not self.exists("bin_specs"):
+        if not self.create and not self.exists("bin_specs"):
             return {}
         rows = self.wh.execute(
             f"SELECT segment, feature, spec FROM {self.table('bin_specs')} "
