@@ -39,8 +39,11 @@ def dbt_vars(config: Config) -> dict[str, Any]:
     }
 
 
-def build(config: Config, select: list[str] | None = None) -> None:
-    """`dbt build` (models + tests) against the configured warehouse."""
+def build(config: Config, select: list[str] | None = None, full_refresh: bool = False) -> None:
+    """`dbt build` (models + tests) against the configured warehouse.
+
+    `full_refresh` rebuilds the incremental marts from the raw logs (after a change
+    their incremental build cannot see, such as rows deleted from a raw log)."""
     if config.dbt is None:
         return
     os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
@@ -65,6 +68,8 @@ def build(config: Config, select: list[str] | None = None) -> None:
         args += ["--target", target]
     if select:
         args += ["--select", *select]
+    if full_refresh:
+        args.append("--full-refresh")
     # One build at a time per work folder (a daemon and a backfill on one host share it).
     try:
         with FileLock(work / "build.lock", timeout=BUILD_LOCK_WAIT):

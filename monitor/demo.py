@@ -176,11 +176,15 @@ def generate_days(
         dup = gets & (rng.uniform(size=n) < 0.01)
         add(feedback, request_id=request_id[dup], label=label[dup], label_ts=label_ts[dup])
 
+        # Each day's logs land in the nightly load at 02:00 the next morning.
+        loaded = np.datetime64((day_start + timedelta(days=1, hours=2)).replace(tzinfo=None), "us")
         pred_cols = {k: np.concatenate(v) for k, v in preds.items()}
         # At-least-once delivery: 0.3% of prediction events arrive twice.
         dup_idx = np.flatnonzero(rng.uniform(size=len(pred_cols["ts"])) < 0.003)
         pred_cols = {k: np.concatenate([v, v[dup_idx]]) for k, v in pred_cols.items()}
+        pred_cols["loaded_at"] = np.full(len(pred_cols["ts"]), loaded)
         fb_cols = {k: np.concatenate(v) for k, v in feedback.items()}
+        fb_cols["loaded_at"] = np.full(len(fb_cols["request_id"]), loaded)
         preds.clear()
         feedback.clear()
         yield _predictions_table(pred_cols), _feedback_table(fb_cols)
@@ -189,7 +193,9 @@ def generate_days(
 def _predictions_table(cols: dict[str, np.ndarray]) -> pa.Table:
     return pa.table(
         {
-            k: pa.array(v, type=pa.timestamp("us")) if k == "ts" else pa.array(v, from_pandas=True)
+            k: pa.array(v, type=pa.timestamp("us"))
+            if k in ("ts", "loaded_at")
+            else pa.array(v, from_pandas=True)
             for k, v in cols.items()
         }
     )
@@ -202,6 +208,7 @@ def _feedback_table(cols: dict[str, np.ndarray]) -> pa.Table:
             "request_id": pa.array(cols["request_id"]),
             "label": pa.array(cols["label"]),
             "label_ts": pa.array(cols["label_ts"], type=pa.timestamp("us")),
+            "loaded_at": pa.array(cols["loaded_at"], type=pa.timestamp("us")),
         }
     )
 

@@ -73,6 +73,7 @@ class Plan:
     slices: list[str]
     skipped: dict[str, str] = field(default_factory=dict)  # column -> why it is no feature
     loaded_at: str | None = None
+    feedback_loaded_at: str | None = None
     shadow: bool = False
     classification: bool = True
     label_maturity_days: int | None = None
@@ -151,7 +152,10 @@ def plan(target: str, predictions: str, feedback: str | None, out: Path) -> Plan
         if isinstance(span["first"], datetime) and isinstance(span["last"], datetime):
             result.first_day = f"{span['first']:%Y-%m-%d}"
             result.last_day = f"{span['last']:%Y-%m-%d}"
-        if feedback:
+        if feedback and fb_columns is not None:
+            result.feedback_loaded_at = next(
+                (name for name in fb_columns if name.lower() in LOADED_AT_NAMES), None
+            )
             labels = _distinct(wh, feedback, "label")
             result.classification = len([v for v in labels if v is not None]) <= 2
             result.label_maturity_days = _label_delay_days(wh, predictions, feedback)
@@ -309,6 +313,8 @@ def render(plan: Plan) -> str:
     dbt_vars: dict[str, Any] = {"predictions_table": p.predictions, "feedback_table": p.feedback}
     if p.loaded_at:
         dbt_vars["loaded_at_column"] = p.loaded_at
+    if p.feedback_loaded_at:
+        dbt_vars["feedback_loaded_at_column"] = p.feedback_loaded_at
     lines += [
         "state: {schema: monitor}   # runs, metrics and alert state, in this schema",
         "",

@@ -79,19 +79,39 @@ class World:
             self.url = server.create_database(f"dbt_{tmp_path.name[-40:]}".lower())
             warehouse = f"{{type: postgres, url: '{self.url}'}}"
         self.engine = engine
+        self.warehouse = warehouse
+        self.write_config = write_config
         self.load(PREDICTIONS, FEEDBACK)
-        self.config = load_config(
-            write_config(
+        self.config = self.configure()
+
+    def configure(self, more_vars: str = "", maturity: str = "14d"):
+        return load_config(
+            self.write_config(
                 f"""
-                warehouse: {warehouse}
+                warehouse: {self.warehouse}
                 dbt:
                   project_dir: {{repo}}/dbt_project
-                  vars: {{predictions_table: raw_preds, feedback_table: raw_fb}}
+                  vars: {{predictions_table: raw_preds, feedback_table: raw_fb{more_vars}}}
                 models:
-                  fraud: {{predictions: prediction_outcomes, slices: [country], label_maturity: 14d}}
+                  fraud: {{predictions: prediction_outcomes, slices: [country], label_maturity: {maturity}}}
                 """
             )
         )
+
+    def write(self, sql: str, rows: list[tuple] = ()) -> None:
+        """One statement, run once per row of `rows` (DuckDB's `?` placeholders)."""
+        if self.engine == "duckdb":
+            con = duckdb.connect(str(self.path))
+            try:
+                con.executemany(sql, rows) if rows else con.execute(sql)
+            finally:
+                con.close()
+            return
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as con, con.cursor() as cur:
+            pg_sql = sql.replace("?", "%s").encode()
+            cur.executemany(pg_sql, rows) if rows else cur.execute(pg_sql)
 
     def read(self, sql: str) -> list[tuple]:
         if self.engine == "duckdb":
@@ -286,3 +306,113 @@ def test_bundled_profile_names_the_engines_it_builds_on(write_config, tmp_path) 
         DbtError, match=r"outputs for duckdb and postgres, not spark \(warehouse.type\): set dbt\."
     ):
         dbt.build(config)
+
+
+ARRIVAL_VARS = ", loaded_at_column: loaded_at, feedback_loaded_at_column: loaded_at"
+MARTS = {
+    # mart: (key, the build's own columns, which a full refresh writes anew)
+    "prediction_outcomes": ("prediction_id", {"built_at"}),
+    "shadow_pairs": ("model_name, request_id", {"outcomes_built_at"}),
+}
+
+
+def _arrive(world: World, loaded_at: datetime, predictions=(), feedback=()) -> None:
+    """Append a load to the raw logs, every row stamped `loaded_at`."""
+    if predictions:
+        world.write(
+            f"INSERT INTO raw_preds VALUES ({', '.join('?' * 10)})",
+            [(*row, loaded_at) for row in predictions],
+        )
+    if feedback:
+        world.write(
+            "INSERT INTO raw_fb VALUES (?, ?, ?, ?, ?)", [(*r, loaded_at) for r in feedback]
+        )
+
+
+def _marts(world: World) -> dict[str, list[dict]]:
+    marts = {}
+    for name, (key, own) in MARTS.items():
+        columns = [c for (c,) in world.read(
+            f"SELECT column_name FROM information_schema.columns WHERE table_name = '{name}'"
+            " ORDER BY ordinal_position")]  # fmt: skip
+        kept = [c for c in columns if c not in own]
+        rows = world.read(f"SELECT {', '.join(kept)} FROM {name} ORDER BY {key}")
+        marts[name] = [dict(zip(kept, row, strict=True)) for row in rows]
+    return marts
+
+
+@pytest.mark.slow
+def test_incremental_build_by_arrival_equals_a_full_rebuild(dbt_world) -> None:
+    """With ingestion times on both logs, each build looks only at what arrived since
+    the last one. Three loads of every kind of change (new, corrected, turned test
+    traffic, moved to another request, committed late; late, earlier, orphan and
+    re-delivered feedback; a changed label maturity) leave both marts row for row as a
+    full rebuild of the same logs writes them."""
+    world = dbt_world
+    world.write("ALTER TABLE raw_preds ADD COLUMN loaded_at TIMESTAMP")
+    world.write("ALTER TABLE raw_fb ADD COLUMN loaded_at TIMESTAMP")
+    world.write("UPDATE raw_preds SET loaded_at = ?", [(T0 + timedelta(days=1),)])
+    world.write("UPDATE raw_fb SET loaded_at = ?", [(T0 + timedelta(days=1),)])
+    config = world.configure(ARRIVAL_VARS)
+    dbt.build(config)
+    built_first = dict(world.read("SELECT prediction_id, built_at FROM prediction_outcomes"))
+
+    day2 = T0 + timedelta(days=2)
+    _arrive(
+        world,
+        day2,
+        predictions=[
+            ("p7", "r7", T0 + timedelta(days=1), "fraud", "v1", "production", 0.5, False, "ES"),
+            ("p4", "r3", T0 + timedelta(minutes=9), "fraud", "v1", "production", 0.55, False, "DE"),
+            ("p2", "r1", T0 + timedelta(minutes=9), "fraud", "v2", "shadow", 0.7, True, "FR"),
+            ("p9", "r9", T0, "fraud", "v1", "production", 0.4, False, "IT"),
+            ("p10", "r9", T0, "fraud", "v2", "shadow", 0.45, False, "IT"),
+        ],
+        feedback=[
+            (None, "r4", 1.0, T0 + timedelta(days=20)),  # late label for p5
+            ("p8", None, 1.0, T0 + timedelta(days=1)),  # for a prediction not logged yet
+            ("p4", None, 0.0, T0 + timedelta(days=1)),  # re-delivered
+        ],
+    )
+    dbt.build(config)
+    compiled = dbt.work_dir(config) / "target" / "compiled"
+    run_sql = next(compiled.rglob("prediction_outcomes.sql"))
+    assert "arrived_feedback as" in run_sql.read_text(), "the build compared every prediction"
+    built = dict(world.read("SELECT prediction_id, built_at FROM prediction_outcomes"))
+    assert built["p1"] == built_first["p1"] and built["p6"] == built_first["p6"]  # untouched
+    assert built["p4"] > built_first["p4"] and built["p5"] > built_first["p5"]
+    assert "p2" not in built  # now test traffic
+
+    _arrive(
+        world,
+        T0 + timedelta(days=3),
+        predictions=[
+            ("p8", "r8", T0, "fraud", "v1", "production", 0.8, False, "ES"),
+            ("p10", "r10", T0, "fraud", "v2", "shadow", 0.45, False, "IT"),  # moved request
+            ("p9", "r9", T0, "fraud", "v1", "production", 0.4, True, "IT"),  # now test traffic
+        ],
+        feedback=[("p1", None, 0.0, T0 + timedelta(days=1))],  # earlier than r1's outcome
+    )
+    # A load that committed after the last build but was stamped just before it.
+    _arrive(
+        world,
+        day2 - timedelta(minutes=30),
+        predictions=[("p11", "r11", T0, "fraud", "v1", "production", 0.6, False, "FR")],
+    )
+    config = world.configure(ARRIVAL_VARS, maturity="1h")  # every matures_at changes
+    dbt.build(config)
+
+    incremental = _marts(world)
+    outcomes = {r["prediction_id"]: r for r in incremental["prediction_outcomes"]}
+    assert set(outcomes) == {"p1", "p4", "p5", "p6", "p7", "p8", "p10", "p11"}
+    assert (outcomes["p1"]["label"], outcomes["p8"]["label"]) == (0.0, 1.0)
+    assert outcomes["p6"]["is_mature"] is True and outcomes["p4"]["score"] == 0.55
+    pairs = {r["request_id"]: (r["has_production"], r["has_shadow"])
+             for r in incremental["shadow_pairs"]}  # fmt: skip
+    assert pairs == {
+        "r1": (True, False), "r3": (True, False), "r4": (False, True), "r6": (True, False),
+        "r7": (True, False), "r8": (True, False), "r10": (False, True), "r11": (True, False),
+    }  # fmt: skip
+
+    dbt.build(config, full_refresh=True)
+    assert incremental == _marts(world)

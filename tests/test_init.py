@@ -50,9 +50,11 @@ def test_init_writes_a_config_that_validates_and_runs(logs: Path, tmp_path: Path
     # Relative to the file, so the folder can move; no sql_dirs, no dbt.project_dir.
     assert doc["warehouse"] == {"type": "duckdb", "path": "warehouse.duckdb"}
     assert "sql_dirs" not in doc and "project_dir" not in doc["dbt"]
-    assert doc["dbt"]["vars"] == {
+    assert doc["dbt"]["vars"] == {  # the demo's logs carry their load times: found
         "predictions_table": "raw_predictions",
         "feedback_table": "raw_feedback",
+        "loaded_at_column": "loaded_at",
+        "feedback_loaded_at_column": "loaded_at",
     }
     model = doc["models"]["fraud"]
     assert model["features"] == {
