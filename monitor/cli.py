@@ -24,7 +24,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from monitor import __version__, plan
+from monitor import __version__, dbt, plan
 from monitor import demo as demo_world
 from monitor import init as init_config
 from monitor.alerts.delivery import pending_summary
@@ -125,6 +125,28 @@ def parse_day(text: str) -> date:
         raise MonitorError(f"cannot read date {text!r}: use YYYY-MM-DD") from None
 
 
+FullRefreshOpt = Annotated[
+    bool,
+    typer.Option(
+        "--full-refresh",
+        help="Rebuild the marts from the raw logs first (after rows were deleted from a log).",
+    ),
+]
+
+
+def _full_refresh(cfg: Config, full_refresh: bool, no_build: bool) -> bool:
+    """With --full-refresh, rebuild the marts now; returns whether the pass skips its
+    own build (it does after a full refresh: the marts are as new as they get)."""
+    if not full_refresh:
+        return no_build
+    if no_build:
+        raise MonitorError("--full-refresh rebuilds the marts: it cannot go with --no-build")
+    if cfg.dbt is None:
+        raise MonitorError("--full-refresh rebuilds the dbt marts, but alerts.yaml has no dbt:")
+    dbt.build(cfg, full_refresh=True)
+    return True
+
+
 # ------------------------------------------------------------------------------ verbs
 
 
@@ -136,6 +158,7 @@ def run(
         str | None, typer.Option(help="Run as if at this UTC time (default: now).")
     ] = None,
     no_build: Annotated[bool, typer.Option("--no-build", help="Skip the dbt build.")] = False,
+    full_refresh: FullRefreshOpt = False,
     force: Annotated[
         bool, typer.Option("--force", help="Run the latest window again even if it already ran.")
     ] = False,
@@ -156,6 +179,7 @@ def run(
     try:
         with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
             cfg = load_config(config)
+            no_build = _full_refresh(cfg, full_refresh, no_build)
             runner = Runner(cfg)
             if at:
                 report = runner.run(monitor, parse_time(at), "manual", build=not no_build)
@@ -253,6 +277,7 @@ def backfill(
     config: ConfigOpt = Path("alerts.yaml"),
     monitor: MonitorOpt = None,
     no_build: Annotated[bool, typer.Option("--no-build", help="Skip the dbt build.")] = False,
+    full_refresh: FullRefreshOpt = False,
     notify: Annotated[
         bool, typer.Option("--notify", help="Send the alerts it raises (default: record only).")
     ] = False,
@@ -262,6 +287,7 @@ def backfill(
     first, last = parse_day(from_), parse_day(to)
     if last < first:
         raise MonitorError(f"--to {last} is before --from {first}")
+    no_build = _full_refresh(cfg, full_refresh, no_build)
     runner = Runner(cfg)
     total = len(plan.backfill_plan(plan.select(cfg, monitor), first, last, runner.checks))
     with Progress(

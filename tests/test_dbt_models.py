@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pytest
+from typer.testing import CliRunner
 
 from monitor import dbt
+from monitor.cli import app
 from monitor.config import load_config
 from monitor.errors import DbtError
 from tests.conftest import read_db
@@ -85,9 +87,8 @@ class World:
         self.config = self.configure()
 
     def configure(self, more_vars: str = "", maturity: str = "14d"):
-        return load_config(
-            self.write_config(
-                f"""
+        self.config_path = self.write_config(
+            f"""
                 warehouse: {self.warehouse}
                 dbt:
                   project_dir: {{repo}}/dbt_project
@@ -95,8 +96,8 @@ class World:
                 models:
                   fraud: {{predictions: prediction_outcomes, slices: [country], label_maturity: {maturity}}}
                 """
-            )
         )
+        return load_config(self.config_path)
 
     def write(self, sql: str, rows: list[tuple] = ()) -> None:
         """One statement, run once per row of `rows` (DuckDB's `?` placeholders)."""
@@ -416,3 +417,30 @@ def test_incremental_build_by_arrival_equals_a_full_rebuild(dbt_world) -> None:
 
     dbt.build(config, full_refresh=True)
     assert incremental == _marts(world)
+
+
+@pytest.mark.slow
+def test_a_deleted_raw_row_needs_a_full_refresh(dbt_world) -> None:
+    """Building by arrival cannot see a row deleted from a raw log; `--full-refresh`
+    on run (or backfill) rebuilds the marts from the logs, and says so when it cannot."""
+    world = dbt_world
+    world.write("ALTER TABLE raw_preds ADD COLUMN loaded_at TIMESTAMP")
+    world.write("ALTER TABLE raw_fb ADD COLUMN loaded_at TIMESTAMP")
+    world.write("UPDATE raw_preds SET loaded_at = ?", [(T0,)])
+    world.write("UPDATE raw_fb SET loaded_at = ?", [(T0,)])
+    config = world.configure(ARRIVAL_VARS)
+    dbt.build(config)
+    world.write("DELETE FROM raw_preds WHERE prediction_id = 'p4'")
+    dbt.build(config)
+    ids = "SELECT prediction_id FROM prediction_outcomes ORDER BY 1"
+    assert ("p4",) in world.read(ids)  # by arrival: unseen
+
+    runner = CliRunner()
+    args = ["run", "--config", str(world.config_path), "--at", "2026-09-02T00:00:00Z"]
+    refused = runner.invoke(app, [*args, "--full-refresh", "--no-build"])
+    assert refused.exit_code != 0
+    assert "cannot go with --no-build" in str(refused.exception or refused.output)
+    done = runner.invoke(app, [*args, "--full-refresh"])
+    assert done.exit_code == 0, done.output
+    assert ("p4",) not in world.read(ids)
+    assert ("p1",) in world.read(ids)
