@@ -343,15 +343,17 @@ def _marts(world: World) -> dict[str, list[dict]]:
 
 
 @pytest.mark.slow
-def test_incremental_build_by_arrival_equals_a_full_rebuild(dbt_world) -> None:
+@pytest.mark.parametrize("stamp", ["TIMESTAMP", "TIMESTAMPTZ"])
+def test_incremental_build_by_arrival_equals_a_full_rebuild(dbt_world, stamp) -> None:
     """With ingestion times on both logs, each build looks only at what arrived since
     the last one. Three loads of every kind of change (new, corrected, turned test
     traffic, moved to another request, committed late; late, earlier, orphan and
     re-delivered feedback; a changed label maturity) leave both marts row for row as a
-    full rebuild of the same logs writes them."""
+    full rebuild of the same logs writes them, with load times with or without a time
+    zone."""
     world = dbt_world
-    world.write("ALTER TABLE raw_preds ADD COLUMN loaded_at TIMESTAMP")
-    world.write("ALTER TABLE raw_fb ADD COLUMN loaded_at TIMESTAMP")
+    world.write(f"ALTER TABLE raw_preds ADD COLUMN loaded_at {stamp}")
+    world.write(f"ALTER TABLE raw_fb ADD COLUMN loaded_at {stamp}")
     world.write("UPDATE raw_preds SET loaded_at = ?", [(T0 + timedelta(days=1),)])
     world.write("UPDATE raw_fb SET loaded_at = ?", [(T0 + timedelta(days=1),)])
     config = world.configure(ARRIVAL_VARS)

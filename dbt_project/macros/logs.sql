@@ -76,8 +76,8 @@ with typed as (
         cast(request_id as varchar) as request_id,
         cast(label as double precision) as label,
         cast(label_ts as timestamp) as label_ts,
-        {% if loaded_at %}cast({{ adapter.quote(loaded_at) }} as timestamp){% else %}cast(null as timestamp){% endif %}
-            as loaded_at
+        {#- As logged (a TIMESTAMPTZ stays one: builds compare it with its own kind). #}
+        {% if loaded_at %}{{ adapter.quote(loaded_at) }}{% else %}cast(null as timestamp){% endif %} as loaded_at
     from {{ raw_relation('monitor_feedback', 'feedback', 'feedback_table') }}
     where label_ts is not null
       and (prediction_id is not null or request_id is not null)
