@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,17 @@ from monitor.errors import DbtError
 # The outputs of dbt_project/profiles.yml.
 BUNDLED_TARGETS = ("duckdb", "postgres")
 BUILD_LOCK_WAIT = 1800  # seconds another process's dbt build may hold the work folder
+# The vars that say where the logs are and which delivery of a prediction wins. An
+# incremental build cannot see that they changed (the stored rows were chosen by the
+# old rule), so when they differ from the last build's the marts are rebuilt.
+REBUILD_VARS = (
+    "predictions_table",
+    "feedback_table",
+    "loaded_at_column",
+    "feedback_loaded_at_column",
+)
+
+log = logging.getLogger(__name__)
 
 
 def dbt_vars(config: Config) -> dict[str, Any]:
@@ -55,13 +67,19 @@ def build(config: Config, select: list[str] | None = None, full_refresh: bool = 
     from dbt.cli.main import dbtRunner
 
     work = work_dir(config)
+    build_vars = dbt_vars(config)
+    rules = {name: build_vars.get(name) for name in REBUILD_VARS}
+    rules_file = work / "marts-rules.json"
+    if not full_refresh and select is None and _last_rules(rules_file) != rules:
+        log.info("the logs' vars differ from the last build's (%s): rebuilding the marts", rules)
+        full_refresh = True
     args = [
         "build",
         "--project-dir", str(project),
         "--profiles-dir", str(profiles),
         "--target-path", str(work / "target"),
         "--log-path", str(work / "logs"),
-        "--vars", json.dumps(dbt_vars(config)),
+        "--vars", json.dumps(build_vars),
         "--quiet",
     ]  # fmt: skip
     if target:
@@ -83,6 +101,8 @@ def build(config: Config, select: list[str] | None = None, full_refresh: bool = 
             "try again when it has finished"
         ) from None
     if result.success:
+        if select is None:
+            rules_file.write_text(json.dumps(rules), encoding="utf-8")
         return
     if result.exception is not None:
         raise DbtError(f"dbt build failed: {result.exception}")
@@ -93,8 +113,18 @@ def build(config: Config, select: list[str] | None = None, full_refresh: bool = 
             name = getattr(getattr(node, "node", None), "name", "?")
             message = " ".join((getattr(node, "message", "") or status).split())
             failures.append(f"{name}: {message}")
-    log = work / "logs" / "dbt.log"
-    raise DbtError("dbt build failed: " + ("; ".join(failures) or f"see {log}"))
+    log_file = work / "logs" / "dbt.log"
+    raise DbtError("dbt build failed: " + ("; ".join(failures) or f"see {log_file}"))
+
+
+def _last_rules(path: Path) -> dict[str, Any] | None:
+    """The REBUILD_VARS of the last successful build from this work folder; None when
+    unknown (a new or cleared folder: the marts are rebuilt once, to be sure)."""
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def profile_and_target(config: Config) -> tuple[Path, str | None]:

@@ -29,7 +29,9 @@ with typed as (
         {{- "," if not loop.last }}
     {%- endfor %}
     from {{ raw }}
+    -- A delivery without an id or a model cannot be matched to anything: not used.
     where prediction_id is not null
+      and model_name is not null
 ),
 
 ranked as (
@@ -164,12 +166,13 @@ where _rank = 1
 {% endmacro %}
 
 
-{#- `column_sql` is after `since` (a stored_since literal), or unknown: always, without one. -#}
+{#- `column_sql` is at or after `since` (a stored_since literal: a load stamped like the
+    newest stored one may have committed after it), or unknown; always, without one. -#}
 {% macro arrived_after(column_sql, since) %}
     {%- if since is none -%}
         true
     {%- else -%}
-        ({{ column_sql }} > {{ since }} or {{ column_sql }} is null)
+        ({{ column_sql }} >= {{ since }} or {{ column_sql }} is null)
     {%- endif -%}
 {% endmacro %}
 

@@ -2,7 +2,7 @@
     materialized='incremental',
     unique_key='prediction_id',
     incremental_strategy='delete+insert',
-    on_schema_change='append_new_columns',
+    on_schema_change='sync_all_columns',
     pre_hook=["{{ forget_test_traffic() }}"],
     post_hook=["{{ forget_vanished_predictions() }}"],
 ) }}
@@ -22,9 +22,8 @@
 -- * By arrival, when both logs carry an ingestion time (macros/logs.sql,
 --   builds_by_arrival): predictions with a delivery stamped after the newest stored
 --   stamp (less incremental_lookback_hours), predictions that feedback stamped after
---   the newest stored feedback stamp names, stored predictions whose maturity passed,
---   and every prediction of a model whose label maturity changed (seen on its rows of
---   the last day). The cost follows what arrived, not the
+--   the newest stored feedback stamp names, and stored predictions whose maturity
+--   passed or whose label maturity changed. The cost follows what arrived, not the
 --   history. Rows deleted from a raw log are not seen: a full refresh removes them.
 -- * Otherwise every prediction, compared with its stored row.
 
@@ -53,8 +52,7 @@ with
 
 {%- set predictions_since = stored_since(loaded_at) %}
 {%- set feedback_since = stored_since('feedback_loaded_at') %}
-{#- Stored rows of the last day show the label maturity the mart was built with. -#}
-{%- set recent = stored_since('ts', 86400) %}
+
 
 -- Predictions with a delivery stamped since the last build (or never stamped).
 arrived as (
@@ -74,14 +72,6 @@ arrived_feedback as (
 ),
 {%- endif %}
 
--- Models whose label maturity changed since the last build: all their rows change.
-new_maturity as (
-    select distinct p.model_name
-    from {{ this }} as p
-    where {{ arrived_after('p.ts', recent) }}
-      and p.matures_at != {{ dbt.dateadd('second', maturity_seconds, 'p.ts') }}
-),
-
 -- Every prediction this build looks at.
 touched as (
     select prediction_id from arrived
@@ -93,14 +83,12 @@ touched as (
        or p.request_id in (select request_id from arrived_feedback where prediction_id is null)
     {%- endif %}
     union
-    -- Matured since the last build.
+    -- Matured since the last build, or its model's label maturity changed (one pass
+    -- over the stored rows' ts and matures_at: cheap beside reading the rows).
     select p.prediction_id
     from {{ this }} as p
-    where p.is_mature = false and p.matures_at <= {{ now }}
-    union
-    select p.prediction_id
-    from {{ this }} as p
-    where p.model_name in (select model_name from new_maturity)
+    where (p.is_mature = false and p.matures_at <= {{ now }})
+       or p.matures_at is distinct from {{ dbt.dateadd('second', maturity_seconds, 'p.ts') }}
 ),
 
 predictions as (
