@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 
 from monitor import dbt
-from monitor.config import load_config
 from tests.test_dbt_models import ARRIVAL_VARS, T0, World, _arrive, _marts
 
 FRAUD = "fraud: {predictions: prediction_outcomes, slices: [country], label_maturity: 14d}"
@@ -28,16 +27,7 @@ def _stamped(world, loaded_at=T0 + timedelta(days=1), stamp: str = "TIMESTAMP") 
 
 
 def _config(world, more_vars: str = ARRIVAL_VARS, models: str = FRAUD):
-    world.config_path = world.write_config(
-        f"""
-        warehouse: {world.warehouse}
-        dbt:
-          project_dir: {{repo}}/dbt_project
-          vars: {{predictions_table: raw_preds, feedback_table: raw_fb{more_vars}}}
-        models: {{{models}}}
-        """
-    )
-    return load_config(world.config_path)
+    return world.configure(more_vars, models=models)
 
 
 def _by_arrival(config) -> bool:

@@ -86,15 +86,17 @@ class World:
         self.load(PREDICTIONS, FEEDBACK)
         self.config = self.configure()
 
-    def configure(self, more_vars: str = "", maturity: str = "14d"):
+    def configure(self, more_vars: str = "", maturity: str = "14d", models: str | None = None):
+        """A config building on this engine; `models` (flow-style YAML entries) replaces
+        the one fraud model."""
+        fraud = f"fraud: {{predictions: prediction_outcomes, slices: [country], label_maturity: {maturity}}}"
         self.config_path = self.write_config(
             f"""
                 warehouse: {self.warehouse}
                 dbt:
                   project_dir: {{repo}}/dbt_project
                   vars: {{predictions_table: raw_preds, feedback_table: raw_fb{more_vars}}}
-                models:
-                  fraud: {{predictions: prediction_outcomes, slices: [country], label_maturity: {maturity}}}
+                models: {{{models or fraud}}}
                 """
         )
         return load_config(self.config_path)
