@@ -20,12 +20,14 @@
 -- traffic). Unchanged rows keep their built_at. Which predictions a build looks at:
 --
 -- * By arrival, when both logs carry an ingestion time (macros/logs.sql,
---   builds_by_arrival): predictions with a delivery stamped after the newest stored
---   stamp (less incremental_lookback_hours), predictions that feedback stamped after
---   the newest stored feedback stamp names, and stored predictions whose maturity
---   passed or whose label maturity changed. The cost follows what arrived, not the
---   history. Rows deleted from a raw log are not seen: a full refresh removes them.
--- * Otherwise every prediction, compared with its stored row.
+--   builds_by_arrival): predictions with a delivery stamped at or after the newest
+--   stored stamp (less incremental_lookback_hours), predictions that feedback stamped
+--   at or after the newest stored feedback stamp names, and stored predictions whose
+--   maturity passed or whose label maturity changed. Test traffic is removed by the
+--   pre-hook (macros/forget.sql). The cost follows what arrived, not the history.
+--   Rows deleted from a raw log are not seen: a full refresh removes them.
+-- * Otherwise every prediction, compared with its stored row; the post-hook deletes
+--   the rows whose prediction left stg_predictions.
 
 {%- set maturity = var('label_maturity_hours') %}
 {#- Whole seconds (dbt.dateadd's unit on every adapter; maturities are hours or days). -#}
@@ -52,7 +54,6 @@ with
 
 {%- set predictions_since = stored_since(loaded_at) %}
 {%- set feedback_since = stored_since('feedback_loaded_at') %}
-
 
 -- Predictions with a delivery stamped since the last build (or never stamped).
 arrived as (
@@ -83,8 +84,8 @@ touched as (
        or p.request_id in (select request_id from arrived_feedback where prediction_id is null)
     {%- endif %}
     union
-    -- Matured since the last build, or its model's label maturity changed (one pass
-    -- over the stored rows' ts and matures_at: cheap beside reading the rows).
+    -- Matured since the last build, or its model's label maturity changed (a scan of
+    -- three stored columns: every row, so a model that went quiet is found too).
     select p.prediction_id
     from {{ this }} as p
     where (p.is_mature = false and p.matures_at <= {{ now }})
