@@ -73,23 +73,20 @@ arrived_feedback as (
 ),
 {%- endif %}
 
--- Every prediction this build looks at.
+-- Every prediction this build looks at: those delivered since, and stored ones that
+-- matured since, whose model's label maturity changed (every row is checked, so a
+-- model that went quiet is found too), or that new feedback names (one scan).
 touched as (
     select prediction_id from arrived
-    {%- if var('feedback_table', none) is not none %}
     union
-    select p.prediction_id
-    from {{ this }} as p
-    where p.prediction_id in (select prediction_id from arrived_feedback)
-       or p.request_id in (select request_id from arrived_feedback where prediction_id is null)
-    {%- endif %}
-    union
-    -- Matured since the last build, or its model's label maturity changed (a scan of
-    -- three stored columns: every row, so a model that went quiet is found too).
     select p.prediction_id
     from {{ this }} as p
     where (p.is_mature = false and p.matures_at <= {{ now }})
        or p.matures_at is distinct from {{ dbt.dateadd('second', maturity_seconds, 'p.ts') }}
+    {%- if var('feedback_table', none) is not none %}
+       or p.prediction_id in (select prediction_id from arrived_feedback)
+       or p.request_id in (select request_id from arrived_feedback where prediction_id is null)
+    {%- endif %}
 ),
 
 predictions as (

@@ -18,14 +18,16 @@
 -- build rewrites the pairs of requests with a prediction_outcomes row built since
 -- the last build, with a prediction delivered since (less incremental_lookback_hours;
 -- test traffic leaves prediction_outcomes without a new row), or whose stored pair
--- names such a prediction (it may have moved to another request). A request left with
--- no prediction is written as a row with neither side, which the post-hook deletes.
+-- names such a prediction (it may have moved to another request). Those requests are
+-- the rows written: one left with no prediction gets neither side, and the post-hook
+-- deletes it.
 -- Otherwise the table is emptied and rebuilt in place (the pre-hook).
 
 {%- set loaded_at = var('loaded_at_column', none) %}
+{%- set by_arrival = shadow_pairs_by_arrival() %}
 
 with
-{%- if shadow_pairs_by_arrival() %}
+{%- if by_arrival %}
 {%- set built_since = stored_since('outcomes_built_at', 0) %}
 {%- set loaded_since = stored_since('predictions_loaded_at') %}
 
@@ -78,8 +80,13 @@ shadow as (
 
 pairs as (
     select
+        {%- if by_arrival %}
+        q.model_name,
+        q.request_id,
+        {%- else %}
         coalesce(p.model_name, s.model_name) as model_name,
         coalesce(p.request_id, s.request_id) as request_id,
+        {%- endif %}
         coalesce(p.ts, s.ts) as ts,
         p.prediction_id is not null as has_production,
         s.prediction_id is not null as has_shadow,
@@ -101,22 +108,16 @@ pairs as (
         {%- else -%}
         cast(null as timestamp)
         {%- endif %} as predictions_loaded_at
+    {%- if by_arrival %}
+    from requests as q
+    left join production as p on p.model_name = q.model_name and p.request_id = q.request_id
+    left join shadow as s on s.model_name = q.model_name and s.request_id = q.request_id
+    {%- else %}
     from production as p
     full outer join shadow as s
         on s.model_name = p.model_name
        and s.request_id = p.request_id
+    {%- endif %}
 )
 
 select * from pairs
-{%- if shadow_pairs_by_arrival() %}
-union all
--- A request left with no prediction: a row with neither side, deleted by the post-hook.
-select
-    q.model_name, q.request_id, null, false, false, null, null, null, null, null, null, null, null, null,
-    {%- for col in var('slice_columns') %} null,{% endfor %}
-    null, null
-from requests as q
-where not exists (
-    select 1 from requested as o where o.model_name = q.model_name and o.request_id = q.request_id
-)
-{%- endif %}
