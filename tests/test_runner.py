@@ -7,8 +7,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -20,7 +21,8 @@ from monitor.execute import RunResult
 from monitor.runner import Runner
 from monitor.warehouse import connect
 from monitor.windows import Window
-from tests.conftest import BROKEN_CHECK, read_db
+from tests.conftest import BROKEN_CHECK, read_db, write_table
+from tests.test_drift_sql import histogram
 
 DRIFT = {
     "name": "drift",
@@ -197,6 +199,53 @@ def test_a_baseline_whose_every_range_alerted_is_no_data(world) -> None:
     (second,) = runner.run(at=datetime(2026, 9, 16, tzinfo=UTC)).runs
     assert second.status == "no_data", second.error
     assert {r.baseline_size for r in second.rows} == {0}
+
+
+def _days(values_by_day: dict[str, list[float]]) -> dict[str, list[Any]]:
+    """Rows of model 'm' at noon of each day, with the given values of x."""
+    cols: dict[str, list[Any]] = {"x": [], "ts": []}
+    for day, values in values_by_day.items():
+        cols["x"] += values
+        cols["ts"] += [datetime.fromisoformat(f"{day}T12:00:00")] * len(values)
+    return {**cols, "model_name": ["m"] * len(cols["x"]), "role": ["production"] * len(cols["x"])}
+
+
+def test_a_backfill_sees_what_its_own_earlier_windows_recorded(world) -> None:
+    """A store reads a monitor's alerting windows and frozen bins once per backfill and
+    keeps them in step with what it records: a window that alerts earlier in the same
+    backfill is left out of a later rolling baseline, a window re-run without its
+    alert is put back, and bins fitted by the first window are used by the next."""
+    usual = [float(i) for i in range(100)]
+    shifted = [float(i) + 50 for i in range(100)]
+    days = ["2026-09-01", "2026-09-02", "2026-09-03", "2026-09-04"]
+    write_table(
+        world.db, "preds", _days(dict(zip(days, [usual, usual, shifted, usual], strict=True)))
+    )
+    rolling = {**DRIFT, "baseline": {"kind": "rolling", "days": 2}}
+    runner = Runner(load_config(world.config([rolling])))
+
+    def baseline_sizes(report) -> dict[str, int]:
+        return {
+            r.window.start.date().isoformat(): next(
+                row.baseline_size for row in r.rows if row.metric == "row_count"
+            )
+            for r in report.runs
+        }
+
+    first = runner.backfill(date(2026, 9, 2), date(2026, 9, 4), build=False)
+    assert [r.status for r in first.runs] == ["ok"] * 3, [r.error for r in first.runs]
+    # 09-03 alerts (KS 0.5); 09-04's two days before are 09-02 and the skipped 09-03.
+    assert baseline_sizes(first) == {"2026-09-02": 100, "2026-09-03": 200, "2026-09-04": 100}
+    # 09-02 fitted and froze the bins; the later windows of the same backfill bin by them.
+    assert [histogram(r, "x")["frozen"] for r in first.runs] == [False, True, True]
+
+    # 09-03 is corrected: run again in one backfill, it no longer alerts, so 09-04's
+    # baseline has both days although the store began this backfill knowing it alerted.
+    write_table(world.db, "preds", _days(dict.fromkeys(days, usual)))
+    again = runner.backfill(date(2026, 9, 3), date(2026, 9, 4), build=False)
+    assert [r.status for r in again.runs] == ["ok", "ok"]
+    assert not any(row.status == "alert" for row in again.runs[0].rows)
+    assert baseline_sizes(again) == {"2026-09-03": 200, "2026-09-04": 200}
 
 
 def test_breaches_rank_alerts_first_then_the_largest_change() -> None:

@@ -11,6 +11,10 @@ belong to monitor/alerts/persistence.py, which creates, reads and writes them.
 or a top-k category list), per monitor, segment and feature; later runs bin with the
 same spec, so a PSI series compares like with like. A spec is never overwritten: a
 change of the binning settings gives a new `spec_key`, and deleting rows refits.
+
+A store is opened once per pass (or backfill), and the reads every run needs (a
+monitor's frozen bins and its alerting windows) are read once per monitor and kept
+in step with what the store itself records, instead of one query per run.
 """
 
 from __future__ import annotations
@@ -86,6 +90,10 @@ class StateStore:
         self.schema = schema
         self.create = create
         self._ensured: set[str] = set()
+        # Per monitor, read once: {spec_key: {feature: {segment: items}}}, and the
+        # windows in which any of its rows was in alert.
+        self._specs: dict[str, dict[str, dict[str, dict[str, list[Any]]]]] = {}
+        self._alerting: dict[str, set[Window]] = {}
         self.ensure_tables("runs", run_tables(schema))
 
     def ensure_tables(self, group: str, statements: Sequence[str]) -> None:
@@ -143,9 +151,15 @@ class StateStore:
                 )
             self.wh.insert_rows(f"{self.schema}.runs", RUN_COLUMNS, [values])
             self._insert_new_specs(bin_specs)
+        if metric_rows is not None and run.monitor in self._alerting:
+            window = Window(to_utc(run.window_start), to_utc(run.window_end))
+            self._alerting[run.monitor].discard(window)  # its rows were replaced
+            if any(r["status"] == "alert" for r in metric_rows):
+                self._alerting[run.monitor].add(window)
 
     def _insert_new_specs(self, specs: Sequence[BinSpec]) -> None:
-        """Insert the specs not stored yet (a concurrent run may have frozen one first)."""
+        """Insert the specs not stored yet (a concurrent run may have frozen one first:
+        then its spec is the one kept, and this store reads the monitor's specs again)."""
         if not specs:
             return
         stored = {
@@ -177,21 +191,32 @@ class StateStore:
                 if (b.spec_key, b.segment, b.feature) not in stored
             ],
         )
+        monitor = specs[0].monitor
+        if any((b.spec_key, b.segment, b.feature) in stored for b in specs):
+            self._specs.pop(monitor, None)
+        elif monitor in self._specs:
+            for b in specs:
+                keyed = self._specs[monitor].setdefault(b.spec_key, {})
+                keyed.setdefault(b.feature, {})[b.segment] = list(b.items)
 
     def bin_specs(self, monitor: str, spec_key: str) -> dict[str, dict[str, list[Any]]]:
         """The frozen specs of a monitor's binning settings: {feature: {segment: items}}."""
         # A store opened read-only may be older than bin specs; one we opened has them.
         if not self.create and not self.exists("bin_specs"):
             return {}
-        rows = self.wh.execute(
-            f"SELECT segment, feature, spec FROM {self.table('bin_specs')} "
-            "WHERE monitor = ? AND spec_key = ?",
-            [monitor, spec_key],
-        )
-        specs: dict[str, dict[str, list[Any]]] = {}
-        for r in rows:
-            specs.setdefault(r["feature"], {})[r["segment"]] = json.loads(r["spec"])
-        return specs
+        if monitor not in self._specs:
+            rows = self.wh.execute(
+                f"SELECT spec_key, segment, feature, spec FROM {self.table('bin_specs')} "
+                "WHERE monitor = ?",
+                [monitor],
+            )
+            specs: dict[str, dict[str, dict[str, list[Any]]]] = {}
+            for r in rows:
+                keyed = specs.setdefault(r["spec_key"], {})
+                keyed.setdefault(r["feature"], {})[r["segment"]] = json.loads(r["spec"])
+            self._specs[monitor] = specs
+        stored = self._specs[monitor].get(spec_key, {})
+        return {feature: dict(segments) for feature, segments in stored.items()}
 
     def schema_snapshot(self, monitor: str, before: datetime) -> dict[str, str] | None:
         """The column types the schema check recorded in this monitor's latest run
@@ -210,13 +235,19 @@ class StateStore:
 
     def alert_windows(self, monitor: str, span: Window) -> list[Window]:
         """Earlier windows of `monitor` within `span` in which any row was in `alert`."""
-        rows = self.wh.execute(
-            f"SELECT DISTINCT window_start, window_end FROM {self.table('metrics')} "
-            "WHERE monitor = ? AND status = 'alert' AND window_start < ? AND window_end > ? "
-            "ORDER BY window_start",
-            [monitor, naive_utc(span.end), naive_utc(span.start)],
+        if monitor not in self._alerting:
+            rows = self.wh.execute(
+                f"SELECT DISTINCT window_start, window_end FROM {self.table('metrics')} "
+                "WHERE monitor = ? AND status = 'alert'",
+                [monitor],
+            )
+            self._alerting[monitor] = {
+                Window(to_utc(r["window_start"]), to_utc(r["window_end"])) for r in rows
+            }
+        return sorted(
+            (w for w in self._alerting[monitor] if w.start < span.end and w.end > span.start),
+            key=lambda w: (w.start, w.end),
         )
-        return [Window(to_utc(r["window_start"]), to_utc(r["window_end"])) for r in rows]
 
     # ------------------------------------------- reads for the report, API, backtest
 
