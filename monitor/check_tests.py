@@ -147,7 +147,7 @@ class Case:
     tables: dict[str, Table]  # predictions, shadow_pairs and the reference table
     expect: tuple[Expectation, ...] | None
     error: str | None
-    frozen_bins: dict[str, dict[str, list[Any]]] | None = None
+    frozen_bins: dict[str, dict[str, Any]] | None = None
     previous_schema: dict[str, str] | None = None
     description: str = ""
     dialects: tuple[str, ...] = DIALECTS  # the engines it runs on (type names differ)
@@ -599,20 +599,24 @@ def _check_pin(reader: _Reader, column: str, value: Any, at: tuple[Any, ...]) ->
 
 def _read_frozen_bins(
     reader: _Reader, raw: Any, at: tuple[Any, ...]
-) -> dict[str, dict[str, list[Any]]] | None:
-    """{feature: {segment: [items]}}, the shape the state store hands to a run."""
+) -> dict[str, dict[str, Any]] | None:
+    """{feature: {segment: items}}, the shape the state store hands to a run: items a
+    list (edges, categories) or a fitted spec (a mapping, for a check with `fit:`)."""
     if raw is None:
         return None
     ok = isinstance(raw, dict) and all(
-        isinstance(segments, dict) and all(isinstance(items, list) for items in segments.values())
+        isinstance(segments, dict)
+        and all(isinstance(items, (list, dict)) for items in segments.values())
         for segments in raw.values()
     )
     if not ok:
         reader.problem(
-            at, "`frozen_bins:` must be {feature: {segment: [items]}}, e.g. {x: {all: [2.0]}}"
+            at,
+            "`frozen_bins:` must be {feature: {segment: items}}, e.g. {x: {all: [2.0]}} "
+            "(items a list of edges or categories, or a fitted spec)",
         )
         return None
-    return {str(f): {str(s): list(items) for s, items in segs.items()} for f, segs in raw.items()}
+    return {str(f): {str(s): items for s, items in segs.items()} for f, segs in raw.items()}
 
 
 def _read_schema(reader: _Reader, raw: Any, at: tuple[Any, ...]) -> dict[str, str] | None:

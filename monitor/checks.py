@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import re
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from sqlglot.errors import ErrorLevel, ParseError, SqlglotError
 from monitor import bundled, dialects, sqltext
 from monitor.config import yaml_lines
 from monitor.errors import CheckError, did_you_mean
+from monitor.fit import METHODS
 
 # The row contract (docs/writing-checks.md, "The rows"): every check returns these columns.
 REQUIRED_COLUMNS = ("segment", "feature", "metric", "value", "sample_size")
@@ -44,7 +46,7 @@ RESULT_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 # Names the runner puts in the template context; a param may not shadow them.
 RESERVED_NAMES = (
     "params", "model", "monitor", "role", "window", "baseline", "run_at", "fail", "frozen_bins",
-    "state", "live", "mature_before", "table_schema",
+    "state", "live", "mature_before", "table_schema", "fits",
 )  # fmt: skip
 HEADER = re.compile(r"\A\s*/\*\s*---\s*\n(?P<body>.*?)\n\s*---\s*\*/", re.DOTALL)
 PARAM_TYPES = (
@@ -89,6 +91,10 @@ class Check:
     # A list param the runner splits on: one query per item, each reading only its own
     # column, so a sort-heavy check's memory stays one column's (bench/RESULTS.md, measured).
     split: str | None = None
+    # {query, method}: a macro that summarises the baseline per segment, and the
+    # monitor/fit.py method that turns each segment's summary into the spec the check
+    # reads as `fits[segment]` (frozen in monitor.bin_specs like the bins).
+    fit: dict[str, str] | None = None
     # The built-in check of the same name this one replaces (validate names the winner).
     overrides: Path | None = None
 
@@ -171,7 +177,7 @@ def parse_check(path: Path, root: Path) -> Check:
         line = lines.get(key, 1) + body_line - 1 if key else body_line
         return CheckError(f"{path}:{line}: {msg}")
 
-    known = {"name", "description", "family", "params", "returns", "metrics", "split"}
+    known = {"name", "description", "family", "params", "returns", "metrics", "split", "fit"}
     for key in header:
         if key not in known:
             raise fail(f"unknown header key {key!r}{did_you_mean(str(key), known)}", key)
@@ -228,6 +234,29 @@ def parse_check(path: Path, root: Path) -> Check:
         raise fail(
             "'split' must name a list[str] param (the runner runs one query per item)", "split"
         )
+    fit = header.get("fit")
+    if fit is not None:
+        if (
+            not isinstance(fit, dict)
+            or set(fit) != {"query", "method"}
+            or not all(isinstance(v, str) for v in fit.values())
+        ):
+            raise fail("'fit' must be {query: <a macro of this check>, method: <name>}", "fit")
+        if split is not None:
+            raise fail("'fit' and 'split' do not combine: one fit covers all the columns", "fit")
+        if fit["method"] not in METHODS:
+            raise fail(
+                f"unknown fit method {fit['method']!r}; known: {', '.join(sorted(METHODS))}",
+                "fit",
+                "method",
+            )
+        if not re.search(rf"{{%-?\s*macro\s+{re.escape(fit['query'])}\s*\(", source):
+            raise fail(
+                f"'fit' query {fit['query']!r} must be a macro the check defines: "
+                f"{{% macro {fit['query']}(skip) %}}",
+                "fit",
+                "query",
+            )
     metrics = header.get("metrics", [])
     if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
         raise fail("'metrics' must be a list of metric names", "metrics")
@@ -243,6 +272,7 @@ def parse_check(path: Path, root: Path) -> Check:
         header=header,
         metrics=tuple(metrics),
         split=split,
+        fit=dict(fit) if fit else None,
     )
 
 
@@ -395,10 +425,26 @@ def _template(sql_dirs: tuple[Path, ...], path: Path, body: str) -> jinja2.Templ
 
 def render(check: Check, context: dict[str, Any], sql_dirs: list[Path]) -> str:
     """Render the template to DuckDB SQL; errors name the check file and line."""
-    dirs = tuple(sql_dirs)
-    try:
-        template = _template(dirs, check.path, template_body(check))
+    with _template_errors(check, sql_dirs):
+        template = _template(tuple(sql_dirs), check.path, template_body(check))
         return template.render(**context).strip()
+
+
+def render_macro(
+    check: Check, context: dict[str, Any], sql_dirs: list[Path], name: str, *args: Any
+) -> str:
+    """Render one macro the check defines (its `fit` query) with the run's context."""
+    with _template_errors(check, sql_dirs):
+        template = _template(tuple(sql_dirs), check.path, template_body(check))
+        macro = getattr(template.make_module(context), name)
+        return str(macro(*args)).strip()
+
+
+@contextlib.contextmanager
+def _template_errors(check: Check, sql_dirs: list[Path]) -> Iterator[None]:
+    """Jinja's errors as CheckErrors that name the check file and line."""
+    try:
+        yield
     except jinja2.TemplateSyntaxError as exc:
         where = f"{check.path}:{exc.lineno}"
         if exc.filename and Path(exc.filename) != check.path:  # in a macro file it imports
@@ -407,7 +453,7 @@ def render(check: Check, context: dict[str, Any], sql_dirs: list[Path]) -> str:
     except jinja2.TemplateNotFound as exc:
         raise CheckError(
             f"{_where(exc, check)}: {exc.name!r} not found in the sql folders "
-            f"({', '.join(str(d) for d in dirs)}); macros are imported as "
+            f"({', '.join(str(d) for d in sql_dirs)}); macros are imported as "
             "{% from 'macros/<name>.sql' import <name> %}"
         ) from None
     except jinja2.UndefinedError as exc:
@@ -497,6 +543,8 @@ class CompiledCheck:
     rendered: str  # DuckDB dialect, as the analyst wrote it
     sql: str  # in the warehouse's dialect
     spec_key: str = ""  # identity of the binning settings (runner.bin_spec_key)
+    # Specs this compilation fitted (check `fit:`), {segment: spec}, not frozen yet.
+    new_fits: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def compile_check(

@@ -35,8 +35,11 @@ from monitor.checks import (
     compile_rendered,
     context_names,
     find_check,
+    parse_sql,
     render,
+    render_macro,
     resolve_params,
+    transpile,
 )
 from monitor.compile_cache import CompileCache
 from monitor.config import Config, MonitorConfig
@@ -44,6 +47,7 @@ from monitor.durations import format_duration
 from monitor.errors import CheckError, MonitorError
 from monitor.evaluate import judge
 from monitor.evidence import MetricRow
+from monitor.fit import fit_segments
 from monitor.store import BinSpec, StateStore
 from monitor.warehouse import Warehouse, connect
 from monitor.windows import BaselineSpec, Window, baseline_for
@@ -85,9 +89,10 @@ def check_context(
     window: Window,
     baseline: BaselineSpec | None,
     run_at: datetime,
-    frozen_bins: dict[str, dict[str, list[Any]]] | None = None,
+    frozen_bins: dict[str, dict[str, Any]] | None = None,
     live: bool = True,
     table_schema: dict[str, Any] | None = None,
+    fits: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Everything a check template can use (see docs/writing-checks.md)."""
     model = config.models[monitor.model]
@@ -121,6 +126,8 @@ def check_context(
         # A live run looks at the data as it is now; a backfill replays a past window.
         "live": live,
         "frozen_bins": frozen_bins or {},
+        # A check with `fit:`: its spec per segment, frozen or fitted by this run.
+        "fits": fits or {},
         # The predictions table's columns now and at this monitor's last snapshot, for
         # checks that read it (the runner looks it up only for those).
         "table_schema": table_schema,
@@ -251,11 +258,12 @@ def compile_monitor(
     store: StateStore | None = None,
     live: bool = True,
     wh: Warehouse | None = None,
+    fit: bool = True,
 ) -> CompiledCheck:
     """The whole check as one query (what `monitor render` prints)."""
     return compile_parts(
         config, checks, monitor, window, run_at, dialect,
-        store=store, live=live, split=False, wh=wh,
+        store=store, live=live, split=False, wh=wh, fit=fit,
     )[0]  # fmt: skip
 
 
@@ -271,13 +279,15 @@ def compile_parts(
     live: bool = True,
     split: bool = True,
     wh: Warehouse | None = None,
-    frozen_bins: dict[str, dict[str, list[Any]]] | None = None,
+    frozen_bins: dict[str, dict[str, Any]] | None = None,
     previous_schema: dict[str, str] | None = None,
     cache: CompileCache | None = None,
+    fit: bool = True,
 ) -> list[CompiledCheck]:
     """The queries to run: one, or one per item of the check's `split` param. A
     check that reads `table_schema` gets the columns from `wh` (or from a short
-    read-only connection of its own when none is given).
+    read-only connection of its own when none is given), and so does a check with
+    `fit:` run its fit query (unless `fit` is False: `monitor validate`).
 
     `frozen_bins` and `previous_schema` stand in for what the state store would
     give (the bins earlier runs froze, the columns at the last snapshot), so a
@@ -294,12 +304,19 @@ def compile_parts(
     columns = None
     if "table_schema" in context_names(check, config.check_dirs):
         columns = table_schema(config, monitor, window, store, wh, previous_schema)
+    fits: dict[str, dict[str, Any]] = {}
+    new_fits: dict[str, dict[str, Any]] = {}
+    if check.fit:
+        context = check_context(config, monitor, params, window, base, run_at, frozen, live)
+        fits, new_fits = fit_baseline(config, check, params, context, frozen, dialect, wh, fit)
     param_sets = [params]
     if split and check.split and len(params[check.split]) > 1:
         param_sets = [{**params, check.split: [item]} for item in params[check.split]]
     parts = []
     for p in param_sets:
-        context = check_context(config, monitor, p, window, base, run_at, frozen, live, columns)
+        context = check_context(
+            config, monitor, p, window, base, run_at, frozen, live, columns, fits
+        )
 
         if cache is None:
             compiled = compile_check(check, context, config.check_dirs, dialect)
@@ -310,8 +327,69 @@ def compile_parts(
                 functools.partial(render, check, sql_dirs=config.check_dirs),
                 functools.partial(compile_rendered, check, p, dialect=dialect),
             )
-        parts.append(dataclasses.replace(compiled, spec_key=spec_key))
+        parts.append(dataclasses.replace(compiled, spec_key=spec_key, new_fits=new_fits))
     return parts
+
+
+def fit_feature(params: dict[str, Any]) -> str:
+    """The `feature` a fitted spec is stored under: the columns it was fitted on, so a
+    changed column list fits again (a basis of other columns does not apply)."""
+    return ",".join(params.get("columns") or [])
+
+
+def fit_baseline(
+    config: Config,
+    check: Check,
+    params: dict[str, Any],
+    context: dict[str, Any],
+    frozen: dict[str, dict[str, Any]],
+    dialect: str,
+    wh: Warehouse | None,
+    run: bool = True,
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """A `fit:` check's specs per segment, each with `frozen`: the stored ones, and
+    those its fit query finds for the other segments (fitted now, returned apart so
+    the run can freeze them). The query is told which segments to leave out. With
+    `run` False the query is only rendered and checked (the stored specs alone)."""
+    assert check.fit is not None
+    stored = frozen.get(fit_feature(params), {})
+    rendered = render_macro(check, context, config.check_dirs, check.fit["query"], sorted(stored))
+    tree = parse_sql(rendered, check)
+    sql = transpile(tree, config.warehouse.type, check)  # runs on the warehouse, whatever `dialect`
+    if not run:
+        transpile(tree, dialect, check)  # what `monitor validate` checks: it renders for `dialect`
+        rows: list[dict[str, Any]] = []
+    elif wh is None:
+        with connect(config.warehouse, read_only=True) as own:
+            rows = own.execute(sql)
+    else:
+        rows = wh.execute(sql)
+    new = {
+        segment: spec
+        for segment, spec in fit_segments(check.fit["method"], rows, params).items()
+        if segment not in stored
+    }
+    fits = {segment: {**spec, "frozen": True} for segment, spec in stored.items()}
+    fits |= {segment: {**spec, "frozen": False} for segment, spec in new.items()}
+    return fits, new
+
+
+def new_fit_specs(compiled: CompiledCheck, monitor: MonitorConfig, window: Window) -> list[BinSpec]:
+    """The specs this run fitted that are worth freezing: a basis, from at least
+    `min_samples` baseline rows (like the bins, a thin first baseline fixes nothing)."""
+    if compiled.check.fit is None:
+        return []
+    method, feature = compiled.check.fit["method"], fit_feature(compiled.params)
+    specs = []
+    for segment, spec in compiled.new_fits.items():
+        rows = spec.get("baseline_rows") or 0
+        if "reason" not in spec and rows >= max(monitor.min_samples, 1):
+            specs.append(
+                BinSpec(
+                    monitor.name, compiled.spec_key, segment, feature, method, spec, rows, window
+                )
+            )
+    return specs
 
 
 def table_schema(
@@ -352,7 +430,7 @@ def compute(
     store: StateStore | None = None,
     live: bool = True,
     guard: QueryGuard | None = None,
-    frozen_bins: dict[str, dict[str, list[Any]]] | None = None,
+    frozen_bins: dict[str, dict[str, Any]] | None = None,
     previous_schema: dict[str, str] | None = None,
     cache: CompileCache | None = None,
 ) -> tuple[list[MetricRow], CompiledCheck]:
@@ -404,6 +482,7 @@ def execute_monitor(
             )  # fmt: skip
         judged, status = judge(rows, monitor)
         specs = fitted_bin_specs(judged, monitor, compiled.spec_key, window)
+        specs += new_fit_specs(compiled, monitor, window)
         return RunResult(monitor.name, window, status, None, judged, bin_specs=specs)
     except MonitorError as exc:
         if guard.cancelled:  # the daemon is stopping: this window runs again at start

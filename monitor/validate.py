@@ -97,7 +97,9 @@ def _validate(
         if _without_columns(config, check, m.model, wh, notes, f"monitor {m.name!r}"):
             continue
         try:
-            part = compile_monitor(config, checks, m, window_for(now, m), now, dialect, wh=wh)
+            part = compile_monitor(
+                config, checks, m, window_for(now, m), now, dialect, wh=wh, fit=False
+            )
         except MonitorError as exc:
             problems.append(f"monitor {m.name!r}: {exc}")
             continue
@@ -123,7 +125,7 @@ def _validate(
 
 # What a required param of a check no monitor uses takes, to render it with defaults.
 PLACEHOLDERS: dict[str, object] = {
-    "str": "example", "int": 1, "float": 0.5, "bool": False, "list[str]": ["example"],
+    "str": "example", "int": 1, "float": 0.5, "bool": False, "list[str]": ["example", "example_2"],
     "list[int]": [1], "list[float]": [0.5], "list[list[str]]": [["example"]],
 }  # fmt: skip
 
@@ -170,7 +172,7 @@ def _unused_checks(
         try:
             compile_monitor(
                 example, checks, monitor, window_for(now, monitor), now, config.warehouse.type,
-                wh=wh,
+                wh=wh, fit=False,
             )  # fmt: skip
         except MonitorError as exc:
             placeholders = f" and {params} for its required params" if params else ""

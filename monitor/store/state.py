@@ -45,8 +45,9 @@ class BinSpec:
     spec_key: str
     segment: str
     feature: str
-    kind: str  # quantile | top_k
-    items: list[Any]  # edges (float) or categories (str), in bin order
+    kind: str  # quantile | top_k, or a fit method (pca)
+    # Edges (float) or categories (str) in bin order; a fit method's spec (a mapping).
+    items: list[Any] | dict[str, Any]
     baseline_size: int | None
     fitted_window: Window
 
@@ -92,7 +93,7 @@ class StateStore:
         self._ensured: set[str] = set()
         # Per monitor, read once: {spec_key: {feature: {segment: items}}}, and the
         # windows in which any of its rows was in alert.
-        self._specs: dict[str, dict[str, dict[str, dict[str, list[Any]]]]] = {}
+        self._specs: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
         self._alerting: dict[str, set[Window]] = {}
         self.ensure_tables("runs", run_tables(schema))
 
@@ -197,9 +198,9 @@ class StateStore:
         elif monitor in self._specs:
             for b in specs:
                 keyed = self._specs[monitor].setdefault(b.spec_key, {})
-                keyed.setdefault(b.feature, {})[b.segment] = list(b.items)
+                keyed.setdefault(b.feature, {})[b.segment] = b.items
 
-    def bin_specs(self, monitor: str, spec_key: str) -> dict[str, dict[str, list[Any]]]:
+    def bin_specs(self, monitor: str, spec_key: str) -> dict[str, dict[str, Any]]:
         """The frozen specs of a monitor's binning settings: {feature: {segment: items}}."""
         # A store opened read-only may be older than bin specs; one we opened has them.
         if not self.create and not self.exists("bin_specs"):
@@ -210,7 +211,7 @@ class StateStore:
                 "WHERE monitor = ?",
                 [monitor],
             )
-            specs: dict[str, dict[str, dict[str, list[Any]]]] = {}
+            specs: dict[str, dict[str, dict[str, Any]]] = {}
             for r in rows:
                 keyed = specs.setdefault(r["spec_key"], {})
                 keyed.setdefault(r["feature"], {})[r["segment"]] = json.loads(r["spec"])

@@ -1,0 +1,95 @@
+"""Fits a check needs from its baseline that SQL cannot compute: the runner runs the
+check's fit query (a macro of the check that summarises the baseline per segment),
+turns each segment's row into a spec here with numpy, and passes the specs to the
+check as `fits`. A spec is frozen like the drift checks' bins (monitor.bin_specs,
+kind = the method), so every later window is measured against the same fit.
+
+A check declares it in its header: `fit: {query: <macro>, method: <one of METHODS>}`
+(docs/writing-checks.md, "Fitted specs").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from monitor.errors import CheckError
+
+
+def pca(row: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """A principal-component basis of the standardised baseline (multivariate_drift).
+
+    `row` holds the baseline's `n` rows, each column's mean `mean_<j>` over its finite
+    values and the covariance `cov_<i>_<j>` (i ≤ j) of the mean-imputed columns,
+    divided by n. As scikit-learn's SimpleImputer(mean) → StandardScaler → PCA: each
+    column's scale is its population std (1 where it is 0), the basis the leading
+    eigenvectors of the correlation matrix, as many as `components` or else the fewest
+    whose explained-variance share exceeds `variance` (PCA(n_components=variance)).
+    A spec with a `reason` instead of a basis when the baseline cannot give one.
+    """
+    columns: list[str] = list(params["columns"])
+    p = len(columns)
+    n = int(row.get("n") or 0)
+    means = [row.get(f"mean_{j}") for j in range(p)]
+    spec: dict[str, Any] = {"columns": columns, "baseline_rows": n}
+    if n < 2:
+        return {**spec, "reason": f"the baseline has {n} row(s); a basis needs at least 2"}
+    missing = [c for c, m in zip(columns, means, strict=True) if m is None]
+    if missing:
+        return {**spec, "reason": f"the baseline has no finite values of {', '.join(missing)}"}
+    cov = np.empty((p, p))
+    for i in range(p):
+        for j in range(i, p):
+            cov[i, j] = cov[j, i] = float(row[f"cov_{i}_{j}"])
+    std = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    scales = np.where(std > 0, std, 1.0)
+    correlation = cov / np.outer(scales, scales)
+    values, vectors = np.linalg.eigh(correlation)
+    order = np.argsort(values)[::-1]
+    values, vectors = np.clip(values[order], 0.0, None), vectors[:, order]
+    total = float(values.sum())
+    if total <= 0:
+        return {**spec, "reason": "every column is constant in the baseline"}
+    ratios = values / total
+    k = int(params.get("components") or 0)
+    if k == 0:
+        # scikit-learn's rule: the first k whose cumulative share exceeds `variance`.
+        k = int(np.searchsorted(np.cumsum(ratios), float(params["variance"]), side="right")) + 1
+    k = min(k, p)
+    return {
+        **spec,
+        "means": [float(m) for m in means],  # type: ignore[arg-type]
+        "scales": [float(s) for s in scales],
+        "components": [[float(v) for v in vectors[:, c]] for c in range(k)],
+        "explained_variance_ratio": [float(r) for r in ratios[:k]],
+    }
+
+
+METHODS: dict[str, Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]] = {"pca": pca}
+
+
+def fit_segments(
+    method: str, rows: list[dict[str, Any]], params: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """{segment: spec} from the fit query's rows, one row per segment."""
+    if method not in METHODS:
+        raise CheckError(f"unknown fit method {method!r}; known: {', '.join(sorted(METHODS))}")
+    specs = {}
+    for row in rows:
+        segment = str(row["segment"])
+        spec = METHODS[method](row, params)
+        if any(isinstance(v, float) and not math.isfinite(v) for v in _numbers(spec)):
+            spec = {"columns": spec.get("columns"), "reason": "the baseline's fit is not finite"}
+        specs[segment] = spec
+    return specs
+
+
+def _numbers(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in _numbers(v)]
+    if isinstance(value, list):
+        return [x for v in value for x in _numbers(v)]
+    return [value]

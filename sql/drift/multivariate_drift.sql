@@ -1,0 +1,239 @@
+/* ---
+name: multivariate_drift
+family: drift
+description: |
+  Drift that no single feature shows: a change in how numeric columns relate to each
+  other (a join that pairs the wrong rows, a unit change in one of two correlated
+  fields) leaves every marginal distribution as it was, but a principal-component
+  basis fitted on the baseline no longer reconstructs the window's rows (data
+  reconstruction with PCA, as NannyML's DataReconstructionDriftCalculator; Jolliffe
+  2002, Principal Component Analysis, ch. 10).
+  The fit, once per monitor and segment, then frozen (monitor.bin_specs, kind pca) so
+  the series stays comparable: `baseline_moments` below gives each column's baseline
+  mean μ_j over its finite values and the covariance of the columns with each
+  missing value (NULL, NaN, ±inf) imputed by μ_j, divided by the rows; the runner
+  (monitor/fit.py) takes each column's scale σ_j = its population std (1 where it is
+  0) and the leading eigenvectors W of the correlation matrix: `components` of them,
+  or else the fewest whose explained-variance share exceeds `variance` (as
+  scikit-learn's SimpleImputer(mean) → StandardScaler → PCA(n_components)).
+  Each row, with z_j = (x_j − μ_j) / σ_j (0 where x_j is missing), t = Wᵀz and the
+  reconstruction ẑ = W·t, has the error e = Σ_j (z_j − ẑ_j)².
+  - reconstruction_error: the mean of e over the window's rows; baseline_value: its
+    mean over the baseline's rows (same basis); statistic: Welch's
+    (ē_cur − ē_base) / sqrt(s²_cur/n_cur + s²_base/n_base), s² the sample variances,
+    and p_value its two-sided normal tail (test = 'z'; windows hold hundreds of rows).
+  - missing_rate: share of the window's values (rows × columns) that were missing
+    and imputed; baseline_value: the baseline's.
+  An undefined value is NULL with a `reason` (an empty window or baseline, no basis:
+  a baseline of fewer than 2 rows, a column with no finite value, every column
+  constant).
+params:
+  columns: {type: list[str], required: true, description: "numeric columns, at least 2"}
+  variance: {type: float, default: 0.9, description: "share of variance the kept components explain (0 < variance < 1)"}
+  components: {type: int, default: 0, description: "components to keep; 0 chooses them by `variance`"}
+  by: {type: list[list[str]], default: [], description: "slices, e.g. [[device]]"}
+fit: {query: baseline_moments, method: pca}
+metrics: [reconstruction_error, missing_rate]
+returns: [segment, feature, metric, value, sample_size, baseline_value, baseline_size, p_value, test, statistic, reason]
+--- */
+{#- Helpers (sql/macros/): the model's rows in a time range, segment labels, NaN and
+    ±inf as missing. -#}
+{%- from 'macros/model_rows.sql' import model_rows %}
+{%- from 'macros/segment_label.sql' import segment_label %}
+{%- from 'macros/finite_double.sql' import finite_double %}
+{%- if columns | length < 2 %}{{ fail("multivariate_drift: `columns` needs at least 2 numeric columns") }}{% endif %}
+{%- if not (0 < variance < 1) %}{{ fail("multivariate_drift: `variance` must be between 0 and 1 (exclusive)") }}{% endif %}
+{%- if components < 0 or components > columns | length %}{{ fail("multivariate_drift: `components` must be between 0 and the number of columns") }}{% endif %}
+{%- if baseline is none %}{{ fail("multivariate_drift needs a baseline: set `baseline:` on the monitor (fixed, rolling, seasonal or table)") }}{% endif %}
+{%- set p = columns | length %}
+{#- The baseline rows, with NaN and ±inf as NULL, once per slice of `by`. -#}
+{%- macro baseline_rows() %}
+    {%- for slice in [[]] + by %}
+    {% if not loop.first %}UNION ALL {% endif -%}
+    SELECT {{ segment_label(slice) }} AS segment
+           {%- for col in columns %}, {{ finite_double(col) }} AS x_{{ loop.index0 }}{% endfor %}
+    FROM (
+        {%- if baseline.table %}
+        SELECT * FROM {{ baseline.table | table }}
+        {%- else %}
+        {{ model_rows(model.predictions, model.name, baseline.ranges, role) | indent(8) }}
+        {%- endif %}
+    ) AS baseline_rows
+    {%- endfor %}
+{%- endmacro %}
+{#- The fit query (header `fit`): per segment not in `skip` (those have a frozen
+    basis), the rows n, each column's mean over its finite values, and the
+    covariances of the mean-imputed columns (divided by n). monitor/fit.py turns a
+    row into the basis. -#}
+{%- macro baseline_moments(skip) %}
+WITH observed AS (
+    {{- baseline_rows() }}
+),
+kept AS (
+    SELECT * FROM observed
+    {%- if skip %}
+    WHERE segment NOT IN {{ skip | literal }}
+    {%- endif %}
+),
+means AS (
+    SELECT segment, COUNT(*) AS n
+           {%- for j in range(p) %}, AVG(x_{{ j }}) AS mean_{{ j }}{% endfor %}
+    FROM kept
+    GROUP BY segment
+)
+SELECT m.segment, m.n
+       {%- for j in range(p) %}, m.mean_{{ j }}{% endfor %}
+       {%- for i in range(p) %}{% for j in range(i, p) %},
+       SUM(COALESCE(k.x_{{ i }} - m.mean_{{ i }}, 0) * COALESCE(k.x_{{ j }} - m.mean_{{ j }}, 0)) / m.n AS cov_{{ i }}_{{ j }}
+       {%- endfor %}{% endfor %}
+FROM kept AS k
+JOIN means AS m ON m.segment = k.segment
+GROUP BY m.segment, m.n{% for j in range(p) %}, m.mean_{{ j }}{% endfor %}
+{%- endmacro %}
+{#- The segments with a basis, and k, the most components any of them keeps (a
+    segment that keeps fewer is padded with zero components, which change nothing). -#}
+{%- set found = namespace(bases=[], k=0, reasons=[]) %}
+{%- for segment, spec in fits | dictsort %}
+{%- if spec.get('components') %}
+{%- set found.bases = found.bases + [(segment, spec)] %}
+{%- set found.k = [found.k, spec.components | length] | max %}
+{%- elif spec.get('reason') %}
+{%- set found.reasons = found.reasons + [(segment, 'no basis: ' ~ spec.reason)] %}
+{%- endif %}
+{%- endfor %}
+{%- set bases, k, reasons = found.bases, found.k, found.reasons %}
+WITH
+current_window AS (
+    {{ model_rows(model.predictions, model.name, [window], role) }}
+),
+baseline_window AS (
+    {%- if baseline.table %}
+    SELECT * FROM {{ baseline.table | table }}
+    {%- else %}
+    {{ model_rows(model.predictions, model.name, baseline.ranges, role) }}
+    {%- endif %}
+),
+-- Every row of both samples once per slice of `by` ('all' first), NaN and ±inf as
+-- NULL; plus one row of sample 'none' (counted in neither) so the 'all' segment
+-- exists even when both windows are empty.
+observations AS (
+    {%- for slice in [[]] + by %}{% set first_slice = loop.first %}
+    {%- for sample, source in [('cur', 'current_window'), ('base', 'baseline_window')] %}
+    {% if not (first_slice and loop.first) %}UNION ALL {% endif -%}
+    SELECT {{ sample | literal }} AS sample, {{ segment_label(slice) }} AS segment
+           {%- for col in columns %}, {{ finite_double(col) }} AS x_{{ loop.index0 }}{% endfor %}
+    FROM {{ source }}
+    {%- endfor %}
+    {%- endfor %}
+    UNION ALL SELECT 'none', 'all'{% for j in range(p) %}, CAST(NULL AS DOUBLE){% endfor %}
+),
+-- The fitted basis of each segment that has one: the means μ, the scales σ, and
+-- the k components W (w_c_j: component c's weight of column j). Numbers are written
+-- as text and cast, which round-trips a DOUBLE exactly.
+{%- if bases %}
+basis AS (
+    SELECT * FROM (VALUES
+    {%- for segment, spec in bases %}
+        {% if not loop.first %}, {% endif %}({{ segment | literal }}
+        {%- for j in range(p) %}, CAST({{ (spec.means[j] | string) | literal }} AS DOUBLE){% endfor %}
+        {%- for j in range(p) %}, CAST({{ (spec.scales[j] | string) | literal }} AS DOUBLE){% endfor %}
+        {%- for c in range(k) %}{% for j in range(p) %}, CAST({{ ((spec.components[c][j] if c < spec.components | length else 0.0) | string) | literal }} AS DOUBLE){% endfor %}{% endfor %})
+    {%- endfor %}
+    ) AS b(segment{% for j in range(p) %}, mu_{{ j }}{% endfor %}{% for j in range(p) %}, sigma_{{ j }}{% endfor %}{% for c in range(k) %}{% for j in range(p) %}, w_{{ c }}_{{ j }}{% endfor %}{% endfor %})
+),
+{%- else %}
+basis AS (
+    SELECT CAST(NULL AS VARCHAR) AS segment WHERE FALSE
+),
+{%- endif %}
+-- z_j = (x_j − μ_j) / σ_j, 0 where x_j is missing (imputed with the mean).
+standardised AS (
+    SELECT o.sample, o.segment,
+           (b.segment IS NOT NULL) AS has_basis,
+           {% for j in range(p) %}(CASE WHEN o.x_{{ j }} IS NULL THEN 1 ELSE 0 END){% if not loop.last %} + {% endif %}{% endfor %} AS missing
+           {%- if bases %}{% for j in range(p) %},
+           COALESCE((o.x_{{ j }} - b.mu_{{ j }}) / b.sigma_{{ j }}, 0) AS z_{{ j }}
+           {%- endfor %}{% endif %}
+    FROM observations AS o
+    LEFT JOIN basis AS b ON b.segment = o.segment
+    WHERE o.sample <> 'none'
+),
+{%- if bases %}
+-- The scores t_c = Σ_j w_c_j · z_j.
+projected AS (
+    SELECT s.*
+           {%- for c in range(k) %},
+           {% for j in range(p) %}{% if not loop.first %} + {% endif %}b.w_{{ c }}_{{ j }} * s.z_{{ j }}{% endfor %} AS t_{{ c }}
+           {%- endfor %}
+    FROM standardised AS s
+    JOIN basis AS b ON b.segment = s.segment
+),
+-- e = Σ_j (z_j − ẑ_j)², ẑ_j = Σ_c w_c_j · t_c.
+errors AS (
+    SELECT p.sample, p.segment, p.missing,
+           {% for j in range(p) %}{% if not loop.first %}
+           + {% endif %}POWER(p.z_{{ j }} - ({% for c in range(k) %}{% if not loop.first %} + {% endif %}b.w_{{ c }}_{{ j }} * p.t_{{ c }}{% endfor %}), 2){% endfor %} AS error
+    FROM projected AS p
+    JOIN basis AS b ON b.segment = p.segment
+    UNION ALL
+    SELECT sample, segment, missing, CAST(NULL AS DOUBLE) FROM standardised WHERE NOT has_basis
+),
+{%- else %}
+errors AS (
+    SELECT sample, segment, missing, CAST(NULL AS DOUBLE) AS error FROM standardised
+),
+{%- endif %}
+-- Per segment and sample: rows, missing values, the errors' mean and sample variance.
+totals AS (
+    SELECT seg.segment,
+           COUNT(CASE WHEN e.sample = 'cur' THEN 1 END) AS rows_cur,
+           COUNT(CASE WHEN e.sample = 'base' THEN 1 END) AS rows_base,
+           SUM(CASE WHEN e.sample = 'cur' THEN e.missing ELSE 0 END) AS missing_cur,
+           SUM(CASE WHEN e.sample = 'base' THEN e.missing ELSE 0 END) AS missing_base,
+           AVG(CASE WHEN e.sample = 'cur' THEN e.error END) AS error_cur,
+           AVG(CASE WHEN e.sample = 'base' THEN e.error END) AS error_base,
+           VAR_SAMP(CASE WHEN e.sample = 'cur' THEN e.error END) AS var_cur,
+           VAR_SAMP(CASE WHEN e.sample = 'base' THEN e.error END) AS var_base,
+           MAX(CASE WHEN b.segment IS NOT NULL THEN 1 ELSE 0 END) AS has_basis
+    FROM (SELECT DISTINCT segment FROM observations) AS seg
+    LEFT JOIN errors AS e ON e.segment = seg.segment
+    LEFT JOIN basis AS b ON b.segment = seg.segment
+    GROUP BY seg.segment
+),
+-- Welch's statistic of the two mean errors; NULL when a side has fewer than 2 rows
+-- or both errors are constant (no spread to compare against).
+tested AS (
+    SELECT *,
+           (error_cur - error_base) / NULLIF(SQRT(var_cur / rows_cur + var_base / rows_base), 0) AS welch
+    FROM totals
+),
+metric_rows AS (
+    SELECT segment, '' AS feature, 'reconstruction_error' AS metric,
+           error_cur AS value, rows_cur AS sample_size,
+           error_base AS baseline_value, rows_base AS baseline_size,
+           CAST(NULL AS DOUBLE) AS p_value,
+           CASE WHEN welch IS NOT NULL THEN 'z' END AS test,
+           welch AS statistic,
+           CASE
+               WHEN rows_cur = 0 THEN 'the current window has no rows'
+               WHEN rows_base = 0 THEN 'the baseline has no rows'
+               WHEN has_basis = 0 THEN {% if reasons %}CASE segment
+                   {%- for segment, reason in reasons %}
+                   WHEN {{ segment | literal }} THEN {{ reason | literal }}
+                   {%- endfor %}
+                   ELSE 'no basis: the baseline gave none for this segment' END
+                   {%- else %}'no basis: the baseline gave none for this segment'{% endif %}
+           END AS reason
+    FROM tested
+    UNION ALL
+    SELECT segment, '', 'missing_rate',
+           missing_cur * 1.0 / NULLIF(rows_cur * {{ p }}, 0), rows_cur,
+           missing_base * 1.0 / NULLIF(rows_base * {{ p }}, 0), rows_base,
+           CAST(NULL AS DOUBLE), CAST(NULL AS VARCHAR), CAST(NULL AS DOUBLE),
+           CASE WHEN rows_cur = 0 THEN 'the current window has no rows' END
+    FROM tested
+)
+SELECT segment, feature, metric, value, sample_size, baseline_value, baseline_size,
+       p_value, test, statistic, reason
+FROM metric_rows
+ORDER BY segment, metric
