@@ -14,9 +14,15 @@ land inside the monitored period for any `--days`:
 - PIPELINE_BREAK (days − 9 and days − 8): `amount` arrives in cents on android;
 - SHADOW_COUNTRY (last 6 days): shadow v2 scores all traffic from PT just over its
   threshold (it would block the whole country) while its aggregate AUC stays better
-  than v1's: v2 is the sharper model everywhere else.
+  than v1's: v2 is the sharper model everywhere else;
+- FEATURE_JOIN (days − 4 and days − 3): the feature store's 7-day transaction count
+  (`tx_count_7d`, which follows the 24-hour count: correlation ≈ 0.9) is joined to
+  the wrong requests of the day. Each column's own distribution is exactly as
+  before; only their relation breaks, which multivariate drift sees and no
+  univariate check can.
 
-`tx_count_24h` and `distance_km` never change and must never alert. Everything is
+`tx_count_24h`, `tx_count_7d` and `distance_km` never change on their own and must
+never alert on their own. Everything is
 generated with numpy from one seed and loaded through Arrow, so `--rows-per-day`
 scales to millions.
 """
@@ -53,6 +59,7 @@ class Incidents:
     pipeline_break: tuple[date, date]
     shadow_country: tuple[date, date]
     flapping: tuple[date, date]
+    feature_join: tuple[date, date]
     country: str = "PT"
     device: str = "android"
     flapping_country: str = "GB"
@@ -67,6 +74,7 @@ def incidents_for(days: int) -> Incidents:
         pipeline_break=(day(days - 9), day(days - 8)),
         shadow_country=(day(days - 6), day(days - 1)),
         flapping=(day(days - 12), day(days - 7)),
+        feature_join=(day(days - 4), day(days - 3)),
     )
 
 
@@ -88,6 +96,9 @@ def generate_days(
     if rows_per_day < 100:
         raise ValueError("rows_per_day must be at least 100")
     rng = np.random.default_rng(seed)
+    # The 7-day count draws from a stream of its own, so the rest of the world is the
+    # same as before the column existed.
+    rng_7d = np.random.default_rng([seed, 7])
     inc = incidents_for(days)
     preds: dict[str, list[np.ndarray]] = {}
     feedback: dict[str, list[np.ndarray]] = {}
@@ -117,6 +128,9 @@ def generate_days(
         amount = np.round(rng.lognormal(3.4 + (0.15 if weekend else 0.0), 1.0, n), 2)
         account_age = np.floor(rng.exponential(420, n))
         tx_count = rng.poisson(2.2, n).astype(np.float64)
+        tx_count_7d = 3 * tx_count + rng_7d.poisson(6.0, n)
+        if inc.feature_join[0] <= today <= inc.feature_join[1]:
+            tx_count_7d = rng_7d.permutation(tx_count_7d)  # joined to the wrong requests
         distance = np.round(rng.lognormal(2.0, 1.1, n), 3)
 
         # True fraud propensity: risky merchants, young accounts, bursts, far away.
@@ -156,6 +170,7 @@ def generate_days(
                 amount=logged_amount,
                 account_age_days=logged_age,
                 tx_count_24h=tx_count,
+                tx_count_7d=tx_count_7d,
                 distance_km=distance,
                 merchant_category=merchant,
                 country=country,

@@ -355,15 +355,14 @@ def fit_baseline(
     stored = frozen.get(fit_feature(params), {})
     rendered = render_macro(check, context, config.check_dirs, check.fit["query"], sorted(stored))
     tree = parse_sql(rendered, check)
-    sql = transpile(tree, config.warehouse.type, check)  # runs on the warehouse, whatever `dialect`
     if not run:
         transpile(tree, dialect, check)  # what `monitor validate` checks: it renders for `dialect`
         rows: list[dict[str, Any]] = []
-    elif wh is None:
+    elif wh is None:  # `monitor render`, maybe for another dialect: the query runs here
         with connect(config.warehouse, read_only=True) as own:
-            rows = own.execute(sql)
+            rows = own.execute(transpile(tree, own.dialect, check))
     else:
-        rows = wh.execute(sql)
+        rows = wh.execute(transpile(tree, wh.dialect, check))
     new = {
         segment: spec
         for segment, spec in fit_segments(check.fit["method"], rows, params).items()

@@ -27,7 +27,8 @@ def pca(row: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     divided by n. As scikit-learn's SimpleImputer(mean) → StandardScaler → PCA: each
     column's scale is its population std (1 where it is 0), the basis the leading
     eigenvectors of the correlation matrix, as many as `components` or else the fewest
-    whose explained-variance share exceeds `variance` (PCA(n_components=variance)).
+    whose explained-variance share exceeds `variance` (PCA(n_components=variance)), and
+    never all p of them (that reconstructs every row exactly).
     A spec with a `reason` instead of a basis when the baseline cannot give one.
     """
     columns: list[str] = list(params["columns"])
@@ -58,7 +59,9 @@ def pca(row: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     if k == 0:
         # scikit-learn's rule: the first k whose cumulative share exceeds `variance`.
         k = int(np.searchsorted(np.cumsum(ratios), float(params["variance"]), side="right")) + 1
-    k = min(k, p)
+    # Keeping every component reconstructs any row exactly: the error would be
+    # rounding noise. One is always left out, whatever `variance` asks.
+    k = min(k, p - 1)
     return {
         **spec,
         "means": [float(m) for m in means],  # type: ignore[arg-type]

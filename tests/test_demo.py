@@ -76,10 +76,26 @@ def test_null_spike_and_shadow_country_fire(demo_run) -> None:
 def test_clean_features_never_alert(demo_run) -> None:
     _, rows, _, _ = demo_run
     inc = incidents_for(DAYS)
-    assert not [r for r in rows if r[2] in ("tx_count_24h", "distance_km")]
+    assert not [r for r in rows if r[2] in ("tx_count_24h", "tx_count_7d", "distance_km")]
     assert not [r for r in rows if r[0] == "fraud-category-drift"]
     age = {r[4] for r in rows if r[2] == "account_age_days"}
     assert age == {day(inc.null_spike)}
+
+
+@pytest.mark.slow
+def test_a_wrong_join_only_the_feature_relations_see(demo_run) -> None:
+    """tx_count_7d joined to the wrong requests for two days: each column's own
+    distribution is unchanged, so no univariate monitor breaches on those days, while
+    the multivariate one alerts on both (and on the pipeline break, whose cents change
+    amount's relation to the rest; nowhere else)."""
+    _, rows, _, _ = demo_run
+    inc = incidents_for(DAYS)
+    joined = {day(inc.feature_join[0]), day(inc.feature_join[1])}
+    broken = {day(inc.pipeline_break[0]), day(inc.pipeline_break[1])}
+    relations = {r[4] for r in rows if r[0] == "fraud-feature-relations" and r[5] == "alert"}
+    assert joined <= relations <= joined | broken
+    univariate = ("fraud-feature-drift", "fraud-feature-nulls", "fraud-category-drift")
+    assert not [r for r in rows if r[0] in univariate and r[4] in joined]
 
 
 @pytest.mark.slow

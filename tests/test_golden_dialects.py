@@ -28,12 +28,24 @@ DIALECTS = ("snowflake", "bigquery", "trino", "databricks")
 
 def golden_config(folder: Path) -> Config:
     """The parity monitors, over a DuckDB file whose predictions table has a few of
-    the demo's columns: the schema check renders the columns it finds there."""
+    the demo's columns: the schema check renders the columns it finds there. Four rows
+    in a seasonal baseline day of RUN_AT give multivariate_drift a basis to write out,
+    one whose numbers are exact on any machine (uncorrelated columns of equal spread:
+    the identity, scales √½; the demo's fraud-feature-relations finds no finite
+    account_age_days there, so it renders without one)."""
     config = parity_config(folder)
     con = duckdb.connect(str(config.warehouse.path))
     con.execute(
         "CREATE TABLE prediction_outcomes (prediction_id VARCHAR, ts TIMESTAMP, "
-        "model_name VARCHAR, role VARCHAR, score DOUBLE, amount DOUBLE, country VARCHAR)"
+        "model_name VARCHAR, role VARCHAR, score DOUBLE, amount DOUBLE, country VARCHAR, "
+        "account_age_days DOUBLE, tx_count_24h DOUBLE, tx_count_7d DOUBLE, distance_km DOUBLE)"
+    )
+    con.execute(
+        "INSERT INTO prediction_outcomes (prediction_id, ts, model_name, role, score, amount, "
+        "country) SELECT 'p' || i, TIMESTAMP '2026-10-14 12:00', 'fraud', 'production', score, "
+        "amount, 'FR' "
+        "FROM (VALUES (1, 0.0, 1.0), (2, 0.0, -1.0), (3, 1.0, 0.0), (4, -1.0, 0.0)) "
+        "AS t(i, score, amount)"
     )
     con.close()
     return config

@@ -58,7 +58,7 @@ def test_init_writes_a_config_that_validates_and_runs(logs: Path, tmp_path: Path
     }
     model = doc["models"]["fraud"]
     assert model["features"] == {
-        "numeric": ["amount", "account_age_days", "tx_count_24h", "distance_km"],
+        "numeric": ["amount", "account_age_days", "tx_count_24h", "tx_count_7d", "distance_km"],
         "categorical": ["merchant_category", "country", "device"],
     }
     assert model["slices"] == ["device", "country"]  # 3 and 7 values: the fewest first
@@ -207,7 +207,7 @@ def test_init_from_postgresql_keeps_the_password_out_of_the_file(
     assert doc["warehouse"]["type"] == "postgres"
     assert doc["warehouse"]["password_env"] == "MONITOR_PG_PASSWORD"
     assert doc["models"]["fraud"]["features"]["numeric"] == [
-        "amount", "account_age_days", "tx_count_24h", "distance_km",
+        "amount", "account_age_days", "tx_count_24h", "tx_count_7d", "distance_km",
     ]  # fmt: skip
     monkeypatch.setenv("MONITOR_PG_PASSWORD", "s3cret")
     code, text = cli("validate", "--config", str(out))

@@ -59,6 +59,7 @@ def reference(base: np.ndarray, cur: np.ndarray, **pca: object) -> dict[str, flo
     imputer = SimpleImputer(strategy="mean").fit(base)
     scaler = StandardScaler().fit(imputer.transform(base))
     model = PCA(svd_solver="full", **pca).fit(scaler.transform(imputer.transform(base)))  # type: ignore[arg-type]
+    assert model.n_components_ < base.shape[1], "the check never keeps every component"
 
     def errors(x: np.ndarray) -> np.ndarray:
         z = scaler.transform(imputer.transform(x))
@@ -94,7 +95,11 @@ def test_matches_scikit_learn(world, params) -> None:
     world.load(base, cur)
     (result,) = world.run([monitor(**params)])
     rows = metric_map(result)
-    ref = reference(matrix(base), matrix(cur), n_components=params.get("components") or params.get("variance", 0.9))
+    ref = reference(
+        matrix(base),
+        matrix(cur),
+        n_components=params.get("components") or params.get("variance", 0.9),
+    )
     assert_matches(rows[("all", "", "reconstruction_error")], ref)
     missing = rows[("all", "", "missing_rate")]
     assert missing["value"] == pytest.approx(ref["missing_rate"], rel=RTOL)
@@ -118,7 +123,8 @@ def test_each_slice_has_its_own_basis(world) -> None:
     rows = metric_map(result)
     for device in ("ios", "web"):
         pick = lambda part, d=device: {  # noqa: E731
-            c: [v for v, dev in zip(part[c], part["device"], strict=True) if dev == d] for c in COLUMNS
+            c: [v for v, dev in zip(part[c], part["device"], strict=True) if dev == d]
+            for c in COLUMNS
         }
         ref = reference(matrix(pick(base)), matrix(pick(cur)), n_components=0.9)
         assert_matches(rows[(f"device={device}", "", "reconstruction_error")], ref)
@@ -167,3 +173,20 @@ def test_it_sees_a_decoupling_that_no_single_column_shows(world) -> None:
     (breach,) = mv.breaches
     assert breach.metric == "reconstruction_error" and breach.status == "alert"
     assert breach.value > 2 * breach.baseline_value and breach.p_value < 1e-12
+
+
+def test_one_component_is_always_left_out(world) -> None:
+    """Two uncorrelated columns explain 0.5 each: `variance` 0.99 would keep both, which
+    reconstructs every row exactly (errors of 1e-32, a statistic of rounding noise).
+    The check keeps one and measures the other."""
+    rng = np.random.default_rng(1)
+    part = lambda n: {"a": list(rng.normal(size=n)), "b": list(rng.normal(size=n))}  # noqa: E731
+    world.load(part(500), part(500))
+    (result,) = world.run(
+        [{**monitor(variance=0.99), "params": {"columns": ["a", "b"], "variance": 0.99}}]
+    )
+    row = metric_map(result)[("all", "", "reconstruction_error")]
+    (spec,) = read_db(world.db, "SELECT spec FROM monitor.bin_specs")
+    assert len(json.loads(spec[0])["components"]) == 1
+    assert 0.5 < row["value"] < 1.5 and 0.5 < row["baseline_value"] < 1.5
+    assert row["statistic"] is not None and abs(row["statistic"]) < 5

@@ -63,6 +63,8 @@ EXTRA_MONITORS = [
     {"name": "p-drift-rolling", "model": "fraud", "check": "numeric_drift",
      "baseline": {"kind": "rolling", "days": 7},
      "params": {"columns": ["amount", "distance_km"]}},
+    {"name": "p-multivariate", "model": "fraud", "check": "multivariate_drift",
+     "params": {"columns": ["amount", "score"], "by": [["country"]]}},
     {"name": "p-guardrails-all", "model": "fraud", "check": "slice_metrics",
      "window": "7d", "lag": "14d",
      "params": {"slices": [["country"]], "metrics": ["positive_rate", "precision", "recall",

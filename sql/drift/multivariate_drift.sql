@@ -15,13 +15,16 @@ description: |
   (monitor/fit.py) takes each column's scale σ_j = its population std (1 where it is
   0) and the leading eigenvectors W of the correlation matrix: `components` of them,
   or else the fewest whose explained-variance share exceeds `variance` (as
-  scikit-learn's SimpleImputer(mean) → StandardScaler → PCA(n_components)).
+  scikit-learn's SimpleImputer(mean) → StandardScaler → PCA(n_components)), at most
+  p − 1 of the p columns (all of them would reconstruct every row exactly).
   Each row, with z_j = (x_j − μ_j) / σ_j (0 where x_j is missing), t = Wᵀz and the
   reconstruction ẑ = W·t, has the error e = Σ_j (z_j − ẑ_j)².
   - reconstruction_error: the mean of e over the window's rows; baseline_value: its
     mean over the baseline's rows (same basis); statistic: Welch's
     (ē_cur − ē_base) / sqrt(s²_cur/n_cur + s²_base/n_base), s² the sample variances,
-    and p_value its two-sided normal tail (test = 'z'; windows hold hundreds of rows).
+    and p_value its two-sided normal tail (test = 'z'; windows hold hundreds of rows);
+    NULL when a side has fewer than 2 rows or the standard error is below 1e-12
+    (errors that are all rounding noise, e.g. rows exactly on the basis).
   - missing_rate: share of the window's values (rows × columns) that were missing
     and imputed; baseline_value: the baseline's.
   An undefined value is NULL with a `reason` (an empty window or baseline, no basis:
@@ -43,7 +46,7 @@ returns: [segment, feature, metric, value, sample_size, baseline_value, baseline
 {%- from 'macros/finite_double.sql' import finite_double %}
 {%- if columns | length < 2 %}{{ fail("multivariate_drift: `columns` needs at least 2 numeric columns") }}{% endif %}
 {%- if not (0 < variance < 1) %}{{ fail("multivariate_drift: `variance` must be between 0 and 1 (exclusive)") }}{% endif %}
-{%- if components < 0 or components > columns | length %}{{ fail("multivariate_drift: `components` must be between 0 and the number of columns") }}{% endif %}
+{%- if components < 0 or components >= columns | length %}{{ fail("multivariate_drift: `components` must be at least 0 and fewer than the columns (all of them reconstruct every row exactly)") }}{% endif %}
 {%- if baseline is none %}{{ fail("multivariate_drift needs a baseline: set `baseline:` on the monitor (fixed, rolling, seasonal or table)") }}{% endif %}
 {%- set p = columns | length %}
 {#- The baseline rows, with NaN and ±inf as NULL, once per slice of `by`. -#}
@@ -201,10 +204,13 @@ totals AS (
     GROUP BY seg.segment
 ),
 -- Welch's statistic of the two mean errors; NULL when a side has fewer than 2 rows
--- or both errors are constant (no spread to compare against).
+-- or the standard error is below 1e-12: errors of order one (squared standardised
+-- distances) spread that little are rounding noise, not evidence.
 tested AS (
     SELECT *,
-           (error_cur - error_base) / NULLIF(SQRT(var_cur / rows_cur + var_base / rows_base), 0) AS welch
+           CASE WHEN SQRT(var_cur / rows_cur + var_base / rows_base) > 1e-12
+                THEN (error_cur - error_base) / SQRT(var_cur / rows_cur + var_base / rows_base)
+           END AS welch
     FROM totals
 ),
 metric_rows AS (

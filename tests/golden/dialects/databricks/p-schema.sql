@@ -26,6 +26,22 @@ WITH current_columns AS (
   SELECT
     'country' AS column_name,
     'VARCHAR' AS data_type
+  UNION ALL
+  SELECT
+    'account_age_days' AS column_name,
+    'DOUBLE' AS data_type
+  UNION ALL
+  SELECT
+    'tx_count_24h' AS column_name,
+    'DOUBLE' AS data_type
+  UNION ALL
+  SELECT
+    'tx_count_7d' AS column_name,
+    'DOUBLE' AS data_type
+  UNION ALL
+  SELECT
+    'distance_km' AS column_name,
+    'DOUBLE' AS data_type
 ), previous_columns /* This monitor's last snapshot before the window: the columns its latest earlier run */ /* recorded a type for (a removed column's row records none). */ AS (
   SELECT
     CAST(NULL AS STRING) AS column_name,

@@ -1,0 +1,256 @@
+WITH current_window AS (
+  SELECT
+    *
+  FROM `prediction_outcomes`
+  WHERE
+    `model_name` = 'fraud'
+    AND `role` = 'production'
+    AND (
+      (
+        ts >= CAST('2026-10-21 00:00:00.000000' AS DATETIME)
+        AND ts < CAST('2026-10-22 00:00:00.000000' AS DATETIME)
+      )
+    )
+), baseline_window AS (
+  SELECT
+    *
+  FROM `prediction_outcomes`
+  WHERE
+    `model_name` = 'fraud'
+    AND `role` = 'production'
+    AND (
+      (
+        ts >= CAST('2026-09-23 00:00:00.000000' AS DATETIME)
+        AND ts < CAST('2026-09-24 00:00:00.000000' AS DATETIME)
+      )
+      OR (
+        ts >= CAST('2026-09-30 00:00:00.000000' AS DATETIME)
+        AND ts < CAST('2026-10-01 00:00:00.000000' AS DATETIME)
+      )
+      OR (
+        ts >= CAST('2026-10-07 00:00:00.000000' AS DATETIME)
+        AND ts < CAST('2026-10-08 00:00:00.000000' AS DATETIME)
+      )
+      OR (
+        ts >= CAST('2026-10-14 00:00:00.000000' AS DATETIME)
+        AND ts < CAST('2026-10-15 00:00:00.000000' AS DATETIME)
+      )
+    )
+), observations /* Every row of both samples once per slice of `by` ('all' first), NaN and ±inf as */ /* NULL; plus one row of sample 'none' (counted in neither) so the 'all' segment */ /* exists even when both windows are empty. */ AS (
+  SELECT
+    'cur' AS sample,
+    'all' AS segment,
+    CASE
+      WHEN NOT IS_INF(CAST(`amount` AS FLOAT64)) AND NOT IS_NAN(CAST(`amount` AS FLOAT64))
+      THEN CAST(`amount` AS FLOAT64)
+    END AS x_0,
+    CASE
+      WHEN NOT IS_INF(CAST(`score` AS FLOAT64)) AND NOT IS_NAN(CAST(`score` AS FLOAT64))
+      THEN CAST(`score` AS FLOAT64)
+    END AS x_1
+  FROM current_window
+  UNION ALL
+  SELECT
+    'base' AS sample,
+    'all' AS segment,
+    CASE
+      WHEN NOT IS_INF(CAST(`amount` AS FLOAT64)) AND NOT IS_NAN(CAST(`amount` AS FLOAT64))
+      THEN CAST(`amount` AS FLOAT64)
+    END AS x_0,
+    CASE
+      WHEN NOT IS_INF(CAST(`score` AS FLOAT64)) AND NOT IS_NAN(CAST(`score` AS FLOAT64))
+      THEN CAST(`score` AS FLOAT64)
+    END AS x_1
+  FROM baseline_window
+  UNION ALL
+  SELECT
+    'cur' AS sample,
+    'country=' || COALESCE(CAST(`country` AS STRING), '<null>') AS segment,
+    CASE
+      WHEN NOT IS_INF(CAST(`amount` AS FLOAT64)) AND NOT IS_NAN(CAST(`amount` AS FLOAT64))
+      THEN CAST(`amount` AS FLOAT64)
+    END AS x_0,
+    CASE
+      WHEN NOT IS_INF(CAST(`score` AS FLOAT64)) AND NOT IS_NAN(CAST(`score` AS FLOAT64))
+      THEN CAST(`score` AS FLOAT64)
+    END AS x_1
+  FROM current_window
+  UNION ALL
+  SELECT
+    'base' AS sample,
+    'country=' || COALESCE(CAST(`country` AS STRING), '<null>') AS segment,
+    CASE
+      WHEN NOT IS_INF(CAST(`amount` AS FLOAT64)) AND NOT IS_NAN(CAST(`amount` AS FLOAT64))
+      THEN CAST(`amount` AS FLOAT64)
+    END AS x_0,
+    CASE
+      WHEN NOT IS_INF(CAST(`score` AS FLOAT64)) AND NOT IS_NAN(CAST(`score` AS FLOAT64))
+      THEN CAST(`score` AS FLOAT64)
+    END AS x_1
+  FROM baseline_window
+  UNION ALL
+  SELECT
+    'none',
+    'all',
+    CAST(NULL AS FLOAT64),
+    CAST(NULL AS FLOAT64)
+), basis /* The fitted basis of each segment that has one: the means μ, the scales σ, and */ /* the k components W (w_c_j: component c's weight of column j). Numbers are written */ /* as text and cast, which round-trips a DOUBLE exactly. */ AS (
+  SELECT
+    *
+  FROM UNNEST([
+    STRUCT(
+      'all' AS segment,
+      CAST('0.0' AS FLOAT64) AS mu_0,
+      CAST('0.0' AS FLOAT64) AS mu_1,
+      CAST('0.7071067811865476' AS FLOAT64) AS sigma_0,
+      CAST('0.7071067811865476' AS FLOAT64) AS sigma_1,
+      CAST('0.0' AS FLOAT64) AS w_0_0,
+      CAST('1.0' AS FLOAT64) AS w_0_1
+    ),
+    STRUCT(
+      'country=FR' AS segment,
+      CAST('0.0' AS FLOAT64) AS mu_0,
+      CAST('0.0' AS FLOAT64) AS mu_1,
+      CAST('0.7071067811865476' AS FLOAT64) AS sigma_0,
+      CAST('0.7071067811865476' AS FLOAT64) AS sigma_1,
+      CAST('0.0' AS FLOAT64) AS w_0_0,
+      CAST('1.0' AS FLOAT64) AS w_0_1
+    )
+  ]) AS b
+), standardised /* z_j = (x_j − μ_j) / σ_j, 0 where x_j is missing (imputed with the mean). */ AS (
+  SELECT
+    o.sample,
+    o.segment,
+    (
+      NOT b.segment IS NULL
+    ) AS has_basis,
+    (
+      CASE WHEN o.x_0 IS NULL THEN 1 ELSE 0 END
+    ) + (
+      CASE WHEN o.x_1 IS NULL THEN 1 ELSE 0 END
+    ) AS missing,
+    COALESCE((
+      o.x_0 - b.mu_0
+    ) / b.sigma_0, 0) AS z_0,
+    COALESCE((
+      o.x_1 - b.mu_1
+    ) / b.sigma_1, 0) AS z_1
+  FROM observations AS o
+  LEFT JOIN basis AS b
+    ON b.segment = o.segment
+  WHERE
+    o.sample <> 'none'
+), projected /* The scores t_c = Σ_j w_c_j · z_j. */ AS (
+  SELECT
+    s.*,
+    b.w_0_0 * s.z_0 + b.w_0_1 * s.z_1 AS t_0
+  FROM standardised AS s
+  JOIN basis AS b
+    ON b.segment = s.segment
+), errors /* e = Σ_j (z_j − ẑ_j)², ẑ_j = Σ_c w_c_j · t_c. */ AS (
+  SELECT
+    p.sample,
+    p.segment,
+    p.missing,
+    POWER(p.z_0 - (
+      b.w_0_0 * p.t_0
+    ), 2) + POWER(p.z_1 - (
+      b.w_0_1 * p.t_0
+    ), 2) AS error
+  FROM projected AS p
+  JOIN basis AS b
+    ON b.segment = p.segment
+  UNION ALL
+  SELECT
+    sample,
+    segment,
+    missing,
+    CAST(NULL AS FLOAT64)
+  FROM standardised
+  WHERE
+    NOT has_basis
+), totals /* Per segment and sample: rows, missing values, the errors' mean and sample variance. */ AS (
+  SELECT
+    seg.segment,
+    COUNT(CASE WHEN e.sample = 'cur' THEN 1 END) AS rows_cur,
+    COUNT(CASE WHEN e.sample = 'base' THEN 1 END) AS rows_base,
+    SUM(CASE WHEN e.sample = 'cur' THEN e.missing ELSE 0 END) AS missing_cur,
+    SUM(CASE WHEN e.sample = 'base' THEN e.missing ELSE 0 END) AS missing_base,
+    AVG(CASE WHEN e.sample = 'cur' THEN e.error END) AS error_cur,
+    AVG(CASE WHEN e.sample = 'base' THEN e.error END) AS error_base,
+    VARIANCE(CASE WHEN e.sample = 'cur' THEN e.error END) AS var_cur,
+    VARIANCE(CASE WHEN e.sample = 'base' THEN e.error END) AS var_base,
+    MAX(CASE WHEN NOT b.segment IS NULL THEN 1 ELSE 0 END) AS has_basis
+  FROM (
+    SELECT DISTINCT
+      segment
+    FROM observations
+  ) AS seg
+  LEFT JOIN errors AS e
+    ON e.segment = seg.segment
+  LEFT JOIN basis AS b
+    ON b.segment = seg.segment
+  GROUP BY
+    seg.segment
+), tested /* Welch's statistic of the two mean errors; NULL when a side has fewer than 2 rows */ /* or the standard error is below 1e-12: errors of order one (squared standardised */ /* distances) spread that little are rounding noise, not evidence. */ AS (
+  SELECT
+    *,
+    CASE
+      WHEN SQRT(var_cur / rows_cur + var_base / rows_base) > 1e-12
+      THEN (
+        error_cur - error_base
+      ) / SQRT(var_cur / rows_cur + var_base / rows_base)
+    END AS welch
+  FROM totals
+), metric_rows AS (
+  SELECT
+    segment,
+    '' AS feature,
+    'reconstruction_error' AS metric,
+    error_cur AS value,
+    rows_cur AS sample_size,
+    error_base AS baseline_value,
+    rows_base AS baseline_size,
+    CAST(NULL AS FLOAT64) AS p_value,
+    CASE WHEN NOT welch IS NULL THEN 'z' END AS test,
+    welch AS statistic,
+    CASE
+      WHEN rows_cur = 0
+      THEN 'the current window has no rows'
+      WHEN rows_base = 0
+      THEN 'the baseline has no rows'
+      WHEN has_basis = 0
+      THEN 'no basis: the baseline gave none for this segment'
+    END AS reason
+  FROM tested
+  UNION ALL
+  SELECT
+    segment,
+    '',
+    'missing_rate',
+    missing_cur * 1.0 / NULLIF(rows_cur * 2, 0),
+    rows_cur,
+    missing_base * 1.0 / NULLIF(rows_base * 2, 0),
+    rows_base,
+    CAST(NULL AS FLOAT64),
+    CAST(NULL AS STRING),
+    CAST(NULL AS FLOAT64),
+    CASE WHEN rows_cur = 0 THEN 'the current window has no rows' END
+  FROM tested
+)
+SELECT
+  segment,
+  feature,
+  metric,
+  value,
+  sample_size,
+  baseline_value,
+  baseline_size,
+  p_value,
+  test,
+  statistic,
+  reason
+FROM metric_rows
+ORDER BY
+  segment NULLS LAST,
+  metric NULLS LAST

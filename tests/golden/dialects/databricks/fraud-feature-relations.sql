@@ -1,0 +1,241 @@
+WITH current_window AS (
+  SELECT
+    *
+  FROM `prediction_outcomes`
+  WHERE
+    `model_name` = 'fraud'
+    AND `role` = 'production'
+    AND (
+      (
+        ts >= CAST('2026-10-21 00:00:00.000000' AS TIMESTAMP_NTZ)
+        AND ts < CAST('2026-10-22 00:00:00.000000' AS TIMESTAMP_NTZ)
+      )
+    )
+), baseline_window AS (
+  SELECT
+    *
+  FROM `prediction_outcomes`
+  WHERE
+    `model_name` = 'fraud'
+    AND `role` = 'production'
+    AND (
+      (
+        ts >= CAST('2026-09-23 00:00:00.000000' AS TIMESTAMP_NTZ)
+        AND ts < CAST('2026-09-24 00:00:00.000000' AS TIMESTAMP_NTZ)
+      )
+      OR (
+        ts >= CAST('2026-09-30 00:00:00.000000' AS TIMESTAMP_NTZ)
+        AND ts < CAST('2026-10-01 00:00:00.000000' AS TIMESTAMP_NTZ)
+      )
+      OR (
+        ts >= CAST('2026-10-07 00:00:00.000000' AS TIMESTAMP_NTZ)
+        AND ts < CAST('2026-10-08 00:00:00.000000' AS TIMESTAMP_NTZ)
+      )
+      OR (
+        ts >= CAST('2026-10-14 00:00:00.000000' AS TIMESTAMP_NTZ)
+        AND ts < CAST('2026-10-15 00:00:00.000000' AS TIMESTAMP_NTZ)
+      )
+    )
+), observations /* Every row of both samples once per slice of `by` ('all' first), NaN and ±inf as */ /* NULL; plus one row of sample 'none' (counted in neither) so the 'all' segment */ /* exists even when both windows are empty. */ AS (
+  SELECT
+    'cur' AS sample,
+    'all' AS segment,
+    CASE
+      WHEN (
+        NOT CAST(`amount` AS DOUBLE) IN (CAST('Infinity' AS DOUBLE), CAST('-Infinity' AS DOUBLE), CAST('NaN' AS DOUBLE))
+      )
+      THEN CAST(`amount` AS DOUBLE)
+    END AS x_0,
+    CASE
+      WHEN (
+        NOT CAST(`account_age_days` AS DOUBLE) IN (CAST('Infinity' AS DOUBLE), CAST('-Infinity' AS DOUBLE), CAST('NaN' AS DOUBLE))
+      )
+      THEN CAST(`account_age_days` AS DOUBLE)
+    END AS x_1,
+    CASE
+      WHEN (
+        NOT CAST(`tx_count_24h` AS DOUBLE) IN (CAST('Infinity' AS DOUBLE), CAST('-Infinity' AS DOUBLE), CAST('NaN' AS DOUBLE))
+      )
+      THEN CAST(`tx_count_24h` AS DOUBLE)
+    END AS x_2,
+    CASE
+      WHEN (
+        NOT CAST(`tx_count_7d` AS DOUBLE) IN (CAST('Infinity' AS DOUBLE), CAST('-Infinity' AS DOUBLE), CAST('NaN' AS DOUBLE))
+      )
+      THEN CAST(`tx_count_7d` AS DOUBLE)
+    END AS x_3,
+    CASE
+      WHEN (
+        NOT CAST(`distance_km` AS DOUBLE) IN (CAST('Infinity' AS DOUBLE), CAST('-Infinity' AS DOUBLE), CAST('NaN' AS DOUBLE))
+      )
+      THEN CAST(`distance_km` AS DOUBLE)
+    END AS x_4
+  FROM current_window
+  UNION ALL
+  SELECT
+    'base' AS sample,
+    'all' AS segment,
+    CASE
+      WHEN (
+        NOT CAST(`amount` AS DOUBLE) IN (CAST('Infinity' AS DOUBLE), CAST('-Infinity' AS DOUBLE), CAST('NaN' AS DOUBLE))
+      )
+      THEN CAST(`amount` AS DOUBLE)
+    END AS x_0,
+    CASE
+      WHEN (
+        NOT CAST(`account_age_days` AS DOUBLE) IN (CAST('Infinity' AS DOUBLE), CAST('-Infinity' AS DOUBLE), CAST('NaN' AS DOUBLE))
+      )
+      THEN CAST(`account_age_days` AS DOUBLE)
+    END AS x_1,
+    CASE
+      WHEN (
+        NOT CAST(`tx_count_24h` AS DOUBLE) IN (CAST('Infinity' AS DOUBLE), CAST('-Infinity' AS DOUBLE), CAST('NaN' AS DOUBLE))
+      )
+      THEN CAST(`tx_count_24h` AS DOUBLE)
+    END AS x_2,
+    CASE
+      WHEN (
+        NOT CAST(`tx_count_7d` AS DOUBLE) IN (CAST('Infinity' AS DOUBLE), CAST('-Infinity' AS DOUBLE), CAST('NaN' AS DOUBLE))
+      )
+      THEN CAST(`tx_count_7d` AS DOUBLE)
+    END AS x_3,
+    CASE
+      WHEN (
+        NOT CAST(`distance_km` AS DOUBLE) IN (CAST('Infinity' AS DOUBLE), CAST('-Infinity' AS DOUBLE), CAST('NaN' AS DOUBLE))
+      )
+      THEN CAST(`distance_km` AS DOUBLE)
+    END AS x_4
+  FROM baseline_window
+  UNION ALL
+  SELECT
+    'none',
+    'all',
+    CAST(NULL AS DOUBLE),
+    CAST(NULL AS DOUBLE),
+    CAST(NULL AS DOUBLE),
+    CAST(NULL AS DOUBLE),
+    CAST(NULL AS DOUBLE)
+), basis /* The fitted basis of each segment that has one: the means μ, the scales σ, and */ /* the k components W (w_c_j: component c's weight of column j). Numbers are written */ /* as text and cast, which round-trips a DOUBLE exactly. */ AS (
+  SELECT
+    CAST(NULL AS STRING) AS segment
+  WHERE
+    FALSE
+), standardised /* z_j = (x_j − μ_j) / σ_j, 0 where x_j is missing (imputed with the mean). */ AS (
+  SELECT
+    o.sample,
+    o.segment,
+    (
+      NOT b.segment IS NULL
+    ) AS has_basis,
+    (
+      CASE WHEN o.x_0 IS NULL THEN 1 ELSE 0 END
+    ) + (
+      CASE WHEN o.x_1 IS NULL THEN 1 ELSE 0 END
+    ) + (
+      CASE WHEN o.x_2 IS NULL THEN 1 ELSE 0 END
+    ) + (
+      CASE WHEN o.x_3 IS NULL THEN 1 ELSE 0 END
+    ) + (
+      CASE WHEN o.x_4 IS NULL THEN 1 ELSE 0 END
+    ) AS missing
+  FROM observations AS o
+  LEFT JOIN basis AS b
+    ON b.segment = o.segment
+  WHERE
+    o.sample <> 'none'
+), errors AS (
+  SELECT
+    sample,
+    segment,
+    missing,
+    CAST(NULL AS DOUBLE) AS error
+  FROM standardised
+), totals /* Per segment and sample: rows, missing values, the errors' mean and sample variance. */ AS (
+  SELECT
+    seg.segment,
+    COUNT(CASE WHEN e.sample = 'cur' THEN 1 END) AS rows_cur,
+    COUNT(CASE WHEN e.sample = 'base' THEN 1 END) AS rows_base,
+    SUM(CASE WHEN e.sample = 'cur' THEN e.missing ELSE 0 END) AS missing_cur,
+    SUM(CASE WHEN e.sample = 'base' THEN e.missing ELSE 0 END) AS missing_base,
+    AVG(CASE WHEN e.sample = 'cur' THEN e.error END) AS error_cur,
+    AVG(CASE WHEN e.sample = 'base' THEN e.error END) AS error_base,
+    VARIANCE(CASE WHEN e.sample = 'cur' THEN e.error END) AS var_cur,
+    VARIANCE(CASE WHEN e.sample = 'base' THEN e.error END) AS var_base,
+    MAX(CASE WHEN NOT b.segment IS NULL THEN 1 ELSE 0 END) AS has_basis
+  FROM (
+    SELECT DISTINCT
+      segment
+    FROM observations
+  ) AS seg
+  LEFT JOIN errors AS e
+    ON e.segment = seg.segment
+  LEFT JOIN basis AS b
+    ON b.segment = seg.segment
+  GROUP BY
+    seg.segment
+), tested /* Welch's statistic of the two mean errors; NULL when a side has fewer than 2 rows */ /* or the standard error is below 1e-12: errors of order one (squared standardised */ /* distances) spread that little are rounding noise, not evidence. */ AS (
+  SELECT
+    *,
+    CASE
+      WHEN SQRT(var_cur / rows_cur + var_base / rows_base) > 1e-12
+      THEN (
+        error_cur - error_base
+      ) / SQRT(var_cur / rows_cur + var_base / rows_base)
+    END AS welch
+  FROM totals
+), metric_rows AS (
+  SELECT
+    segment,
+    '' AS feature,
+    'reconstruction_error' AS metric,
+    error_cur AS value,
+    rows_cur AS sample_size,
+    error_base AS baseline_value,
+    rows_base AS baseline_size,
+    CAST(NULL AS DOUBLE) AS p_value,
+    CASE WHEN NOT welch IS NULL THEN 'z' END AS test,
+    welch AS statistic,
+    CASE
+      WHEN rows_cur = 0
+      THEN 'the current window has no rows'
+      WHEN rows_base = 0
+      THEN 'the baseline has no rows'
+      WHEN has_basis = 0
+      THEN CASE segment
+        WHEN 'all'
+        THEN 'no basis: the baseline has no finite values of account_age_days, tx_count_24h, tx_count_7d, distance_km'
+        ELSE 'no basis: the baseline gave none for this segment'
+      END
+    END AS reason
+  FROM tested
+  UNION ALL
+  SELECT
+    segment,
+    '',
+    'missing_rate',
+    missing_cur * CAST(1.0 AS DOUBLE) / NULLIF(rows_cur * 5, 0),
+    rows_cur,
+    missing_base * CAST(1.0 AS DOUBLE) / NULLIF(rows_base * 5, 0),
+    rows_base,
+    CAST(NULL AS DOUBLE),
+    CAST(NULL AS STRING),
+    CAST(NULL AS DOUBLE),
+    CASE WHEN rows_cur = 0 THEN 'the current window has no rows' END
+  FROM tested
+)
+SELECT
+  segment,
+  feature,
+  metric,
+  value,
+  sample_size,
+  baseline_value,
+  baseline_size,
+  p_value,
+  test,
+  statistic,
+  reason
+FROM metric_rows
+ORDER BY
+  segment NULLS LAST,
+  metric NULLS LAST
