@@ -16,7 +16,7 @@ import shutil
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +129,15 @@ def test_demo_report_opens_offline_and_draws_every_chart(demo_run, browser, outp
         assert drift.locator("figure > [data-chart^='ts:']").count() == 3  # psi, ks, null_rate
         amount = drift.locator("article.card", has_text="ks · device=android · amount")
         assert amount.locator("[data-chart^='dist:']").count() == 1
+        # The feature relations: the rule's relative change, and the error beside its
+        # baseline's (drawn: every chart is, above).
+        relations = opened.page.locator("[id='monitor-fraud-feature-relations']")
+        assert (
+            relations.locator(
+                "figure > [data-chart='vs:fraud-feature-relations:reconstruction_error']"
+            ).count()
+            == 1
+        )
         # Guardrail slices: worst first, sortable.
         slices = "[id='monitor-fraud-shadow-guardrails'] table.slices"
         assert (
@@ -385,3 +394,28 @@ def test_failed_runs_are_listed_with_their_errors(world: World, tmp_path) -> Non
     row = table[: table.index("</tr>", table.index("<tbody>"))]
     assert "<td>broken</td>" in row and "no_such_column" in row
     assert "<td>drift</td>" not in table  # only the failed runs
+
+
+def test_reconstruction_error_is_drawn_beside_its_baseline() -> None:
+    """Each window's error and its baseline's, as two series per segment; a window
+    without a baseline value draws only its own point."""
+    from monitor.report.page import _beside_baseline
+
+    start = datetime(2026, 9, 1, tzinfo=UTC)
+    rows = [
+        {"metric": "reconstruction_error", "segment": "all", "feature": "", "value": 1.0,
+         "baseline_value": 0.13, "status": "alert", "window_start": start,
+         "window_end": start + timedelta(days=1)},
+        {"metric": "reconstruction_error", "segment": "all", "feature": "", "value": 0.12,
+         "baseline_value": None, "status": "ok", "window_start": start + timedelta(days=1),
+         "window_end": start + timedelta(days=2)},
+        {"metric": "missing_rate", "segment": "all", "feature": "", "value": 0.0,
+         "baseline_value": 0.0, "status": "ok", "window_start": start,
+         "window_end": start + timedelta(days=1)},
+    ]  # fmt: skip
+    points = _beside_baseline(rows, "reconstruction_error")
+    assert [(p["s"], p["v"], p["st"]) for p in points] == [
+        ("all · window", 1.0, "alert"),
+        ("all · baseline", 0.13, "ok"),
+        ("all · window", 0.12, "ok"),
+    ]

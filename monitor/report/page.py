@@ -384,6 +384,45 @@ def _monitor_charts(
             _highlighted(points),
         )
         out.append(report.chart(f"ts:{monitor.name}:{metric}:{measure}", title, spec))
+    for metric in BESIDE_BASELINE.get(monitor.check, ()):
+        points = _beside_baseline(rows, metric)
+        if points:
+            mine = [e for e in eps if e.monitor == monitor.name and e.metric == metric]
+            title = f"{metric}: window and baseline"
+            shown = _highlighted(points)  # the breaching windows, each with its baseline
+            shown += [s.replace(" · window", " · baseline") for s in shown if s.endswith("window")]
+            spec = charts.time_series(
+                points, [], _episode_bands(mine, report.since, report.until), metric,
+                list(dict.fromkeys(shown)),
+            )  # fmt: skip
+            out.append(report.chart(f"vs:{monitor.name}:{metric}", title, spec))
+    return out
+
+
+# Metrics whose value reads best beside its baseline_value, per check: the report draws
+# both as lines (the reconstruction error means little alone; against the baseline's
+# own error under the same basis, a jump is plain).
+BESIDE_BASELINE = {"multivariate_drift": ("reconstruction_error",)}
+
+
+def _beside_baseline(rows: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
+    """Each window's value and baseline_value as two series per segment ("… · window",
+    "… · baseline"); undefined numbers are left out."""
+    out = []
+    for r in rows:
+        if r["metric"] != metric:
+            continue
+        for name, column in (("window", "value"), ("baseline", "baseline_value")):
+            x = charts.finite(r[column])
+            if x is not None:
+                out.append(
+                    {
+                        "t": _midpoint(r),
+                        "v": charts.short(x),
+                        "s": f"{_series(r['segment'], r['feature'])} · {name}",
+                        "st": r["status"] if name == "window" else "ok",
+                    }
+                )
     return out
 
 
