@@ -1,6 +1,7 @@
 """One benchmark path per process, so its peak memory is its own (bench/run.py reads it).
 
     python -m bench.paths suite DIR [--memory-limit 3GB]
+    python -m bench.paths multivariate DIR [--memory-limit 3GB]
     python -m bench.paths floor DIR
     python -m bench.paths sort DIR
 
@@ -22,6 +23,7 @@ import yaml
 
 from bench.data import CATEGORICAL, CURRENT_DAY, NUMERIC, REFERENCE_DAY
 from monitor.config import load_config
+from monitor.execute import RunResult
 from monitor.runner import Runner
 
 # The peers' default verdicts (Evidently, > 1000 rows): Wasserstein distance normed by
@@ -38,33 +40,23 @@ BOTH_WINDOWS = (
 )
 
 
-def suite(root: Path, memory_limit: str | None) -> dict[str, object]:
+BASELINE = {"kind": "fixed", "start": REFERENCE_DAY, "end": CURRENT_DAY}
+
+
+def _run(
+    root: Path, memory_limit: str | None, monitors: list[dict[str, object]]
+) -> tuple[list[RunResult], float]:
+    """The monitors through the product path (`Runner.run`: render, execute, p-values,
+    rules, state writes) at the current day's end, with DuckDB's memory_limit set; their
+    results, and the seconds the run took."""
     warehouse: dict[str, object] = {"type": "duckdb", "path": str(root / "bench.duckdb")}
     if memory_limit:
         warehouse |= {"memory_limit": memory_limit, "temp_directory": str(root / "spill")}
-    baseline = {"kind": "fixed", "start": REFERENCE_DAY, "end": CURRENT_DAY}
     doc = {
         "warehouse": warehouse,
         "sql_dirs": [str(Path(__file__).resolve().parents[1] / "sql")],
         "models": {"bench": {"predictions": "predictions"}},
-        "monitors": [
-            {
-                "name": "numeric",
-                "model": "bench",
-                "check": "numeric_drift",
-                "params": {"columns": NUMERIC},
-                "baseline": baseline,
-                "rules": [{"metric": "wasserstein_norm", "alert": 0.1}],
-            },
-            {
-                "name": "categorical",
-                "model": "bench",
-                "check": "categorical_drift",
-                "params": {"columns": CATEGORICAL},
-                "baseline": baseline,
-                "rules": [{"metric": "js_distance", "alert": round(JS_CUT, 4)}],
-            },
-        ],
+        "monitors": [{"model": "bench", "baseline": BASELINE, **m} for m in monitors],
     }
     (root / "alerts.yaml").write_text(yaml.safe_dump(doc))
     config = load_config(root / "alerts.yaml")
@@ -74,7 +66,33 @@ def suite(root: Path, memory_limit: str | None) -> dict[str, object]:
     seconds = time.perf_counter() - started
     errors = [r.error for r in results if r.status == "error"]
     if errors:
-        raise SystemExit(f"suite failed: {errors}")
+        raise SystemExit(f"the run failed: {errors}")
+    return results, seconds
+
+
+def multivariate(root: Path, memory_limit: str | None) -> dict[str, object]:
+    """multivariate_drift over the 20 numeric columns: the fit query, numpy's
+    eigenvectors and the per-row reconstruction error of both windows (a first run,
+    so the basis is fitted too)."""
+    monitor = {
+        "name": "multivariate",
+        "check": "multivariate_drift",
+        "params": {"columns": NUMERIC},
+    }
+    results, seconds = _run(root, memory_limit, [monitor])
+    (row,) = [r for r in results[0].rows if r.metric == "reconstruction_error"]
+    return {"seconds": seconds, "value": row.value, "baseline_value": row.baseline_value}
+
+
+def suite(root: Path, memory_limit: str | None) -> dict[str, object]:
+    """The drift suite: numeric_drift on the 20 numeric columns, categorical_drift on
+    the 5 categorical ones, with the peers' default verdict thresholds."""
+    results, seconds = _run(root, memory_limit, [
+        {"name": "numeric", "check": "numeric_drift", "params": {"columns": NUMERIC},
+         "rules": [{"metric": "wasserstein_norm", "alert": 0.1}]},
+        {"name": "categorical", "check": "categorical_drift", "params": {"columns": CATEGORICAL},
+         "rules": [{"metric": "js_distance", "alert": round(JS_CUT, 4)}]},
+    ])  # fmt: skip
     drifted = sorted({row.feature for r in results for row in r.breaches})
     return {"seconds": seconds, "drifted": drifted}
 
@@ -109,12 +127,14 @@ def sort_floor(root: Path) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("path", choices=["suite", "floor", "sort"])
+    parser.add_argument("path", choices=["suite", "multivariate", "floor", "sort"])
     parser.add_argument("root", type=Path)
     parser.add_argument("--memory-limit")
     args = parser.parse_args()
     if args.path == "suite":
         out = suite(args.root, args.memory_limit)
+    elif args.path == "multivariate":
+        out = multivariate(args.root, args.memory_limit)
     else:
         out = floor(args.root) if args.path == "floor" else sort_floor(args.root)
     print(json.dumps(out))

@@ -68,6 +68,9 @@ def pca(row: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         "scales": [float(s) for s in scales],
         "components": [[float(v) for v in vectors[:, c]] for c in range(k)],
         "explained_variance_ratio": [float(r) for r in ratios[:k]],
+        # The eigenvectors left out: a row's reconstruction error is the squared
+        # length of its projection on them (no cancellation, fewer products).
+        "residuals": [[float(v) for v in vectors[:, c]] for c in range(k, p)],
     }
 
 

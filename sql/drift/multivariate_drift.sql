@@ -18,7 +18,9 @@ description: |
   scikit-learn's SimpleImputer(mean) → StandardScaler → PCA(n_components)), at most
   p − 1 of the p columns (all of them would reconstruct every row exactly).
   Each row, with z_j = (x_j − μ_j) / σ_j (0 where x_j is missing), t = Wᵀz and the
-  reconstruction ẑ = W·t, has the error e = Σ_j (z_j − ẑ_j)².
+  reconstruction ẑ = W·t, has the error e = Σ_j (z_j − ẑ_j)², computed as Σ_r (u_rᵀz)²
+  over the left-out eigenvectors u_r (the same number: the eigenvectors are
+  orthonormal).
   - reconstruction_error: the mean of e over the window's rows; baseline_value: its
     mean over the baseline's rows (same basis); statistic: Welch's
     (ē_cur − ē_base) / sqrt(s²_cur/n_cur + s²_base/n_base), s² the sample variances,
@@ -93,18 +95,18 @@ FROM kept AS k
 JOIN means AS m ON m.segment = k.segment
 GROUP BY m.segment, m.n{% for j in range(p) %}, m.mean_{{ j }}{% endfor %}
 {%- endmacro %}
-{#- The segments with a basis, and k, the most components any of them keeps (a
-    segment that keeps fewer is padded with zero components, which change nothing). -#}
-{%- set found = namespace(bases=[], k=0, reasons=[]) %}
+{#- The segments with a basis, and m, the most components any of them leaves out (a
+    segment that leaves out fewer is padded with zero components, which add nothing). -#}
+{%- set found = namespace(bases=[], m=0, reasons=[]) %}
 {%- for segment, spec in fits | dictsort %}
-{%- if spec.get('components') %}
+{%- if spec.get('residuals') %}
 {%- set found.bases = found.bases + [(segment, spec)] %}
-{%- set found.k = [found.k, spec.components | length] | max %}
+{%- set found.m = [found.m, spec.residuals | length] | max %}
 {%- elif spec.get('reason') %}
 {%- set found.reasons = found.reasons + [(segment, 'no basis: ' ~ spec.reason)] %}
 {%- endif %}
 {%- endfor %}
-{%- set bases, k, reasons = found.bases, found.k, found.reasons %}
+{%- set bases, m, reasons = found.bases, found.m, found.reasons %}
 WITH
 current_window AS (
     {{ model_rows(model.predictions, model.name, [window], role) }}
@@ -130,9 +132,9 @@ observations AS (
     {%- endfor %}
     UNION ALL SELECT 'none', 'all'{% for j in range(p) %}, CAST(NULL AS DOUBLE){% endfor %}
 ),
--- The fitted basis of each segment that has one: the means μ, the scales σ, and
--- the k components W (w_c_j: component c's weight of column j). Numbers are written
--- as text and cast, which round-trips a DOUBLE exactly.
+-- The fitted basis of each segment that has one: the means μ, the scales σ, and the
+-- p − k components left out (u_r_j: left-out component r's weight of column j).
+-- Numbers are written as text and cast, which round-trips a DOUBLE exactly.
 {%- if bases %}
 basis AS (
     SELECT * FROM (VALUES
@@ -140,68 +142,56 @@ basis AS (
         {% if not loop.first %}, {% endif %}({{ segment | literal }}
         {%- for j in range(p) %}, CAST({{ (spec.means[j] | string) | literal }} AS DOUBLE){% endfor %}
         {%- for j in range(p) %}, CAST({{ (spec.scales[j] | string) | literal }} AS DOUBLE){% endfor %}
-        {%- for c in range(k) %}{% for j in range(p) %}, CAST({{ ((spec.components[c][j] if c < spec.components | length else 0.0) | string) | literal }} AS DOUBLE){% endfor %}{% endfor %})
+        {%- for r in range(m) %}{% for j in range(p) %}, CAST({{ ((spec.residuals[r][j] if r < spec.residuals | length else 0.0) | string) | literal }} AS DOUBLE){% endfor %}{% endfor %})
     {%- endfor %}
-    ) AS b(segment{% for j in range(p) %}, mu_{{ j }}{% endfor %}{% for j in range(p) %}, sigma_{{ j }}{% endfor %}{% for c in range(k) %}{% for j in range(p) %}, w_{{ c }}_{{ j }}{% endfor %}{% endfor %})
+    ) AS b(segment{% for j in range(p) %}, mu_{{ j }}{% endfor %}{% for j in range(p) %}, sigma_{{ j }}{% endfor %}{% for r in range(m) %}{% for j in range(p) %}, u_{{ r }}_{{ j }}{% endfor %}{% endfor %})
 ),
 {%- else %}
 basis AS (
     SELECT CAST(NULL AS VARCHAR) AS segment WHERE FALSE
 ),
 {%- endif %}
--- z_j = (x_j − μ_j) / σ_j, 0 where x_j is missing (imputed with the mean).
-standardised AS (
-    SELECT o.sample, o.segment,
-           (b.segment IS NOT NULL) AS has_basis,
-           {% for j in range(p) %}(CASE WHEN o.x_{{ j }} IS NULL THEN 1 ELSE 0 END){% if not loop.last %} + {% endif %}{% endfor %} AS missing
-           {%- if bases %}{% for j in range(p) %},
-           COALESCE((o.x_{{ j }} - b.mu_{{ j }}) / b.sigma_{{ j }}, 0) AS z_{{ j }}
-           {%- endfor %}{% endif %}
-    FROM observations AS o
-    LEFT JOIN basis AS b ON b.segment = o.segment
-    WHERE o.sample <> 'none'
-),
-{%- if bases %}
--- The scores t_c = Σ_j w_c_j · z_j.
-projected AS (
-    SELECT s.*
-           {%- for c in range(k) %},
-           {% for j in range(p) %}{% if not loop.first %} + {% endif %}b.w_{{ c }}_{{ j }} * s.z_{{ j }}{% endfor %} AS t_{{ c }}
-           {%- endfor %}
-    FROM standardised AS s
-    JOIN basis AS b ON b.segment = s.segment
-),
--- e = Σ_j (z_j − ẑ_j)², ẑ_j = Σ_c w_c_j · t_c.
+-- Each row's missing values and error. z_j = (x_j − μ_j) / σ_j, 0 where x_j is missing
+-- (imputed with the mean); e = Σ_j (z_j − ẑ_j)², ẑ = W Wᵀ z, the part of z outside the
+-- kept components. The eigenvectors are orthonormal, so e is the squared length of
+-- z's projection on the left-out ones, Σ_r (u_rᵀ z)²: the same number, with no
+-- subtraction of nearly equal terms, and p·(p − k) products a row instead of 2·p·k.
+-- A segment without a basis has NULL u's, so a NULL error. One pass: no CTE here is
+-- read twice, so none is materialised.
 errors AS (
-    SELECT p.sample, p.segment, p.missing,
-           {% for j in range(p) %}{% if not loop.first %}
-           + {% endif %}POWER(p.z_{{ j }} - ({% for c in range(k) %}{% if not loop.first %} + {% endif %}b.w_{{ c }}_{{ j }} * p.t_{{ c }}{% endfor %}), 2){% endfor %} AS error
-    FROM projected AS p
-    JOIN basis AS b ON b.segment = p.segment
-    UNION ALL
-    SELECT sample, segment, missing, CAST(NULL AS DOUBLE) FROM standardised WHERE NOT has_basis
+    SELECT sample, segment, has_basis, missing
+           {%- if bases %},
+           {% for r in range(m) %}{% if not loop.first %}
+           + {% endif %}POWER({% for j in range(p) %}{% if not loop.first %} + {% endif %}u_{{ r }}_{{ j }} * z_{{ j }}{% endfor %}, 2){% endfor %} AS error
+           {%- else %},
+           CAST(NULL AS DOUBLE) AS error
+           {%- endif %}
+    FROM (
+        SELECT o.sample, o.segment,
+               (b.segment IS NOT NULL) AS has_basis,
+               {% for j in range(p) %}(CASE WHEN o.x_{{ j }} IS NULL THEN 1 ELSE 0 END){% if not loop.last %} + {% endif %}{% endfor %} AS missing
+               {%- if bases %}{% for j in range(p) %},
+               COALESCE((o.x_{{ j }} - b.mu_{{ j }}) / b.sigma_{{ j }}, 0) AS z_{{ j }}
+               {%- endfor %}{% for r in range(m) %}{% for j in range(p) %}, b.u_{{ r }}_{{ j }}{% endfor %}{% endfor %}{% endif %}
+        FROM observations AS o
+        LEFT JOIN basis AS b ON b.segment = o.segment
+    ) AS standardised
 ),
-{%- else %}
-errors AS (
-    SELECT sample, segment, missing, CAST(NULL AS DOUBLE) AS error FROM standardised
-),
-{%- endif %}
--- Per segment and sample: rows, missing values, the errors' mean and sample variance.
+-- Per segment and sample: rows, missing values, the errors' mean and sample variance
+-- (the 'none' row only makes the 'all' segment exist).
 totals AS (
-    SELECT seg.segment,
-           COUNT(CASE WHEN e.sample = 'cur' THEN 1 END) AS rows_cur,
-           COUNT(CASE WHEN e.sample = 'base' THEN 1 END) AS rows_base,
-           SUM(CASE WHEN e.sample = 'cur' THEN e.missing ELSE 0 END) AS missing_cur,
-           SUM(CASE WHEN e.sample = 'base' THEN e.missing ELSE 0 END) AS missing_base,
-           AVG(CASE WHEN e.sample = 'cur' THEN e.error END) AS error_cur,
-           AVG(CASE WHEN e.sample = 'base' THEN e.error END) AS error_base,
-           VAR_SAMP(CASE WHEN e.sample = 'cur' THEN e.error END) AS var_cur,
-           VAR_SAMP(CASE WHEN e.sample = 'base' THEN e.error END) AS var_base,
-           MAX(CASE WHEN b.segment IS NOT NULL THEN 1 ELSE 0 END) AS has_basis
-    FROM (SELECT DISTINCT segment FROM observations) AS seg
-    LEFT JOIN errors AS e ON e.segment = seg.segment
-    LEFT JOIN basis AS b ON b.segment = seg.segment
-    GROUP BY seg.segment
+    SELECT segment,
+           COUNT(CASE WHEN sample = 'cur' THEN 1 END) AS rows_cur,
+           COUNT(CASE WHEN sample = 'base' THEN 1 END) AS rows_base,
+           SUM(CASE WHEN sample = 'cur' THEN missing ELSE 0 END) AS missing_cur,
+           SUM(CASE WHEN sample = 'base' THEN missing ELSE 0 END) AS missing_base,
+           AVG(CASE WHEN sample = 'cur' THEN error END) AS error_cur,
+           AVG(CASE WHEN sample = 'base' THEN error END) AS error_base,
+           VAR_SAMP(CASE WHEN sample = 'cur' THEN error END) AS var_cur,
+           VAR_SAMP(CASE WHEN sample = 'base' THEN error END) AS var_base,
+           MAX(CASE WHEN has_basis THEN 1 ELSE 0 END) AS has_basis
+    FROM errors
+    GROUP BY segment
 ),
 -- Welch's statistic of the two mean errors; NULL when a side has fewer than 2 rows
 -- or the standard error is below 1e-12: errors of order one (squared standardised
