@@ -15,7 +15,11 @@ For each size, N rows per window (a reference day and a current day) × 20 numer
 - evidently: Evidently's DataDriftPreset on pandas frames read from Parquet, in the
              bench-only environment (`make bench` builds .venv-bench from
              bench/requirements-peers.txt); only at `--rows` (at 10M rows it would need
-             about ten times its 1M peak, more than this machine has).
+             about ten times its 1M peak, more than this machine has);
+- multivariate: multivariate_drift on the 20 numeric columns through the product path
+             (its first run: the basis is fitted too);
+- nannyml:   NannyML's DataReconstructionDriftCalculator on the same 20 columns, from
+             Parquet, in the bench-only environment; only at `--rows`.
 
 Each path runs in its own process; wall time is measured around the work (after
 imports) and peak memory is the process's max RSS. Ratios from one run are what to
@@ -74,10 +78,16 @@ def run_size(rows: int, peers: bool, peer_python: Path, memory_limit: str) -> di
         print(f"  sort {result['sort']['seconds']:.2f} s")
         result["suite"] = measure([*here, "suite", str(root), "--memory-limit", memory_limit])
         print(f"  suite {result['suite']['seconds']:.2f} s, {result['suite']['peak_mib']:.0f} MiB")
+        result["multivariate"] = measure(
+            [*here, "multivariate", str(root), "--memory-limit", memory_limit]
+        )
+        print(f"  multivariate {result['multivariate']['seconds']:.2f} s")
         if peers:
             peer = [str(peer_python), str(ROOT / "bench" / "peers.py")]
             result["evidently"] = measure([*peer, "evidently", str(root)])
             print(f"  evidently {result['evidently']['seconds']:.2f} s")
+            result["nannyml"] = measure([*peer, "nannyml-reconstruction", str(root)])
+            print(f"  nannyml {result['nannyml']['seconds']:.2f} s")
         return result
 
 
@@ -98,12 +108,16 @@ def report(results: list[dict[str, Any]], command: str) -> str:
     ]
     for r in results:
         floor, sort = r["floor"]["seconds"], r["sort"]["seconds"]
-        for name in ("floor", "sort", "suite", "evidently"):
+        for name in ("floor", "sort", "suite", "evidently", "multivariate", "nannyml"):
             if name not in r:
                 continue
             p = r[name]
             drifted = ", ".join(p.get("drifted", [])) or "—"
-            label = f"suite (memory_limit {r['memory_limit']})" if name == "suite" else name
+            label = {
+                "suite": f"suite (memory_limit {r['memory_limit']})",
+                "multivariate": f"multivariate_drift, 20 columns (memory_limit {r['memory_limit']})",
+                "nannyml": "NannyML data reconstruction, 20 columns",
+            }.get(name, name)
             lines.append(
                 f"| {r['rows']:,} | {label} | {p['seconds']:.2f} | {p['seconds'] / floor:.1f} "
                 f"| {p['seconds'] / sort:.1f} | {p['peak_mib']:.0f} | {drifted} |"
@@ -119,6 +133,14 @@ def report(results: list[dict[str, Any]], command: str) -> str:
                 f"loading Parquet into pandas) with {s['peak_mib'] / e['peak_mib']:.2f}× its "
                 f"peak memory; verdicts {'agree' if same else 'DIFFER'} "
                 f"(expected {', '.join(sorted(DRIFTED))})."
+            )
+        if "nannyml" in r:
+            mv, nm = r["multivariate"], r["nannyml"]
+            lines.append(
+                f"At {r['rows']:,} rows per window multivariate_drift (a first run: it fits "
+                f"the basis too) is {nm['seconds'] / mv['seconds']:.1f}× faster than NannyML's "
+                f"data reconstruction (which spent {nm['load_seconds']:.1f} s loading Parquet), "
+                f"{mv['seconds'] / r['floor']['seconds']:.1f}× the scan floor."
             )
     return "\n".join(lines) + "\n"
 
