@@ -395,6 +395,13 @@ def _monitors(p: Plan, key: str, maturity: str) -> list[str]:
     if p.numeric:
         out += _monitor(f"{key}-feature-drift", key, "numeric_drift", {"columns": p.numeric},
                         [psi, (nulls, "")], comment="numeric features against the baseline")  # fmt: skip
+    if len(p.numeric) >= 2:
+        out += _monitor(
+            f"{key}-feature-relations", key, "multivariate_drift", {"columns": p.numeric},
+            [({"metric": "reconstruction_error", "measure": "relative_delta", "alert": 0.5,
+               "max_p_value": 0.001}, "")],
+            comment="how the features relate: a drift no single feature shows",
+        )  # fmt: skip
     if p.categorical:
         out += _monitor(f"{key}-category-drift", key, "categorical_drift",
                         {"columns": p.categorical}, [psi, (nulls, "")])  # fmt: skip

@@ -66,9 +66,9 @@ def test_init_writes_a_config_that_validates_and_runs(logs: Path, tmp_path: Path
     assert 20 <= int(model["label_maturity"].removesuffix("d")) <= 30
     checks = {m["check"] for m in doc["monitors"]}
     assert checks == {
-        "numeric_drift", "categorical_drift", "row_count", "null_rate", "freshness",
-        "classification", "slice_metrics", "shadow_disagreement", "score_comovement",
-        "paired_outcomes",
+        "numeric_drift", "multivariate_drift", "categorical_drift", "row_count", "null_rate",
+        "freshness", "classification", "slice_metrics", "shadow_disagreement",
+        "score_comovement", "paired_outcomes",
     }  # fmt: skip
     assert "# " in out.read_text()  # commented for the person who edits it next
 
