@@ -4,12 +4,13 @@
 
 Writes the demo world (`--days` of logs at `--rows-per-day`) into a temporary DuckDB
 file, builds the dbt marts once, then times `backfill` of every demo monitor over all
-those days (13 monitors × days runs; no dbt build, no notifications) in a process of
+those days (monitors × days runs; no dbt build, no notifications) in a process of
 its own, after imports. A run's overhead is its time minus its check's own queries
 (the queries not addressed to the state schema): rendering, compiling, state reads
 and writes, the alert stage. With `--baseline REV`, the same backfill runs on a checkout of
 git revision REV too (a temporary worktree), on a copy of the same file, so the two
-are measured in one session on one machine: the ratio is the figure to compare.
+are measured in one session on one machine: the ratio is the figure to compare. Both
+run only the monitors whose check REV has too (`left_out` names the others).
 
 `--profile` adds where the time went (cProfile, cumulative seconds of the calls that
 matter: Jinja rendering, sqlglot parsing and transpiling, state writes, warehouse
@@ -120,6 +121,19 @@ def prepare(root: Path, days: int, rows_per_day: int) -> Path:
     return config_path
 
 
+def same_monitors(config_path: Path, checkout: Path) -> tuple[Path, list[str]]:
+    """The config with only the monitors whose check the other checkout has too, so both
+    run the same work (a check added since is left out of the comparison); and the
+    names of those left out."""
+    known = {p.stem for p in (checkout / "sql").rglob("*.sql") if p.parent.name != "macros"}
+    doc = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    left_out = [m["name"] for m in doc["monitors"] if m["check"] not in known]
+    doc["monitors"] = [m for m in doc["monitors"] if m["check"] in known]
+    path = config_path.with_name("alerts-common.yaml")
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    return path, left_out
+
+
 def measure(
     checkout: Path, config_path: Path, days: int, profile: bool, copy_to: Path
 ) -> dict[str, Any]:
@@ -158,14 +172,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-overhead-") as tmp:
         root = Path(tmp)
         config_path = prepare(root / "world", args.days, args.rows_per_day)
-        results = {"current": measure(ROOT, config_path, args.days, args.profile, root / "a")}
-        if args.baseline:
+        results: dict[str, Any] = {}
+        if not args.baseline:
+            results["current"] = measure(ROOT, config_path, args.days, args.profile, root / "a")
+        else:
             tree = root / "baseline"
             subprocess.run(
                 ["git", "worktree", "add", "--detach", "--quiet", str(tree), args.baseline],
                 cwd=ROOT, check=True,
             )  # fmt: skip
             try:
+                config_path, results["left_out"] = same_monitors(config_path, tree)
+                results["current"] = measure(ROOT, config_path, args.days, args.profile, root / "a")
                 results["baseline"] = measure(
                     tree, config_path, args.days, args.profile, root / "b"
                 )
