@@ -374,15 +374,18 @@ def fit_baseline(
 
 
 def new_fit_specs(compiled: CompiledCheck, monitor: MonitorConfig, window: Window) -> list[BinSpec]:
-    """The specs this run fitted that are worth freezing: a basis, from at least
-    `min_samples` baseline rows (like the bins, a thin first baseline fixes nothing)."""
+    """The specs this run fitted that are worth freezing: those that rest on at least
+    `min_samples` baseline values (the method's `support`: for pca, the fewest finite
+    values of any column, 0 while one is constant), so a thin first baseline fixes
+    nothing, as with the bins."""
     if compiled.check.fit is None:
         return []
     method, feature = compiled.check.fit["method"], fit_feature(compiled.params)
     specs = []
     for segment, spec in compiled.new_fits.items():
-        rows = spec.get("baseline_rows") or 0
-        if "reason" not in spec and rows >= max(monitor.min_samples, 1):
+        support = spec.get("support") or 0
+        if "reason" not in spec and support >= max(monitor.min_samples, 1):
+            rows = spec.get("baseline_rows")
             specs.append(
                 BinSpec(
                     monitor.name, compiled.spec_key, segment, feature, method, spec, rows, window

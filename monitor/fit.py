@@ -5,7 +5,7 @@ check as `fits`. A spec is frozen like the drift checks' bins (monitor.bin_specs
 kind = the method), so every later window is measured against the same fit.
 
 A check declares it in its header: `fit: {query: <macro>, method: <one of METHODS>}`
-(docs/writing-checks.md, "Fitted specs").
+(docs/writing-checks.md, the header's `fit`).
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ from monitor.errors import CheckError
 def pca(row: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     """A principal-component basis of the standardised baseline (multivariate_drift).
 
-    `row` holds the baseline's `n` rows, each column's mean `mean_<j>` over its finite
-    values and the covariance `cov_<i>_<j>` (i ≤ j) of the mean-imputed columns,
-    divided by n. As scikit-learn's SimpleImputer(mean) → StandardScaler → PCA: each
-    column's scale is its population std (1 where it is 0), the basis the leading
+    `row` holds the baseline's `n` rows, each column's mean `mean_<j>` and count
+    `finite_<j>` of its finite values, and the covariance `cov_<i>_<j>` (i ≤ j) of the
+    mean-imputed columns, divided by n. As scikit-learn's SimpleImputer(mean) →
+    StandardScaler → PCA: each column's scale is its population std, 1 for a constant
+    column (StandardScaler's test: a variance within rounding of 0), the basis the leading
     eigenvectors of the correlation matrix, as many as `components` or else the fewest
     whose explained-variance share exceeds `variance` (PCA(n_components=variance)), and
     never all p of them (that reconstructs every row exactly).
@@ -45,8 +46,13 @@ def pca(row: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     for i in range(p):
         for j in range(i, p):
             cov[i, j] = cov[j, i] = float(row[f"cov_{i}_{j}"])
-    std = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    scales = np.where(std > 0, std, 1.0)
+    variance = np.clip(np.diag(cov), 0.0, None)
+    # scikit-learn's _is_constant_feature: a variance no larger than the rounding error
+    # of computing it is 0 (a column of 0.1s has a mean that is not exactly 0.1).
+    eps = np.finfo(np.float64).eps
+    mean = np.array(means, dtype=float)
+    constant = variance <= n * eps * variance + (n * mean * eps) ** 2
+    scales = np.where(constant, 1.0, np.sqrt(variance))
     correlation = cov / np.outer(scales, scales)
     values, vectors = np.linalg.eigh(correlation)
     order = np.argsort(values)[::-1]
@@ -62,8 +68,13 @@ def pca(row: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     # Keeping every component reconstructs any row exactly: the error would be
     # rounding noise. One is always left out, whatever `variance` asks.
     k = min(k, p - 1)
+    finite = [int(row.get(f"finite_{j}") or 0) for j in range(p)]
     return {
         **spec,
+        # What a frozen basis rests on: the fewest finite values of any column, and 0
+        # while a column is constant (its relation to the others is not known yet), so
+        # a thin or constant baseline does not fix the basis for good.
+        "support": 0 if constant.any() else min(finite),
         "means": [float(m) for m in means],  # type: ignore[arg-type]
         "scales": [float(s) for s in scales],
         "components": [[float(v) for v in vectors[:, c]] for c in range(k)],

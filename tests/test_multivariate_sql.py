@@ -190,3 +190,82 @@ def test_one_component_is_always_left_out(world) -> None:
     assert len(json.loads(spec[0])["components"]) == 1
     assert 0.5 < row["value"] < 1.5 and 0.5 < row["baseline_value"] < 1.5
     assert row["statistic"] is not None and abs(row["statistic"]) < 5
+
+
+def test_what_a_careful_adversary_tried(world) -> None:
+    """The cases a review found: a constant column whose mean is not exact in floating
+    point (0.1) is constant all the same (scale 1, as scikit-learn's rounding test); a
+    segment without a basis beside one with; exactly collinear columns that move
+    together (a real jump between two constant errors is significant, not noise over
+    noise); one absurd value (1e200) gives an enormous error, not a NULL window."""
+    rng = np.random.default_rng(2)
+    n = 1000
+    a = rng.normal(size=n)
+    base = {"a": list(a), "b": list(0.9 * a + 0.3 * rng.normal(size=n)), "c": [0.1] * n,
+            "device": ["ios"] * (n - 1) + ["web"]}  # fmt: skip
+    a2 = rng.normal(size=n)
+    cur = {"a": list(a2), "b": list(0.9 * a2 + 0.3 * rng.normal(size=n)),
+           "c": [0.1 + 1e-9] * n, "device": ["ios"] * (n - 2) + ["web"] * 2}  # fmt: skip
+    world.load(base, cur)
+    columns = ["a", "b", "c"]
+    (result,) = world.run(
+        [{"name": "mv", "check": "multivariate_drift",
+          "params": {"columns": columns, "components": 1, "by": [["device"]]}}]
+    )  # fmt: skip
+    rows = metric_map(result)
+    x = lambda part: np.array([part[c] for c in columns], float).T  # noqa: E731
+    ios = lambda part, k: {c: v[:k] for c, v in part.items()}  # noqa: E731
+    scaler = StandardScaler().fit(x(base))
+    assert scaler.scale_[2] == 1.0  # scikit-learn: constant
+    ref = reference_on(x(base), x(cur), 1)
+    assert rows[("all", "", "reconstruction_error")]["value"] == pytest.approx(ref, rel=RTOL)
+    ref_ios = reference_on(x(ios(base, n - 1)), x(ios(cur, n - 2)), 1)
+    assert rows[("device=ios", "", "reconstruction_error")]["value"] == pytest.approx(
+        ref_ios, rel=RTOL
+    )
+    web = rows[("device=web", "", "reconstruction_error")]
+    assert web["value"] is None and web["reason"].startswith("no basis: the baseline has 1 row")
+    # A constant column: the basis is used but not frozen (the relation is unknown).
+    assert read_db(world.db, "SELECT count(*) FROM monitor.bin_specs") == [(0,)]
+
+    # b = 2a + 1 in the baseline, 2a + 6 now: every error is constant, the jump is real.
+    line = rng.normal(size=50)
+    world.load(
+        {"a": list(line), "b": list(2 * line + 1)}, {"a": list(line), "b": list(2 * line + 6)}
+    )
+    rule = {"metric": "reconstruction_error", "measure": "relative_delta", "alert": 0.5,
+            "max_p_value": 0.001}  # fmt: skip
+    (jump,) = world.run([{**monitor(), "name": "line", "params": {"columns": ["a", "b"]},
+                          "rules": [rule]}])  # fmt: skip
+    row = metric_map(jump)[("all", "", "reconstruction_error")]
+    assert row["value"] > 1 and row["baseline_value"] < 1e-20
+    assert row["p_value"] == 0.0 and row["status"] == "alert"
+
+    # One absurd value among a thousand.
+    values = list(rng.normal(size=1000))
+    world.load({"a": values, "b": values}, {"a": [*values[:-1], 1e200], "b": values})
+    (absurd,) = world.run([{**monitor(), "name": "absurd", "params": {"columns": ["a", "b"]}}])
+    row = metric_map(absurd)[("all", "", "reconstruction_error")]
+    assert row["value"] is not None and row["value"] > 1e140
+
+
+def test_a_thin_column_does_not_freeze_the_basis(world) -> None:
+    """1000 baseline rows but one finite value of b: the basis is fitted and used, but
+    not frozen (min_samples counts each column's finite values, as for the bins)."""
+    rng = np.random.default_rng(4)
+    b = [None] * 999 + [400.0]
+    world.load(
+        {"a": list(rng.normal(size=1000)), "b": b},
+        {"a": list(rng.normal(size=10)), "b": [1.0] * 10},
+    )
+    (result,) = world.run([{**monitor(), "params": {"columns": ["a", "b"]}, "min_samples": 30}])
+    assert metric_map(result)[("all", "", "reconstruction_error")]["value"] is not None
+    assert read_db(world.db, "SELECT count(*) FROM monitor.bin_specs") == [(0,)]
+
+
+def reference_on(base: np.ndarray, cur: np.ndarray, components: int) -> float:
+    """scikit-learn's mean squared reconstruction error of `cur` (no missing values)."""
+    scaler = StandardScaler().fit(base)
+    model = PCA(n_components=components, svd_solver="full").fit(scaler.transform(base))
+    z = scaler.transform(cur)
+    return float(((z - model.inverse_transform(model.transform(z))) ** 2).sum(axis=1).mean())

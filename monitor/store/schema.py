@@ -73,8 +73,8 @@ def run_tables(schema: str) -> list[str]:
             spec_key VARCHAR NOT NULL,    -- hash of the binning settings (check, params, baseline)
             segment VARCHAR NOT NULL,
             feature VARCHAR NOT NULL,
-            kind VARCHAR NOT NULL,        -- quantile | top_k
-            spec VARCHAR NOT NULL,        -- JSON list: the edges, or the categories in bin order
+            kind VARCHAR NOT NULL,        -- quantile | top_k | a fit method (pca)
+            spec VARCHAR NOT NULL,        -- JSON: the edges or categories in bin order; a fit's object
             baseline_size BIGINT,
             fitted_window_start TIMESTAMP NOT NULL,
             fitted_window_end TIMESTAMP NOT NULL,

@@ -151,18 +151,25 @@ class StateStore:
                     ],
                 )
             self.wh.insert_rows(f"{self.schema}.runs", RUN_COLUMNS, [values])
-            self._insert_new_specs(bin_specs)
+            raced = self._insert_new_specs(bin_specs)
+        # The reads kept for this pass follow what was committed, and only that.
+        if raced:  # another writer froze one first: read the monitor's specs again
+            self._specs.pop(run.monitor, None)
+        elif bin_specs and run.monitor in self._specs:
+            for b in bin_specs:
+                keyed = self._specs[run.monitor].setdefault(b.spec_key, {})
+                keyed.setdefault(b.feature, {})[b.segment] = b.items
         if metric_rows is not None and run.monitor in self._alerting:
             window = Window(to_utc(run.window_start), to_utc(run.window_end))
             self._alerting[run.monitor].discard(window)  # its rows were replaced
             if any(r["status"] == "alert" for r in metric_rows):
                 self._alerting[run.monitor].add(window)
 
-    def _insert_new_specs(self, specs: Sequence[BinSpec]) -> None:
-        """Insert the specs not stored yet (a concurrent run may have frozen one first:
-        then its spec is the one kept, and this store reads the monitor's specs again)."""
+    def _insert_new_specs(self, specs: Sequence[BinSpec]) -> bool:
+        """Insert the specs not stored yet; True when a concurrent run had frozen one of
+        them first (its spec is the one kept)."""
         if not specs:
-            return
+            return False
         stored = {
             (r["spec_key"], r["segment"], r["feature"])
             for r in self.wh.execute(
@@ -192,13 +199,7 @@ class StateStore:
                 if (b.spec_key, b.segment, b.feature) not in stored
             ],
         )
-        monitor = specs[0].monitor
-        if any((b.spec_key, b.segment, b.feature) in stored for b in specs):
-            self._specs.pop(monitor, None)
-        elif monitor in self._specs:
-            for b in specs:
-                keyed = self._specs[monitor].setdefault(b.spec_key, {})
-                keyed.setdefault(b.feature, {})[b.segment] = b.items
+        return any((b.spec_key, b.segment, b.feature) in stored for b in specs)
 
     def bin_specs(self, monitor: str, spec_key: str) -> dict[str, dict[str, Any]]:
         """The frozen specs of a monitor's binning settings: {feature: {segment: items}}."""

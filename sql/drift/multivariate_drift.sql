@@ -12,8 +12,9 @@ description: |
   the series stays comparable: `baseline_moments` below gives each column's baseline
   mean μ_j over its finite values and the covariance of the columns with each
   missing value (NULL, NaN, ±inf) imputed by μ_j, divided by the rows; the runner
-  (monitor/fit.py) takes each column's scale σ_j = its population std (1 where it is
-  0) and the leading eigenvectors W of the correlation matrix: `components` of them,
+  (monitor/fit.py) takes each column's scale σ_j = its population std (1 for a
+  constant column, by scikit-learn's rounding test) and the leading eigenvectors W of
+  the correlation matrix: `components` of them,
   or else the fewest whose explained-variance share exceeds `variance` (as
   scikit-learn's SimpleImputer(mean) → StandardScaler → PCA(n_components)), at most
   p − 1 of the p columns (all of them would reconstruct every row exactly).
@@ -25,8 +26,8 @@ description: |
     mean over the baseline's rows (same basis); statistic: Welch's
     (ē_cur − ē_base) / sqrt(s²_cur/n_cur + s²_base/n_base), s² the sample variances,
     and p_value its two-sided normal tail (test = 'z'; windows hold hundreds of rows);
-    NULL when a side has fewer than 2 rows or the standard error is below 1e-12
-    (errors that are all rounding noise, e.g. rows exactly on the basis).
+    NULL when a side has fewer than 2 rows; the standard error is floored at
+    1e-12·(1 + |ē_cur| + |ē_base|), the rounding noise of these sums.
   - missing_rate: share of the window's values (rows × columns) that were missing
     and imputed; baseline_value: the baseline's.
   An undefined value is NULL with a `reason` (an empty window or baseline, no basis:
@@ -82,18 +83,18 @@ kept AS (
 ),
 means AS (
     SELECT segment, COUNT(*) AS n
-           {%- for j in range(p) %}, AVG(x_{{ j }}) AS mean_{{ j }}{% endfor %}
+           {%- for j in range(p) %}, AVG(x_{{ j }}) AS mean_{{ j }}, COUNT(x_{{ j }}) AS finite_{{ j }}{% endfor %}
     FROM kept
     GROUP BY segment
 )
 SELECT m.segment, m.n
-       {%- for j in range(p) %}, m.mean_{{ j }}{% endfor %}
+       {%- for j in range(p) %}, m.mean_{{ j }}, m.finite_{{ j }}{% endfor %}
        {%- for i in range(p) %}{% for j in range(i, p) %},
        SUM(COALESCE(k.x_{{ i }} - m.mean_{{ i }}, 0) * COALESCE(k.x_{{ j }} - m.mean_{{ j }}, 0)) / m.n AS cov_{{ i }}_{{ j }}
        {%- endfor %}{% endfor %}
 FROM kept AS k
 JOIN means AS m ON m.segment = k.segment
-GROUP BY m.segment, m.n{% for j in range(p) %}, m.mean_{{ j }}{% endfor %}
+GROUP BY m.segment, m.n{% for j in range(p) %}, m.mean_{{ j }}, m.finite_{{ j }}{% endfor %}
 {%- endmacro %}
 {#- The segments with a basis, and m, the most components any of them leaves out (a
     segment that leaves out fewer is padded with zero components, which add nothing). -#}
@@ -156,13 +157,18 @@ basis AS (
 -- kept components. The eigenvectors are orthonormal, so e is the squared length of
 -- z's projection on the left-out ones, Σ_r (u_rᵀ z)²: the same number, with no
 -- subtraction of nearly equal terms, and p·(p − k) products a row instead of 2·p·k.
--- A segment without a basis has NULL u's, so a NULL error. One pass: no CTE here is
--- read twice, so none is materialised.
+-- A segment without a basis has a NULL error. Each projection is clamped
+-- to ±1e75, so an absurd value (1e200) gives an enormous error, not an overflow that
+-- NULLs the window or fails the query. One pass: no CTE here is read twice, so none is
+-- materialised.
 errors AS (
     SELECT sample, segment, has_basis, missing
            {%- if bases %},
-           {% for r in range(m) %}{% if not loop.first %}
-           + {% endif %}POWER({% for j in range(p) %}{% if not loop.first %} + {% endif %}u_{{ r }}_{{ j }} * z_{{ j }}{% endfor %}, 2){% endfor %} AS error
+           CASE WHEN has_basis THEN
+           {%- for r in range(m) %}
+               {% if not loop.first %}+ {% endif %}POWER(LEAST(GREATEST({% for j in range(p) %}{% if not loop.first %} + {% endif %}u_{{ r }}_{{ j }} * z_{{ j }}{% endfor %}, -1e75), 1e75), 2)
+           {%- endfor %}
+           END AS error
            {%- else %},
            CAST(NULL AS DOUBLE) AS error
            {%- endif %}
@@ -193,13 +199,17 @@ totals AS (
     FROM errors
     GROUP BY segment
 ),
--- Welch's statistic of the two mean errors; NULL when a side has fewer than 2 rows
--- or the standard error is below 1e-12: errors of order one (squared standardised
--- distances) spread that little are rounding noise, not evidence.
+-- Welch's statistic of the two mean errors (NULL when a side has fewer than 2 rows).
+-- Its standard error is floored at 1e-12·(1 + |ē_cur| + |ē_base|), the rounding noise
+-- of these sums: errors that are all rounding noise give a statistic near 0, and a
+-- real jump between two constant errors (rows exactly on a line that moved) a very
+-- large one, never a division of noise by noise.
 tested AS (
     SELECT *,
-           CASE WHEN SQRT(var_cur / rows_cur + var_base / rows_base) > 1e-12
-                THEN (error_cur - error_base) / SQRT(var_cur / rows_cur + var_base / rows_base)
+           CASE WHEN var_cur IS NOT NULL AND var_base IS NOT NULL
+                THEN (error_cur - error_base)
+                     / GREATEST(SQRT(var_cur / rows_cur + var_base / rows_base),
+                                1e-12 * (1 + ABS(error_cur) + ABS(error_base)))
            END AS welch
     FROM totals
 ),

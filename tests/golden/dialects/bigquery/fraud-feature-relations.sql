@@ -103,72 +103,68 @@ WITH current_window AS (
     CAST(NULL AS FLOAT64),
     CAST(NULL AS FLOAT64),
     CAST(NULL AS FLOAT64)
-), basis /* The fitted basis of each segment that has one: the means μ, the scales σ, and */ /* the k components W (w_c_j: component c's weight of column j). Numbers are written */ /* as text and cast, which round-trips a DOUBLE exactly. */ AS (
+), basis /* The fitted basis of each segment that has one: the means μ, the scales σ, and the */ /* p − k components left out (u_r_j: left-out component r's weight of column j). */ /* Numbers are written as text and cast, which round-trips a DOUBLE exactly. */ AS (
   SELECT
     CAST(NULL AS STRING) AS segment
   WHERE
     FALSE
-), standardised /* z_j = (x_j − μ_j) / σ_j, 0 where x_j is missing (imputed with the mean). */ AS (
-  SELECT
-    o.sample,
-    o.segment,
-    (
-      NOT b.segment IS NULL
-    ) AS has_basis,
-    (
-      CASE WHEN o.x_0 IS NULL THEN 1 ELSE 0 END
-    ) + (
-      CASE WHEN o.x_1 IS NULL THEN 1 ELSE 0 END
-    ) + (
-      CASE WHEN o.x_2 IS NULL THEN 1 ELSE 0 END
-    ) + (
-      CASE WHEN o.x_3 IS NULL THEN 1 ELSE 0 END
-    ) + (
-      CASE WHEN o.x_4 IS NULL THEN 1 ELSE 0 END
-    ) AS missing
-  FROM observations AS o
-  LEFT JOIN basis AS b
-    ON b.segment = o.segment
-  WHERE
-    o.sample <> 'none'
-), errors AS (
+), errors /* Each row's missing values and error. z_j = (x_j − μ_j) / σ_j, 0 where x_j is missing */ /* (imputed with the mean); e = Σ_j (z_j − ẑ_j)², ẑ = W Wᵀ z, the part of z outside the */ /* kept components. The eigenvectors are orthonormal, so e is the squared length of */ /* z's projection on the left-out ones, Σ_r (u_rᵀ z)²: the same number, with no */ /* subtraction of nearly equal terms, and p·(p − k) products a row instead of 2·p·k. */ /* A segment without a basis has a NULL error. Each projection is clamped */ /* to ±1e75, so an absurd value (1e200) gives an enormous error, not an overflow that */ /* NULLs the window or fails the query. One pass: no CTE here is read twice, so none is */ /* materialised. */ AS (
   SELECT
     sample,
     segment,
+    has_basis,
     missing,
     CAST(NULL AS FLOAT64) AS error
-  FROM standardised
-), totals /* Per segment and sample: rows, missing values, the errors' mean and sample variance. */ AS (
-  SELECT
-    seg.segment,
-    COUNT(CASE WHEN e.sample = 'cur' THEN 1 END) AS rows_cur,
-    COUNT(CASE WHEN e.sample = 'base' THEN 1 END) AS rows_base,
-    SUM(CASE WHEN e.sample = 'cur' THEN e.missing ELSE 0 END) AS missing_cur,
-    SUM(CASE WHEN e.sample = 'base' THEN e.missing ELSE 0 END) AS missing_base,
-    AVG(CASE WHEN e.sample = 'cur' THEN e.error END) AS error_cur,
-    AVG(CASE WHEN e.sample = 'base' THEN e.error END) AS error_base,
-    VARIANCE(CASE WHEN e.sample = 'cur' THEN e.error END) AS var_cur,
-    VARIANCE(CASE WHEN e.sample = 'base' THEN e.error END) AS var_base,
-    MAX(CASE WHEN NOT b.segment IS NULL THEN 1 ELSE 0 END) AS has_basis
   FROM (
-    SELECT DISTINCT
-      segment
-    FROM observations
-  ) AS seg
-  LEFT JOIN errors AS e
-    ON e.segment = seg.segment
-  LEFT JOIN basis AS b
-    ON b.segment = seg.segment
+    SELECT
+      o.sample,
+      o.segment,
+      (
+        NOT b.segment IS NULL
+      ) AS has_basis,
+      (
+        CASE WHEN o.x_0 IS NULL THEN 1 ELSE 0 END
+      ) + (
+        CASE WHEN o.x_1 IS NULL THEN 1 ELSE 0 END
+      ) + (
+        CASE WHEN o.x_2 IS NULL THEN 1 ELSE 0 END
+      ) + (
+        CASE WHEN o.x_3 IS NULL THEN 1 ELSE 0 END
+      ) + (
+        CASE WHEN o.x_4 IS NULL THEN 1 ELSE 0 END
+      ) AS missing
+    FROM observations AS o
+    LEFT JOIN basis AS b
+      ON b.segment = o.segment
+  ) AS standardised
+), totals /* Per segment and sample: rows, missing values, the errors' mean and sample variance */ /* (the 'none' row only makes the 'all' segment exist). */ AS (
+  SELECT
+    segment,
+    COUNT(CASE WHEN sample = 'cur' THEN 1 END) AS rows_cur,
+    COUNT(CASE WHEN sample = 'base' THEN 1 END) AS rows_base,
+    SUM(CASE WHEN sample = 'cur' THEN missing ELSE 0 END) AS missing_cur,
+    SUM(CASE WHEN sample = 'base' THEN missing ELSE 0 END) AS missing_base,
+    AVG(CASE WHEN sample = 'cur' THEN error END) AS error_cur,
+    AVG(CASE WHEN sample = 'base' THEN error END) AS error_base,
+    VARIANCE(CASE WHEN sample = 'cur' THEN error END) AS var_cur,
+    VARIANCE(CASE WHEN sample = 'base' THEN error END) AS var_base,
+    MAX(CASE WHEN has_basis THEN 1 ELSE 0 END) AS has_basis
+  FROM errors
   GROUP BY
-    seg.segment
-), tested /* Welch's statistic of the two mean errors; NULL when a side has fewer than 2 rows */ /* or the standard error is below 1e-12: errors of order one (squared standardised */ /* distances) spread that little are rounding noise, not evidence. */ AS (
+    segment
+), tested /* Welch's statistic of the two mean errors (NULL when a side has fewer than 2 rows). */ /* Its standard error is floored at 1e-12·(1 + |ē_cur| + |ē_base|), the rounding noise */ /* of these sums: errors that are all rounding noise give a statistic near 0, and a */ /* real jump between two constant errors (rows exactly on a line that moved) a very */ /* large one, never a division of noise by noise. */ AS (
   SELECT
     *,
     CASE
-      WHEN SQRT(var_cur / rows_cur + var_base / rows_base) > 1e-12
+      WHEN NOT var_cur IS NULL AND NOT var_base IS NULL
       THEN (
         error_cur - error_base
-      ) / SQRT(var_cur / rows_cur + var_base / rows_base)
+      ) / GREATEST(
+        SQRT(var_cur / rows_cur + var_base / rows_base),
+        1e-12 * (
+          1 + ABS(error_cur) + ABS(error_base)
+        )
+      )
     END AS welch
   FROM totals
 ), metric_rows AS (
