@@ -52,19 +52,22 @@ returns: [segment, feature, metric, value, sample_size, baseline_value, baseline
 {%- if components < 0 or components >= columns | length %}{{ fail("multivariate_drift: `components` must be at least 0 and fewer than the columns (all of them reconstruct every row exactly)") }}{% endif %}
 {%- if baseline is none %}{{ fail("multivariate_drift needs a baseline: set `baseline:` on the monitor (fixed, rolling, seasonal or table)") }}{% endif %}
 {%- set p = columns | length %}
-{#- The baseline rows, with NaN and ±inf as NULL, once per slice of `by`. -#}
-{%- macro baseline_rows() %}
+{#- The baseline's rows: a reference table, or the model's rows in the baseline ranges. -#}
+{%- macro baseline_source() %}
+    {%- if baseline.table %}
+    SELECT * FROM {{ baseline.table | table }}
+    {%- else %}
+    {{ model_rows(model.predictions, model.name, baseline.ranges, role) }}
+    {%- endif %}
+{%- endmacro %}
+{#- Every row of `source` once per slice of `by` ('all' first), as (sample, segment,
+    x_0 … x_p−1), NaN and ±inf as NULL. -#}
+{%- macro sliced(sample, source) %}
     {%- for slice in [[]] + by %}
     {% if not loop.first %}UNION ALL {% endif -%}
-    SELECT {{ segment_label(slice) }} AS segment
+    SELECT {{ sample | literal }} AS sample, {{ segment_label(slice) }} AS segment
            {%- for col in columns %}, {{ finite_double(col) }} AS x_{{ loop.index0 }}{% endfor %}
-    FROM (
-        {%- if baseline.table %}
-        SELECT * FROM {{ baseline.table | table }}
-        {%- else %}
-        {{ model_rows(model.predictions, model.name, baseline.ranges, role) | indent(8) }}
-        {%- endif %}
-    ) AS baseline_rows
+    FROM {{ source }}
     {%- endfor %}
 {%- endmacro %}
 {#- The fit query (header `fit`): per segment not in `skip` (those have a frozen
@@ -72,8 +75,11 @@ returns: [segment, feature, metric, value, sample_size, baseline_value, baseline
     covariances of the mean-imputed columns (divided by n). monitor/fit.py turns a
     row into the basis. -#}
 {%- macro baseline_moments(skip) %}
-WITH observed AS (
-    {{- baseline_rows() }}
+WITH baseline_rows AS (
+    {{- baseline_source() }}
+),
+observed AS (
+    {{- sliced('base', 'baseline_rows') }}
 ),
 kept AS (
     SELECT * FROM observed
@@ -113,24 +119,15 @@ current_window AS (
     {{ model_rows(model.predictions, model.name, [window], role) }}
 ),
 baseline_window AS (
-    {%- if baseline.table %}
-    SELECT * FROM {{ baseline.table | table }}
-    {%- else %}
-    {{ model_rows(model.predictions, model.name, baseline.ranges, role) }}
-    {%- endif %}
+    {{- baseline_source() }}
 ),
 -- Every row of both samples once per slice of `by` ('all' first), NaN and ±inf as
 -- NULL; plus one row of sample 'none' (counted in neither) so the 'all' segment
 -- exists even when both windows are empty.
 observations AS (
-    {%- for slice in [[]] + by %}{% set first_slice = loop.first %}
-    {%- for sample, source in [('cur', 'current_window'), ('base', 'baseline_window')] %}
-    {% if not (first_slice and loop.first) %}UNION ALL {% endif -%}
-    SELECT {{ sample | literal }} AS sample, {{ segment_label(slice) }} AS segment
-           {%- for col in columns %}, {{ finite_double(col) }} AS x_{{ loop.index0 }}{% endfor %}
-    FROM {{ source }}
-    {%- endfor %}
-    {%- endfor %}
+    {{- sliced('cur', 'current_window') }}
+    UNION ALL
+    {{- sliced('base', 'baseline_window') }}
     UNION ALL SELECT 'none', 'all'{% for j in range(p) %}, CAST(NULL AS DOUBLE){% endfor %}
 ),
 -- The fitted basis of each segment that has one: the means μ, the scales σ, and the

@@ -51,19 +51,6 @@ WITH current_window AS (
   FROM current_window
   UNION ALL
   SELECT
-    'base' AS sample,
-    'all' AS segment,
-    CASE
-      WHEN NOT IS_INF(CAST(`amount` AS FLOAT64)) AND NOT IS_NAN(CAST(`amount` AS FLOAT64))
-      THEN CAST(`amount` AS FLOAT64)
-    END AS x_0,
-    CASE
-      WHEN NOT IS_INF(CAST(`score` AS FLOAT64)) AND NOT IS_NAN(CAST(`score` AS FLOAT64))
-      THEN CAST(`score` AS FLOAT64)
-    END AS x_1
-  FROM baseline_window
-  UNION ALL
-  SELECT
     'cur' AS sample,
     'country=' || COALESCE(CAST(`country` AS STRING), '<null>') AS segment,
     CASE
@@ -75,6 +62,19 @@ WITH current_window AS (
       THEN CAST(`score` AS FLOAT64)
     END AS x_1
   FROM current_window
+  UNION ALL
+  SELECT
+    'base' AS sample,
+    'all' AS segment,
+    CASE
+      WHEN NOT IS_INF(CAST(`amount` AS FLOAT64)) AND NOT IS_NAN(CAST(`amount` AS FLOAT64))
+      THEN CAST(`amount` AS FLOAT64)
+    END AS x_0,
+    CASE
+      WHEN NOT IS_INF(CAST(`score` AS FLOAT64)) AND NOT IS_NAN(CAST(`score` AS FLOAT64))
+      THEN CAST(`score` AS FLOAT64)
+    END AS x_1
+  FROM baseline_window
   UNION ALL
   SELECT
     'base' AS sample,

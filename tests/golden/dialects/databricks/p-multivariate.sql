@@ -55,23 +55,6 @@ WITH current_window AS (
   FROM current_window
   UNION ALL
   SELECT
-    'base' AS sample,
-    'all' AS segment,
-    CASE
-      WHEN (
-        NOT CAST(`amount` AS DOUBLE) IN (CAST('Infinity' AS DOUBLE), CAST('-Infinity' AS DOUBLE), CAST('NaN' AS DOUBLE))
-      )
-      THEN CAST(`amount` AS DOUBLE)
-    END AS x_0,
-    CASE
-      WHEN (
-        NOT CAST(`score` AS DOUBLE) IN (CAST('Infinity' AS DOUBLE), CAST('-Infinity' AS DOUBLE), CAST('NaN' AS DOUBLE))
-      )
-      THEN CAST(`score` AS DOUBLE)
-    END AS x_1
-  FROM baseline_window
-  UNION ALL
-  SELECT
     'cur' AS sample,
     'country=' || COALESCE(CAST(`country` AS STRING), '<null>') AS segment,
     CASE
@@ -87,6 +70,23 @@ WITH current_window AS (
       THEN CAST(`score` AS DOUBLE)
     END AS x_1
   FROM current_window
+  UNION ALL
+  SELECT
+    'base' AS sample,
+    'all' AS segment,
+    CASE
+      WHEN (
+        NOT CAST(`amount` AS DOUBLE) IN (CAST('Infinity' AS DOUBLE), CAST('-Infinity' AS DOUBLE), CAST('NaN' AS DOUBLE))
+      )
+      THEN CAST(`amount` AS DOUBLE)
+    END AS x_0,
+    CASE
+      WHEN (
+        NOT CAST(`score` AS DOUBLE) IN (CAST('Infinity' AS DOUBLE), CAST('-Infinity' AS DOUBLE), CAST('NaN' AS DOUBLE))
+      )
+      THEN CAST(`score` AS DOUBLE)
+    END AS x_1
+  FROM baseline_window
   UNION ALL
   SELECT
     'base' AS sample,

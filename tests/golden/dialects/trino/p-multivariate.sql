@@ -45,13 +45,6 @@ WITH current_window AS (
   FROM current_window
   UNION ALL
   SELECT
-    'base' AS sample,
-    'all' AS segment,
-    CASE WHEN IS_FINITE(CAST("amount" AS DOUBLE)) THEN CAST("amount" AS DOUBLE) END AS x_0,
-    CASE WHEN IS_FINITE(CAST("score" AS DOUBLE)) THEN CAST("score" AS DOUBLE) END AS x_1
-  FROM baseline_window
-  UNION ALL
-  SELECT
     'cur' AS sample,
     CONCAT(
       CAST('country=' AS VARCHAR),
@@ -60,6 +53,13 @@ WITH current_window AS (
     CASE WHEN IS_FINITE(CAST("amount" AS DOUBLE)) THEN CAST("amount" AS DOUBLE) END AS x_0,
     CASE WHEN IS_FINITE(CAST("score" AS DOUBLE)) THEN CAST("score" AS DOUBLE) END AS x_1
   FROM current_window
+  UNION ALL
+  SELECT
+    'base' AS sample,
+    'all' AS segment,
+    CASE WHEN IS_FINITE(CAST("amount" AS DOUBLE)) THEN CAST("amount" AS DOUBLE) END AS x_0,
+    CASE WHEN IS_FINITE(CAST("score" AS DOUBLE)) THEN CAST("score" AS DOUBLE) END AS x_1
+  FROM baseline_window
   UNION ALL
   SELECT
     'base' AS sample,
