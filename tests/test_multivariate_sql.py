@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import UTC, datetime
 
+import duckdb
 import numpy as np
 import pytest
 from scipy import stats
@@ -269,3 +271,45 @@ def reference_on(base: np.ndarray, cur: np.ndarray, components: int) -> float:
     model = PCA(n_components=components, svd_solver="full").fit(scaler.transform(base))
     z = scaler.transform(cur)
     return float(((z - model.inverse_transform(model.transform(z))) ** 2).sum(axis=1).mean())
+
+
+def test_a_wide_model_runs_on_postgresql_as_on_duckdb(world, postgres_server) -> None:
+    """45 correlated columns leave about 40 components out: written into the query, not
+    carried as columns, they stay under PostgreSQL's 1,664 entries per select list.
+    PostgreSQL gives DuckDB's numbers (rel 1e-9: each engine sums in its own order)."""
+    import pyarrow as pa
+
+    from monitor.config import PostgresWarehouse, load_config
+    from monitor.runner import Runner
+    from tests.conftest import RUN_AT
+    from tests.engines import copy_to_postgres
+
+    rng = np.random.default_rng(9)
+    wide = [f"x{i}" for i in range(45)]
+
+    def part(n: int) -> dict[str, list[float]]:
+        common = rng.normal(size=(n, 3))
+        mix = rng.normal(size=(3, len(wide)))
+        values = common @ mix + 0.2 * rng.normal(size=(n, len(wide)))
+        return {c: list(values[:, i]) for i, c in enumerate(wide)}
+
+    world.load(part(400), part(300))
+    mv = {"name": "wide", "check": "multivariate_drift", "params": {"columns": wide}}
+    at = datetime.fromisoformat(RUN_AT).replace(tzinfo=UTC)
+    (on_duckdb,) = world.run([mv])
+    reference = metric_map(on_duckdb)[("all", "", "reconstruction_error")]
+    (spec,) = read_db(world.db, "SELECT spec FROM monitor.bin_specs")
+    assert len(json.loads(spec[0])["residuals"]) > 35  # 45 × 36 > 1,664
+
+    url = postgres_server.create_database("wide")
+    con = duckdb.connect(str(world.db), read_only=True)
+    copy_to_postgres(
+        url, "preds", pa.Table.from_batches(con.table("preds").to_arrow_table().to_batches())
+    )
+    con.close()
+    config = load_config(world.config([mv]))
+    config = config.model_copy(update={"warehouse": PostgresWarehouse(type="postgres", url=url)})
+    (on_postgres,) = Runner(config).run(at=at).runs
+    row = metric_map(on_postgres)[("all", "", "reconstruction_error")]
+    for key in ("value", "baseline_value", "statistic", "p_value"):
+        assert row[key] == pytest.approx(reference[key], rel=RTOL), key

@@ -102,18 +102,16 @@ FROM kept AS k
 JOIN means AS m ON m.segment = k.segment
 GROUP BY m.segment, m.n{% for j in range(p) %}, m.mean_{{ j }}, m.finite_{{ j }}{% endfor %}
 {%- endmacro %}
-{#- The segments with a basis, and m, the most components any of them leaves out (a
-    segment that leaves out fewer is padded with zero components, which add nothing). -#}
-{%- set found = namespace(bases=[], m=0, reasons=[]) %}
+{#- The segments with a basis, and the reasons of those without. -#}
+{%- set found = namespace(bases=[], reasons=[]) %}
 {%- for segment, spec in fits | dictsort %}
 {%- if spec.get('residuals') %}
 {%- set found.bases = found.bases + [(segment, spec)] %}
-{%- set found.m = [found.m, spec.residuals | length] | max %}
 {%- elif spec.get('reason') %}
 {%- set found.reasons = found.reasons + [(segment, 'no basis: ' ~ spec.reason)] %}
 {%- endif %}
 {%- endfor %}
-{%- set bases, m, reasons = found.bases, found.m, found.reasons %}
+{%- set bases, reasons = found.bases, found.reasons %}
 WITH
 current_window AS (
     {{ model_rows(model.predictions, model.name, [window], role) }}
@@ -130,19 +128,18 @@ observations AS (
     {{- sliced('base', 'baseline_window') }}
     UNION ALL SELECT 'none', 'all'{% for j in range(p) %}, CAST(NULL AS DOUBLE){% endfor %}
 ),
--- The fitted basis of each segment that has one: the means μ, the scales σ, and the
--- p − k components left out (u_r_j: left-out component r's weight of column j).
--- Numbers are written as text and cast, which round-trips a DOUBLE exactly.
+-- The fitted basis of each segment that has one: the means μ and the scales σ, as a
+-- table to join. Numbers are written as text and cast, which round-trips a DOUBLE
+-- exactly.
 {%- if bases %}
 basis AS (
     SELECT * FROM (VALUES
     {%- for segment, spec in bases %}
         {% if not loop.first %}, {% endif %}({{ segment | literal }}
         {%- for j in range(p) %}, CAST({{ (spec.means[j] | string) | literal }} AS DOUBLE){% endfor %}
-        {%- for j in range(p) %}, CAST({{ (spec.scales[j] | string) | literal }} AS DOUBLE){% endfor %}
-        {%- for r in range(m) %}{% for j in range(p) %}, CAST({{ ((spec.residuals[r][j] if r < spec.residuals | length else 0.0) | string) | literal }} AS DOUBLE){% endfor %}{% endfor %})
+        {%- for j in range(p) %}, CAST({{ (spec.scales[j] | string) | literal }} AS DOUBLE){% endfor %})
     {%- endfor %}
-    ) AS b(segment{% for j in range(p) %}, mu_{{ j }}{% endfor %}{% for j in range(p) %}, sigma_{{ j }}{% endfor %}{% for r in range(m) %}{% for j in range(p) %}, u_{{ r }}_{{ j }}{% endfor %}{% endfor %})
+    ) AS b(segment{% for j in range(p) %}, mu_{{ j }}{% endfor %}{% for j in range(p) %}, sigma_{{ j }}{% endfor %})
 ),
 {%- else %}
 basis AS (
@@ -152,21 +149,26 @@ basis AS (
 -- Each row's missing values and error. z_j = (x_j − μ_j) / σ_j, 0 where x_j is missing
 -- (imputed with the mean); e = Σ_j (z_j − ẑ_j)², ẑ = W Wᵀ z, the part of z outside the
 -- kept components. The eigenvectors are orthonormal, so e is the squared length of
--- z's projection on the left-out ones, Σ_r (u_rᵀ z)²: the same number, with no
+-- z's projection on the left-out ones u_r, Σ_r (u_rᵀ z)²: the same number, with no
 -- subtraction of nearly equal terms, and p·(p − k) products a row instead of 2·p·k.
--- A segment without a basis has a NULL error. Each projection is clamped
--- to ±1e75, so an absurd value (1e200) gives an enormous error, not an overflow that
--- NULLs the window or fails the query. One pass: no CTE here is read twice, so none is
--- materialised.
+-- The u_r are written into the expression per segment (shortest decimal form: the
+-- same DOUBLE, or within an ulp): as columns they would pass PostgreSQL's limit of
+-- 1,664 per select list from about 35 features. A segment without a basis matches no
+-- branch: a NULL error. Each projection is clamped to ±1e75, so an absurd value
+-- (1e200) gives an enormous error, not an overflow that NULLs the window or fails the
+-- query. One pass: no CTE here is read twice, so none is materialised.
 errors AS (
-    SELECT sample, segment, has_basis, missing
-           {%- if bases %},
-           CASE WHEN has_basis THEN
-           {%- for r in range(m) %}
-               {% if not loop.first %}+ {% endif %}POWER(LEAST(GREATEST({% for j in range(p) %}{% if not loop.first %} + {% endif %}u_{{ r }}_{{ j }} * z_{{ j }}{% endfor %}, -1e75), 1e75), 2)
+    SELECT sample, segment, has_basis, missing,
+           {%- if bases %}
+           CASE segment
+           {%- for segment, spec in bases %}
+               WHEN {{ segment | literal }} THEN
+               {%- for u in spec.residuals %}
+                   {% if not loop.first %}+ {% endif %}POWER(LEAST(GREATEST({% for j in range(p) %}{% if not loop.first %} + {% endif %}{{ u[j] | float }} * z_{{ j }}{% endfor %}, -1e75), 1e75), 2)
+               {%- endfor %}
            {%- endfor %}
            END AS error
-           {%- else %},
+           {%- else %}
            CAST(NULL AS DOUBLE) AS error
            {%- endif %}
     FROM (
@@ -175,7 +177,7 @@ errors AS (
                {% for j in range(p) %}(CASE WHEN o.x_{{ j }} IS NULL THEN 1 ELSE 0 END){% if not loop.last %} + {% endif %}{% endfor %} AS missing
                {%- if bases %}{% for j in range(p) %},
                COALESCE((o.x_{{ j }} - b.mu_{{ j }}) / b.sigma_{{ j }}, 0) AS z_{{ j }}
-               {%- endfor %}{% for r in range(m) %}{% for j in range(p) %}, b.u_{{ r }}_{{ j }}{% endfor %}{% endfor %}{% endif %}
+               {%- endfor %}{% endif %}
         FROM observations AS o
         LEFT JOIN basis AS b ON b.segment = o.segment
     ) AS standardised

@@ -115,12 +115,12 @@ WITH current_window AS (
     CAST(NULL AS DOUBLE),
     CAST(NULL AS DOUBLE),
     CAST(NULL AS DOUBLE)
-), basis /* The fitted basis of each segment that has one: the means μ, the scales σ, and the */ /* p − k components left out (u_r_j: left-out component r's weight of column j). */ /* Numbers are written as text and cast, which round-trips a DOUBLE exactly. */ AS (
+), basis /* The fitted basis of each segment that has one: the means μ and the scales σ, as a */ /* table to join. Numbers are written as text and cast, which round-trips a DOUBLE */ /* exactly. */ AS (
   SELECT
     CAST(NULL AS VARCHAR) AS segment
   WHERE
     FALSE
-), errors /* Each row's missing values and error. z_j = (x_j − μ_j) / σ_j, 0 where x_j is missing */ /* (imputed with the mean); e = Σ_j (z_j − ẑ_j)², ẑ = W Wᵀ z, the part of z outside the */ /* kept components. The eigenvectors are orthonormal, so e is the squared length of */ /* z's projection on the left-out ones, Σ_r (u_rᵀ z)²: the same number, with no */ /* subtraction of nearly equal terms, and p·(p − k) products a row instead of 2·p·k. */ /* A segment without a basis has a NULL error. Each projection is clamped */ /* to ±1e75, so an absurd value (1e200) gives an enormous error, not an overflow that */ /* NULLs the window or fails the query. One pass: no CTE here is read twice, so none is */ /* materialised. */ AS (
+), errors /* Each row's missing values and error. z_j = (x_j − μ_j) / σ_j, 0 where x_j is missing */ /* (imputed with the mean); e = Σ_j (z_j − ẑ_j)², ẑ = W Wᵀ z, the part of z outside the */ /* kept components. The eigenvectors are orthonormal, so e is the squared length of */ /* z's projection on the left-out ones u_r, Σ_r (u_rᵀ z)²: the same number, with no */ /* subtraction of nearly equal terms, and p·(p − k) products a row instead of 2·p·k. */ /* The u_r are written into the expression per segment (shortest decimal form: the */ /* same DOUBLE, or within an ulp): as columns they would pass PostgreSQL's limit of */ /* 1,664 per select list from about 35 features. A segment without a basis matches no */ /* branch: a NULL error. Each projection is clamped to ±1e75, so an absurd value */ /* (1e200) gives an enormous error, not an overflow that NULLs the window or fails the */ /* query. One pass: no CTE here is read twice, so none is materialised. */ AS (
   SELECT
     sample,
     segment,

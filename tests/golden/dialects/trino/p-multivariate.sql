@@ -76,7 +76,7 @@ WITH current_window AS (
     'all',
     CAST(NULL AS DOUBLE),
     CAST(NULL AS DOUBLE)
-), basis /* The fitted basis of each segment that has one: the means μ, the scales σ, and the */ /* p − k components left out (u_r_j: left-out component r's weight of column j). */ /* Numbers are written as text and cast, which round-trips a DOUBLE exactly. */ AS (
+), basis /* The fitted basis of each segment that has one: the means μ and the scales σ, as a */ /* table to join. Numbers are written as text and cast, which round-trips a DOUBLE */ /* exactly. */ AS (
   SELECT
     *
   FROM (VALUES
@@ -85,28 +85,26 @@ WITH current_window AS (
       CAST('0.0' AS DOUBLE),
       CAST('0.0' AS DOUBLE),
       CAST('0.7071067811865476' AS DOUBLE),
-      CAST('0.7071067811865476' AS DOUBLE),
-      CAST('1.0' AS DOUBLE),
-      CAST('0.0' AS DOUBLE)
+      CAST('0.7071067811865476' AS DOUBLE)
     ),
     (
       'country=FR',
       CAST('0.0' AS DOUBLE),
       CAST('0.0' AS DOUBLE),
       CAST('0.7071067811865476' AS DOUBLE),
-      CAST('0.7071067811865476' AS DOUBLE),
-      CAST('1.0' AS DOUBLE),
-      CAST('0.0' AS DOUBLE)
-    )) AS b(segment, mu_0, mu_1, sigma_0, sigma_1, u_0_0, u_0_1)
-), errors /* Each row's missing values and error. z_j = (x_j − μ_j) / σ_j, 0 where x_j is missing */ /* (imputed with the mean); e = Σ_j (z_j − ẑ_j)², ẑ = W Wᵀ z, the part of z outside the */ /* kept components. The eigenvectors are orthonormal, so e is the squared length of */ /* z's projection on the left-out ones, Σ_r (u_rᵀ z)²: the same number, with no */ /* subtraction of nearly equal terms, and p·(p − k) products a row instead of 2·p·k. */ /* A segment without a basis has a NULL error. Each projection is clamped */ /* to ±1e75, so an absurd value (1e200) gives an enormous error, not an overflow that */ /* NULLs the window or fails the query. One pass: no CTE here is read twice, so none is */ /* materialised. */ AS (
+      CAST('0.7071067811865476' AS DOUBLE)
+    )) AS b(segment, mu_0, mu_1, sigma_0, sigma_1)
+), errors /* Each row's missing values and error. z_j = (x_j − μ_j) / σ_j, 0 where x_j is missing */ /* (imputed with the mean); e = Σ_j (z_j − ẑ_j)², ẑ = W Wᵀ z, the part of z outside the */ /* kept components. The eigenvectors are orthonormal, so e is the squared length of */ /* z's projection on the left-out ones u_r, Σ_r (u_rᵀ z)²: the same number, with no */ /* subtraction of nearly equal terms, and p·(p − k) products a row instead of 2·p·k. */ /* The u_r are written into the expression per segment (shortest decimal form: the */ /* same DOUBLE, or within an ulp): as columns they would pass PostgreSQL's limit of */ /* 1,664 per select list from about 35 features. A segment without a basis matches no */ /* branch: a NULL error. Each projection is clamped to ±1e75, so an absurd value */ /* (1e200) gives an enormous error, not an overflow that NULLs the window or fails the */ /* query. One pass: no CTE here is read twice, so none is materialised. */ AS (
   SELECT
     sample,
     segment,
     has_basis,
     missing,
-    CASE
-      WHEN has_basis
-      THEN POWER(LEAST(GREATEST(u_0_0 * z_0 + u_0_1 * z_1, -1e75), 1e75), 2)
+    CASE segment
+      WHEN 'all'
+      THEN POWER(LEAST(GREATEST(1.0 * z_0 + 0.0 * z_1, -1e75), 1e75), 2)
+      WHEN 'country=FR'
+      THEN POWER(LEAST(GREATEST(1.0 * z_0 + 0.0 * z_1, -1e75), 1e75), 2)
     END AS error
   FROM (
     SELECT
@@ -125,9 +123,7 @@ WITH current_window AS (
       ) AS DOUBLE) / b.sigma_0, 0) AS z_0,
       COALESCE(CAST((
         o.x_1 - b.mu_1
-      ) AS DOUBLE) / b.sigma_1, 0) AS z_1,
-      b.u_0_0,
-      b.u_0_1
+      ) AS DOUBLE) / b.sigma_1, 0) AS z_1
     FROM observations AS o
     LEFT JOIN basis AS b
       ON b.segment = o.segment
