@@ -10,13 +10,10 @@ A check declares it in its header: `fit: {query: <macro>, method: <one of METHOD
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-
-from monitor.errors import CheckError
 
 
 def pca(row: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
@@ -42,15 +39,17 @@ def pca(row: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     missing = [c for c, m in zip(columns, means, strict=True) if m is None]
     if missing:
         return {**spec, "reason": f"the baseline has no finite values of {', '.join(missing)}"}
+    mean = np.array(means, dtype=float)
     cov = np.empty((p, p))
     for i in range(p):
         for j in range(i, p):
             cov[i, j] = cov[j, i] = float(row[f"cov_{i}_{j}"])
+    if not (np.isfinite(cov).all() and np.isfinite(mean).all()):
+        return {**spec, "reason": "the baseline's covariances overflow (values beyond ~1e150)"}
     variance = np.clip(np.diag(cov), 0.0, None)
     # scikit-learn's _is_constant_feature: a variance no larger than the rounding error
     # of computing it is 0 (a column of 0.1s has a mean that is not exactly 0.1).
     eps = np.finfo(np.float64).eps
-    mean = np.array(means, dtype=float)
     constant = variance <= n * eps * variance + (n * mean * eps) ** 2
     scales = np.where(constant, 1.0, np.sqrt(variance))
     correlation = cov / np.outer(scales, scales)
@@ -75,7 +74,7 @@ def pca(row: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         # while a column is constant (its relation to the others is not known yet), so
         # a thin or constant baseline does not fix the basis for good.
         "support": 0 if constant.any() else min(finite),
-        "means": [float(m) for m in means],  # type: ignore[arg-type]
+        "means": mean.tolist(),
         "scales": [float(s) for s in scales],
         "components": [[float(v) for v in vectors[:, c]] for c in range(k)],
         "explained_variance_ratio": [float(r) for r in ratios[:k]],
@@ -91,22 +90,6 @@ METHODS: dict[str, Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]] =
 def fit_segments(
     method: str, rows: list[dict[str, Any]], params: dict[str, Any]
 ) -> dict[str, dict[str, Any]]:
-    """{segment: spec} from the fit query's rows, one row per segment."""
-    if method not in METHODS:
-        raise CheckError(f"unknown fit method {method!r}; known: {', '.join(sorted(METHODS))}")
-    specs = {}
-    for row in rows:
-        segment = str(row["segment"])
-        spec = METHODS[method](row, params)
-        if any(isinstance(v, float) and not math.isfinite(v) for v in _numbers(spec)):
-            spec = {"columns": spec.get("columns"), "reason": "the baseline's fit is not finite"}
-        specs[segment] = spec
-    return specs
-
-
-def _numbers(value: Any) -> list[Any]:
-    if isinstance(value, dict):
-        return [x for v in value.values() for x in _numbers(v)]
-    if isinstance(value, list):
-        return [x for v in value for x in _numbers(v)]
-    return [value]
+    """{segment: spec} from the fit query's rows, one row per segment (`method` is one
+    of METHODS: the check's header was checked when it was read)."""
+    return {str(row["segment"]): METHODS[method](row, params) for row in rows}

@@ -243,8 +243,14 @@ def test_what_a_careful_adversary_tried(world) -> None:
     assert row["value"] > 1 and row["baseline_value"] < 1e-20
     assert row["p_value"] == 0.0 and row["status"] == "alert"
 
-    # One absurd value among a thousand.
+    # An absurd baseline value overflows the covariances: no basis, said so.
     values = list(rng.normal(size=1000))
+    world.load({"a": [*values[:-1], 1e200], "b": values}, {"a": values, "b": values})
+    (overflow,) = world.run([{**monitor(), "name": "overflow", "params": {"columns": ["a", "b"]}}])
+    row = metric_map(overflow)[("all", "", "reconstruction_error")]
+    assert row["value"] is None and "covariances overflow" in row["reason"]
+
+    # One absurd value among a thousand in the window.
     world.load({"a": values, "b": values}, {"a": [*values[:-1], 1e200], "b": values})
     (absurd,) = world.run([{**monitor(), "name": "absurd", "params": {"columns": ["a", "b"]}}])
     row = metric_map(absurd)[("all", "", "reconstruction_error")]

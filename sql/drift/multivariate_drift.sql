@@ -158,7 +158,7 @@ basis AS (
 -- (1e200) gives an enormous error, not an overflow that NULLs the window or fails the
 -- query. One pass: no CTE here is read twice, so none is materialised.
 errors AS (
-    SELECT sample, segment, has_basis, missing,
+    SELECT sample, segment, missing,
            {%- if bases %}
            CASE segment
            {%- for segment, spec in bases %}
@@ -173,7 +173,6 @@ errors AS (
            {%- endif %}
     FROM (
         SELECT o.sample, o.segment,
-               (b.segment IS NOT NULL) AS has_basis,
                {% for j in range(p) %}(CASE WHEN o.x_{{ j }} IS NULL THEN 1 ELSE 0 END){% if not loop.last %} + {% endif %}{% endfor %} AS missing
                {%- if bases %}{% for j in range(p) %},
                COALESCE((o.x_{{ j }} - b.mu_{{ j }}) / b.sigma_{{ j }}, 0) AS z_{{ j }}
@@ -193,8 +192,7 @@ totals AS (
            AVG(CASE WHEN sample = 'cur' THEN error END) AS error_cur,
            AVG(CASE WHEN sample = 'base' THEN error END) AS error_base,
            VAR_SAMP(CASE WHEN sample = 'cur' THEN error END) AS var_cur,
-           VAR_SAMP(CASE WHEN sample = 'base' THEN error END) AS var_base,
-           MAX(CASE WHEN has_basis THEN 1 ELSE 0 END) AS has_basis
+           VAR_SAMP(CASE WHEN sample = 'base' THEN error END) AS var_base
     FROM errors
     GROUP BY segment
 ),
@@ -222,7 +220,8 @@ metric_rows AS (
            CASE
                WHEN rows_cur = 0 THEN 'the current window has no rows'
                WHEN rows_base = 0 THEN 'the baseline has no rows'
-               WHEN has_basis = 0 THEN {% if reasons %}CASE segment
+               WHEN {% if bases %}segment NOT IN {{ bases | map(attribute=0) | list | literal }}{% else %}TRUE{% endif %}
+                   THEN {% if reasons %}CASE segment
                    {%- for segment, reason in reasons %}
                    WHEN {{ segment | literal }} THEN {{ reason | literal }}
                    {%- endfor %}

@@ -124,16 +124,12 @@ WITH current_window AS (
   SELECT
     sample,
     segment,
-    has_basis,
     missing,
     CAST(NULL AS DOUBLE) AS error
   FROM (
     SELECT
       o.sample,
       o.segment,
-      (
-        NOT b.segment IS NULL
-      ) AS has_basis,
       (
         CASE WHEN o.x_0 IS NULL THEN 1 ELSE 0 END
       ) + (
@@ -159,8 +155,7 @@ WITH current_window AS (
     AVG(CASE WHEN sample = 'cur' THEN error END) AS error_cur,
     AVG(CASE WHEN sample = 'base' THEN error END) AS error_base,
     VARIANCE(CASE WHEN sample = 'cur' THEN error END) AS var_cur,
-    VARIANCE(CASE WHEN sample = 'base' THEN error END) AS var_base,
-    MAX(CASE WHEN has_basis THEN 1 ELSE 0 END) AS has_basis
+    VARIANCE(CASE WHEN sample = 'base' THEN error END) AS var_base
   FROM errors
   GROUP BY
     segment
@@ -196,7 +191,7 @@ WITH current_window AS (
       THEN 'the current window has no rows'
       WHEN rows_base = 0
       THEN 'the baseline has no rows'
-      WHEN has_basis = 0
+      WHEN TRUE
       THEN CASE segment
         WHEN 'all'
         THEN 'no basis: the baseline has no finite values of account_age_days, tx_count_24h, tx_count_7d, distance_km'

