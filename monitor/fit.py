@@ -1,6 +1,6 @@
 """Fits a check needs from its baseline that SQL cannot compute: the runner runs the
 check's fit query (a macro of the check that summarises the baseline per segment),
-turns each segment's row into a spec here with numpy, and passes the specs to the
+turns each segment's rows into a spec here with numpy, and passes the specs to the
 check as `fits`. A spec is frozen like the drift checks' bins (monitor.bin_specs,
 kind = the method), so every later window is measured against the same fit.
 
@@ -14,12 +14,13 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from scipy.optimize import isotonic_regression
 
 
-def pca(row: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+def pca(rows: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
     """A principal-component basis of the standardised baseline (multivariate_drift).
 
-    `row` holds the baseline's `n` rows, each column's mean `mean_<j>` and count
+    The one row of `rows` holds the baseline's `n` rows, each column's mean `mean_<j>` and count
     `finite_<j>` of its finite values, and the covariance `cov_<i>_<j>` (i ≤ j) of the
     mean-imputed columns, divided by n. As scikit-learn's SimpleImputer(mean) →
     StandardScaler → PCA: each column's scale is its population std, 1 for a constant
@@ -31,6 +32,7 @@ def pca(row: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     """
     columns: list[str] = list(params["columns"])
     p = len(columns)
+    row = rows[0]
     n = int(row.get("n") or 0)
     means = [row.get(f"mean_{j}") for j in range(p)]
     spec: dict[str, Any] = {"columns": columns, "baseline_rows": n}
@@ -84,12 +86,73 @@ def pca(row: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-METHODS: dict[str, Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]] = {"pca": pca}
+def isotonic(rows: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
+    """A calibration map, score → probability of a positive (estimated_performance).
+
+    `rows` are the baseline's mature labelled predictions in `bins` score bins of equal
+    count (NTILE), each with `n`, `positives`, `score_sum`, `score_min`, `score_max`.
+    Bins that share a score (a tie split by NTILE) are merged, so the map does not
+    depend on how an engine splits ties. Each bin's positive rate, weighted by its
+    rows, is made non-decreasing by isotonic regression (pool adjacent violators), at
+    the bin's mean score; the map interpolates linearly between these knots and holds
+    the end values beyond them, as scikit-learn's IsotonicRegression(out_of_bounds=
+    'clip') predicts. A spec with a `reason` instead when the baseline cannot give one.
+    """
+    bins = sorted(
+        (r for r in rows if r.get("n")), key=lambda r: (float(r["score_min"]), float(r["score_max"]))
+    )
+    merged: list[list[float]] = []  # [n, positives, score_sum, score_min, score_max]
+    for r in bins:
+        b = [float(r["n"]), float(r["positives"]), float(r["score_sum"])]
+        b += [float(r["score_min"]), float(r["score_max"])]
+        if merged and b[3] <= merged[-1][4]:
+            last = merged[-1]
+            last[:3] = [last[i] + b[i] for i in range(3)]
+            last[4] = max(last[4], b[4])
+        else:
+            merged.append(b)
+    n = int(sum(b[0] for b in merged))
+    positives = int(sum(b[1] for b in merged))
+    spec: dict[str, Any] = {"baseline_rows": n, "positives": positives}
+    if n == 0:
+        return {**spec, "reason": "the baseline has no mature prediction with a 0/1 label and a score"}
+    if merged[0][3] < 0 or merged[-1][4] > 1:
+        return {**spec, "reason": "the baseline's scores lie outside [0, 1]: not probabilities"}
+    if positives in (0, n):
+        one = "negative" if positives == 0 else "positive"
+        return {**spec, "reason": f"every mature labelled prediction of the baseline is {one}"}
+    counts = np.array([b[0] for b in merged])
+    scores = np.array([b[2] for b in merged]) / counts
+    rates = isotonic_regression(np.array([b[1] for b in merged]) / counts, weights=counts).x
+    if len(scores) > 1 and not np.isfinite(np.diff(rates) / np.diff(scores)).all():
+        return {**spec, "reason": "the baseline's bins are too close to interpolate between"}
+    # Inside a flat run the map is constant: only its first and last knots matter.
+    keep = [
+        i for i in range(len(rates))
+        if i in (0, len(rates) - 1) or not rates[i - 1] == rates[i] == rates[i + 1]
+    ]  # fmt: skip
+    return {
+        **spec,
+        # What a frozen map rests on: the smaller class, as for a measured AUC.
+        "support": min(positives, n - positives),
+        "bins": len(merged),
+        "scores": [float(scores[i]) for i in keep],
+        "rates": [float(rates[i]) for i in keep],
+    }
+
+
+METHODS: dict[str, Callable[[list[dict[str, Any]], dict[str, Any]], dict[str, Any]]] = {
+    "isotonic": isotonic,
+    "pca": pca,
+}
 
 
 def fit_segments(
     method: str, rows: list[dict[str, Any]], params: dict[str, Any]
 ) -> dict[str, dict[str, Any]]:
-    """{segment: spec} from the fit query's rows, one row per segment (`method` is one
-    of METHODS: the check's header was checked when it was read)."""
-    return {str(row["segment"]): METHODS[method](row, params) for row in rows}
+    """{segment: spec} from the fit query's rows, one or more per segment (`method` is
+    one of METHODS: the check's header was checked when it was read)."""
+    by_segment: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_segment.setdefault(str(row["segment"]), []).append(row)
+    return {segment: METHODS[method](group, params) for segment, group in by_segment.items()}
