@@ -89,41 +89,32 @@ def pca(rows: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
 def isotonic(rows: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
     """A calibration map, score → probability of a positive (estimated_performance).
 
-    `rows` are the baseline's mature labelled predictions in `bins` score bins of equal
-    count (NTILE), each with `n`, `positives`, `score_sum`, `score_min`, `score_max`.
-    Bins that share a score (a tie split by NTILE) are merged, so the map does not
-    depend on how an engine splits ties. Each bin's positive rate, weighted by its
-    rows, is made non-decreasing by isotonic regression (pool adjacent violators), at
-    the bin's mean score; the map interpolates linearly between these knots and holds
-    the end values beyond them, as scikit-learn's IsotonicRegression(out_of_bounds=
-    'clip') predicts. A spec with a `reason` instead when the baseline cannot give one.
+    `rows` are the baseline's mature labelled predictions in score bins of equal count
+    (a score's ties in one bin), each with `n`, `positives`, `score_sum`, `score_min`,
+    `score_max`. Each bin's positive rate, weighted by its rows, is made non-decreasing
+    by isotonic regression (pool adjacent violators), at the bin's mean score; the map
+    interpolates linearly between these knots and holds the end values beyond them, as
+    scikit-learn's IsotonicRegression(out_of_bounds='clip') predicts. A spec with a
+    `reason` instead when the baseline cannot give one.
     """
-    bins = sorted(
-        (r for r in rows if r.get("n")), key=lambda r: (float(r["score_min"]), float(r["score_max"]))
-    )
-    merged: list[list[float]] = []  # [n, positives, score_sum, score_min, score_max]
-    for r in bins:
-        b = [float(r["n"]), float(r["positives"]), float(r["score_sum"])]
-        b += [float(r["score_min"]), float(r["score_max"])]
-        if merged and b[3] <= merged[-1][4]:
-            last = merged[-1]
-            last[:3] = [last[i] + b[i] for i in range(3)]
-            last[4] = max(last[4], b[4])
-        else:
-            merged.append(b)
-    n = int(sum(b[0] for b in merged))
-    positives = int(sum(b[1] for b in merged))
+    bins = sorted((r for r in rows if r.get("n")), key=lambda r: float(r["score_min"]))
+    binned = [  # [n, positives, score_sum, score_min, score_max]
+        [float(r[k]) for k in ("n", "positives", "score_sum", "score_min", "score_max")]
+        for r in bins
+    ]
+    n = int(sum(b[0] for b in binned))
+    positives = int(sum(b[1] for b in binned))
     spec: dict[str, Any] = {"baseline_rows": n, "positives": positives}
     if n == 0:
         return {**spec, "reason": "the baseline has no mature prediction with a 0/1 label and a score"}
-    if merged[0][3] < 0 or merged[-1][4] > 1:
+    if binned[0][3] < 0 or binned[-1][4] > 1:
         return {**spec, "reason": "the baseline's scores lie outside [0, 1]: not probabilities"}
     if positives in (0, n):
         one = "negative" if positives == 0 else "positive"
         return {**spec, "reason": f"every mature labelled prediction of the baseline is {one}"}
-    counts = np.array([b[0] for b in merged])
-    scores = np.array([b[2] for b in merged]) / counts
-    rates = isotonic_regression(np.array([b[1] for b in merged]) / counts, weights=counts).x
+    counts = np.array([b[0] for b in binned])
+    scores = np.array([b[2] for b in binned]) / counts
+    rates = isotonic_regression(np.array([b[1] for b in binned]) / counts, weights=counts).x
     if len(scores) > 1 and not np.isfinite(np.diff(rates) / np.diff(scores)).all():
         return {**spec, "reason": "the baseline's bins are too close to interpolate between"}
     # Inside a flat run the map is constant: only its first and last knots matter.
@@ -135,7 +126,7 @@ def isotonic(rows: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, An
         **spec,
         # What a frozen map rests on: the smaller class, as for a measured AUC.
         "support": min(positives, n - positives),
-        "bins": len(merged),
+        "bins": len(binned),
         "scores": [float(scores[i]) for i in keep],
         "rates": [float(rates[i]) for i in keep],
     }

@@ -9,9 +9,10 @@ description: |
   confusion matrix is its expectation under those probabilities: no label is read.
   The fit, once per monitor and segment, then frozen (monitor.bin_specs, kind
   isotonic): `calibration_bins` below cuts the baseline's mature predictions with a
-  0/1 label and a score into `bins` bins of equal count (NTILE); the runner
-  (monitor/fit.py) merges bins that share a score, makes their positive rates
-  non-decreasing by isotonic regression (weighted by rows), and the map p(s)
+  0/1 label and a score into `bins` bins of equal count (a score in bin
+  floor(bins · rows scored below it / rows), ties together); the runner
+  (monitor/fit.py) makes the bins' positive rates non-decreasing by isotonic
+  regression (weighted by rows, pool adjacent violators), and the map p(s)
   interpolates linearly between the bins' mean scores, holding the end values beyond
   them (scikit-learn's IsotonicRegression(out_of_bounds='clip')).
   Over the window's scored predictions, n of them, a prediction flagged when
@@ -77,8 +78,8 @@ returns: [segment, feature, metric, value, sample_size, baseline_value, baseline
 {%- endmacro %}
 {#- The fit query (header `fit`): per segment not in `skip` (those have a frozen map),
     the baseline's mature predictions with a 0/1 label and a finite score in `bins`
-    bins of equal count, ordered by score: rows, positives and the scores' sum, min
-    and max. monitor/fit.py turns a segment's bins into the calibration map. -#}
+    bins of equal count by score: rows, positives and the scores' sum, min and max.
+    monitor/fit.py turns a segment's bins into the calibration map. -#}
 {%- macro calibration_bins(skip) %}
 WITH baseline_rows AS (
     {{- baseline_source() }}
@@ -94,19 +95,30 @@ labelled AS (
       AND CAST({{ label_column | ident }} AS DOUBLE) IN (0, 1)
     {%- endfor %}
 ),
-binned AS (
-    SELECT segment, score, label,
-           NTILE({{ bins }}) OVER (PARTITION BY segment ORDER BY score) AS bin
+-- Each distinct score once, with its rows and positives, and the rows scored below it.
+scores AS (
+    SELECT segment, score, COUNT(*) AS n, SUM(label) AS positives
     FROM labelled
     WHERE score IS NOT NULL
     {%- if skip %}
       AND segment NOT IN {{ skip | literal }}
     {%- endif %}
+    GROUP BY segment, score
+),
+ranked AS (
+    SELECT *,
+           COALESCE(SUM(n) OVER (PARTITION BY segment ORDER BY score
+                                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS below,
+           SUM(n) OVER (PARTITION BY segment) AS total
+    FROM scores
 )
-SELECT segment, bin, COUNT(*) AS n, SUM(label) AS positives, SUM(score) AS score_sum,
-       MIN(score) AS score_min, MAX(score) AS score_max
-FROM binned
-GROUP BY segment, bin
+-- Bins of equal count, a score's ties kept together (so no engine splits them its own
+-- way): a score goes to bin floor(bins · rows below it / rows).
+SELECT segment, FLOOR({{ bins }} * CAST(below AS DOUBLE) / total) AS bin, SUM(n) AS n,
+       SUM(positives) AS positives, SUM(n * score) AS score_sum, MIN(score) AS score_min,
+       MAX(score) AS score_max
+FROM ranked
+GROUP BY segment, FLOOR({{ bins }} * CAST(below AS DOUBLE) / total)
 {%- endmacro %}
 {#- The segments with a calibration map, and the reasons of those without. -#}
 {%- set found = namespace(maps=[], reasons=[]) %}
