@@ -122,10 +122,14 @@ def isotonic(rows: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, An
         i for i in range(len(rates))
         if i in (0, len(rates) - 1) or not rates[i - 1] == rates[i] == rates[i + 1]
     ]  # fmt: skip
+    unripe = int(rows[0].get("unripe") or 0)
     return {
         **spec,
-        # What a frozen map rests on: the smaller class, as for a measured AUC.
-        "support": min(positives, n - positives),
+        # What a frozen map rests on: the smaller class, as for a measured AUC; and 0
+        # while some baseline predictions have not matured (labels still to come), so
+        # a half-labelled baseline does not fix the map for good.
+        "support": 0 if unripe else min(positives, n - positives),
+        "unripe": unripe,
         "bins": len(binned),
         "scores": [float(scores[i]) for i in keep],
         "rates": [float(rates[i]) for i in keep],

@@ -1,6 +1,6 @@
 """performance/estimated_performance through the runner on a real DuckDB file, against
 an explicit CBPE written here with numpy and scikit-learn: the baseline's labelled
-scores cut into equal-count bins (a score's ties kept together),
+scores cut into bins equal in count within each class (a score's ties together),
 scikit-learn's IsotonicRegression(out_of_bounds='clip') fitted on the bins' mean scores
 and positive rates, the window's expected confusion matrix under its predictions, and
 the estimated AUC as scikit-learn's roc_auc_score of every row twice (label 1 weighted
@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import datetime
 
 import numpy as np
 import pytest
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
 
-from tests.conftest import metric_map, read_db
+from tests.conftest import metric_map, read_db, write_table
 
 RTOL = 1e-9
 METRICS = ("auc", "accuracy", "precision", "recall", "f1")
@@ -37,13 +38,19 @@ def calibrated_world(rng: np.random.Generator, n: int, shift: float) -> dict[str
     return {"score": list(score), "label": list(label)}
 
 
-def equal_count_bins(score: np.ndarray, label: np.ndarray, bins: int) -> list[list[float]]:
-    """Each distinct score s in bin floor(bins · (rows scored below s) / rows), its ties
-    together: [n, positives, score sum] per bin, in score order."""
-    values, counts = np.unique(score, return_counts=True)
-    below = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    which = np.floor(bins * below / len(score)).astype(int)
-    positives = np.array([label[score == v].sum() for v in values])
+def class_balanced_bins(score: np.ndarray, label: np.ndarray, bins: int) -> list[list[float]]:
+    """Each distinct score s in bin ⌊(bins/2)·positives below s / positives⌋ +
+    ⌊(bins/2)·negatives below s / negatives⌋, its ties together: [n, positives, score
+    sum] per bin, in score order."""
+    values, at = np.unique(score, return_inverse=True)
+    counts = np.bincount(at)
+    positives = np.bincount(at, weights=label)
+    negatives = counts - positives
+    pos_below = np.concatenate([[0], np.cumsum(positives)[:-1]])
+    neg_below = np.concatenate([[0], np.cumsum(negatives)[:-1]])
+    which = np.floor(bins / 2 * pos_below / positives.sum()) + np.floor(
+        bins / 2 * neg_below / negatives.sum()
+    )
     out = []
     for b in np.unique(which):
         pick = which == b
@@ -52,7 +59,7 @@ def equal_count_bins(score: np.ndarray, label: np.ndarray, bins: int) -> list[li
 
 
 def calibration(base: dict[str, list], bins: int) -> IsotonicRegression:
-    b = np.array(equal_count_bins(np.array(base["score"]), np.array(base["label"]), bins))
+    b = np.array(class_balanced_bins(np.array(base["score"]), np.array(base["label"]), bins))
     return IsotonicRegression(out_of_bounds="clip").fit(b[:, 2] / b[:, 0], b[:, 1] / b[:, 0],
                                                         sample_weight=b[:, 0])  # fmt: skip
 
@@ -208,3 +215,31 @@ def test_a_thin_baseline_is_used_but_not_frozen(world) -> None:
     (result,) = world.run([{**monitor(), "min_samples": 500}])
     assert metric_map(result)[("all", "", "estimated_accuracy")]["value"] is not None
     assert read_db(world.db, "SELECT count(*) FROM monitor.bin_specs") == [(0,)]
+
+
+def test_a_map_waits_for_the_whole_baseline_to_mature_before_it_is_frozen(world) -> None:
+    """With label_maturity 180h (7d12h) and the run at 2026-09-09 06:00, baseline predictions
+    after 2026-09-01 18:00 are not mature: the map is fitted on the mature ones (the
+    later rows' labels are not read) and used, but not frozen; once every baseline
+    prediction has matured, the next run freezes it."""
+    rng = np.random.default_rng(4)
+    early, late, cur = (calibrated_world(rng, n, 0.0) for n in (3000, 1000, 500))
+    late["label"] = [1.0 - y for y in late["label"]]  # would spoil the map if it were read
+    cols: dict[str, list] = {k: early[k] + late[k] + cur[k] for k in ("score", "label")}
+    cols["ts"] = (
+        [datetime(2026, 9, 1, 6)] * 3000 + [datetime(2026, 9, 1, 20)] * 1000
+        + [datetime(2026, 9, 8, 12)] * 500
+    )  # fmt: skip
+    cols["model_name"], cols["role"] = ["m"] * 4500, ["production"] * 4500
+    write_table(world.db, "preds", cols)
+    models = {"m": {"predictions": "preds", "label_maturity": "180h"}}
+    (result,) = world.run([monitor(metrics=["accuracy"])], models=models)
+    score = np.array(cur["score"])
+    expected = cbpe(calibration(early, 20).predict(score), score, 0.5)["accuracy"]
+    row = metric_map(result)[("all", "", "estimated_accuracy")]
+    assert row["value"] == pytest.approx(expected, rel=RTOL)
+    assert read_db(world.db, "SELECT count(*) FROM monitor.bin_specs") == [(0,)]
+    models["m"]["label_maturity"] = "7d"  # now all of the baseline has matured
+    world.run([monitor(metrics=["accuracy"])], models=models)
+    (spec,) = read_db(world.db, "SELECT spec FROM monitor.bin_specs")
+    assert json.loads(spec[0])["baseline_rows"] == 4000

@@ -8,9 +8,12 @@ description: |
   positive through a calibration map fitted on the baseline, and the window's
   confusion matrix is its expectation under those probabilities: no label is read.
   The fit, once per monitor and segment, then frozen (monitor.bin_specs, kind
-  isotonic): `calibration_bins` below cuts the baseline's mature predictions with a
-  0/1 label and a score into `bins` bins of equal count (a score in bin
-  floor(bins · rows scored below it / rows), ties together); the runner
+  isotonic) once every prediction of the baseline has matured and each class has
+  min_samples of them: `calibration_bins` below cuts the baseline's mature predictions with a
+  0/1 label and a score into `bins` bins, half of equal count in the positives, half
+  in the negatives (a score in bin ⌊(bins/2)·positives below it / positives⌋ +
+  ⌊(bins/2)·negatives below it / negatives⌋, ties together; a rare class still gets
+  bins where its scores are); the runner
   (monitor/fit.py) makes the bins' positive rates non-decreasing by isotonic
   regression (weighted by rows, pool adjacent violators), and the map p(s)
   interpolates linearly between the bins' mean scores, holding the end values beyond
@@ -43,7 +46,7 @@ description: |
 params:
   metrics: {type: list[str], default: [auc, accuracy, precision, recall, f1], description: "among auc, accuracy, precision, recall, f1"}
   slices: {type: list[list[str]], default: [], description: "slices, e.g. [[country], [country, device]]"}
-  bins: {type: int, default: 20, description: "equal-count calibration bins on the baseline's labelled scores"}
+  bins: {type: int, default: 20, description: "calibration bins on the baseline's labelled scores (half equal in positives, half in negatives)"}
   threshold: {type: float, default: null, description: "a prediction is positive when score >= threshold (default: the model's thresholds for the monitor's role, else 0.5)"}
   band: {type: float, default: 3.0, description: "the band is the estimate ± this many standard errors"}
   score_column: {type: str, default: score, description: "the model's score, a probability"}
@@ -95,7 +98,8 @@ labelled AS (
       AND CAST({{ label_column | ident }} AS DOUBLE) IN (0, 1)
     {%- endfor %}
 ),
--- Each distinct score once, with its rows and positives, and the rows scored below it.
+-- Each distinct score once, with its rows and positives, and each class's rows scored
+-- below it.
 scores AS (
     SELECT segment, score, COUNT(*) AS n, SUM(label) AS positives
     FROM labelled
@@ -107,18 +111,32 @@ scores AS (
 ),
 ranked AS (
     SELECT *,
-           COALESCE(SUM(n) OVER (PARTITION BY segment ORDER BY score
-                                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS below,
-           SUM(n) OVER (PARTITION BY segment) AS total
+           COALESCE(SUM(positives) OVER (PARTITION BY segment ORDER BY score
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS positives_below,
+           COALESCE(SUM(n - positives) OVER (PARTITION BY segment ORDER BY score
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS negatives_below,
+           SUM(positives) OVER (PARTITION BY segment) AS positives_total,
+           SUM(n - positives) OVER (PARTITION BY segment) AS negatives_total
     FROM scores
+),
+-- Bins of equal count in each class: half of them split the positives evenly by score,
+-- half the negatives, and a bin ends wherever either does, so a rare class still has
+-- bins where its scores are. A score's ties stay in one bin (no engine splits them its
+-- own way): bin = ⌊(bins/2)·positives below / positives⌋ + ⌊(bins/2)·negatives below /
+-- negatives⌋, non-decreasing in the score.
+binned AS (
+    SELECT *,
+           COALESCE(FLOOR({{ bins / 2 }} * positives_below / NULLIF(positives_total, 0)), 0)
+           + COALESCE(FLOOR({{ bins / 2 }} * negatives_below / NULLIF(negatives_total, 0)), 0) AS bin
+    FROM ranked
 )
--- Bins of equal count, a score's ties kept together (so no engine splits them its own
--- way): a score goes to bin floor(bins · rows below it / rows).
-SELECT segment, FLOOR({{ bins }} * CAST(below AS DOUBLE) / total) AS bin, SUM(n) AS n,
-       SUM(positives) AS positives, SUM(n * score) AS score_sum, MIN(score) AS score_min,
-       MAX(score) AS score_max
-FROM ranked
-GROUP BY segment, FLOOR({{ bins }} * CAST(below AS DOUBLE) / total)
+-- unripe: the baseline's predictions not mature yet, whose labels may still come: a
+-- map fitted while there are any serves the run but is not frozen.
+SELECT segment, bin, SUM(n) AS n, SUM(positives) AS positives, SUM(n * score) AS score_sum,
+       MIN(score) AS score_min, MAX(score) AS score_max,
+       (SELECT COUNT(*) FROM baseline_rows WHERE ts > {{ mature_before | literal }}) AS unripe
+FROM binned
+GROUP BY segment, bin
 {%- endmacro %}
 {#- The segments with a calibration map, and the reasons of those without. -#}
 {%- set found = namespace(maps=[], reasons=[]) %}
