@@ -272,7 +272,9 @@ sums AS (
 -- the variances. The estimate is of the window only.
 confusion AS (
     SELECT sample, segment, 'estimated' AS kind, CAST(scored AS DOUBLE) AS n,
-           CAST(flagged AS DOUBLE) AS f, e_pos AS pos, e_tp AS tp, e_auc_pairs AS auc_pairs,
+           CAST(flagged AS DOUBLE) AS f, e_pos AS pos,
+           -- No map (e_pos NULL): no estimate at all, not a TP of 0.
+           CASE WHEN e_pos IS NOT NULL THEN e_tp END AS tp, e_auc_pairs AS auc_pairs,
            e_var_flagged AS var_f, e_var_unflagged AS var_u, not_probability, mature,
            labelled, other_labels
     FROM sums
