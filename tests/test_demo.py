@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 import duckdb
 import pytest
 import yaml
+from sklearn.metrics import accuracy_score, precision_score, recall_score, roc_auc_score
 from typer.testing import CliRunner
 
 from monitor.alerts.persistence import AlertStore
@@ -242,7 +243,45 @@ def test_no_clean_slice_fires_over_the_demo_period(demo_run) -> None:
     _, rows, _, _ = demo_run
     guardrails = ("fraud-guardrails", "fraud-shadow-guardrails", "fraud-shadow-performance")
     assert {r[1] for r in rows if r[0] in guardrails} == {"country=PT"}
-    assert not [r for r in rows if r[0] in ("fraud-guardrails", "fraud-performance")]
+    quiet = ("fraud-guardrails", "fraud-performance", "fraud-estimated-performance")
+    assert not [r for r in rows if r[0] in quiet]
+
+
+@pytest.mark.slow
+def test_estimated_performance_finds_the_realized_values_in_its_band(demo_run) -> None:
+    """Every day's estimate of v1's AUC, accuracy, precision and recall, made without a
+    label, against the value its labels give now (scikit-learn over the day's labelled
+    predictions): within the 3-standard-error band nearly always. The first window
+    with a map is left out: its map rests on one day of mature baseline."""
+    _, _, _, config = demo_run
+    path = yaml.safe_load(config.read_text())["warehouse"]["path"]
+    con = duckdb.connect(path, read_only=True)
+    estimates = con.execute(
+        "SELECT window_start, segment, metric, detail FROM monitor.metrics "
+        "WHERE monitor = 'fraud-estimated-performance' AND metric LIKE 'estimated_%' "
+        "AND value IS NOT NULL ORDER BY window_start"
+    ).fetchall()
+    first = estimates[0][0]
+    inside = []
+    for start, segment, metric, detail in (e for e in estimates if e[0] > first):
+        device = "" if segment == "all" else f" AND device = '{segment.split('=')[1]}'"
+        score, label = con.execute(
+            "SELECT score, label FROM prediction_outcomes WHERE model_name = 'fraud' "
+            "AND role = 'production' AND ts >= ? AND ts < ? + INTERVAL 1 DAY "
+            f"AND label IN (0, 1) AND isfinite(score){device}",
+            [start, start],
+        ).fetchnumpy().values()
+        y, flagged = label.astype(int), (score >= 0.5).astype(int)
+        realized = {
+            "estimated_auc": lambda: roc_auc_score(y, score),  # noqa: B023
+            "estimated_accuracy": lambda: accuracy_score(y, flagged),  # noqa: B023
+            "estimated_precision": lambda: precision_score(y, flagged),  # noqa: B023
+            "estimated_recall": lambda: recall_score(y, flagged),  # noqa: B023
+        }[metric]()
+        band = json.loads(detail)
+        inside.append(band["lower"] <= realized <= band["upper"])
+    con.close()
+    assert len(inside) >= 100 and sum(inside) >= 0.95 * len(inside), (sum(inside), len(inside))
 
 
 @pytest.mark.slow

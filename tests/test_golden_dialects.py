@@ -32,13 +32,15 @@ def golden_config(folder: Path) -> Config:
     in a seasonal baseline day of RUN_AT give multivariate_drift a basis to write out,
     one whose numbers are exact on any machine (uncorrelated columns of equal spread:
     the identity, scales √½; the demo's fraud-feature-relations finds no finite
-    account_age_days there, so it renders without one)."""
+    account_age_days there, so it renders without one). Four labelled rows give the
+    estimated_performance monitors a calibration map each.)"""
     config = parity_config(folder)
     con = duckdb.connect(str(config.warehouse.path))
     con.execute(
         "CREATE TABLE prediction_outcomes (prediction_id VARCHAR, ts TIMESTAMP, "
         "model_name VARCHAR, role VARCHAR, score DOUBLE, amount DOUBLE, country VARCHAR, "
-        "account_age_days DOUBLE, tx_count_24h DOUBLE, tx_count_7d DOUBLE, distance_km DOUBLE)"
+        "account_age_days DOUBLE, tx_count_24h DOUBLE, tx_count_7d DOUBLE, distance_km DOUBLE, "
+        "label DOUBLE, device VARCHAR)"
     )
     con.execute(
         "INSERT INTO prediction_outcomes (prediction_id, ts, model_name, role, score, amount, "
@@ -46,6 +48,15 @@ def golden_config(folder: Path) -> Config:
         "amount, 'FR' "
         "FROM (VALUES (1, 0.0, 1.0), (2, 0.0, -1.0), (3, 1.0, 0.0), (4, -1.0, 0.0)) "
         "AS t(i, score, amount)"
+    )
+    # A negative at 0.25 and a positive at 0.75, labelled, in the demo's fixed baseline
+    # and in p-estimated's rolling one: the calibration maps to write out are exact.
+    con.execute(
+        "INSERT INTO prediction_outcomes (prediction_id, ts, model_name, role, score, label, "
+        "country, device) SELECT 'q' || i, ts, 'fraud', 'production', score, label, 'FR', 'ios' "
+        "FROM (VALUES (1, TIMESTAMP '2026-09-02 12:00', 0.25, 0.0), "
+        "(2, TIMESTAMP '2026-09-02 12:00', 0.75, 1.0), (3, TIMESTAMP '2026-09-20 12:00', 0.25, 0.0), "
+        "(4, TIMESTAMP '2026-09-20 12:00', 0.75, 1.0)) AS t(i, ts, score, label)"
     )
     con.close()
     return config

@@ -42,6 +42,14 @@ WITH current_columns AS (
   SELECT
     'distance_km' AS column_name,
     'DOUBLE' AS data_type
+  UNION ALL
+  SELECT
+    'label' AS column_name,
+    'DOUBLE' AS data_type
+  UNION ALL
+  SELECT
+    'device' AS column_name,
+    'VARCHAR' AS data_type
 ), previous_columns /* This monitor's last snapshot before the window: the columns its latest earlier run */ /* recorded a type for (a removed column's row records none). */ AS (
   SELECT
     CAST(NULL AS STRING) AS column_name,
