@@ -106,7 +106,10 @@ def isotonic(rows: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, An
     positives = int(sum(b[1] for b in binned))
     spec: dict[str, Any] = {"baseline_rows": n, "positives": positives}
     if n == 0:
-        return {**spec, "reason": "the baseline has no mature prediction with a 0/1 label and a score"}
+        return {
+            **spec,
+            "reason": "the baseline has no mature prediction with a 0/1 label and a score",
+        }
     if binned[0][3] < 0 or binned[-1][4] > 1:
         return {**spec, "reason": "the baseline's scores lie outside [0, 1]: not probabilities"}
     if positives in (0, n):

@@ -265,12 +265,16 @@ def test_estimated_performance_finds_the_realized_values_in_its_band(demo_run) -
     inside = []
     for start, segment, metric, detail in (e for e in estimates if e[0] > first):
         device = "" if segment == "all" else f" AND device = '{segment.split('=')[1]}'"
-        score, label = con.execute(
-            "SELECT score, label FROM prediction_outcomes WHERE model_name = 'fraud' "
-            "AND role = 'production' AND ts >= ? AND ts < ? + INTERVAL 1 DAY "
-            f"AND label IN (0, 1) AND isfinite(score){device}",
-            [start, start],
-        ).fetchnumpy().values()
+        score, label = (
+            con.execute(
+                "SELECT score, label FROM prediction_outcomes WHERE model_name = 'fraud' "
+                "AND role = 'production' AND ts >= ? AND ts < ? + INTERVAL 1 DAY "
+                f"AND label IN (0, 1) AND isfinite(score){device}",
+                [start, start],
+            )
+            .fetchnumpy()
+            .values()
+        )
         y, flagged = label.astype(int), (score >= 0.5).astype(int)
         realized = {
             "estimated_auc": lambda: roc_auc_score(y, score),  # noqa: B023

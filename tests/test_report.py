@@ -419,3 +419,34 @@ def test_reconstruction_error_is_drawn_beside_its_baseline() -> None:
         ("all · baseline", 0.13, "ok"),
         ("all · window", 0.12, "ok"),
     ]
+
+
+def test_an_estimate_is_drawn_with_its_band_and_the_realized_value() -> None:
+    """estimated_auc: the estimate, the baseline's realized value, the band's ends from
+    `detail`, and the same window's realized_auc once its labels have matured (the
+    first window); a window whose labels have not matured draws no realized point."""
+    from monitor.report.page import _beside_baseline
+
+    start = datetime(2026, 9, 1, tzinfo=UTC)
+
+    def row(metric: str, day: int, value: float | None, detail: str | None = None) -> dict:
+        return {"metric": metric, "segment": "all", "feature": "", "value": value,
+                "baseline_value": 0.9, "status": "ok", "detail": detail,
+                "window_start": start + timedelta(days=day),
+                "window_end": start + timedelta(days=day + 1)}  # fmt: skip
+
+    band = '{"standard_error": 0.01, "lower": 0.86, "upper": 0.92}'
+    rows = [
+        row("estimated_auc", 0, 0.89, band),
+        row("realized_auc", 0, 0.88),
+        row("estimated_auc", 1, 0.9, band),
+        row("realized_auc", 1, None),
+        row("realized_accuracy", 1, 0.5),
+    ]
+    points = _beside_baseline(rows, "estimated_auc")
+    assert [(p["s"], p["v"]) for p in points] == [
+        ("all · window", 0.89), ("all · baseline", 0.9), ("all · lower", 0.86),
+        ("all · upper", 0.92), ("all · realized", 0.88),
+        ("all · window", 0.9), ("all · baseline", 0.9), ("all · lower", 0.86),
+        ("all · upper", 0.92),
+    ]  # fmt: skip

@@ -388,9 +388,14 @@ def _monitor_charts(
         points = _beside_baseline(rows, metric)
         if points:
             mine = [e for e in eps if e.monitor == monitor.name and e.metric == metric]
-            title = f"{metric}: window and baseline"
+            title = f"{metric}: " + (
+                "estimate, band, realized and baseline"
+                if metric.startswith("estimated_")
+                else "window and baseline"
+            )
             shown = _highlighted(points)  # the breaching windows, each with its baseline
-            shown += [s.replace(" · window", " · baseline") for s in shown if s.endswith("window")]
+            shown += [s.replace(" · window", f" · {other}") for s in shown if s.endswith("window")
+                      for other in ("baseline", "lower", "upper", "realized")]  # fmt: skip
             spec = charts.time_series(
                 points, [], _episode_bands(mine, report.since, report.until), metric,
                 list(dict.fromkeys(shown)),
@@ -401,19 +406,37 @@ def _monitor_charts(
 
 # Metrics whose value reads best beside its baseline_value, per check: the report draws
 # both as lines (the reconstruction error means little alone; against the baseline's
-# own error under the same basis, a jump is plain).
-BESIDE_BASELINE = {"multivariate_drift": ("reconstruction_error",)}
+# own error under the same basis, a jump is plain). An estimate also gets its band and,
+# once the window's labels have matured, the realized value.
+BESIDE_BASELINE = {
+    "multivariate_drift": ("reconstruction_error",),
+    "estimated_performance": tuple(
+        f"estimated_{m}" for m in ("auc", "accuracy", "precision", "recall", "f1")
+    ),
+}
 
 
 def _beside_baseline(rows: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
     """Each window's value and baseline_value as two series per segment ("… · window",
-    "… · baseline"); undefined numbers are left out."""
+    "… · baseline"); for an estimate (`estimated_<m>`) also its band's ends from
+    `detail` ("… · lower", "… · upper") and the same window's `realized_<m>` ("… ·
+    realized"). Undefined numbers are left out."""
+    realized_metric = metric.replace("estimated_", "realized_", 1)
+    realized = {
+        (r["window_start"], r["segment"], r["feature"]): r["value"]
+        for r in rows
+        if metric.startswith("estimated_") and r["metric"] == realized_metric
+    }
     out = []
     for r in rows:
         if r["metric"] != metric:
             continue
-        for name, column in (("window", "value"), ("baseline", "baseline_value")):
-            x = charts.finite(r[column])
+        band = _band(r.get("detail"))
+        numbers = [("window", r["value"]), ("baseline", r["baseline_value"])]
+        numbers += [("lower", band.get("lower")), ("upper", band.get("upper"))]
+        numbers += [("realized", realized.get((r["window_start"], r["segment"], r["feature"])))]
+        for name, value in numbers:
+            x = charts.finite(value)
             if x is not None:
                 out.append(
                     {
@@ -424,6 +447,17 @@ def _beside_baseline(rows: list[dict[str, Any]], metric: str) -> list[dict[str, 
                     }
                 )
     return out
+
+
+def _band(detail: Any) -> dict[str, Any]:
+    """An estimate's band from its `detail` JSON ({} when there is none)."""
+    if not isinstance(detail, str):
+        return {}
+    try:
+        parsed = json.loads(detail)
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
 
 
 def _highlighted(points: list[dict[str, Any]]) -> list[str]:
