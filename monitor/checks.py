@@ -95,6 +95,10 @@ class Check:
     # monitor/fit.py method that turns each segment's summary into the spec the check
     # reads as `fits[segment]` (frozen in monitor.bin_specs like the bins).
     fit: dict[str, str] | None = None
+    # Run each window again once all its predictions have matured (label_maturity after
+    # its end), so the metrics it computes from matured labels fill in beside those it
+    # computed without them (estimated_performance's realized_*).
+    rerun_when_mature: bool = False
     # The built-in check of the same name this one replaces (validate names the winner).
     overrides: Path | None = None
 
@@ -177,7 +181,8 @@ def parse_check(path: Path, root: Path) -> Check:
         line = lines.get(key, 1) + body_line - 1 if key else body_line
         return CheckError(f"{path}:{line}: {msg}")
 
-    known = {"name", "description", "family", "params", "returns", "metrics", "split", "fit"}
+    known = {"name", "description", "family", "params", "returns", "metrics", "split", "fit",
+             "rerun_when_mature"}  # fmt: skip
     for key in header:
         if key not in known:
             raise fail(f"unknown header key {key!r}{did_you_mean(str(key), known)}", key)
@@ -260,6 +265,9 @@ def parse_check(path: Path, root: Path) -> Check:
     metrics = header.get("metrics", [])
     if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
         raise fail("'metrics' must be a list of metric names", "metrics")
+    rerun_when_mature = header.get("rerun_when_mature", False)
+    if not isinstance(rerun_when_mature, bool):
+        raise fail("'rerun_when_mature' must be true or false", "rerun_when_mature")
     return Check(
         name=name,
         path=path,
@@ -273,6 +281,7 @@ def parse_check(path: Path, root: Path) -> Check:
         metrics=tuple(metrics),
         split=split,
         fit=dict(fit) if fit else None,
+        rerun_when_mature=rerun_when_mature,
     )
 
 

@@ -233,6 +233,7 @@ def pass_json(report: PassReport) -> dict[str, Any]:
                 "status": r.status,
                 "error": r.error,
                 "run_id": r.run_id,
+                "rerun": r.rerun,  # a matured window run again (rerun_when_mature)
                 "seconds": round(r.seconds, 3),
                 "rows": len(r.rows),
                 "breaches": [
@@ -304,7 +305,7 @@ def backfill(
         def advance(result: RunResult) -> None:
             bar.update(
                 task,
-                advance=1,
+                advance=0 if result.rerun else 1,  # a matured window run again was not planned
                 description=f"{result.monitor} {result.window.start:%Y-%m-%d %H:%M}",
             )
 

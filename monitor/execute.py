@@ -68,6 +68,7 @@ class RunResult:
     bin_specs: list[BinSpec] = field(default_factory=list)  # newly fitted, to freeze
     run_at: datetime | None = None
     run_id: str | None = None  # set once recorded
+    rerun: bool = False  # a past window run again once its labels matured (no alerting)
 
     @property
     def recorded(self) -> bool:

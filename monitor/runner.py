@@ -36,7 +36,7 @@ from monitor.notify import Notifier, notifiers_for
 from monitor.plan import TICK, Planned
 from monitor.store import LedgerMark, RunRecord, StateStore
 from monitor.warehouse import Warehouse, connect, state_database
-from monitor.windows import Window
+from monitor.windows import Window, window_for
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +56,12 @@ class PassReport:
 
     @property
     def statuses(self) -> dict[str, int]:
-        """How many runs ended in each status."""
+        """How many runs ended in each status (a matured window run again counts as
+        `rerun`, or `unrecorded` when it failed)."""
         counts: dict[str, int] = {}
         for r in self.runs:
-            counts[r.status] = counts.get(r.status, 0) + 1
+            status = "rerun" if r.rerun and r.recorded else r.status
+            counts[status] = counts.get(status, 0) + 1
         return counts
 
     @property
@@ -271,6 +273,13 @@ class Runner:
                         store.abort(
                             name, window, mark, "alert stage failed", datetime.now(UTC), claim
                         )
+                for monitor, window in self._matured(store, report.runs, run_at):
+                    if self.stopping.is_set():
+                        break
+                    result = self._rerun(wh, store, monitor, window, run_at, trigger, cache)
+                    report.runs.append(result)
+                    if progress:
+                        progress(result)
             if notify:
                 report.delivery = self.deliver(store)
         return report
@@ -298,6 +307,58 @@ class Runner:
             if result.status == "aborted":
                 return result
         return self._record(store, result, run_at, trigger, started, monitor)
+
+    def _matured(
+        self, store: StateStore, results: list[RunResult], run_at: datetime
+    ) -> list[tuple[MonitorConfig, Window]]:
+        """The windows to run again at `run_at`: for each monitor of this pass whose check
+        is `rerun_when_mature`, the window a run at run_at − label_maturity evaluated,
+        when it has a recorded run (none is run for the first time this way). Its
+        predictions have all matured at run_at, so its label metrics fill in."""
+        out = []
+        ours = (r for r in results if r.run_at == run_at and r.recorded and not r.rerun)
+        for name in dict.fromkeys(r.monitor for r in ours):
+            monitor = self.config.monitor(name)
+            check = find_check(self.checks, monitor.check)
+            maturity = self.config.models[monitor.model].label_maturity
+            if not check.rerun_when_mature or maturity <= timedelta(0):
+                continue
+            window = window_for(run_at - maturity, monitor)
+            if window.end > run_at - maturity:  # a lag shorter than the window's grain
+                continue
+            if store.latest_runs_starting(name, window.start, window.start + TICK):
+                out.append((monitor, window))
+        return out
+
+    def _rerun(
+        self,
+        wh: Warehouse,
+        store: StateStore,
+        monitor: MonitorConfig,
+        window: Window,
+        run_at: datetime,
+        trigger: str,
+        cache: CompileCache,
+    ) -> RunResult:
+        """Run a past window again with its matured labels and replace its rows. It does
+        not alert (the window alerted, or not, when it ran) and a failure keeps the rows
+        it had."""
+        started = time.time()
+        result = execute_monitor(
+            self.config, self.checks, wh, store, monitor, window, run_at, trigger, self.guard,
+            cache,
+        )  # fmt: skip
+        result.rerun = True
+        if result.status == "error":
+            log.warning("%s: the matured window %s was not run again: %s",
+                        monitor.name, window, result.error)  # fmt: skip
+            result.status = "unrecorded"
+            result.error = f"the matured window was not run again (its rows kept): {result.error}"
+        elif result.status != "aborted":
+            result = self._record(store, result, run_at, trigger, started, monitor)
+            result.rerun = True
+        result.run_at = run_at
+        return result
 
     def _claim(
         self,

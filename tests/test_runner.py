@@ -275,3 +275,44 @@ def test_breaches_rank_alerts_first_then_the_largest_change() -> None:
         "country=FR",
         "country=ES",
     ]
+
+
+def test_a_matured_window_is_run_again_and_its_realized_values_fill_in(world) -> None:
+    """estimated_performance is `rerun_when_mature`: with label_maturity 2d, the pass at
+    T = 09-07 06:00 runs its own window (09-06) and again the one a run at T − 2d
+    evaluated (09-04), whose predictions have all matured: that window's realized
+    values fill in beside its estimates, no alert is evaluated for it, and a window
+    that never ran (09-05: nothing ran at 09-06) is not run this way."""
+    rows: dict[str, list[Any]] = {"score": [], "label": [], "ts": []}
+    for day in range(1, 7):  # 09-01 .. 09-06: a baseline day, then windows
+        for i in range(40):
+            rows["score"].append(0.1 + 0.02 * i)
+            rows["label"].append(float(i % 3 == 0 or i > 30))
+            rows["ts"].append(datetime(2026, 9, day, 12))
+    n = len(rows["ts"])
+    write_table(world.db, "preds", {**rows, "model_name": ["m"] * n, "role": ["production"] * n})
+    monitor = {"name": "cbpe", "check": "estimated_performance", "params": {"metrics": ["auc"]},
+               "baseline": {"kind": "fixed", "start": "2026-09-01", "end": "2026-09-02"}}  # fmt: skip
+    models = {"m": {"predictions": "preds", "label_maturity": "2d"}}
+    runner = Runner(load_config(world.config([monitor], models=models)))
+
+    def realized(window_start: str) -> list[Any]:
+        return read_db(world.db,
+            "SELECT value FROM monitor.metrics WHERE metric = 'realized_auc' "
+            f"AND window_start = TIMESTAMP '{window_start}'")  # fmt: skip
+
+    first = runner.run(at=datetime(2026, 9, 5, 6, tzinfo=UTC), build=False)
+    assert [(r.window.start.day, r.rerun) for r in first.runs] == [(4, False)]
+    assert realized("2026-09-04") == [(None,)]
+    later = runner.run(at=datetime(2026, 9, 7, 6, tzinfo=UTC), build=False)
+    assert [(r.window.start.day, r.rerun, r.status) for r in later.runs] == [
+        (6, False, "ok"), (4, True, "ok")
+    ]  # fmt: skip
+    assert later.statuses == {"ok": 1, "rerun": 1}
+    ((auc,),) = realized("2026-09-04")
+    assert auc is not None and 0.5 < auc <= 1
+    estimates = read_db(world.db,
+        "SELECT count(*) FROM monitor.metrics WHERE metric = 'estimated_auc' "
+        "AND window_start = TIMESTAMP '2026-09-04' AND value IS NOT NULL")  # fmt: skip
+    assert estimates == [(1,)]  # replaced, not doubled
+    assert realized("2026-09-05") == []

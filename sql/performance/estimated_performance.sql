@@ -36,8 +36,9 @@ description: |
     2·√((F + FN)²·V_F + TP²·V_U) / (F + P)² (the delta method; V_F, V_U: Σ p_i(1 − p_i)
     over flagged and unflagged predictions), AUC Hanley & McNeil (1982) with P and N.
   - realized_<metric>: the same metric over the window's mature predictions with a
-    0/1 label, as performance/classification computes it: NULL until labels mature,
-    beside the estimate once they have (a backfill recomputes past windows).
+    0/1 label, as performance/classification computes it: NULL until labels mature;
+    the runner runs each window again once they have (`rerun_when_mature`), and the
+    realized value fills in beside the estimate.
   baseline_value/baseline_size: the realized metric over the baseline's mature
   labelled predictions. sample_size: the metric's denominator (estimated recall: P
   rounded half up; estimated auc: min(P, N) rounded half up). Undefined values are NULL with a reason:
@@ -52,6 +53,7 @@ params:
   score_column: {type: str, default: score, description: "the model's score, a probability"}
   label_column: {type: str, default: label, description: "the outcome: 1 positive, 0 negative"}
 fit: {query: calibration_bins, method: isotonic}
+rerun_when_mature: true
 metrics: [estimated_auc, estimated_accuracy, estimated_precision, estimated_recall, estimated_f1, realized_auc, realized_accuracy, realized_precision, realized_recall, realized_f1]
 returns: [segment, feature, metric, value, sample_size, baseline_value, baseline_size, reason, detail]
 --- */
