@@ -43,7 +43,7 @@ from monitor.logs import use_json_logs
 from monitor.notify.message import number
 from monitor.report import html as report_html
 from monitor.report import page as report_page
-from monitor.report.data import alert_json, json_value, worst_first
+from monitor.report.data import alert_docs, json_value, realized_beside, worst_first
 from monitor.runner import PassReport, Runner
 from monitor.scheduler import run_daemon
 from monitor.store import StateStore
@@ -596,6 +596,8 @@ def list_alerts(
     with _read_store(cfg) as store:
         alerts = AlertStore(store).alerts(monitors=monitor) if store else []
         pending = AlertStore(store).outbox("pending") if store else []
+        # An estimate's alert shows the realized value beside it once labels matured.
+        realized = realized_beside(store, alerts) if store else {}
     if state == "silenced":
         alerts = [
             a
@@ -608,22 +610,26 @@ def list_alerts(
         alerts = [a for a in alerts if a.state.active]
     alerts = worst_first(alerts)
     if as_json:
-        print(json.dumps([alert_json(a) for a in alerts], indent=2, default=json_value))
+        docs = alert_docs(alerts, realized)
+        print(json.dumps(docs, indent=2, default=json_value))
         return
     if not alerts:
         console.print(f"no alerts{f' in state {state}' if state else ' active'}")
     else:
-        table = Table("state", "level", "severity", "monitor", "where", "metric", "value",
-                      "threshold", "since (UTC)", "notified", "muted by")  # fmt: skip
+        columns = ["state", "level", "severity", "monitor", "where", "metric", "value"]
+        estimates = any(a.state.fingerprint.id in realized for a in alerts)
+        columns += ["realized"] if estimates else []
+        table = Table(*columns, "threshold", "since (UTC)", "notified", "muted by")
         for a in alerts:
             s = a.state
             colour = {"firing": "red", "pending": "yellow", "recovering": "cyan"}.get(
                 s.state, "green"
             )
+            beside = [_realized_cell(realized.get(s.fingerprint.id))] if estimates else []
             table.add_row(
                 f"[{colour}]{s.state}[/{colour}]", s.level or "-", a.severity,
                 escape(s.fingerprint.monitor), escape(s.fingerprint.where()),
-                escape(s.fingerprint.metric), number(s.value), number(s.threshold),
+                escape(s.fingerprint.metric), number(s.value), *beside, number(s.threshold),
                 f"{s.first_seen:%Y-%m-%d %H:%M}" if s.first_seen else "-",
                 f"{s.last_notified:%Y-%m-%d %H:%M}" if s.last_notified else "-",
                 escape(s.suppressed_by or ""),
@@ -631,6 +637,15 @@ def list_alerts(
         console.print(table)
     if pending:
         console.print(f"[yellow]outbox[/yellow]: {escape(pending_summary(pending))}")
+
+
+def _realized_cell(known: dict[str, Any] | None) -> str:
+    """`monitor alerts`' realized column: the value once the window's labels matured."""
+    if known is None:  # not an estimate
+        return ""
+    if known["value"] is not None:
+        return number(known["value"])
+    return "not matured" if "matured" in (known["reason"] or "") else "n/a"
 
 
 @contextlib.contextmanager

@@ -39,7 +39,7 @@ from monitor.errors import MonitorError
 from monitor.execute import RunResult
 from monitor.report import html as report_html
 from monitor.report import page as report_page
-from monitor.report.data import active_alerts, alert_json, json_value
+from monitor.report.data import active_alerts, alert_docs, json_value, realized_beside
 from monitor.store import StateStore
 from monitor.warehouse import state_database, state_missing
 
@@ -323,7 +323,8 @@ class Endpoint:
 
 
 def _alerts_json(store: StateStore) -> list[dict[str, Any]]:
-    return [alert_json(a) for a in active_alerts(store)]
+    alerts = active_alerts(store)
+    return alert_docs(alerts, realized_beside(store, alerts))
 
 
 def _time(query: dict[str, list[str]], key: str) -> datetime | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import subprocess
 import sys
 import time
@@ -13,7 +14,9 @@ from typing import Any
 
 import duckdb
 import pytest
+from typer.testing import CliRunner
 
+from monitor.cli import app
 from monitor.config import load_config
 from monitor.errors import WarehouseLockedError
 from monitor.evidence import MetricRow
@@ -316,3 +319,38 @@ def test_a_matured_window_is_run_again_and_its_realized_values_fill_in(world) ->
         "AND window_start = TIMESTAMP '2026-09-04' AND value IS NOT NULL")  # fmt: skip
     assert estimates == [(1,)]  # replaced, not doubled
     assert realized("2026-09-05") == []
+
+
+def test_monitor_alerts_shows_the_realized_value_beside_an_estimates_alert(world) -> None:
+    """An alert on estimated_auc: `monitor alerts` says its window has not matured,
+    then, once the pass that runs the matured window again has run, shows the realized
+    AUC beside the estimate (table and --json)."""
+    rows: dict[str, list[Any]] = {"score": [], "label": [], "ts": []}
+    for day in range(1, 5):  # 09-01 the baseline, 09-04 the window that alerts
+        for i in range(40):
+            rows["score"].append(0.1 + 0.02 * i)
+            rows["label"].append(float(i % 3 == 0 or i > 30))
+            rows["ts"].append(datetime(2026, 9, day, 12))
+    n = len(rows["ts"])
+    write_table(world.db, "preds", {**rows, "model_name": ["m"] * n, "role": ["production"] * n})
+    monitor = {"name": "cbpe", "check": "estimated_performance", "params": {"metrics": ["auc"]},
+               "baseline": {"kind": "fixed", "start": "2026-09-01", "end": "2026-09-02"},
+               "rules": [{"metric": "estimated_auc", "direction": "below", "alert": 0.99}]}  # fmt: skip
+    config = world.config([monitor], models={"m": {"predictions": "preds", "label_maturity": "2d"}})
+    runner = Runner(load_config(config))
+    cli = CliRunner()
+
+    runner.run(at=datetime(2026, 9, 5, 6, tzinfo=UTC), build=False, notify=False)
+    (before,) = json.loads(cli.invoke(app, ["alerts", "--config", str(config), "--json"]).output)
+    assert before["metric"] == "estimated_auc" and before["realized"]["value"] is None
+    assert "matured" in before["realized"]["reason"]
+    # 09-06 has no rows (no_data, the alert stays); 09-04 is run again, its labels mature.
+    runner.run(at=datetime(2026, 9, 7, 6, tzinfo=UTC), build=False, notify=False)
+    docs = json.loads(cli.invoke(app, ["alerts", "--config", str(config), "--json"]).output)
+    (after,) = [d for d in docs if d["metric"] == "estimated_auc"]  # (and a no_data alert)
+    ((auc,),) = read_db(world.db,
+        "SELECT value FROM monitor.metrics WHERE metric = 'realized_auc' "
+        "AND window_start = TIMESTAMP '2026-09-04'")  # fmt: skip
+    assert after["realized"] == {"value": auc, "sample_size": 20, "reason": None}
+    table = cli.invoke(app, ["alerts", "--config", str(config)], env={"COLUMNS": "200"}).output
+    assert "realized" in table and f"{auc:.4g}"[:4] in table
