@@ -1,5 +1,7 @@
 """Benchmark data: a reference day and a current day of N rows × 20 numeric + 5
-categorical features, with drift injected into a known subset (the expected verdicts).
+categorical features, with drift injected into a known subset (the expected verdicts),
+and a classifier's `score` with its 0/1 `label` (for the performance estimate): each
+label drawn from its score (calibrated), the current day's scores shifted up.
 
 Generated inside DuckDB (fast, no Python loop) into a DuckDB table `predictions`
 (the warehouse our checks read) and, for the peers, one Parquet file per window.
@@ -46,28 +48,36 @@ def _categorical(i: int) -> str:
     return f"'v' || CAST(floor({k} * pow(random(), {skew})) AS INTEGER)"
 
 
+# score = σ(−2 + 1.2·z), +0.4 on the logit in the current day; label ~ Bernoulli(score).
+SCORE = f"round(1 / (1 + exp(2 - 1.2 * {_normal()} - CASE WHEN w = 'cur' THEN 0.4 ELSE 0 END)), 6)"
+
+
 def generate(root: Path, rows: int, parquet: bool) -> Path:
     """Write root/bench.duckdb (table predictions) and, if asked, root/{reference,current}.parquet."""
     db = root / "bench.duckdb"
     columns = ",\n".join(
         [f"{_numeric(i)} AS {c}" for i, c in enumerate(NUMERIC)]
         + [f"{_categorical(i)} AS {c}" for i, c in enumerate(CATEGORICAL)]
+        + [f"{SCORE} AS score"]
     )
     con = duckdb.connect(str(db))
     try:
         con.execute(
             f"""CREATE OR REPLACE TABLE predictions AS
-            SELECT 'bench' AS model_name, 'production' AS role,
-                   CAST(CASE WHEN w = 'ref' THEN DATE '{REFERENCE_DAY}' ELSE DATE '{CURRENT_DAY}' END
-                        AS TIMESTAMP) + to_microseconds(CAST(i % 86400000000 AS BIGINT)) AS ts,
-                   {columns}
-            FROM (SELECT 'ref' AS w UNION ALL SELECT 'cur') AS windows, range({rows}) AS r(i)
+            SELECT *, CAST(random() < score AS DOUBLE) AS label
+            FROM (
+                SELECT 'bench' AS model_name, 'production' AS role,
+                       CAST(CASE WHEN w = 'ref' THEN DATE '{REFERENCE_DAY}' ELSE DATE '{CURRENT_DAY}' END
+                            AS TIMESTAMP) + to_microseconds(CAST(i % 86400000000 AS BIGINT)) AS ts,
+                       {columns}
+                FROM (SELECT 'ref' AS w UNION ALL SELECT 'cur') AS windows, range({rows}) AS r(i)
+            )
             ORDER BY ts"""
         )
         if parquet:
             for name, day in (("reference", REFERENCE_DAY), ("current", CURRENT_DAY)):
                 con.execute(
-                    f"COPY (SELECT {', '.join(NUMERIC + CATEGORICAL)} FROM predictions "
+                    f"COPY (SELECT {', '.join(NUMERIC + CATEGORICAL)}, score, label FROM predictions "
                     f"WHERE CAST(ts AS DATE) = DATE '{day}') TO '{root / name}.parquet' (FORMAT parquet)"
                 )
     finally:

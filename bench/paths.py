@@ -2,6 +2,7 @@
 
     python -m bench.paths suite DIR [--memory-limit 3GB]
     python -m bench.paths multivariate DIR [--memory-limit 3GB]
+    python -m bench.paths estimated DIR [--memory-limit 3GB]
     python -m bench.paths floor DIR
     python -m bench.paths sort DIR
 
@@ -44,7 +45,10 @@ BASELINE = {"kind": "fixed", "start": REFERENCE_DAY, "end": CURRENT_DAY}
 
 
 def _run(
-    root: Path, memory_limit: str | None, monitors: list[dict[str, object]]
+    root: Path,
+    memory_limit: str | None,
+    monitors: list[dict[str, object]],
+    model: dict[str, object] | None = None,
 ) -> tuple[list[RunResult], float]:
     """The monitors through the product path (`Runner.run`: render, execute, p-values,
     rules, state writes) at the current day's end, with DuckDB's memory_limit set; their
@@ -55,7 +59,7 @@ def _run(
     doc = {
         "warehouse": warehouse,
         "sql_dirs": [str(Path(__file__).resolve().parents[1] / "sql")],
-        "models": {"bench": {"predictions": "predictions"}},
+        "models": {"bench": {"predictions": "predictions", **(model or {})}},
         "monitors": [{"model": "bench", "baseline": BASELINE, **m} for m in monitors],
     }
     (root / "alerts.yaml").write_text(yaml.safe_dump(doc))
@@ -82,6 +86,16 @@ def multivariate(root: Path, memory_limit: str | None) -> dict[str, object]:
     results, seconds = _run(root, memory_limit, [monitor])
     (row,) = [r for r in results[0].rows if r.metric == "reconstruction_error"]
     return {"seconds": seconds, "value": row.value, "baseline_value": row.baseline_value}
+
+
+def estimated(root: Path, memory_limit: str | None) -> dict[str, object]:
+    """estimated_performance (CBPE), all five metrics: the calibration fit on the
+    reference day's labelled scores and the estimates over the current day, whose
+    labels have not matured (label_maturity 1d), as NannyML's CBPE is given none."""
+    monitor = {"name": "estimated", "check": "estimated_performance"}
+    results, seconds = _run(root, memory_limit, [monitor], {"label_maturity": "1d"})
+    values = {r.metric: r.value for r in results[0].rows if r.metric.startswith("estimated_")}
+    return {"seconds": seconds, "estimates": values}
 
 
 def suite(root: Path, memory_limit: str | None) -> dict[str, object]:
@@ -127,7 +141,7 @@ def sort_floor(root: Path) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("path", choices=["suite", "multivariate", "floor", "sort"])
+    parser.add_argument("path", choices=["suite", "multivariate", "estimated", "floor", "sort"])
     parser.add_argument("root", type=Path)
     parser.add_argument("--memory-limit")
     args = parser.parse_args()
@@ -135,6 +149,8 @@ def main() -> None:
         out = suite(args.root, args.memory_limit)
     elif args.path == "multivariate":
         out = multivariate(args.root, args.memory_limit)
+    elif args.path == "estimated":
+        out = estimated(args.root, args.memory_limit)
     else:
         out = floor(args.root) if args.path == "floor" else sort_floor(args.root)
     print(json.dumps(out))

@@ -2,6 +2,7 @@
 
     .venv-bench/bin/python bench/peers.py evidently DIR
     .venv-bench/bin/python bench/peers.py nannyml-reconstruction DIR
+    .venv-bench/bin/python bench/peers.py nannyml-cbpe DIR
 
 Never imported by the product: Evidently and NannyML are not runtime dependencies. Reads
 DIR/reference.parquet and DIR/current.parquet into pandas (part of the cost: these
@@ -68,7 +69,34 @@ def nannyml_reconstruction(root: Path) -> dict[str, object]:
     return {"load_seconds": loaded - started, "seconds": done - started, "error": error}
 
 
-PEERS = {"evidently": evidently, "nannyml-reconstruction": nannyml_reconstruction}
+def nannyml_cbpe(root: Path) -> dict[str, object]:
+    """NannyML's CBPE (its default isotonic calibration) fitted on the reference day's
+    labelled scores and estimating AUC, accuracy, precision, recall and f1 over the
+    current day, one chunk, as estimated_performance does."""
+    os.environ["NML_DISABLE_USAGE_LOGGING"] = "1"
+    import nannyml as nml
+
+    started = time.perf_counter()
+    ref = pd.read_parquet(root / "reference.parquet", columns=["score", "label"])
+    cur = pd.read_parquet(root / "current.parquet", columns=["score"])
+    loaded = time.perf_counter()
+    ref["pred"] = (ref["score"] >= 0.5).astype(int)
+    cur["pred"] = (cur["score"] >= 0.5).astype(int)
+    metrics = ["roc_auc", "accuracy", "precision", "recall", "f1"]
+    calc = nml.CBPE(y_pred_proba="score", y_pred="pred", y_true="label", metrics=metrics,
+                    problem_type="classification_binary", chunk_number=1)  # fmt: skip
+    calc.fit(ref)
+    result = calc.estimate(cur).filter(period="analysis").to_df()
+    estimates = {m: float(result[(m, "value")].iloc[0]) for m in metrics}
+    done = time.perf_counter()
+    return {"load_seconds": loaded - started, "seconds": done - started, "estimates": estimates}
+
+
+PEERS = {
+    "evidently": evidently,
+    "nannyml-reconstruction": nannyml_reconstruction,
+    "nannyml-cbpe": nannyml_cbpe,
+}
 
 
 def main() -> None:

@@ -431,6 +431,12 @@ def _monitors(p: Plan, key: str, maturity: str) -> list[str]:
                 [({"metric": "auc", "measure": "delta", "direction": "below", "warn": -0.05, "alert": -0.1}, ""), coverage],
                 late, comment="once labels matured (lag = label_maturity)",
             )  # fmt: skip
+            out += _monitor(
+                f"{key}-estimated-performance", key, "estimated_performance", None,
+                [({"metric": "estimated_auc", "measure": "delta", "direction": "below", "warn": -0.05, "alert": -0.1},
+                  "against the baseline's measured AUC")],
+                comment="performance before the labels arrive (CBPE; each window's realized values fill in once they have)",
+            )  # fmt: skip
             if p.slices:
                 out += _monitor(
                     f"{key}-guardrails", key, "slice_metrics",

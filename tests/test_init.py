@@ -67,8 +67,8 @@ def test_init_writes_a_config_that_validates_and_runs(logs: Path, tmp_path: Path
     checks = {m["check"] for m in doc["monitors"]}
     assert checks == {
         "numeric_drift", "multivariate_drift", "categorical_drift", "row_count", "null_rate",
-        "freshness", "classification", "slice_metrics", "shadow_disagreement",
-        "score_comovement", "paired_outcomes",
+        "freshness", "classification", "estimated_performance", "slice_metrics",
+        "shadow_disagreement", "score_comovement", "paired_outcomes",
     }  # fmt: skip
     assert "# " in out.read_text()  # commented for the person who edits it next
 
@@ -100,7 +100,8 @@ def test_without_feedback_there_are_no_outcome_monitors_and_dbt_still_builds(
     assert doc["dbt"]["vars"]["feedback_table"] is None
     assert "label_maturity" not in doc["models"]["fraud"]
     checks = {m["check"] for m in doc["monitors"]}
-    assert not checks & {"classification", "regression", "slice_metrics", "paired_outcomes"}
+    assert not checks & {"classification", "regression", "slice_metrics", "paired_outcomes",
+                         "estimated_performance"}  # fmt: skip
     assert {"shadow_disagreement", "numeric_drift", "freshness"} <= checks
     code, text = cli("backfill", "--config", str(out), "--from", "2026-09-30", "--to", "2026-09-30")
     assert code == 0, text
