@@ -19,7 +19,11 @@ land inside the monitored period for any `--days`:
   (`tx_count_7d`, which follows the 24-hour count: correlation ≈ 0.9) is joined to
   the wrong requests of the day. Each column's own distribution is exactly as
   before; only their relation breaks, which multivariate drift sees and no
-  univariate check can.
+  univariate check can;
+- BLIND_MODEL (days − 2 and days − 1): production v1 reads stale copies of its strongest
+  inputs: a third of its signal is left, under noise, at its usual block rate. Its
+  scores crowd where it used to be unsure: the estimated AUC (label-free) falls on the
+  day, while the labels that measure the drop are two weeks away.
 
 `tx_count_24h`, `tx_count_7d` and `distance_km` never change on their own and must
 never alert on their own. Everything is
@@ -60,6 +64,7 @@ class Incidents:
     shadow_country: tuple[date, date]
     flapping: tuple[date, date]
     feature_join: tuple[date, date]
+    blind_model: tuple[date, date]
     country: str = "PT"
     device: str = "android"
     flapping_country: str = "GB"
@@ -75,6 +80,7 @@ def incidents_for(days: int) -> Incidents:
         shadow_country=(day(days - 6), day(days - 1)),
         flapping=(day(days - 12), day(days - 7)),
         feature_join=(day(days - 4), day(days - 3)),
+        blind_model=(day(days - 2), day(days - 1)),
     )
 
 
@@ -99,6 +105,7 @@ def generate_days(
     # The 7-day count draws from a stream of its own, so the rest of the world is the
     # same as before the column existed.
     rng_7d = np.random.default_rng([seed, 7])
+    rng_blind = np.random.default_rng([seed, 11])
     inc = incidents_for(days)
     preds: dict[str, list[np.ndarray]] = {}
     feedback: dict[str, list[np.ndarray]] = {}
@@ -143,6 +150,12 @@ def generate_days(
         signal = logit + 2.5 * (label - 0.03)
         v1 = _sigmoid(signal + rng.normal(0, 1.4, n) + 0.8)
         v2 = _sigmoid(signal * 1.2 + rng.normal(0, 0.6, n) + 0.9)
+        if inc.blind_model[0] <= today <= inc.blind_model[1]:
+            # v1 reads stale copies of its strongest inputs: a third of its signal is
+            # left, under noise of its own, at the same block rate (the threshold was
+            # tuned to it). Its own random stream: the rest of the world is unchanged.
+            blurred = 0.35 * np.log(v1 / (1 - v1)) + rng_blind.normal(0, 1.0, n)
+            v1 = _sigmoid(blurred - np.quantile(blurred, 1 - np.mean(v1 >= 0.5)))
 
         # Incidents, applied to what the model logged (features as it saw them).
         logged_age = account_age.copy()

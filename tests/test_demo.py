@@ -243,16 +243,61 @@ def test_no_clean_slice_fires_over_the_demo_period(demo_run) -> None:
     _, rows, _, _ = demo_run
     guardrails = ("fraud-guardrails", "fraud-shadow-guardrails", "fraud-shadow-performance")
     assert {r[1] for r in rows if r[0] in guardrails} == {"country=PT"}
-    quiet = ("fraud-guardrails", "fraud-performance", "fraud-estimated-performance")
-    assert not [r for r in rows if r[0] in quiet]
+    assert not [r for r in rows if r[0] == "fraud-guardrails"]
+    # Measured performance fires only on the weeks that hold the blind model's days,
+    # its runs two weeks after them (lag = label_maturity).
+    first, last = incidents_for(DAYS).blind_model
+    late = {r[4] for r in rows if r[0] == "fraud-performance"}
+    assert all(day(first) - timedelta(days=6) <= start <= day(last) for start in late), late
+
+
+@pytest.mark.slow
+def test_the_estimate_sees_the_blind_model_before_any_label(demo_run) -> None:
+    """BLIND_MODEL: v1 reads stale inputs for two days, at its usual block rate. Its
+    estimated AUC alerts on exactly those days, overall and on every device, in runs
+    whose windows have no mature label yet; the labels that arrive later confirm the
+    drop (scikit-learn over the day's labelled predictions)."""
+    _, rows, _, config = demo_run
+    first, last = incidents_for(DAYS).blind_model
+    blind = {day(first), day(last)}
+    fired = {(r[1], r[4]) for r in rows if r[0] == "fraud-estimated-performance"}
+    segments = {"all", "device=android", "device=ios", "device=web"}
+    assert fired == {(s, d) for s in segments for d in blind}
+    path = yaml.safe_load(config.read_text())["warehouse"]["path"]
+    con = duckdb.connect(path, read_only=True)
+    for d in blind:
+        (reason,) = con.execute(
+            "SELECT reason FROM monitor.metrics WHERE monitor = 'fraud-estimated-performance' "
+            "AND metric = 'realized_auc' AND segment = 'all' AND window_start = ?",
+            [d],
+        ).fetchone()
+        assert "matured" in reason  # the estimate is all there was
+        score, label = (
+            con.execute(
+                "SELECT score, label FROM prediction_outcomes WHERE role = 'production' "
+                "AND ts >= ? AND ts < ? + INTERVAL 1 DAY AND label IN (0, 1)",
+                [d, d],
+            )
+            .fetchnumpy()
+            .values()
+        )
+        (estimate, baseline) = con.execute(
+            "SELECT value, baseline_value FROM monitor.metrics WHERE metric = 'estimated_auc' "
+            "AND monitor = 'fraud-estimated-performance' AND segment = 'all' AND window_start = ?",
+            [d],
+        ).fetchone()
+        realized = roc_auc_score(label.astype(int), score)
+        assert realized < baseline - 0.05 and estimate < baseline - 0.05, (realized, estimate)
+    con.close()
 
 
 @pytest.mark.slow
 def test_estimated_performance_finds_the_realized_values_in_its_band(demo_run) -> None:
-    """Every day's estimate of v1's AUC, accuracy, precision and recall, made without a
-    label, against the value its labels give now (scikit-learn over the day's labelled
-    predictions): within the 3-standard-error band nearly always. The first window
-    with a map is left out: its map rests on one day of mature baseline."""
+    """Every clean day's estimate of v1's AUC, accuracy, precision and recall, made
+    without a label, against the value its labels give now (scikit-learn over the day's
+    labelled predictions): within the 3-standard-error band nearly always. Left out:
+    the first window with a map (it rests on one day of mature baseline) and the blind
+    model's days (its scores no longer mean what the map says: the next test)."""
     _, _, _, config = demo_run
     path = yaml.safe_load(config.read_text())["warehouse"]["path"]
     con = duckdb.connect(path, read_only=True)
@@ -262,8 +307,10 @@ def test_estimated_performance_finds_the_realized_values_in_its_band(demo_run) -
         "AND value IS NOT NULL ORDER BY window_start"
     ).fetchall()
     first = estimates[0][0]
+    blind = incidents_for(DAYS).blind_model
+    clean = [e for e in estimates if e[0] > first and not blind[0] <= e[0].date() <= blind[1]]
     inside = []
-    for start, segment, metric, detail in (e for e in estimates if e[0] > first):
+    for start, segment, metric, detail in clean:
         device = "" if segment == "all" else f" AND device = '{segment.split('=')[1]}'"
         score, label = (
             con.execute(
@@ -316,17 +363,32 @@ def test_shadow_disagreement_names_the_country_while_the_aggregate_agrees(demo_r
 
 @pytest.mark.slow
 def test_comovement_says_the_shadow_moved_alone_for_the_country(demo_run) -> None:
-    """On the incident days only PT's ks_gap fires: v2's PT scores moved (its KS against
-    its own baseline is near 1) while v1's, on the same requests, did not."""
+    """Outside the blind model's days only PT's ks_gap fires, on the shadow incident's
+    days: v2's PT scores moved (its KS against its own baseline is near 1) while v1's,
+    on the same requests, did not. On the blind model's days v1's scores moved alone:
+    the gaps that fire there are negative, except PT's (v2's move is larger still)."""
     _, rows, _, config = demo_run
     incident_days = shadow_incident_days()
+    first, last = incidents_for(DAYS).blind_model
+    blind = {day(first), day(last)}
     fired = {(r[1], r[3], r[4]) for r in rows if r[0] == "fraud-shadow-comovement"}
-    assert fired == {("country=PT", "ks_gap", d) for d in incident_days}
+    assert {f for f in fired if f[2] not in blind} == {
+        ("country=PT", "ks_gap", d) for d in incident_days - blind
+    }
+    assert {("all", "ks_gap", d) for d in blind} <= fired
+    gaps = demo_metrics(
+        config,
+        "SELECT segment, value FROM monitor.metrics WHERE monitor = 'fraud-shadow-comovement' "
+        "AND metric = 'ks_gap' AND status IN ('warn', 'alert') "
+        f"AND window_start >= TIMESTAMP '{min(blind)}'",
+    )
+    assert all((value > 0) == (segment == "country=PT") for segment, value in gaps), gaps
     pt = demo_metrics(
         config,
         "SELECT feature, min(value), max(value) FROM monitor.metrics "
         "WHERE monitor = 'fraud-shadow-comovement' AND segment = 'country=PT' AND metric = 'ks' "
-        f"AND window_start >= TIMESTAMP '{min(incident_days)}' GROUP BY feature",
+        f"AND window_start >= TIMESTAMP '{min(incident_days)}' "
+        f"AND window_start < TIMESTAMP '{min(blind)}' GROUP BY feature",
     )
     ks = {feature: (low, high) for feature, low, high in pt}
     assert ks["shadow"][0] > 0.8 and ks["production"][1] < 0.2
