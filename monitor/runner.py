@@ -321,11 +321,10 @@ class Runner:
             monitor = self.config.monitor(name)
             check = find_check(self.checks, monitor.check)
             maturity = self.config.models[monitor.model].label_maturity
-            if not check.rerun_when_mature or maturity <= timedelta(0):
+            # With lag >= label_maturity a window has matured when it first runs.
+            if not check.rerun_when_mature or monitor.lag >= maturity:
                 continue
             window = window_for(run_at - maturity, monitor)
-            if window.end > run_at - maturity:  # a lag shorter than the window's grain
-                continue
             if store.latest_runs_starting(name, window.start, window.start + TICK):
                 out.append((monitor, window))
         return out

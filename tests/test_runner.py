@@ -354,3 +354,25 @@ def test_monitor_alerts_shows_the_realized_value_beside_an_estimates_alert(world
     assert after["realized"] == {"value": auc, "sample_size": 20, "reason": None}
     table = cli.invoke(app, ["alerts", "--config", str(config)], env={"COLUMNS": "200"}).output
     assert "realized" in table and f"{auc:.4g}"[:4] in table
+
+
+def test_a_monitor_that_waits_for_its_labels_is_not_run_again(world) -> None:
+    """With lag = label_maturity a window has matured when it first runs: its realized
+    values are there at once, and nothing is run twice."""
+    rows: dict[str, list[Any]] = {"score": [], "label": [], "ts": []}
+    for day in range(1, 7):
+        for i in range(40):
+            rows["score"].append(0.1 + 0.02 * i)
+            rows["label"].append(float(i % 3 == 0 or i > 30))
+            rows["ts"].append(datetime(2026, 9, day, 12))
+    n = len(rows["ts"])
+    write_table(world.db, "preds", {**rows, "model_name": ["m"] * n, "role": ["production"] * n})
+    monitor = {"name": "cbpe", "check": "estimated_performance", "params": {"metrics": ["auc"]},
+               "lag": "2d", "baseline": {"kind": "fixed", "start": "2026-09-01", "end": "2026-09-02"}}  # fmt: skip
+    models = {"m": {"predictions": "preds", "label_maturity": "2d"}}
+    runner = Runner(load_config(world.config([monitor], models=models)))
+    for at in (datetime(2026, 9, 6, 6, tzinfo=UTC), datetime(2026, 9, 8, 6, tzinfo=UTC)):
+        (result,) = runner.run(at=at, build=False).runs
+        assert not result.rerun
+        realized = {r.metric: r.value for r in result.rows}["realized_auc"]
+        assert realized is not None
