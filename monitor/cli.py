@@ -806,12 +806,13 @@ def demo(
 def _print_results(results: list[RunResult]) -> None:
     for r in results:
         colour = {"ok": "green", "no_data": "yellow", "error": "red"}.get(r.status, "cyan")
+        again = "  (matured: run again, no alert evaluated)" if r.rerun else ""
         console.print(
-            f"[{colour}]{r.status:7}[/{colour}] {r.monitor}  {r.window}  ({r.seconds:.2f}s)"
+            f"[{colour}]{r.status:7}[/{colour}] {r.monitor}  {r.window}  ({r.seconds:.2f}s){again}"
         )
         if r.error:
             console.print(f"         [red]{escape(r.error)}[/red]")
-        for b in r.breaches:
+        for b in [] if r.rerun else r.breaches:
             colour = "red" if b.status == "alert" else "yellow"
             console.print(
                 f"         [{colour}]{b.status:5}[/{colour}] {escape(describe_breach(b))}"

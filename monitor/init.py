@@ -431,10 +431,14 @@ def _monitors(p: Plan, key: str, maturity: str) -> list[str]:
                 [({"metric": "auc", "measure": "delta", "direction": "below", "warn": -0.05, "alert": -0.1}, ""), coverage],
                 late, comment="once labels matured (lag = label_maturity)",
             )  # fmt: skip
+            # The map is fitted on the baseline's mature labelled predictions: a rolling
+            # baseline twice the label maturity always has its older half mature.
+            days = 2 * (p.label_maturity_days or 14)
             out += _monitor(
                 f"{key}-estimated-performance", key, "estimated_performance", None,
                 [({"metric": "estimated_auc", "measure": "delta", "direction": "below", "warn": -0.05, "alert": -0.1},
                   "against the baseline's measured AUC")],
+                {"baseline": {"kind": "rolling", "days": days}, "min_samples": 30},
                 comment="performance before the labels arrive (CBPE; each window's realized values fill in once they have)",
             )  # fmt: skip
             if p.slices:

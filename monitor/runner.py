@@ -36,7 +36,7 @@ from monitor.notify import Notifier, notifiers_for
 from monitor.plan import TICK, Planned
 from monitor.store import LedgerMark, RunRecord, StateStore
 from monitor.warehouse import Warehouse, connect, state_database
-from monitor.windows import Window, window_for
+from monitor.windows import Window
 
 log = logging.getLogger(__name__)
 
@@ -152,8 +152,10 @@ class Runner:
             self._built_for = latest
         report.gaps = gaps
         for m in selected:  # the oldest window left for later (run elsewhere, aborted)
-            left = [
-                r.run_at for r in report.runs if r.monitor == m.name and not r.recorded and r.run_at
+            left = [  # (a matured window whose second run failed is tried again anyway)
+                r.run_at
+                for r in report.runs
+                if r.monitor == m.name and not r.recorded and r.run_at and not r.rerun
             ]
             report.settled_through[m.name] = min(left) - TICK if left else now
         return report
@@ -312,20 +314,25 @@ class Runner:
         self, store: StateStore, results: list[RunResult], run_at: datetime
     ) -> list[tuple[MonitorConfig, Window]]:
         """The windows to run again at `run_at`: for each monitor of this pass whose check
-        is `rerun_when_mature`, the window a run at run_at − label_maturity evaluated,
-        when it has a recorded run (none is run for the first time this way). Its
-        predictions have all matured at run_at, so its label metrics fill in."""
+        is `rerun_when_mature`, every window that has matured by run_at (its end at least
+        label_maturity before), within the catch-up horizon, whose latest run recorded
+        rows before it had. A window that never ran is not run this way; one whose run
+        again failed is tried at the next pass."""
         out = []
+        horizon = self.config.daemon.catch_up_horizon
         ours = (r for r in results if r.run_at == run_at and r.recorded and not r.rerun)
         for name in dict.fromkeys(r.monitor for r in ours):
             monitor = self.config.monitor(name)
-            check = find_check(self.checks, monitor.check)
+            try:
+                check = find_check(self.checks, monitor.check)
+            except MonitorError:  # recorded as an error run already
+                continue
             maturity = self.config.models[monitor.model].label_maturity
             # With lag >= label_maturity a window has matured when it first runs.
             if not check.rerun_when_mature or monitor.lag >= maturity:
                 continue
-            window = window_for(run_at - maturity, monitor)
-            if store.latest_runs_starting(name, window.start, window.start + TICK):
+            matured_by = run_at - maturity
+            for window in store.unripe_windows(name, matured_by - horizon, matured_by, maturity):
                 out.append((monitor, window))
         return out
 
@@ -471,6 +478,7 @@ class Runner:
                     error=result.error,
                     trigger=trigger,
                     row_count=len(result.rows),
+                    run_at=run_at,
                 ),
                 metric_rows,
                 result.bin_specs if metric_rows is not None else (),

@@ -280,20 +280,25 @@ def test_breaches_rank_alerts_first_then_the_largest_change() -> None:
     ]
 
 
-def test_a_matured_window_is_run_again_and_its_realized_values_fill_in(world) -> None:
-    """estimated_performance is `rerun_when_mature`: with label_maturity 2d, the pass at
-    T = 09-07 06:00 runs its own window (09-06) and again the one a run at T − 2d
-    evaluated (09-04), whose predictions have all matured: that window's realized
-    values fill in beside its estimates, no alert is evaluated for it, and a window
-    that never ran (09-05: nothing ran at 09-06) is not run this way."""
+def scored_days(world, days: Any) -> None:
+    """40 scored, labelled predictions of model m at noon of each September day."""
     rows: dict[str, list[Any]] = {"score": [], "label": [], "ts": []}
-    for day in range(1, 7):  # 09-01 .. 09-06: a baseline day, then windows
+    for day in days:
         for i in range(40):
             rows["score"].append(0.1 + 0.02 * i)
             rows["label"].append(float(i % 3 == 0 or i > 30))
             rows["ts"].append(datetime(2026, 9, day, 12))
     n = len(rows["ts"])
     write_table(world.db, "preds", {**rows, "model_name": ["m"] * n, "role": ["production"] * n})
+
+
+def test_a_matured_window_is_run_again_and_its_realized_values_fill_in(world) -> None:
+    """estimated_performance is `rerun_when_mature`: with label_maturity 2d, the pass at
+    T = 09-07 06:00 runs its own window (09-06) and again 09-04 (run at 09-05, matured
+    since): that window's realized values fill in beside its estimates, no alert is
+    evaluated for it, and a window that never ran (09-05: nothing ran at 09-06) is not
+    run this way."""
+    scored_days(world, range(1, 7))  # 09-01 .. 09-06: a baseline day, then windows
     monitor = {"name": "cbpe", "check": "estimated_performance", "params": {"metrics": ["auc"]},
                "baseline": {"kind": "fixed", "start": "2026-09-01", "end": "2026-09-02"}}  # fmt: skip
     models = {"m": {"predictions": "preds", "label_maturity": "2d"}}
@@ -325,14 +330,7 @@ def test_monitor_alerts_shows_the_realized_value_beside_an_estimates_alert(world
     """An alert on estimated_auc: `monitor alerts` says its window has not matured,
     then, once the pass that runs the matured window again has run, shows the realized
     AUC beside the estimate (table and --json)."""
-    rows: dict[str, list[Any]] = {"score": [], "label": [], "ts": []}
-    for day in range(1, 5):  # 09-01 the baseline, 09-04 the window that alerts
-        for i in range(40):
-            rows["score"].append(0.1 + 0.02 * i)
-            rows["label"].append(float(i % 3 == 0 or i > 30))
-            rows["ts"].append(datetime(2026, 9, day, 12))
-    n = len(rows["ts"])
-    write_table(world.db, "preds", {**rows, "model_name": ["m"] * n, "role": ["production"] * n})
+    scored_days(world, range(1, 5))  # 09-01 the baseline, 09-04 the window that alerts
     monitor = {"name": "cbpe", "check": "estimated_performance", "params": {"metrics": ["auc"]},
                "baseline": {"kind": "fixed", "start": "2026-09-01", "end": "2026-09-02"},
                "rules": [{"metric": "estimated_auc", "direction": "below", "alert": 0.99}]}  # fmt: skip
@@ -359,14 +357,7 @@ def test_monitor_alerts_shows_the_realized_value_beside_an_estimates_alert(world
 def test_a_monitor_that_waits_for_its_labels_is_not_run_again(world) -> None:
     """With lag = label_maturity a window has matured when it first runs: its realized
     values are there at once, and nothing is run twice."""
-    rows: dict[str, list[Any]] = {"score": [], "label": [], "ts": []}
-    for day in range(1, 7):
-        for i in range(40):
-            rows["score"].append(0.1 + 0.02 * i)
-            rows["label"].append(float(i % 3 == 0 or i > 30))
-            rows["ts"].append(datetime(2026, 9, day, 12))
-    n = len(rows["ts"])
-    write_table(world.db, "preds", {**rows, "model_name": ["m"] * n, "role": ["production"] * n})
+    scored_days(world, range(1, 7))
     monitor = {"name": "cbpe", "check": "estimated_performance", "params": {"metrics": ["auc"]},
                "lag": "2d", "baseline": {"kind": "fixed", "start": "2026-09-01", "end": "2026-09-02"}}  # fmt: skip
     models = {"m": {"predictions": "preds", "label_maturity": "2d"}}
@@ -376,3 +367,24 @@ def test_a_monitor_that_waits_for_its_labels_is_not_run_again(world) -> None:
         assert not result.rerun
         realized = {r.metric: r.value for r in result.rows}["realized_auc"]
         assert realized is not None
+
+
+def test_every_matured_window_is_run_again_whatever_the_schedule(world) -> None:
+    """Weekdays only (label_maturity 2d): the passes of Tuesday 09-08 to Friday 09-11
+    and of Monday 09-14 run the windows 09-07 .. 09-10 and 09-13. Each weekday window
+    is run again at the first pass after it matured, the two that matured over the
+    weekend both on Monday: every one gets its realized values, none twice."""
+    scored_days(world, range(1, 14))
+    monitor = {"name": "cbpe", "check": "estimated_performance", "params": {"metrics": ["auc"]},
+               "baseline": {"kind": "fixed", "start": "2026-09-01", "end": "2026-09-02"}}  # fmt: skip
+    models = {"m": {"predictions": "preds", "label_maturity": "2d"}}
+    runner = Runner(load_config(world.config([monitor], models=models)))
+    reruns = {}
+    for day in (8, 9, 10, 11, 14):
+        report = runner.run(at=datetime(2026, 9, day, 6, tzinfo=UTC), build=False)
+        reruns[day] = [r.window.start.day for r in report.runs if r.rerun]
+    assert reruns == {8: [], 9: [], 10: [7], 11: [8], 14: [9, 10]}
+    filled = read_db(world.db,
+        "SELECT day(window_start) FROM monitor.metrics WHERE metric = 'realized_auc' "
+        "AND value IS NOT NULL ORDER BY 1")  # fmt: skip
+    assert filled == [(7,), (8,), (9,), (10,)]

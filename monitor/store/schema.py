@@ -13,7 +13,7 @@ from monitor.checks import RESULT_COLUMNS
 
 RUN_COLUMNS = (
     "run_id", "monitor", "window_start", "window_end", "started_at", "finished_at",
-    "status", "error", "trigger", "row_count",
+    "status", "error", "trigger", "row_count", "run_at",
 )  # fmt: skip
 # Every check row, plus where it came from and what the rules made of it.
 METRIC_COLUMNS = (
@@ -40,7 +40,8 @@ def run_tables(schema: str) -> list[str]:
             status VARCHAR NOT NULL,      -- ok | error | no_data
             error VARCHAR,
             "trigger" VARCHAR NOT NULL,   -- schedule | manual | backfill
-            row_count BIGINT
+            row_count BIGINT,
+            run_at TIMESTAMP              -- the run's time T (what matured by then counts)
         )""",
         f"""CREATE TABLE IF NOT EXISTS {s}.metrics (
             run_id VARCHAR NOT NULL,
@@ -68,6 +69,7 @@ def run_tables(schema: str) -> list[str]:
         f"ALTER TABLE {s}.metrics ADD COLUMN IF NOT EXISTS histogram VARCHAR",
         f"ALTER TABLE {s}.metrics ADD COLUMN IF NOT EXISTS detail VARCHAR",
         f"ALTER TABLE {s}.metrics ADD COLUMN IF NOT EXISTS statistic DOUBLE",
+        f"ALTER TABLE {s}.runs ADD COLUMN IF NOT EXISTS run_at TIMESTAMP",
         f"""CREATE TABLE IF NOT EXISTS {s}.bin_specs (
             monitor VARCHAR NOT NULL,
             spec_key VARCHAR NOT NULL,    -- hash of the binning settings (check, params, baseline)

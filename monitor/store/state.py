@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitor import sqltext
@@ -80,6 +80,7 @@ class RunRecord:
     error: str | None
     trigger: str
     row_count: int
+    run_at: datetime | None = None  # the run's time T
 
 
 class StateStore:
@@ -314,6 +315,38 @@ class StateStore:
                 )
                 out += [rows[0]["t"], rows[0]["n"]]
         return tuple(out)
+
+    def unripe_windows(
+        self, monitor: str, lo: datetime, hi: datetime, maturity: timedelta
+    ) -> list[Window]:
+        """Windows of `monitor` ending in (lo, hi] whose latest run recorded rows (ok or
+        no_data) at a time T before all their predictions had matured (T < end +
+        maturity): what a `rerun_when_mature` check runs again. A run recorded before
+        runs kept their T is left alone."""
+        if not self.exists("runs"):
+            return []
+        rows = self.wh.execute(
+            f"""
+            SELECT window_start, window_end, status, run_at
+            FROM (
+                SELECT window_start, window_end, status, run_at,
+                       row_number() OVER (PARTITION BY window_start, window_end
+                                          ORDER BY started_at DESC) AS latest
+                FROM {self.table("runs")}
+                WHERE monitor = ? AND window_end > ? AND window_end <= ?
+            ) AS r
+            WHERE latest = 1
+            ORDER BY window_end
+            """,
+            [monitor, naive_utc(lo), naive_utc(hi)],
+        )
+        return [
+            Window(to_utc(r["window_start"]), to_utc(r["window_end"]))
+            for r in rows
+            if r["status"] in ("ok", "no_data")
+            and r["run_at"] is not None
+            and to_utc(r["run_at"]) < to_utc(r["window_end"]) + maturity
+        ]
 
     def latest_runs_starting(
         self, monitor: str, lo: datetime, hi: datetime

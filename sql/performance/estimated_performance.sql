@@ -273,7 +273,7 @@ sums AS (
 -- n predictions, F flagged, P positives, TP, the AUC's pair sum, and (estimate only)
 -- the variances. The estimate is of the window only.
 confusion AS (
-    SELECT sample, segment, 'estimated' AS kind, CAST(scored AS DOUBLE) AS n,
+    SELECT sample, segment, 'estimated' AS kind, scored AS window_rows, CAST(scored AS DOUBLE) AS n,
            CAST(flagged AS DOUBLE) AS f, e_pos AS pos,
            -- No map (e_pos NULL): no estimate at all, not a TP of 0.
            CASE WHEN e_pos IS NOT NULL THEN e_tp END AS tp, e_auc_pairs AS auc_pairs,
@@ -282,7 +282,7 @@ confusion AS (
     FROM sums
     WHERE sample = 'cur'
     UNION ALL
-    SELECT sample, segment, 'realized', CAST(r_pos + r_neg AS DOUBLE), CAST(r_tp + r_fp AS DOUBLE),
+    SELECT sample, segment, 'realized', scored, CAST(r_pos + r_neg AS DOUBLE), CAST(r_tp + r_fp AS DOUBLE),
            CAST(r_pos AS DOUBLE), CAST(r_tp AS DOUBLE), CAST(r_auc_pairs AS DOUBLE),
            CAST(NULL AS DOUBLE), CAST(NULL AS DOUBLE), not_probability, mature, labelled,
            other_labels
@@ -328,11 +328,12 @@ judged AS (
                WHEN value IS NOT NULL AND (CASE WHEN kind = 'realized' THEN other_labels ELSE not_probability END) = 0 THEN NULL
                WHEN kind = 'realized' AND other_labels > 0
                    THEN CAST(other_labels AS VARCHAR) || ' mature label(s) are neither 0 nor 1: the classification metrics need 0/1 labels'
+               WHEN kind = 'realized' AND mature = 0 AND window_rows = 0 THEN 'the window has no scored predictions'
                WHEN kind = 'realized' AND mature = 0 THEN 'no prediction of the window has matured yet (ts + label_maturity <= run time)'
                WHEN kind = 'realized' AND labelled = 0 THEN 'no mature prediction has a 0/1 label (feedback missing?)'
                WHEN kind = 'realized' AND n = 0 THEN 'no mature labelled prediction has a score'
                WHEN n = 0 THEN 'the window has no scored predictions'
-               WHEN not_probability > 0 THEN CAST(not_probability AS VARCHAR) || ' score(s) of the window lie outside [0, 1]: not probabilities'
+               WHEN kind = 'estimated' AND not_probability > 0 THEN CAST(not_probability AS VARCHAR) || ' score(s) of the window lie outside [0, 1]: not probabilities'
                WHEN pos IS NULL THEN
                    {%- if reasons %}
                    CASE segment
