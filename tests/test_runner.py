@@ -388,3 +388,15 @@ def test_every_matured_window_is_run_again_whatever_the_schedule(world) -> None:
         "SELECT day(window_start) FROM monitor.metrics WHERE metric = 'realized_auc' "
         "AND value IS NOT NULL ORDER BY 1")  # fmt: skip
     assert filled == [(7,), (8,), (9,), (10,)]
+
+
+def test_a_monitor_with_an_unknown_check_fails_alone(world) -> None:
+    """Choosing the matured windows to run again looks every monitor's check up: one
+    that does not exist is the error run it always was, and the pass goes on."""
+    scored_days(world, range(1, 9))
+    monitors = [{"name": "count", "check": "row_count"}, {"name": "typo", "check": "no_such_check"}]
+    config = load_config(world.config(monitors))
+    report = Runner(config).backfill(date(2026, 9, 7), date(2026, 9, 8), build=False)
+    assert sorted((r.monitor, r.window.start.day, r.status) for r in report.runs) == [
+        ("count", 7, "ok"), ("count", 8, "ok"), ("typo", 7, "error"), ("typo", 8, "error")
+    ]  # fmt: skip
