@@ -205,6 +205,7 @@ WITH current_window AS (
     sample,
     segment,
     'estimated' AS kind,
+    scored AS window_rows,
     CAST(scored AS DOUBLE) AS n,
     CAST(flagged AS DOUBLE) AS f,
     e_pos AS pos,
@@ -224,6 +225,7 @@ WITH current_window AS (
     sample,
     segment,
     'realized',
+    scored,
     CAST(r_pos + r_neg AS DOUBLE),
     CAST(r_tp + r_fp AS DOUBLE),
     CAST(r_pos AS DOUBLE),
@@ -341,6 +343,8 @@ WITH current_window AS (
       THEN NULL
       WHEN kind = 'realized' AND other_labels > 0
       THEN CAST(other_labels AS STRING) || ' mature label(s) are neither 0 nor 1: the classification metrics need 0/1 labels'
+      WHEN kind = 'realized' AND mature = 0 AND window_rows = 0
+      THEN 'the window has no scored predictions'
       WHEN kind = 'realized' AND mature = 0
       THEN 'no prediction of the window has matured yet (ts + label_maturity <= run time)'
       WHEN kind = 'realized' AND labelled = 0
@@ -349,7 +353,7 @@ WITH current_window AS (
       THEN 'no mature labelled prediction has a score'
       WHEN n = 0
       THEN 'the window has no scored predictions'
-      WHEN not_probability > 0
+      WHEN kind = 'estimated' AND not_probability > 0
       THEN CAST(not_probability AS STRING) || ' score(s) of the window lie outside [0, 1]: not probabilities'
       WHEN pos IS NULL
       THEN 'no calibration: the baseline has no mature labelled predictions in this segment'

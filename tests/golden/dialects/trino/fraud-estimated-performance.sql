@@ -198,6 +198,7 @@ WITH current_window AS (
     sample,
     segment,
     'estimated' AS kind,
+    scored AS window_rows,
     CAST(scored AS DOUBLE) AS n,
     CAST(flagged AS DOUBLE) AS f,
     e_pos AS pos,
@@ -217,6 +218,7 @@ WITH current_window AS (
     sample,
     segment,
     'realized',
+    scored,
     CAST(r_pos + r_neg AS DOUBLE),
     CAST(r_tp + r_fp AS DOUBLE),
     CAST(r_pos AS DOUBLE),
@@ -337,6 +339,8 @@ WITH current_window AS (
         CAST(other_labels AS VARCHAR),
         CAST(' mature label(s) are neither 0 nor 1: the classification metrics need 0/1 labels' AS VARCHAR)
       )
+      WHEN kind = 'realized' AND mature = 0 AND window_rows = 0
+      THEN 'the window has no scored predictions'
       WHEN kind = 'realized' AND mature = 0
       THEN 'no prediction of the window has matured yet (ts + label_maturity <= run time)'
       WHEN kind = 'realized' AND labelled = 0
@@ -345,7 +349,7 @@ WITH current_window AS (
       THEN 'no mature labelled prediction has a score'
       WHEN n = 0
       THEN 'the window has no scored predictions'
-      WHEN not_probability > 0
+      WHEN kind = 'estimated' AND not_probability > 0
       THEN CONCAT(
         CAST(not_probability AS VARCHAR),
         CAST(' score(s) of the window lie outside [0, 1]: not probabilities' AS VARCHAR)
