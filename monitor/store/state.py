@@ -323,23 +323,7 @@ class StateStore:
         no_data) at a time T before all their predictions had matured (T < end +
         maturity): what a `rerun_when_mature` check runs again. A run recorded before
         runs kept their T is left alone."""
-        if not self.exists("runs"):
-            return []
-        rows = self.wh.execute(
-            f"""
-            SELECT window_start, window_end, status, run_at
-            FROM (
-                SELECT window_start, window_end, status, run_at,
-                       row_number() OVER (PARTITION BY window_start, window_end
-                                          ORDER BY started_at DESC) AS latest
-                FROM {self.table("runs")}
-                WHERE monitor = ? AND window_end > ? AND window_end <= ?
-            ) AS r
-            WHERE latest = 1
-            ORDER BY window_end
-            """,
-            [monitor, naive_utc(lo), naive_utc(hi)],
-        )
+        rows = self._latest_runs(monitor, "window_end > ? AND window_end <= ?", lo, hi)
         return [
             Window(to_utc(r["window_start"]), to_utc(r["window_end"]))
             for r in rows
@@ -352,19 +336,27 @@ class StateStore:
         self, monitor: str, lo: datetime, hi: datetime
     ) -> list[dict[str, Any]]:
         """The latest recorded run of each window of `monitor` starting in [lo, hi)."""
+        return self._latest_runs(monitor, "window_start >= ? AND window_start < ?", lo, hi)
+
+    def _latest_runs(
+        self, monitor: str, bounds: str, lo: datetime, hi: datetime
+    ) -> list[dict[str, Any]]:
+        """The latest recorded run of each window of `monitor` within `bounds` (a
+        condition on the window with two parameters, lo and hi), oldest window first."""
         if not self.exists("runs"):
             return []
         return self.wh.execute(
             f"""
-            SELECT window_start, window_end, status, error
+            SELECT window_start, window_end, status, error, run_at
             FROM (
-                SELECT window_start, window_end, status, error,
+                SELECT window_start, window_end, status, error, run_at,
                        row_number() OVER (PARTITION BY window_start, window_end
                                           ORDER BY started_at DESC) AS latest
                 FROM {self.table("runs")}
-                WHERE monitor = ? AND window_start >= ? AND window_start < ?
+                WHERE monitor = ? AND {bounds}
             ) AS r
             WHERE latest = 1
+            ORDER BY window_start, window_end
             """,
             [monitor, naive_utc(lo), naive_utc(hi)],
         )
