@@ -448,3 +448,20 @@ def test_a_deleted_raw_row_needs_a_full_refresh(dbt_world) -> None:
     assert done.exit_code == 0, done.output
     assert ("p4",) not in world.read(ids)
     assert ("p1",) in world.read(ids)
+
+
+@pytest.mark.slow
+def test_a_model_name_with_a_quote_builds(dbt_world) -> None:
+    """A model named o'brien in alerts.yaml (and in the logs): its label maturity reaches
+    the mart as text, quotes doubled, and the build works (it broke every build when
+    the name was pasted between quotes as it is)."""
+    world = dbt_world
+    row = ("q1", "rq", T0, "o'brien", "v1", "production", 0.5, False, "FR")
+    world.load([row], [])
+    models = '"o\'brien": {predictions: prediction_outcomes, label_maturity: 2d}'
+    config = world.configure(models=models)
+    dbt.build(config)
+    ((model, delay),) = world.read(
+        "SELECT model_name, matures_at - ts FROM prediction_outcomes WHERE prediction_id = 'q1'"
+    )
+    assert model == "o'brien" and delay == timedelta(days=2)

@@ -34,7 +34,7 @@
 {%- set maturity_seconds -%}
     case p.model_name
     {%- for name, hours in maturity.items() %}
-        when {{ dbt.string_literal(name) }} then {{ (hours * 3600) | round | int }}
+        when {{ text_literal(name) }} then {{ (hours * 3600) | round | int }}
     {%- endfor %}
         else {{ (var('default_label_maturity_hours') * 3600) | round | int }}
     end
