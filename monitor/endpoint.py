@@ -273,7 +273,7 @@ class Endpoint:
         config = self.config()
         model = (query.get("model") or [""])[0] or None
         try:
-            since, until = (_time(query, "from"), _time(query, "to"))
+            since, until = _period(query)
             key = (model, since, until, report_page.state_version(config))
             with self._report_lock:
                 if self._report_cache is None or self._report_cache[0] != key:
@@ -304,7 +304,7 @@ class Endpoint:
             if monitor not in names:
                 return 404, {"error": f"no monitor {monitor!r}", "monitors": names}
             try:
-                since, until = (_time(query, "from"), _time(query, "to"))
+                since, until = _period(query)
             except ValueError as exc:
                 return 400, {"error": str(exc)}
 
@@ -325,6 +325,15 @@ class Endpoint:
 def _alerts_json(store: StateStore) -> list[dict[str, Any]]:
     alerts = active_alerts(store)
     return alert_docs(alerts, realized_beside(store, alerts))
+
+
+def _period(query: dict[str, list[str]]) -> tuple[datetime | None, datetime | None]:
+    """The `from` and `to` parameters; a `from` after `to` is the caller's mistake (400),
+    not a report the server failed to build."""
+    since, until = _time(query, "from"), _time(query, "to")
+    if since is not None and until is not None and since > until:
+        raise ValueError(f"from={since.isoformat()} is after to={until.isoformat()}")
+    return since, until
 
 
 def _time(query: dict[str, list[str]], key: str) -> datetime | None:

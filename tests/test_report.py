@@ -301,6 +301,7 @@ def test_the_daemon_serves_the_latest_report(hostile) -> None:
         assert b"2026-09-06 00:00 UTC" in again[2] and b"2026-09-06 00:00 UTC" not in first[2]
         assert fetch(f"{base}/report?model=nope")[0] == 404
         assert fetch(f"{base}/report?from=someday")[0] == 400
+        assert fetch(f"{base}/report?from=2026-09-20&to=2026-09-10")[0] == 400  # inverted
     finally:
         endpoint.stop()
 

@@ -71,6 +71,7 @@ def test_api_metrics_gives_a_monitors_rows_over_a_period(api) -> None:
         ("/api/metrics", 400, "name a monitor"),
         ("/api/metrics?monitor=nope", 404, "no monitor 'nope'"),
         ("/api/metrics?monitor=drift&from=yesterday", 400, "is not an ISO 8601 time"),
+        ("/api/metrics?monitor=drift&from=2026-09-05&to=2026-09-04", 400, "is after to="),
         ("/api/nothing", 404, "no API /api/nothing"),
     ],
 )
