@@ -365,7 +365,9 @@ class Daemon:
                 return
         log.error("the run did not stop: exiting anyway", extra=_fields("forced_exit"))
         logging.shutdown()
-        os._exit(0)  # the ledger still says `running` under our dead pid: the next start reruns it
+        # Exit code 1: an orchestrator must tell this from a clean stop. The ledger still
+        # says `running` under our dead pid: the next start runs the window again.
+        os._exit(1)
 
     def _on_reload(self, signum: int, frame: FrameType | None) -> None:
         threading.Thread(target=self._reload, daemon=True).start()

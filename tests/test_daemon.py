@@ -45,6 +45,19 @@ FROM range({{ n }}) AS t(i)
 """
 
 
+# A check whose rendering never ends: Python work that no query cancel reaches (as a
+# long result write was), so a stop must force its way out.
+ENDLESS = """\
+/* ---
+name: endless
+description: A template that never finishes rendering.
+returns: [segment, feature, metric, value, sample_size]
+--- */
+{%- for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}
+SELECT 'all' AS segment, '' AS feature, 'endless' AS metric, 1.0 AS value, 1 AS sample_size
+"""
+
+
 def spin_rate() -> float:
     """Rows per second `spin` sums on this machine (to size a query to a duration)."""
     con = duckdb.connect()
@@ -78,6 +91,7 @@ class Daemons:
         (root / "extra" / "custom").mkdir(parents=True)
         (root / "extra" / "custom" / "spin.sql").write_text(SPIN)
         (root / "extra" / "custom" / "broken.sql").write_text(BROKEN_CHECK)
+        (root / "extra" / "custom" / "endless.sql").write_text(ENDLESS)
         now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
         self.baseline = (now - timedelta(minutes=30), now - timedelta(minutes=20))
         con = duckdb.connect(str(self.db))
@@ -416,6 +430,21 @@ def test_stop_deadline_cancels_the_query_and_marks_the_window_aborted(daemons) -
     runs = daemons.runs()
     assert_once_each(runs)
     assert [r[3] for r in runs if r[1] == window] == ["ok"]
+
+
+def test_a_stop_that_has_to_force_its_way_out_exits_non_zero(daemons) -> None:
+    """A run that neither finishes within stop_timeout nor stops when its query is
+    cancelled (here a template that never ends rendering): the daemon logs
+    `forced_exit` and exits 1, so an orchestrator can tell it from a clean stop (0)."""
+    daemons.config(
+        [{"name": "endless", "model": "m", "check": "endless", "schedule": "*/3 * * * * *",
+          "window": "3s"}],
+        daemon={"stop_timeout": "1s"},
+    )  # fmt: skip
+    d = daemons.start()
+    d.wait_for(lambda: d.events("run_start"), 30, "a run")
+    assert d.stop() == 1
+    assert d.events("cancel") and d.events("forced_exit")
 
 
 def test_liveness_stays_up_while_the_warehouse_is_down_readiness_does_not(daemons) -> None:
