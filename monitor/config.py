@@ -534,9 +534,9 @@ Baseline = Annotated[
 class Rule(Strict):
     metric: str
     """The metric the rule judges (as the check emits it)."""
-    warn: float | None = None
+    warn: float | None = Field(None, allow_inf_nan=False)
     """The warn threshold."""
-    alert: float | None = None
+    alert: float | None = Field(None, allow_inf_nan=False)
     """The alert threshold."""
     direction: Literal["above", "below", "both"] = "above"
     """above: breaches above the threshold; below: under it (thresholds are signed); both: the
@@ -554,7 +554,7 @@ class Rule(Strict):
     """Glob on the segment the rule applies to."""
     feature: str = "*"
     """Glob on the feature the rule applies to."""
-    clear: float | None = None
+    clear: float | None = Field(None, allow_inf_nan=False)
     """Hysteresis: a firing alert recovers only once the value is back beyond this (default:
     the warn level, else the alert level).
     """
@@ -823,9 +823,18 @@ def load_config(path: str | Path) -> Config:
     path = Path(path)
     if not path.exists():
         raise ConfigError([f"{path}: file not found (pass --config PATH)"])
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError([
+            f"{path.name}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+            f"{exc.start}): save the file as UTF-8"
+        ]) from None  # fmt: skip
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        structural = _yaml_structure_problems(node, path.name) if node is not None else []
+        if structural:
+            raise ConfigError(structural)
         raw = yaml.load(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -853,6 +862,67 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(list(dict.fromkeys(problems)))
     base = path.resolve().parent
     return config.model_copy(update={"path": path.resolve(), **_resolved_paths(config, base)})
+
+
+# A config expands to a few thousand values; a YAML alias bomb (aliases of aliases) to
+# billions, which every later step would walk.
+MAX_YAML_VALUES = 1_000_000
+
+
+def _yaml_structure_problems(root: yaml.Node, name: str) -> list[str]:
+    """What PyYAML accepts silently: a key given twice in one mapping (the last one
+    wins), and aliases that expand the document beyond MAX_YAML_VALUES values."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:  # values once every alias is expanded
+        if id(node) not in sizes:
+            sizes[id(node)] = 0  # a recursive alias counts once
+            children: list[yaml.Node] = []
+            if isinstance(node, yaml.MappingNode):
+                children = [n for pair in node.value for n in pair]
+            elif isinstance(node, yaml.SequenceNode):
+                children = list(node.value)
+            sizes[id(node)] = min(1 + sum(size(n) for n in children), 10 * MAX_YAML_VALUES)
+        return sizes[id(node)]
+
+    if size(root) > MAX_YAML_VALUES:
+        return [
+            f"{name}: its aliases (&name / *name) expand to more than {MAX_YAML_VALUES:,} "
+            "values: refusing to read it (an alias bomb?)"
+        ]
+    problems = []
+    for node in _nodes(root):
+        if not isinstance(node, yaml.MappingNode):
+            continue
+        first: dict[str, int] = {}
+        for key, _ in node.value:
+            if not isinstance(key, yaml.ScalarNode) or key.value == "<<":
+                continue
+            line = key.start_mark.line + 1
+            if key.value in first:
+                problems.append(
+                    f"{name}:{line}: key '{key.value}' is given twice in the same mapping "
+                    f"(first at line {first[key.value]}); YAML would keep the last one "
+                    "silently: remove one"
+                )
+            first.setdefault(key.value, line)
+    return problems
+
+
+def _nodes(root: yaml.Node) -> list[yaml.Node]:
+    """Every node of the document once (an alias is the node it names)."""
+    seen: dict[int, yaml.Node] = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen[id(node)] = node
+        if isinstance(node, yaml.MappingNode):
+            stack += [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            stack += node.value
+    return list(seen.values())
 
 
 def _boolean_keys(node: Any, path: tuple[Any, ...]) -> list[str]:

@@ -184,3 +184,47 @@ def test_yaml_on_key_trap_is_explained(write_config) -> None:
 def test_state_schema_must_be_a_plain_name(write_config) -> None:
     (problem,) = problems(write_config(MINIMAL + "state: {schema: a.b}\n"))
     assert problem.startswith("state.schema (alerts.yaml:18): String should match pattern")
+
+
+def test_a_key_given_twice_is_an_error_with_both_lines(write_config) -> None:
+    """YAML keeps the last of two equal keys without a word: here the second `check:`
+    would silently replace the first."""
+    path = write_config(
+        MINIMAL.replace(
+            "    check: numeric_drift\n    params",
+            "    check: numeric_drift\n    check: row_count\n    params",
+            1,
+        )
+    )
+    (problem,) = problems(path)
+    assert problem.startswith("alerts.yaml:12: key 'check' is given twice")
+    assert "first at line 11" in problem
+
+
+def test_an_alias_bomb_is_refused_at_once(write_config) -> None:
+    """Nine levels of ten aliases each expand to a billion values; reading stops at the
+    structure, in well under a second, instead of spinning for minutes."""
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
+    path = write_config(MINIMAL + "bomb:\n" + "".join(f"  {line}\n" for line in levels))
+    (problem,) = problems(path)
+    assert "expand to more than 1,000,000 values" in problem
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path) -> None:
+    path = tmp_path / "alerts.yaml"
+    path.write_bytes(MINIMAL.replace("fraud", "fr\xe4ud").encode("latin-1"))
+    (problem,) = problems(path)
+    assert problem.startswith("alerts.yaml: not UTF-8 text (byte 0xe4 at offset")
+
+
+@pytest.mark.parametrize("threshold", [".nan", ".inf", "-.inf"])
+def test_a_threshold_that_is_not_finite_is_an_error(write_config, threshold) -> None:
+    """A rule at NaN or ±infinity can never fire: say so instead of loading it."""
+    text = MINIMAL.replace(
+        "    params: {columns: [x]}\n",
+        f"    params: {{columns: [x]}}\n    rules: [{{metric: psi, alert: {threshold}}}]\n",
+        1,
+    )
+    joined = "\n".join(problems(write_config(text)))
+    assert "monitors[0].rules[0].alert" in joined and "finite number" in joined
