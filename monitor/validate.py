@@ -19,8 +19,10 @@ import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import sqlglot
+import yaml
 from jinja2 import meta, nodes
 from sqlglot import exp
 from sqlglot.errors import OptimizeError, SqlglotError
@@ -30,7 +32,7 @@ from monitor import bundled
 from monitor import checks as checks_mod
 from monitor.check_tests import read_cases
 from monitor.checks import MACRO_DIR, RESERVED_NAMES, Check, discover_checks, find_check
-from monitor.config import Config, MonitorConfig
+from monitor.config import Config, MonitorConfig, yaml_lines
 from monitor.errors import MonitorError, did_you_mean
 from monitor.execute import compile_monitor
 from monitor.warehouse import Warehouse, connect
@@ -83,12 +85,14 @@ def _validate(
     dialect = config.warehouse.type
     compiled: list[tuple[MonitorConfig, Check, str]] = []
     undeclared: dict[str, list[str]] = {}
+    lines = config_lines(config)
     for m in config.monitors:
         try:
             check = find_check(checks, m.check)
         except MonitorError as exc:
             problems.append(f"monitor {m.name!r}: {exc}")
             continue
+        problems += _unknown_rule_metrics(config, m, check, lines)
         if check.name not in undeclared:
             undeclared[check.name] = undeclared_names(check, config.check_dirs)
             problems += undeclared[check.name]
@@ -121,6 +125,38 @@ def _validate(
             f"monitor {m.name!r}: {p}" for p in _against_warehouse(check, sql, wh, config, notes)
         ]
     return list(dict.fromkeys(problems)), list(dict.fromkeys(notes))
+
+
+def config_lines(config: Config) -> dict[tuple[Any, ...], int]:
+    """The line of every key of the config's file (empty when it has no file)."""
+    if not config.path.exists():
+        return {}
+    node = yaml.compose(config.path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    return yaml_lines(node) if node is not None else {}
+
+
+def _unknown_rule_metrics(
+    config: Config, monitor: MonitorConfig, check: Check, lines: dict[tuple[Any, ...], int]
+) -> list[str]:
+    """Rules on a metric the check never emits (a misspelt `freshnes`): they could
+    never fire. Only for a check that declares its metrics."""
+    if not check.metrics:
+        return []
+    index = config.monitors.index(monitor)
+    problems = []
+    for j, rule in enumerate(monitor.rules):
+        if rule.metric in check.metrics:
+            continue
+        line = lines.get(("monitors", index, "rules", j, "metric")) or lines.get(
+            ("defaults", "rules", j, "metric")
+        )
+        where = f"{config.path.name}:{line}: " if line else ""
+        problems.append(
+            f"{where}monitor {monitor.name!r}: rules[{j}]: check {check.name} emits no metric "
+            f"{rule.metric!r}{did_you_mean(rule.metric, check.metrics)}; it emits "
+            f"{', '.join(check.metrics)}"
+        )
+    return problems
 
 
 # What a required param of a check no monitor uses takes, to render it with defaults.

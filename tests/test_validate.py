@@ -268,3 +268,20 @@ def test_validate_notes_what_the_search_order_replaces_or_leaves_unused(world, t
         in notes
     )
     assert any(n.startswith(f"{tmp_path / 'dbt_project'} is not dbt.project_dir") for n in notes)
+
+
+def test_a_rule_on_a_metric_the_check_never_emits(world) -> None:
+    """`freshnes` for `freshness`: the rule could never fire. validate names the line,
+    the nearest metric and those the check emits."""
+    world.load({"x": [1.0]}, {"x": [2.0]})
+    path = world.config([
+        {"name": "fresh", "check": "freshness", "rules": [{"metric": "freshnes", "warn": 60}]},
+        {"name": "count", "check": "row_count", "rules": [{"metric": "row_count", "warn": 1}]},
+    ])  # fmt: skip
+    problems, _ = validate(load_config(path))
+    (problem,) = [p for p in problems if "emits no metric" in p]
+    line = path.read_text().splitlines().index("  - metric: freshnes") + 1
+    assert problem == (
+        f"alerts.yaml:{line}: monitor 'fresh': rules[0]: check freshness emits no metric "
+        "'freshnes' — did you mean 'freshness'?; it emits freshness"
+    )
