@@ -861,7 +861,15 @@ def load_config(path: str | Path) -> Config:
         # A bad key in `defaults:` is inherited by every monitor: report it once.
         raise ConfigError(list(dict.fromkeys(problems)))
     base = path.resolve().parent
-    return config.model_copy(update={"path": path.resolve(), **_resolved_paths(config, base)})
+    config = config.model_copy(update={"path": path.resolve(), **_resolved_paths(config, base)})
+    project = config.dbt.project_dir if config.dbt is not None else None
+    if project is not None and not project.is_dir():
+        where = locate.where(("dbt", "project_dir"))
+        raise ConfigError([
+            f"dbt.project_dir ({where}): no folder {project}: name your dbt project's "
+            "folder, or leave the key out to build with the bundled project"
+        ])  # fmt: skip
+    return config
 
 
 # A config expands to a few thousand values; a YAML alias bomb (aliases of aliases) to

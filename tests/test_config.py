@@ -60,6 +60,7 @@ def test_relative_paths_resolve_against_the_config_folder(
     write_config, tmp_path, monkeypatch
 ) -> None:
     path = write_config(MINIMAL + "sql_dirs: [mine]\ndbt: {project_dir: dbt, work_dir: w}\n")
+    (tmp_path / "dbt").mkdir()  # a project folder that exists
     monkeypatch.chdir("/")
     config = load_config(path)
     assert config.warehouse.path == tmp_path / "data" / "wh.duckdb"
@@ -228,3 +229,10 @@ def test_a_threshold_that_is_not_finite_is_an_error(write_config, threshold) -> 
     )
     joined = "\n".join(problems(write_config(text)))
     assert "monitors[0].rules[0].alert" in joined and "finite number" in joined
+
+
+def test_a_dbt_project_folder_that_does_not_exist_is_named(write_config) -> None:
+    path = write_config(MINIMAL + "dbt: {project_dir: no_such_folder}\n")
+    (problem,) = problems(path)
+    assert problem.startswith("dbt.project_dir (alerts.yaml:18): no folder ")
+    assert "no_such_folder" in problem and "bundled project" in problem
