@@ -471,6 +471,11 @@ def _template_errors(check: Check, sql_dirs: list[Path]) -> Iterator[None]:
         ) from None
     except ValueError as exc:  # raised by the quoting filters
         raise CheckError(f"{_where(exc, check)}: {exc}") from None
+    except OverflowError as exc:  # the sandbox's range() limit, or arithmetic beyond floats
+        raise CheckError(
+            f"{_where(exc, check)}: {exc} (the sandbox's range() holds at most "
+            f"{jinja2.sandbox.MAX_RANGE:,} items)"
+        ) from None
     except CheckError as exc:  # raised by fail()
         raise CheckError(f"{_where(exc, check)}: {exc}") from None
     except jinja2.TemplateError as exc:  # e.g. the sandbox refusing an attribute

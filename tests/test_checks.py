@@ -194,3 +194,11 @@ def test_templates_are_sandboxed(tmp_path: Path) -> None:
     text = GOOD.replace("{{ limit }}", "{{ ''.__class__.__mro__[1].__subclasses__() | length }}")
     with pytest.raises(CheckError, match="unsafe"):
         compile_tiny(tmp_path, text)
+
+
+def test_a_range_beyond_the_sandbox_limit_names_the_line(tmp_path: Path) -> None:
+    """range(10**7) is over the sandbox's 100,000 items: an error at the template's
+    line, not a traceback."""
+    text = GOOD.replace("{{ limit }}", "{% for i in range(10**7) %}{% endfor %}{{ limit }}")
+    with pytest.raises(CheckError, match=r"tiny.sql:10: .*range\(\) holds at most 100,000"):
+        compile_tiny(tmp_path, text)
