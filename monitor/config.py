@@ -844,10 +844,10 @@ def load_config(path: str | Path) -> Config:
     if not isinstance(raw, dict):
         raise ConfigError([f"{path.name}: expected a mapping of keys at the top level"])
 
-    bool_keys = _boolean_keys(raw, ())
+    lines = yaml_lines(node) if node is not None else {}
+    bool_keys = _boolean_keys(raw, (), lines, path.name)
     if bool_keys:
         raise ConfigError(bool_keys)
-    lines = yaml_lines(node) if node is not None else {}
     merged, inherited = _merge_defaults(raw)
     locate = _Locator(path.name, lines, inherited)
 
@@ -933,8 +933,11 @@ def _nodes(root: yaml.Node) -> list[yaml.Node]:
     return list(seen.values())
 
 
-def _boolean_keys(node: Any, path: tuple[Any, ...]) -> list[str]:
-    """YAML 1.1 reads the keys on/off/yes/no as booleans: name the trap and the fix."""
+def _boolean_keys(
+    node: Any, path: tuple[Any, ...], lines: dict[tuple[Any, ...], int], filename: str
+) -> list[str]:
+    """YAML 1.1 reads the keys on/off/yes/no as booleans: name the trap, its line and
+    the fix."""
     found: list[str] = []
     if isinstance(node, dict):
         for key, value in node.items():
@@ -944,16 +947,26 @@ def _boolean_keys(node: Any, path: tuple[Any, ...]) -> list[str]:
                     if path and path[-2:-1] == ("rules",)
                     else ""
                 )
+                # The line of the key as written (`on`, `Yes`, ...), else of its mapping.
+                written = [n for k, n in lines.items() if k[:-1] == path and _yaml_bool(k[-1])]
+                line = min(written) if written else lines.get(path)
+                where = f" ({filename}:{line})" if line else ""
                 found.append(
-                    f"{format_path(path)}: a key written on/off/yes/no is read by YAML as {key}; "
-                    f"quote it or use another name{hint}"
+                    f"{format_path(path)}{where}: a key written on/off/yes/no is read by YAML "
+                    f"as {key}; quote it or use another name{hint}"
                 )
             else:
-                found += _boolean_keys(value, (*path, key))
+                found += _boolean_keys(value, (*path, key), lines, filename)
     elif isinstance(node, list):
         for i, item in enumerate(node):
-            found += _boolean_keys(item, (*path, i))
+            found += _boolean_keys(item, (*path, i), lines, filename)
     return found
+
+
+def _yaml_bool(key: Any) -> bool:
+    """A key as written that YAML 1.1 reads as a boolean."""
+    words = {"on", "off", "yes", "no", "y", "n", "true", "false"}
+    return isinstance(key, str) and key.lower() in words
 
 
 def _resolved_paths(config: Config, base: Path) -> dict[str, Any]:

@@ -87,10 +87,11 @@ def _validate(
     undeclared: dict[str, list[str]] = {}
     lines = config_lines(config)
     for m in config.monitors:
+        at = config.monitors.index(m)
         try:
             check = find_check(checks, m.check)
         except MonitorError as exc:
-            problems.append(f"monitor {m.name!r}: {exc}")
+            problems.append(f"{_at(config, lines, at, 'check')}monitor {m.name!r}: {exc}")
             continue
         problems += _unknown_rule_metrics(config, m, check, lines)
         if check.name not in undeclared:
@@ -104,8 +105,9 @@ def _validate(
             part = compile_monitor(
                 config, checks, m, window_for(now, m), now, dialect, wh=wh, fit=False
             )
-        except MonitorError as exc:
-            problems.append(f"monitor {m.name!r}: {exc}")
+        except MonitorError as exc:  # an unknown or mistyped param, a fail() of the check
+            where = _at(config, lines, at, "params") if "param" in str(exc) else ""
+            problems.append(f"{where}monitor {m.name!r}: {exc}")
             continue
         compiled.append((m, check, part.sql))
     unused = sorted(set(checks) - set(undeclared))
@@ -133,6 +135,12 @@ def config_lines(config: Config) -> dict[tuple[Any, ...], int]:
         return {}
     node = yaml.compose(config.path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
     return yaml_lines(node) if node is not None else {}
+
+
+def _at(config: Config, lines: dict[tuple[Any, ...], int], index: int, key: str) -> str:
+    """`alerts.yaml:LINE: ` of monitor `index`'s `key` (else of the monitor), or ''."""
+    line = lines.get(("monitors", index, key)) or lines.get(("monitors", index))
+    return f"{config.path.name}:{line}: " if line else ""
 
 
 def _unknown_rule_metrics(

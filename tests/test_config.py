@@ -177,8 +177,8 @@ def test_yaml_on_key_trap_is_explained(write_config) -> None:
     text = MINIMAL + "    rules:\n      - {metric: psi, on: delta, alert: 0.3}\n"
     (problem,) = problems(write_config(text))
     assert problem == (
-        "monitors[1].rules[0]: a key written on/off/yes/no is read by YAML as True; "
-        "quote it or use another name (for a rule, the key is 'measure:')"
+        "monitors[1].rules[0] (alerts.yaml:19): a key written on/off/yes/no is read by YAML "
+        "as True; quote it or use another name (for a rule, the key is 'measure:')"
     )
 
 

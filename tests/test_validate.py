@@ -285,3 +285,23 @@ def test_a_rule_on_a_metric_the_check_never_emits(world) -> None:
         f"alerts.yaml:{line}: monitor 'fresh': rules[0]: check freshness emits no metric "
         "'freshnes' — did you mean 'freshness'?; it emits freshness"
     )
+
+
+def test_an_unknown_check_or_param_names_its_line(world) -> None:
+    world.load({"x": [1.0]}, {"x": [2.0]})
+    path = world.config([
+        {"name": "typo", "check": "numeric_drfit", "params": {"columns": ["x"]}},
+        {"name": "param", "check": "numeric_drift", "params": {"columns": ["x"], "bns": 3}},
+    ])  # fmt: skip
+    problems, _ = validate(load_config(path))
+    text = path.read_text().splitlines()
+    check_line = text.index("  check: numeric_drfit") + 1
+    params_line = [i for i, t in enumerate(text, 1) if t.startswith("  params:")][1]
+    assert any(
+        p.startswith(f"alerts.yaml:{check_line}: monitor 'typo': unknown check 'numeric_drfit'")
+        for p in problems
+    ), problems
+    assert any(
+        p.startswith(f"alerts.yaml:{params_line}: monitor 'param': ") and "unknown param 'bns'" in p
+        for p in problems
+    ), problems
