@@ -286,3 +286,17 @@ def test_inhibit_rules_refuse_unknown_fields_and_empty_matchers() -> None:
         InhibitRule.model_validate({"source": {"colour": ["red"]}, "target": {"kind": ["x"]}})
     with pytest.raises(ValidationError, match="family"):  # family is the target's only
         InhibitRule.model_validate({"source": {"family": ["quality"]}, "target": {"kind": ["x"]}})
+
+
+def test_the_exact_sql_command_is_shell_quoted() -> None:
+    """A monitor name with a space or a `;` stays one argument when on-call pastes the
+    command from a page (it was pasted in as it was: a broken or dangerous line)."""
+    import shlex
+
+    from monitor.alerts.compose import render_command
+
+    command = render_command("numeric_drift", "card fraud; rm -rf ~", datetime(2026, 9, 6, 6))
+    assert shlex.split(command) == [
+        "monitor", "render", "numeric_drift", "--monitor", "card fraud; rm -rf ~",
+        "--at", "2026-09-06T06:00",
+    ]  # fmt: skip

@@ -11,6 +11,7 @@ messages and nothing else (monitor/notify/).
 from __future__ import annotations
 
 import dataclasses
+import shlex
 from collections.abc import Callable
 from datetime import datetime
 
@@ -218,8 +219,10 @@ def thread_messages(
 
 
 def render_command(check: str, monitor: str, run_at: datetime) -> str:
-    """The command that prints the exact SQL a run executed."""
-    return f"monitor render {check} --monitor {monitor} --at {run_at:%Y-%m-%dT%H:%M}"
+    """The command that prints the exact SQL a run executed, each word shell-quoted: a
+    monitor named `a b` or `x; rm -rf ~` is one argument when on-call pastes it."""
+    words = ["monitor", "render", check, "--monitor", monitor, "--at", f"{run_at:%Y-%m-%dT%H:%M}"]
+    return shlex.join(words)
 
 
 def _parent(
