@@ -13,6 +13,7 @@ from monitor import dbt
 from monitor.cli import app
 from monitor.config import load_config
 from monitor.errors import DbtError
+from monitor.warehouse import connect
 from tests.conftest import read_db
 
 T0 = datetime(2026, 9, 1, 10, 0)
@@ -465,3 +466,40 @@ def test_a_model_name_with_a_quote_builds(dbt_world) -> None:
         "SELECT model_name, matures_at - ts FROM prediction_outcomes WHERE prediction_id = 'q1'"
     )
     assert model == "o'brien" and delay == timedelta(days=2)
+
+
+@pytest.mark.slow
+def test_zoned_prediction_times_land_in_utc_whatever_the_hosts_zone(dbt_world, monkeypatch) -> None:
+    """raw ts as TIMESTAMPTZ and the host in New York (UTC−4 in September): a
+    prediction made at 15:29 UTC is at 15:29 in the marts, not 11:29, so every window
+    is where its name says."""
+    world = dbt_world
+    world.write(
+        "ALTER TABLE raw_preds ALTER COLUMN ts TYPE TIMESTAMPTZ USING ts AT TIME ZONE 'UTC'"
+    )
+    zoned = "2026-09-01 15:29:00+00"
+    world.write(
+        "INSERT INTO raw_preds VALUES ('tz1', 'rtz', CAST(? AS TIMESTAMPTZ), 'fraud', 'v1', "
+        "'production', 0.5, false, 'FR')",
+        [(zoned,)],
+    )
+    monkeypatch.setenv("TZ", "America/New_York")
+    dbt.build(world.config)
+    ((ts,),) = world.read("SELECT ts FROM prediction_outcomes WHERE prediction_id = 'tz1'")
+    assert ts.replace(tzinfo=None) == datetime(2026, 9, 1, 15, 29)
+
+
+@pytest.mark.slow
+def test_the_runners_sessions_are_in_utc(dbt_world, monkeypatch) -> None:
+    """The checks' own sessions pin UTC too: with PGTZ (libpq's client zone) and TZ in
+    New York, a TIMESTAMPTZ read as a timestamp is still the UTC one."""
+    monkeypatch.setenv("PGTZ", "America/New_York")
+    monkeypatch.setenv("TZ", "America/New_York")
+    with connect(dbt_world.config.warehouse) as wh:
+        ((value,),) = [
+            tuple(r.values())
+            for r in wh.execute(
+                "SELECT CAST(CAST('2026-09-01 15:29:00+00' AS TIMESTAMPTZ) AS TIMESTAMP) AS t"
+            )
+        ]
+    assert value.replace(tzinfo=None) == datetime(2026, 9, 1, 15, 29)

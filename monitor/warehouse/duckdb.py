@@ -46,6 +46,10 @@ class DuckDBWarehouse(Warehouse):
         self.con = _open(self.path, read_only, settings, config.lock_timeout.total_seconds())
         # DuckDB draws a progress bar on stdout for long queries: never in a service.
         self.con.execute("SET enable_progress_bar = false")
+        # Everything is compared in UTC: with the ICU extension loaded, a TIMESTAMPTZ cast
+        # would take the host's zone. (Without it DuckDB has no zones: UTC already.)
+        with contextlib.suppress(duckdb.Error):
+            self.con.execute("SET TimeZone = 'UTC'")
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
         try:

@@ -46,6 +46,9 @@ class PostgresWarehouse(Warehouse):
             self.con.adapters.register_loader(name, TextLoader)
         if read_only:
             self.execute("SET default_transaction_read_only = on")
+        # Everything is compared in UTC: a TIMESTAMPTZ read or cast in this session must
+        # not take the server's or the client's (PGTZ) zone.
+        self.execute("SET TIME ZONE 'UTC'")
         self.name = _where(config.url)
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
