@@ -476,7 +476,8 @@ def write_report(
     the run history. One self-contained file: it opens offline."""
     cfg = load_config(config)
     until = _period_end(to) if to else None
-    report = report_page.build(cfg, model, parse_time(from_) if from_ else None, until)
+    since = parse_time(from_) if from_ else None
+    report = report_page.build(cfg, model, since, until, read_only=True)
     size = report_html.write(report, out)
     console.print(
         f"wrote {escape(str(out))} ({size / 1e6:.1f} MB): {len(report.alerts)} current alert(s), "

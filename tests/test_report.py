@@ -13,6 +13,8 @@ import hashlib
 import json
 import re
 import shutil
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -331,6 +333,28 @@ def test_report_cli_period_and_mistakes(hostile, tmp_path) -> None:
     assert backwards.exit_code == 1 and "is not before" in str(backwards.exception)
     unknown = CliRunner().invoke(app, [*args, "--model", "nope"])
     assert unknown.exit_code == 1 and "no model 'nope'" in str(unknown.exception)
+
+
+def test_monitor_report_reads_beside_a_process_that_holds_the_store(hostile, tmp_path) -> None:
+    """`monitor report` only reads: it opens the state store read-only, so it works
+    while another process holds the DuckDB file read-only (a read-write open would wait
+    for that process, then fail) and from read-only media."""
+    world, path = hostile
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import duckdb, sys, time; c = duckdb.connect(sys.argv[1], read_only=True); "
+         "print('ready', flush=True); time.sleep(60)", str(world.db)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        out = tmp_path / "r.html"
+        done = CliRunner().invoke(app, ["report", "--config", str(path), "--out", str(out)])
+        assert done.exit_code == 0, (done.output, done.exception)
+        assert "<title>" in out.read_text()
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def test_a_report_before_any_run_says_so(world: World, tmp_path) -> None:

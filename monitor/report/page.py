@@ -160,9 +160,13 @@ def build(
     until: datetime | None = None,
     now: datetime | None = None,
     shadow: bool = True,
+    read_only: bool = False,
 ) -> Report:
     """Everything the report shows for `model` (all models when None) over the period;
-    `shadow=False` skips the shadow comparison, the one part that queries the warehouse."""
+    `shadow=False` skips the shadow comparison, the one part that queries the warehouse.
+    `read_only` (`monitor report`) opens the state store read-only: it reads from
+    read-only media and beside a process that holds it. The daemon, which writes to the
+    same DuckDB file in this process, reads it the way it writes."""
     if model is not None and model not in config.models:
         raise MonitorError(
             f"no model {model!r} in {config.path} (models: {', '.join(config.models)})"
@@ -173,7 +177,7 @@ def build(
     if state_missing(config):  # nothing ran yet: an empty report says so
         report = _empty_report(models, *report_period(since, until, None), now)
     else:
-        with state_database(config) as db:
+        with state_database(config, read_only=read_only) as db:
             store = StateStore(db, config.state.schema_, create=False)
             newest = store.newest_window_end([m.name for m in chosen])
             report = _empty_report(models, *report_period(since, until, newest), now)
