@@ -400,3 +400,25 @@ def test_a_monitor_with_an_unknown_check_fails_alone(world) -> None:
     assert sorted((r.monitor, r.window.start.day, r.status) for r in report.runs) == [
         ("count", 7, "ok"), ("count", 8, "ok"), ("typo", 7, "error"), ("typo", 8, "error")
     ]  # fmt: skip
+
+
+def test_a_dropped_state_table_is_an_error_not_a_silent_restart(world) -> None:
+    """Dropping monitor.alerts used to be recovered silently (an empty table again):
+    firing alerts never resolved and the same episode was announced again. Now the
+    next run stops and names the table and how to restore it; an empty store is still
+    created on its own."""
+    scored_days(world, range(1, 5))
+    monitors = [{"name": "count", "check": "row_count"}]
+    world.run(monitors)  # creates the store
+    con = duckdb.connect(str(world.db))
+    con.execute("DROP TABLE monitor.alerts")
+    con.close()
+    with pytest.raises(
+        Exception,
+        match=r"has monitor\.alert_events but not monitor\.alerts: it was dropped or lost",
+    ):
+        world.run(monitors)
+    (found,) = read_db(
+        world.db, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'alerts'"
+    )
+    assert found == (0,)  # not recreated behind the user's back

@@ -205,7 +205,7 @@ class AlertStore:
     def __init__(self, store: StateStore):
         self.store = store
         self.wh = store.wh
-        store.ensure_tables("alerts", _ddl(store.schema))
+        store.ensure_tables("alerts", _ddl(store.schema), core=("alerts", "alert_events"))
 
     def _t(self, name: str) -> str:
         return self.store.table(name)

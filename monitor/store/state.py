@@ -27,6 +27,7 @@ from typing import Any
 
 from monitor import sqltext
 from monitor.checks import RESULT_COLUMNS
+from monitor.errors import WarehouseError
 from monitor.ledger import LedgerEntry
 from monitor.store.schema import BIN_SPEC_COLUMNS, METRIC_COLUMNS, RUN_COLUMNS, run_tables
 from monitor.warehouse import Warehouse, in_state_dialect
@@ -96,14 +97,31 @@ class StateStore:
         # windows in which any of its rows was in alert.
         self._specs: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
         self._alerting: dict[str, set[Window]] = {}
-        self.ensure_tables("runs", run_tables(schema))
+        self.ensure_tables("runs", run_tables(schema), core=("runs", "metrics"))
 
-    def ensure_tables(self, group: str, statements: Sequence[str]) -> None:
+    def ensure_tables(
+        self, group: str, statements: Sequence[str], core: Sequence[str] = ()
+    ) -> None:
         """Create (and migrate) one table group once per open store, unless read-only:
         each group's owner gives its DDL (monitor/store/schema.py for the run tables,
-        monitor/alerts/persistence.py for the alert tables)."""
+        monitor/alerts/persistence.py for the alert tables). A group is created whole on
+        an empty store; one that has some of its `core` tables but not all was damaged
+        (a table dropped or lost), and recreating the missing one empty would lose its
+        state silently (alerts that never resolve, episodes announced again): an error
+        that names it and says how to restore."""
         if not self.create or group in self._ensured:
             return
+        present = [t for t in core if self.exists(t)]
+        missing = [t for t in core if t not in present]
+        if present and missing:
+            names = ", ".join(f"{self.schema}.{t}" for t in missing)
+            raise WarehouseError(
+                f"the state store has {', '.join(f'{self.schema}.{t}' for t in present)} "
+                f"but not {names}: it was dropped or lost, and recreating it empty would "
+                "lose the state it held. Restore it from a backup of the state database; or, "
+                f"to start over, drop the whole schema (DROP SCHEMA {self.schema} CASCADE: "
+                "every run, metric and alert state goes) and run again"
+            )
         for statement in statements:
             self.wh.execute(statement)
         self._ensured.add(group)
