@@ -46,7 +46,7 @@ RESULT_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 # Names the runner puts in the template context; a param may not shadow them.
 RESERVED_NAMES = (
     "params", "model", "monitor", "role", "window", "baseline", "run_at", "fail", "frozen_bins",
-    "state", "live", "mature_before", "table_schema", "fits",
+    "state", "live", "mature_before", "table_schema", "fits", "segment_pools",
 )  # fmt: skip
 HEADER = re.compile(r"\A\s*/\*\s*---\s*\n(?P<body>.*?)\n\s*---\s*\*/", re.DOTALL)
 PARAM_TYPES = (
@@ -559,6 +559,8 @@ class CompiledCheck:
     spec_key: str = ""  # identity of the binning settings (runner.bin_spec_key)
     # Specs this compilation fitted (check `fit:`), {segment: spec}, not frozen yet.
     new_fits: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # For people: the slices over the segment budget and what was pooled (monitor/segments.py).
+    notes: list[str] = field(default_factory=list)
 
 
 def compile_check(
@@ -577,3 +579,14 @@ def compile_rendered(
     tree = parse_sql(rendered, check)
     verify_returns(tree, check)
     return CompiledCheck(check, params, rendered, transpile(tree, dialect, check))
+
+
+def render_helper(sql_dirs: list[Path], template: str, name: str, *args: Any) -> str:
+    """Render one macro of a helper file (`macros/x.sql`) on its own: SQL the runner
+    itself runs around a check, written where analysts read the checks' SQL."""
+    env = template_environment(sql_dirs)
+    try:
+        macro = getattr(env.get_template(template).module, name)
+        return str(macro(*args)).strip()
+    except jinja2.TemplateError as exc:
+        raise CheckError(f"{template}: {exc}") from exc

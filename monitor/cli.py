@@ -388,7 +388,7 @@ def validate(config: ConfigOpt = Path("alerts.yaml"), as_json: JsonOpt = False) 
             raise typer.Exit(1)
         return
     for note in notes:
-        console.print(f"[yellow]note[/yellow]: {note}")
+        console.print(f"[yellow]note[/yellow]: {escape(note)}")
     if problems:
         raise CheckError(f"{len(problems)} problem(s):\n" + "\n".join(f"  - {p}" for p in problems))
     console.print(f"[green]ok[/green]: {config} — {len(cfg.monitors)} monitor(s)")
@@ -480,7 +480,7 @@ def write_report(
     report = report_page.build(cfg, model, since, until, read_only=True)
     size = report_html.write(report, out)
     console.print(
-        f"wrote {escape(str(out))} ({size / 1e6:.1f} MB): {len(report.alerts)} current alert(s), "
+        f"wrote {escape(str(out))} ({size / 1e6:.1f} MB): {len(report.alerts) + report.more_alerts} current alert(s), "
         f"{len(report.monitors)} monitor(s), {report.since:%Y-%m-%d %H:%M} – "
         f"{report.until:%Y-%m-%d %H:%M} UTC",
         soft_wrap=True,  # a path broken over lines cannot be pasted

@@ -617,6 +617,10 @@ class MonitorSettings(Strict):
     """Thresholds that turn metric rows into warn and alert."""
     min_samples: int = Field(100, ge=0)
     """A row with fewer samples is no_data, never a breach."""
+    max_segments: int = Field(1000, ge=2)
+    """The most segments one slice may have: past it, the largest by volume keep theirs
+    and the rest are pooled as `col=<other>`.
+    """
     for_: int = Field(1, alias="for", ge=1)
     """Consecutive breaching runs before an alert fires."""
     keep_firing_for: int = Field(1, ge=1)

@@ -64,7 +64,9 @@ class MetricRow(Evidence):
         return cls(**{k: row[k] for k in METRIC_ROW_FIELDS if k in row and row[k] is not None})
 
     def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        # Every field is a scalar: no deep copy (dataclasses.asdict took most of the time
+        # to record a run of 10,000 rows).
+        return {name: getattr(self, name) for name in METRIC_ROW_FIELDS}
 
 
 METRIC_ROW_FIELDS = tuple(f.name for f in dataclasses.fields(MetricRow))

@@ -21,10 +21,10 @@ import json
 import logging
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from monitor import stats
 from monitor.checks import (
@@ -44,15 +44,17 @@ from monitor.checks import (
 from monitor.compile_cache import CompileCache
 from monitor.config import Config, MonitorConfig
 from monitor.durations import format_duration
-from monitor.errors import CheckError, MonitorError
+from monitor.errors import CheckError, MonitorError, WarehouseError
 from monitor.evaluate import judge
 from monitor.evidence import MetricRow
 from monitor.fit import fit_segments
+from monitor.segments import SegmentBudget, check_slices, segment_budget
 from monitor.store import BinSpec, StateStore
 from monitor.warehouse import Warehouse, connect
 from monitor.windows import BaselineSpec, Window, baseline_for
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -69,6 +71,7 @@ class RunResult:
     run_at: datetime | None = None
     run_id: str | None = None  # set once recorded
     rerun: bool = False  # a past window run again once its labels matured (no alerting)
+    notes: list[str] = field(default_factory=list)  # for people: e.g. segments pooled
 
     @property
     def recorded(self) -> bool:
@@ -94,6 +97,7 @@ def check_context(
     live: bool = True,
     table_schema: dict[str, Any] | None = None,
     fits: dict[str, dict[str, Any]] | None = None,
+    segment_pools: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """Everything a check template can use (see docs/writing-checks.md)."""
     model = config.models[monitor.model]
@@ -129,6 +133,9 @@ def check_context(
         "frozen_bins": frozen_bins or {},
         # A check with `fit:`: its spec per segment, frozen or fitted by this run.
         "fits": fits or {},
+        # The slices over the monitor's max_segments: {columns joined by ',': labels
+        # kept}; the label macros pool the other rows as `col=<other>`.
+        "segment_pools": segment_pools or {},
         # The predictions table's columns now and at this monitor's last snapshot, for
         # checks that read it (the runner looks it up only for those).
         "table_schema": table_schema,
@@ -305,10 +312,26 @@ def compile_parts(
     columns = None
     if "table_schema" in context_names(check, config.check_dirs):
         columns = table_schema(config, monitor, window, store, wh, previous_schema)
+    budget = SegmentBudget()
+    if fit and check_slices(check, params, config.models[monitor.model].slices):
+        try:
+            budget = with_warehouse(
+                config,
+                wh,
+                lambda w: segment_budget(config, check, monitor, params, window, base, w),
+            )
+        except WarehouseError as exc:
+            # Unpooled, the check reports it better: its own error for a missing table
+            # or column, or none (a shadow check reads its slices from shadow_pairs;
+            # `monitor render` without the warehouse prints the SQL unpooled).
+            log.debug("segment budget of %s not known: %s", monitor.name, exc)
     fits: dict[str, dict[str, Any]] = {}
     new_fits: dict[str, dict[str, Any]] = {}
     if check.fit:
-        context = check_context(config, monitor, params, window, base, run_at, frozen, live)
+        context = check_context(
+            config, monitor, params, window, base, run_at, frozen, live,
+            segment_pools=budget.pools,
+        )  # fmt: skip
         fits, new_fits = fit_baseline(config, check, params, context, frozen, dialect, wh, fit)
     param_sets = [params]
     if split and check.split and len(params[check.split]) > 1:
@@ -316,7 +339,7 @@ def compile_parts(
     parts = []
     for p in param_sets:
         context = check_context(
-            config, monitor, p, window, base, run_at, frozen, live, columns, fits
+            config, monitor, p, window, base, run_at, frozen, live, columns, fits, budget.pools
         )
 
         if cache is None:
@@ -328,8 +351,19 @@ def compile_parts(
                 functools.partial(render, check, sql_dirs=config.check_dirs),
                 functools.partial(compile_rendered, check, p, dialect=dialect),
             )
-        parts.append(dataclasses.replace(compiled, spec_key=spec_key, new_fits=new_fits))
+        parts.append(
+            dataclasses.replace(compiled, spec_key=spec_key, new_fits=new_fits, notes=budget.notes)
+        )
     return parts
+
+
+def with_warehouse(config: Config, wh: Warehouse | None, read: Callable[[Warehouse], T]) -> T:
+    """`read` on `wh`, or on a short read-only connection of its own when there is
+    none (`monitor render` compiles without the runner's connection)."""
+    if wh is not None:
+        return read(wh)
+    with connect(config.warehouse, read_only=True) as own:
+        return read(own)
 
 
 def fit_feature(params: dict[str, Any]) -> str:
@@ -359,11 +393,8 @@ def fit_baseline(
     if not run:
         transpile(tree, dialect, check)  # what `monitor validate` checks: it renders for `dialect`
         rows: list[dict[str, Any]] = []
-    elif wh is None:  # `monitor render`, maybe for another dialect: the query runs here
-        with connect(config.warehouse, read_only=True) as own:
-            rows = own.execute(transpile(tree, own.dialect, check))
-    else:
-        rows = wh.execute(transpile(tree, wh.dialect, check))
+    else:  # without `wh` (`monitor render`, maybe for another dialect) it runs here
+        rows = with_warehouse(config, wh, lambda w: w.execute(transpile(tree, w.dialect, check)))
     new = {
         segment: spec
         for segment, spec in fit_segments(check.fit["method"], rows, params).items()
@@ -408,11 +439,7 @@ def table_schema(
     before the window, from the state store (which may be another database) unless
     `previous_schema` gives it."""
     table = config.models[monitor.model].predictions
-    if wh is None:
-        with connect(config.warehouse, read_only=True) as own:
-            current = own.columns(table)
-    else:
-        current = wh.columns(table)
+    current = with_warehouse(config, wh, lambda w: w.columns(table))
     previous = previous_schema
     if previous is None:
         previous = store.schema_snapshot(monitor.name, window.end) if store else None
@@ -483,10 +510,17 @@ def execute_monitor(
                 config, checks, wh, monitor, window, run_at,
                 store=store, live=trigger != "backfill", guard=guard, cache=cache,
             )  # fmt: skip
+        for note in compiled.notes:
+            log.warning(
+                "segments_pooled monitor=%s: %s", monitor.name, note,
+                extra={"fields": {"event": "segments_pooled", "monitor": monitor.name, "note": note}},
+            )  # fmt: skip
         judged, status = judge(rows, monitor)
         specs = fitted_bin_specs(judged, monitor, compiled.spec_key, window)
         specs += new_fit_specs(compiled, monitor, window)
-        return RunResult(monitor.name, window, status, None, judged, bin_specs=specs)
+        return RunResult(
+            monitor.name, window, status, None, judged, bin_specs=specs, notes=compiled.notes
+        )
     except MonitorError as exc:
         if guard.cancelled:  # the daemon is stopping: this window runs again at start
             return RunResult(monitor.name, window, "aborted", "cancelled: the daemon stopped")

@@ -34,7 +34,8 @@ from monitor.check_tests import read_cases
 from monitor.checks import MACRO_DIR, RESERVED_NAMES, Check, discover_checks, find_check
 from monitor.config import Config, MonitorConfig, yaml_lines
 from monitor.errors import MonitorError, did_you_mean
-from monitor.execute import compile_monitor
+from monitor.execute import baseline, compile_monitor
+from monitor.segments import check_slices, segment_budget
 from monitor.warehouse import Warehouse, connect
 from monitor.windows import window_for
 
@@ -123,10 +124,33 @@ def _validate(
         return problems, notes
     problems += _model_columns(config, wh, notes)
     for m, check, sql in compiled:
-        problems += [
-            f"monitor {m.name!r}: {p}" for p in _against_warehouse(check, sql, wh, config, notes)
-        ]
+        found = _against_warehouse(check, sql, wh, config, notes)
+        problems += [f"monitor {m.name!r}: {p}" for p in found]
+        if not found:
+            notes += _segment_notes(config, m, check, wh, now, lines)
     return list(dict.fromkeys(problems)), list(dict.fromkeys(notes))
+
+
+def _segment_notes(
+    config: Config,
+    m: MonitorConfig,
+    check: Check,
+    wh: Warehouse,
+    now: datetime,
+    lines: dict[tuple[Any, ...], int],
+) -> list[str]:
+    """A warning per slice of the monitor with more segments than its max_segments in
+    the latest window and its baseline: a run pools the smallest as `col=<other>`."""
+    params = checks_mod.resolve_params(check, m.params)
+    if not check_slices(check, params, config.models[m.model].slices):
+        return []
+    window = window_for(now, m)
+    try:
+        budget = segment_budget(config, check, m, params, window, baseline(m, window, None), wh)
+    except MonitorError:
+        return []  # the dry run above reports what is wrong with the table
+    where = _at(config, lines, config.monitors.index(m), "params")
+    return [f"{where}monitor {m.name!r}: {note}" for note in budget.notes]
 
 
 def config_lines(config: Config) -> dict[tuple[Any, ...], int]:

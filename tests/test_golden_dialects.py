@@ -58,6 +58,9 @@ def golden_config(folder: Path) -> Config:
         "(2, TIMESTAMP '2026-09-02 12:00', 0.75, 1.0), (3, TIMESTAMP '2026-09-20 12:00', 0.25, 0.0), "
         "(4, TIMESTAMP '2026-09-20 12:00', 0.75, 1.0)) AS t(i, ts, score, label)"
     )
+    # The raw log the fraud_raw monitors read (empty): their slices' segment budget
+    # is asked of it.
+    con.execute("CREATE TABLE raw_predictions AS SELECT * FROM prediction_outcomes WHERE false")
     con.close()
     return config
 

@@ -20,7 +20,7 @@ from monitor.alerts.routing import ALERT_ACTIONS, route, severity_for
 from monitor.config import Config, MonitorConfig
 from monitor.cron import cron_schedule
 from monitor.evidence import evidence_of
-from monitor.notify.message import Item, ItemAction, Message
+from monitor.notify.message import Item, ItemAction, Message, worst
 from monitor.windows import Window
 
 NOTIFYING = ("announce", "remind", "escalate")  # actions that notify the alert's level
@@ -106,6 +106,7 @@ def _post(
     channel: str,
 ) -> Message:
     window = windows.get(monitor.name)
+    items, more = worst(items)
     return Message(
         key=key,
         action="post",
@@ -123,6 +124,7 @@ def _post(
         render_command=render_command(monitor.check, monitor.name, run_at),
         report_url=config.notify.report_url,
         renew_within=renew_within(monitor, run_at),
+        more=more,
     )
 
 
@@ -187,11 +189,13 @@ def thread_messages(
         parent = dataclasses.replace(
             parent, render_command=render_command(parent.check, parent.monitor, run_at)
         )
+        reply_items, reply_more = worst(replies[parent_key])
         reply = dataclasses.replace(
             parent,
             key=f"{parent_key}/reply@{stamp}",
             action="reply",
-            items=replies[parent_key],
+            items=reply_items,
+            more=reply_more,
             parent_key=parent_key,
             run_at=run_at,
             mention=[],

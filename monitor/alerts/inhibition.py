@@ -34,14 +34,25 @@ def inhibits(rule: InhibitRule, source: AlertState) -> bool:
     )
 
 
+def inhibitors(
+    states: Iterable[AlertState], rules: Sequence[InhibitRule] = DEFAULT_RULES
+) -> list[AlertState]:
+    """The states that mute others under some rule: found once per pass, so judging
+    each of thousands of alerts looks at the few sources, not at every alert."""
+    return [s for s in states if any(inhibits(rule, s) for rule in rules)]
+
+
 def inhibited_by(
     fp: Fingerprint,
     family: str,
     states: Sequence[AlertState],
     rules: Sequence[InhibitRule] = DEFAULT_RULES,
 ) -> str | None:
-    """The alert muting `fp` (of a check of `family`), if any, named for people."""
+    """The alert muting `fp` (of a check of `family`), if any, named for people
+    (`states`: all of them, or only their `inhibitors`)."""
     muting = [r for r in rules if _matches(r.target.items(), fp, family)]
+    if not muting:
+        return None
     for s in states:
         src = s.fingerprint
         for rule in muting:

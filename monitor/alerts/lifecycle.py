@@ -20,6 +20,7 @@ silence or an inhibiting alert mutes it; it returns a named reason, so every
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -59,8 +60,9 @@ class Fingerprint:
     feature: str = ""
     segment: str = "all"
 
-    @property
+    @functools.cached_property
     def id(self) -> str:
+        # Cached: a pass with thousands of alerts asks for each id many times.
         identity = [
             self.kind,
             self.monitor,

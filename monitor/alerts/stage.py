@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, Literal, cast
 
 from monitor.alerts.compose import alert_messages, thread_messages
-from monitor.alerts.inhibition import inhibited_by
+from monitor.alerts.inhibition import inhibited_by, inhibitors
 from monitor.alerts.lifecycle import (
     ACTIVE,
     AlertState,
@@ -281,13 +281,14 @@ def _settle(
     state change does."""
     previous, new = context.previous, context.new
     # Inhibitors: this step's states, and the active ones of monitors not in it.
-    states = [*{**previous, **new}.values(), *context.others]
+    rules = config.notify.inhibit_rules
+    states = inhibitors([*{**previous, **new}.values(), *context.others], rules)
     silences = store.silences()
     decided: dict[str, tuple[AlertState, Decision]] = {}
     for fid, state in new.items():
         fp, monitor = state.fingerprint, context.monitor_of[fid]
         muted_by = silenced_by(fp, silences, wall_now)
-        blocked_by = inhibited_by(fp, context.family_of[fid], states, config.notify.inhibit_rules)
+        blocked_by = inhibited_by(fp, context.family_of[fid], states, rules)
         decision = decide(
             previous.get(fid), state, lifecycle(monitor, fp), run_at, muted_by, blocked_by
         )

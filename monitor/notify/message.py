@@ -48,12 +48,19 @@ class Item(Evidence):
     severity: str | None = None  # page | ticket | info (None in messages queued before it)
 
     def sort_key(self) -> tuple[Any, ...]:
-        """Worst first: state, level, then the largest excess over the threshold."""
+        """Worst first: state, level, then the largest excess over the threshold, in
+        the rule's direction and relative to the threshold (so 0.1 is worse than 0.4
+        against `below 0.5`, and −0.3 worse than −0.1 against `below −0.05`)."""
         excess = 0.0
         x = self.measured if self.measured is not None else self.value
-        if x is not None and self.threshold not in (None, 0) and math.isfinite(x):
-            assert self.threshold is not None
-            excess = abs(x / self.threshold)
+        t = self.threshold
+        if x is not None and t is not None and t != 0 and math.isfinite(x):
+            if self.direction == "below":
+                excess = (t - x) / abs(t)
+            elif self.direction == "both":
+                excess = (abs(x) - abs(t)) / abs(t)
+            else:
+                excess = (x - t) / abs(t)
         return (
             STATE_ORDER.get(self.state, 9),
             LEVEL_ORDER.get(self.level, 2),
@@ -85,6 +92,9 @@ class Message:
     # recovery, grace): how long a receiver that forgets silent alerts (Alertmanager)
     # should keep one.
     renew_within: float | None = None
+    # Items left out to keep a message bounded (MAX_ITEMS, the worst kept): counted in
+    # the title and the "+N more" line, not listed.
+    more: int = 0
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), default=_iso, sort_keys=True)
@@ -114,18 +124,25 @@ class Message:
     def title(self) -> str:
         """One line: what happened to which monitor (also Slack's header)."""
         firing = [i for i in self.items if i.state not in ("resolved", "ok")]
-        if self.action == "update" and not firing:
-            return f"RESOLVED {self.monitor}: all {len(self.items)} clear"
+        more = f", +{self.more:,} more" if self.more else ""
+        if self.action == "update":
+            # An update tracks the items its post listed; the ones left out are counted.
+            shown = len(self.items)
+            if not firing:
+                return f"RESOLVED {self.monitor}: all {shown} clear" + (
+                    f" (+{self.more:,} more not listed)" if self.more else ""
+                )
+            return (
+                f"{self.level.upper()} {self.monitor}: {len(firing)} breaching"
+                f" ({shown - len(firing)} of {shown} resolved{more})"
+            )
         if self.action == "reply":
             counts: dict[str, int] = {}
             for i in self.items:
                 counts[i.action] = counts.get(i.action, 0) + 1
             words = {"remind": "still firing", "escalate": "escalated", "resolve": "resolved"}
-            return ", ".join(f"{n} {words[a]}" for a, n in sorted(counts.items()))
-        head = f"{self.level.upper()} {self.monitor}: {len(firing)} breaching"
-        if self.action == "update":
-            head += f" ({len(self.items) - len(firing)} of {len(self.items)} resolved)"
-        return head
+            return ", ".join(f"{n} {words[a]}" for a, n in sorted(counts.items())) + more
+        return f"{self.level.upper()} {self.monitor}: {len(firing) + self.more:,} breaching"
 
 
 def _known(kind: type, raw: dict[str, Any]) -> dict[str, Any]:
@@ -213,10 +230,22 @@ def report_link(message: Message, item: Item | None = None) -> str | None:
     return f"{message.report_url.split('#')[0]}#{anchor}"
 
 
-def shown(items: list[Item], top_k: int) -> tuple[list[Item], int]:
-    """The top-k items, worst first, and how many more there are."""
+# The most items one message carries: a run with thousands of breaching segments
+# still queues a message of bounded size (the rest are counted in `Message.more`).
+MAX_ITEMS = 50
+
+
+def worst(items: list[Item], limit: int = MAX_ITEMS) -> tuple[list[Item], int]:
+    """The `limit` worst items, worst first, and how many were left out."""
     ordered = sorted(items, key=Item.sort_key)
-    return ordered[:top_k], max(0, len(ordered) - top_k)
+    return ordered[:limit], max(0, len(ordered) - limit)
+
+
+def shown(message: Message, top_k: int) -> tuple[list[Item], int]:
+    """The top-k items of a message, worst first, and how many more there are (those
+    beyond top-k and those the message left out)."""
+    items, more = worst(message.items, top_k)
+    return items, more + message.more
 
 
 def plain_text(message: Message, top_k: int = 10) -> str:
@@ -230,7 +259,7 @@ def plain_text(message: Message, top_k: int = 10) -> str:
             else ""
         )
     )
-    items, more = shown(message.items, top_k)
+    items, more = shown(message, top_k)
     for i in items:
         mark = {"resolved": "ok ", "ok": "ok "}.get(i.state, "!! ")
         lines.append(f"  {mark}{i.metric} [{where(i)}] {describe(i)}")

@@ -117,7 +117,7 @@ def blocks(message: Message, top_k: int = 10) -> list[dict[str, Any]]:
     if message.mention:
         mentions = " ".join(mention(owner) for owner in message.mention)
         out.append(_section(f"{mentions} paging the owners of {code(message.monitor)}"))
-    items, more = shown(message.items, top_k)
+    items, more = shown(message, top_k)
     # Leave room for the blocks around the items: header, context, mention, more, dig-in.
     room = MAX_BLOCKS - len(out) - 2
     if len(items) > room:

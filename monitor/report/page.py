@@ -36,6 +36,11 @@ from monitor.windows import clock
 DEFAULT_DAYS = 30
 CARD_CHART_WIDTH = 540  # beside a distribution in the card
 MAX_HIGHLIGHTED = 6  # series drawn in colour per chart; the rest are grey context
+# Bounds that keep a page of thousands of segments light: alert cards per monitor (the
+# worst; the rest counted, `monitor alerts` lists all) and grey series per chart.
+MAX_CARDS = 30
+MAX_GREY_SERIES = 40
+MAX_SLICE_ROWS = 200
 STATUS_RANK = {"alert": 0, "warn": 1, "ok": 2, "no_data": 3}
 MEASURE_TITLE = {"value": "", "delta": " Δ vs baseline", "relative_delta": " relative Δ"}
 
@@ -91,6 +96,8 @@ class MonitorSection:
     slices: list[SliceRow] | None  # slice_metrics monitors: the guardrail table
     runs: dict[str, int]  # status -> count in the period
     rows: int  # recorded metric rows in the period
+    more_cards: int = 0  # alerts of the period past MAX_CARDS, not shown
+    more_slices: int = 0  # guardrail rows past MAX_SLICE_ROWS, not shown
 
     @property
     def anchor(self) -> str:
@@ -130,6 +137,7 @@ class Report:
     run_chart: Chart | None
     run_errors: list[RunError]
     charts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    more_alerts: int = 0  # current alerts without a card on the page (past MAX_CARDS)
 
     def chart(self, key: str, title: str, spec: dict[str, Any]) -> Chart:
         self.charts.setdefault(key, spec)
@@ -233,6 +241,9 @@ def _fill_from_store(
     ]
     runs = store.runs_ending(names, report.since, report.until)
     rows_by_monitor = {}
+    eps_by_alert: dict[str, list[Episode]] = {}
+    for e in in_period:
+        eps_by_alert.setdefault(e.fingerprint, []).append(e)
     for monitor in chosen:
         rows = store.metric_rows(monitor.name, report.since, report.until)
         rows_by_monitor[monitor.name] = rows
@@ -240,13 +251,18 @@ def _fill_from_store(
             a.state.fingerprint.id for a in current if a.state.fingerprint.monitor == monitor.name
         }
         wanted |= {e.fingerprint for e in in_period if e.monitor == monitor.name}
+        ordered = sorted((f for f in wanted if f in stored), key=lambda f: _card_order(stored[f]))
+        # Each card reads its own rows: indexed once, so cards cost the rows they show.
+        rows_of: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for r in rows:
+            rows_of.setdefault((r["segment"], r["feature"], r["metric"]), []).append(r)
+            if r.get("histogram"):
+                rows_of.setdefault((r["segment"], r["feature"]), []).append(r)
         cards = [
-            _card(
-                report, monitor, stored[fid], rows, [e for e in in_period if e.fingerprint == fid]
-            )
-            for fid in sorted(wanted, key=lambda f: _card_order(stored[f]))
-            if fid in stored
+            _card(report, monitor, stored[fid], rows_of, eps_by_alert.get(fid, []))
+            for fid in ordered[:MAX_CARDS]
         ]
+        slice_rows = _slice_table(monitor, rows) if monitor.check == "slice_metrics" else None
         report.monitors.append(
             MonitorSection(
                 name=monitor.name,
@@ -255,13 +271,20 @@ def _fill_from_store(
                 rules=[_rule_text(r) for r in monitor.rules],
                 charts=_monitor_charts(report, monitor, rows, in_period),
                 cards=cards,
-                slices=_slice_table(monitor, rows) if monitor.check == "slice_metrics" else None,
+                slices=slice_rows[:MAX_SLICE_ROWS] if slice_rows is not None else None,
+                more_slices=max(0, len(slice_rows or []) - MAX_SLICE_ROWS),
                 runs=dict(Counter(r["status"] for r in runs if r["monitor"] == monitor.name)),
                 rows=len(rows),
+                more_cards=max(0, len(ordered) - MAX_CARDS),
             )
         )
     cards_by_id = {c.fingerprint: c for s in report.monitors for c in s.cards}
-    report.alerts = [cards_by_id[a.state.fingerprint.id] for a in current]
+    report.alerts = [
+        cards_by_id[a.state.fingerprint.id]
+        for a in current
+        if a.state.fingerprint.id in cards_by_id
+    ]
+    report.more_alerts = len(current) - len(report.alerts)
     if runs:
         report.run_chart = report.chart(
             "runs",
@@ -380,14 +403,17 @@ def _monitor_charts(
             continue
         mine = [e for e in eps if e.monitor == monitor.name and e.metric == metric]
         title = metric + MEASURE_TITLE[measure]
+        highlighted = _highlighted(points)
+        points, dropped = _few_series(points, highlighted)
+        mine = _drawn(mine, points)
         spec = charts.time_series(
             points,
             _threshold_lines(rules),
             _episode_bands(mine, report.since, report.until),
             title,
-            _highlighted(points),
+            highlighted,
         )
-        out.append(report.chart(f"ts:{monitor.name}:{metric}:{measure}", title, spec))
+        out.append(report.chart(f"ts:{monitor.name}:{metric}:{measure}", title + dropped, spec))
     for metric in BESIDE_BASELINE.get(monitor.check, ()):
         points = _beside_baseline(rows, metric)
         if points:
@@ -400,11 +426,13 @@ def _monitor_charts(
             shown = _highlighted(points)  # the breaching windows, each with its baseline
             shown += [s.replace(" · window", f" · {other}") for s in shown if s.endswith("window")
                       for other in ("baseline", "lower", "upper", "realized")]  # fmt: skip
+            shown = list(dict.fromkeys(shown))
+            points, dropped = _few_series(points, shown)
+            mine = _drawn(mine, points)
             spec = charts.time_series(
-                points, [], _episode_bands(mine, report.since, report.until), metric,
-                list(dict.fromkeys(shown)),
-            )  # fmt: skip
-            out.append(report.chart(f"vs:{monitor.name}:{metric}", title, spec))
+                points, [], _episode_bands(mine, report.since, report.until), metric, shown
+            )
+            out.append(report.chart(f"vs:{monitor.name}:{metric}", title + dropped, spec))
     return out
 
 
@@ -464,6 +492,31 @@ def _band(detail: Any) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
+def _few_series(
+    points: list[dict[str, Any]], highlighted: list[str]
+) -> tuple[list[dict[str, Any]], str]:
+    """The points of the series a chart draws: the highlighted ones, the overall ('all')
+    ones and up to MAX_GREY_SERIES others (by name), so a slice of a thousand segments
+    still draws a readable chart; and a caption's note of how many were left out."""
+    names = sorted({p["s"] for p in points})
+    keep = set(highlighted) | {n for n in names if n.split(" · ")[0] == "all"}
+    keep |= set([n for n in names if n not in keep][:MAX_GREY_SERIES])
+    dropped = len(names) - len(keep)
+    if not dropped:
+        return points, ""
+    return [p for p in points if p["s"] in keep], f" ({dropped:,} more series not drawn)"
+
+
+def _drawn(eps: list[Episode], points: list[dict[str, Any]]) -> list[Episode]:
+    """The episodes of the series a chart draws (a series is `segment · feature`,
+    maybe with a suffix such as ` · window`)."""
+    drawn = set()
+    for name in {p["s"] for p in points}:
+        parts = name.split(" · ")
+        drawn |= {" · ".join(parts[:n]) for n in range(1, len(parts) + 1)}
+    return [e for e in eps if _series(e.segment, e.feature) in drawn]
+
+
 def _highlighted(points: list[dict[str, Any]]) -> list[str]:
     """The series worth a colour: those that breached (most breaches first), else the
     overall ones; at most MAX_HIGHLIGHTED."""
@@ -491,9 +544,11 @@ def _card(
     report: Report,
     monitor: MonitorConfig,
     alert: StoredAlert,
-    rows: list[dict[str, Any]],
+    rows_of: dict[tuple[str, ...], list[dict[str, Any]]],
     eps: list[Episode],
 ) -> AlertCard:
+    """An alert's card; `rows_of`: the monitor's rows by (segment, feature, metric),
+    and those with a histogram by (segment, feature), in time order."""
     s = alert.state
     fp = s.fingerprint
     card = AlertCard(
@@ -511,11 +566,7 @@ def _card(
     )
     if fp.kind != "metric":
         return card
-    mine = [
-        r
-        for r in rows
-        if (r["segment"], r["feature"], r["metric"]) == (fp.segment, fp.feature, fp.metric)
-    ]
+    mine = rows_of.get((fp.segment, fp.feature, fp.metric), [])
     rules = [r for r in monitor.rules if rule_matches(r, fp.metric, fp.segment, fp.feature)]
     if mine and rules:
         points = _points(mine, rules[0])
@@ -530,25 +581,22 @@ def _card(
                     height=140, width=CARD_CHART_WIDTH,
                 ),
             )  # fmt: skip
-    card.distribution = _distribution(report, monitor, rows, fp.segment, fp.feature, eps)
+    binned = rows_of.get((fp.segment, fp.feature), [])
+    card.distribution = _distribution(report, monitor, binned, fp.segment, fp.feature, eps)
     return card
 
 
 def _distribution(
     report: Report,
     monitor: MonitorConfig,
-    rows: list[dict[str, Any]],
+    binned: list[dict[str, Any]],
     segment: str,
     feature: str,
     eps: list[Episode],
 ) -> Chart | None:
     """Baseline against current bins of the feature, at the alert's latest breaching
-    window in the period (else the latest window), from the recorded histogram."""
-    binned = [
-        r
-        for r in rows
-        if r["segment"] == segment and r["feature"] == feature and r.get("histogram")
-    ]
+    window in the period (else the latest window), from the recorded histogram
+    (`binned`: the segment and feature's rows that have one, in time order)."""
     if not binned:
         return None
     ends = {e.end.replace(tzinfo=None) for e in eps}

@@ -63,7 +63,7 @@ value_counts AS (
         {%- for slice in [[]] + by %}{% set first_slice = loop.first %}
         {%- for sample, source in [('cur', 'current_window'), ('base', 'baseline_window')] %}
         {% if not (first_slice and loop.first) %}UNION ALL {% endif -%}
-        SELECT {{ sample | literal }} AS sample, {{ segment_label(slice) }} AS segment,
+        SELECT {{ sample | literal }} AS sample, {{ segment_label(slice, segment_pools) }} AS segment,
                CAST({{ col | ident }} AS VARCHAR) AS v
         FROM {{ source }}
         {%- endfor %}

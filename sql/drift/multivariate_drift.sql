@@ -65,7 +65,7 @@ returns: [segment, feature, metric, value, sample_size, baseline_value, baseline
 {%- macro sliced(sample, source) %}
     {%- for slice in [[]] + by %}
     {% if not loop.first %}UNION ALL {% endif -%}
-    SELECT {{ sample | literal }} AS sample, {{ segment_label(slice) }} AS segment
+    SELECT {{ sample | literal }} AS sample, {{ segment_label(slice, segment_pools) }} AS segment
            {%- for col in columns %}, {{ finite_double(col) }} AS x_{{ loop.index0 }}{% endfor %}
     FROM {{ source }}
     {%- endfor %}

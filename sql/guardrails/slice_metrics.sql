@@ -45,9 +45,9 @@ returns: [segment, feature, metric, value, sample_size, baseline_value, baseline
 {%- from 'macros/distinct_slices.sql' import distinct_slices %}
 {%- from 'macros/grouping_sets.sql' import grouping_sets %}
 {%- from 'macros/grouping_segment.sql' import grouping_segment %}
+{%- from 'macros/slice_projection.sql' import slice_projection %}
 {%- from 'macros/paired_slices.sql' import paired_slices %}
 {%- set slice_sets = slices or (model.slices | batch(1) | list) %}
-{%- set slice_columns = slice_sets | sum(start=[]) | unique | list %}
 {%- set testable = ['accuracy', 'precision', 'recall', 'fpr', 'positive_rate', 'base_rate', 'label_coverage', 'auc'] %}
 {%- set untested = metrics | reject('in', testable) | list %}
 {%- if untested %}{{ fail("slice_metrics tests rates and auc only; not " ~ untested | join(', ') ~ " (use performance/classification for them)") }}{% endif %}
@@ -106,7 +106,7 @@ scored AS (
     {% if not loop.first %}UNION ALL
     {% endif -%}
     SELECT {{ sample | literal }} AS sample,
-           {%- for c in slice_columns %} {{ c | ident }},{% endfor %}
+          {{- slice_projection(slice_sets, segment_pools) }}
            {{ finite_double(score) }} AS score,
            CAST({{ cut | literal }} AS DOUBLE) AS cut,
            CAST({{ label_column | ident }} AS DOUBLE) AS label,
@@ -120,7 +120,7 @@ scored AS (
 -- labelled; any other label (NULL: no feedback yet) is unlabelled.
 score_groups AS (
     SELECT sample,
-           {{ grouping_segment(slice_sets) }} AS segment,
+           {{ grouping_segment(slice_sets, segment_pools) }} AS segment,
            cut,
            score,
            COUNT(*) AS n_rows,
@@ -129,7 +129,7 @@ score_groups AS (
            COUNT(CASE WHEN mature AND label = 0 THEN 1 END) AS n_neg,
            COUNT(CASE WHEN mature AND label NOT IN (0, 1) THEN 1 END) AS n_other
     FROM scored
-    GROUP BY {{ grouping_sets(slice_sets, ['sample', 'cut', 'score']) }}
+    GROUP BY {{ grouping_sets(slice_sets, ['sample', 'cut', 'score'], segment_pools) }}
 ),
 ranked AS (
     -- Negatives scored strictly below each distinct score. AUC is the Mann–Whitney

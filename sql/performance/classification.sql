@@ -33,11 +33,11 @@ returns: [segment, feature, metric, value, sample_size, baseline_value, baseline
 {%- from 'macros/distinct_slices.sql' import distinct_slices %}
 {%- from 'macros/grouping_sets.sql' import grouping_sets %}
 {%- from 'macros/grouping_segment.sql' import grouping_segment %}
+{%- from 'macros/slice_projection.sql' import slice_projection %}
 {%- if ece_bins < 1 %}{{ fail("ece_bins must be at least 1") }}{% endif %}
 {{- distinct_slices(by) }}
 {%- set cut = threshold if threshold is not none else model.thresholds.get(role, 0.5) %}
 {%- set samples = [('cur', 'current_window')] + ([('base', 'baseline_window')] if baseline is not none else []) %}
-{%- set slice_columns = by | sum(start=[]) | unique | list %}
 {%- set not_mature = 'no prediction of the window has matured yet (ts + label_maturity <= run time)' %}
 WITH
 current_window AS (
@@ -60,7 +60,7 @@ scored AS (
     {% if not loop.first %}UNION ALL
     {% endif -%}
     SELECT {{ sample | literal }} AS sample,
-           {%- for c in slice_columns %} {{ c | ident }},{% endfor %}
+          {{- slice_projection(by, segment_pools) }}
            {{ finite_double(score_column) }} AS score,
            CAST({{ cut | literal }} AS DOUBLE) AS cut,
            CAST({{ label_column | ident }} AS DOUBLE) AS label,
@@ -74,7 +74,7 @@ scored AS (
 -- labelled; any other label (NULL: no feedback yet) is unlabelled.
 score_groups AS (
     SELECT sample,
-           {{ grouping_segment(by) }} AS segment,
+           {{ grouping_segment(by, segment_pools) }} AS segment,
            cut,
            score,
            COUNT(*) AS n_rows,
@@ -83,7 +83,7 @@ score_groups AS (
            COUNT(CASE WHEN mature AND label = 0 THEN 1 END) AS n_neg,
            COUNT(CASE WHEN mature AND label NOT IN (0, 1) THEN 1 END) AS n_other
     FROM scored
-    GROUP BY {{ grouping_sets(by, ['sample', 'cut', 'score']) }}
+    GROUP BY {{ grouping_sets(by, ['sample', 'cut', 'score'], segment_pools) }}
 ),
 ranked AS (
     -- Negatives scored strictly below each distinct score. AUC is the Mann–Whitney

@@ -65,6 +65,7 @@ returns: [segment, feature, metric, value, sample_size, baseline_value, baseline
 {%- from 'macros/distinct_slices.sql' import distinct_slices %}
 {%- from 'macros/grouping_sets.sql' import grouping_sets %}
 {%- from 'macros/grouping_segment.sql' import grouping_segment %}
+{%- from 'macros/slice_projection.sql' import slice_projection %}
 {%- set known = ['auc', 'accuracy', 'precision', 'recall', 'f1'] %}
 {%- if not metrics or metrics | reject('in', known) | list %}{{ fail("estimated_performance: `metrics` must be a non-empty list among " ~ known | join(', ') ~ " (got " ~ metrics ~ ")") }}{% endif %}
 {%- if bins < 2 %}{{ fail("estimated_performance: `bins` must be at least 2") }}{% endif %}
@@ -72,7 +73,6 @@ returns: [segment, feature, metric, value, sample_size, baseline_value, baseline
 {%- if baseline is none %}{{ fail("estimated_performance needs a baseline to calibrate on: set `baseline:` on the monitor (fixed, rolling, seasonal or table) to a time whose labels have matured") }}{% endif %}
 {{- distinct_slices(slices) }}
 {%- set cut = threshold if threshold is not none else model.thresholds.get(role, 0.5) %}
-{%- set slice_columns = slices | sum(start=[]) | unique | list %}
 {#- The baseline's rows: a reference table, or the model's rows in the baseline ranges. -#}
 {%- macro baseline_source() %}
     {%- if baseline.table %}
@@ -92,7 +92,7 @@ WITH baseline_rows AS (
 labelled AS (
     {%- for slice in [[]] + slices %}
     {% if not loop.first %}UNION ALL {% endif -%}
-    SELECT {{ segment_label(slice) }} AS segment,
+    SELECT {{ segment_label(slice, segment_pools) }} AS segment,
            {{ finite_double(score_column) }} AS score,
            CAST({{ label_column | ident }} AS DOUBLE) AS label
     FROM baseline_rows
@@ -165,7 +165,7 @@ scored AS (
     {% if not loop.first %}UNION ALL
     {% endif -%}
     SELECT {{ sample | literal }} AS sample,
-           {%- for c in slice_columns %} {{ c | ident }},{% endfor %}
+          {{- slice_projection(slices, segment_pools) }}
            {{ finite_double(score_column) }} AS score,
            CAST({{ label_column | ident }} AS DOUBLE) AS label,
            ts <= {{ mature_before | literal }} AS mature
@@ -177,7 +177,7 @@ scored AS (
 -- negative, only mature rows count as labelled, any other label as neither.
 score_groups AS (
     SELECT sample,
-           {{ grouping_segment(slices) }} AS segment,
+           {{ grouping_segment(slices, segment_pools) }} AS segment,
            score,
            COUNT(*) AS n_rows,
            COUNT(CASE WHEN mature THEN 1 END) AS n_mature,
@@ -185,7 +185,7 @@ score_groups AS (
            COUNT(CASE WHEN mature AND label = 0 THEN 1 END) AS n_neg,
            COUNT(CASE WHEN mature AND label NOT IN (0, 1) THEN 1 END) AS n_other
     FROM scored
-    GROUP BY {{ grouping_sets(slices, ['sample', 'score']) }}
+    GROUP BY {{ grouping_sets(slices, ['sample', 'score'], segment_pools) }}
 ),
 -- The calibrated probability p(s) of each distinct score of the window: the segment's
 -- frozen map, linear between its knots (mean score of a bin, its isotonic positive

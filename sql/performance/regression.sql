@@ -25,9 +25,9 @@ returns: [segment, feature, metric, value, sample_size, baseline_value, baseline
 {%- from 'macros/distinct_slices.sql' import distinct_slices %}
 {%- from 'macros/grouping_sets.sql' import grouping_sets %}
 {%- from 'macros/grouping_segment.sql' import grouping_segment %}
+{%- from 'macros/slice_projection.sql' import slice_projection %}
 {{- distinct_slices(by) }}
 {%- set samples = [('cur', 'current_window')] + ([('base', 'baseline_window')] if baseline is not none else []) %}
-{%- set slice_columns = by | sum(start=[]) | unique | list %}
 WITH
 current_window AS (
     {{ model_rows(model.predictions, model.name, [window], role) }}
@@ -49,7 +49,7 @@ scored AS (
     {% if not loop.first %}UNION ALL
     {% endif -%}
     SELECT {{ sample | literal }} AS sample,
-           {%- for c in slice_columns %} {{ c | ident }},{% endfor %}
+          {{- slice_projection(by, segment_pools) }}
            {{ finite_double(prediction_column) }} AS score,
            CAST({{ target_column | ident }} AS DOUBLE) AS label,
            ts <= {{ mature_before | literal }} AS mature
@@ -67,7 +67,7 @@ errors AS (
 -- sums every metric is written over.
 segment_stats AS (
     SELECT sample,
-           {{ grouping_segment(by) }} AS segment,
+           {{ grouping_segment(by, segment_pools) }} AS segment,
            COUNT(CASE WHEN mature THEN 1 END) AS mature,
            COUNT(CASE WHEN mature AND isfinite(label) THEN 1 END) AS labelled,
            COUNT(e) AS n,
@@ -76,7 +76,7 @@ segment_stats AS (
            SUM(e) AS error,
            SUM(abs_target) AS abs_target
     FROM errors
-    GROUP BY {{ grouping_sets(by, ['sample']) }}
+    GROUP BY {{ grouping_sets(by, ['sample'], segment_pools) }}
 ),
 -- Every segment in every sample, the 'all' segment always (so an empty window says
 -- so): a sample without rows in a segment sums to 0.

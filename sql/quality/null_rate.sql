@@ -39,7 +39,7 @@ observations AS (
 {%- for col in columns %}{% set first_col = first_slice and loop.first %}
 {%- for sample, source in samples %}
     {% if not (first_col and loop.first) %}UNION ALL {% endif -%}
-    SELECT {{ sample | literal }} AS sample, {{ segment_label(slice) }} AS segment, {{ col | literal }} AS feature,
+    SELECT {{ sample | literal }} AS sample, {{ segment_label(slice, segment_pools) }} AS segment, {{ col | literal }} AS feature,
            CASE WHEN {{ col | ident }} IS NULL THEN 1 ELSE 0 END AS flagged
     FROM {{ source }}
 {%- endfor %}{% endfor %}{% endfor %}

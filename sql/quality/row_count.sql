@@ -48,9 +48,9 @@ range_lengths AS (
 counts AS (
 {%- for seg in [[]] + by %}
     {% if not loop.first %}UNION ALL
-    {% endif %}SELECT {{ segment_label(seg) }} AS segment, CAST(NULL AS INTEGER) AS range_id FROM current_window
+    {% endif %}SELECT {{ segment_label(seg, segment_pools) }} AS segment, CAST(NULL AS INTEGER) AS range_id FROM current_window
     UNION ALL
-    SELECT {{ segment_label(seg) }}, range_id FROM baseline_window
+    SELECT {{ segment_label(seg, segment_pools) }}, range_id FROM baseline_window
 {%- endfor %}
 ),
 -- A baseline range without any rows (before the log began, or an outage already past)

@@ -63,7 +63,7 @@ segmented AS (
     {%- for seg in [[]] + slice_sets %}
     {% if not loop.first %}UNION ALL
     {% endif -%}
-    SELECT {{ segment_label(seg) }} AS segment, p, s, label, mature, both_sides,
+    SELECT {{ segment_label(seg, segment_pools) }} AS segment, p, s, label, mature, both_sides,
            both_sides AND mature AND p IS NOT NULL AND s IS NOT NULL AND label IN (0, 1) AS usable
     FROM requests
     {%- endfor %}

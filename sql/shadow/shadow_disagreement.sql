@@ -66,7 +66,7 @@ segmented AS (
     {%- for seg in [[]] + slice_sets %}
     {% if not loop.first %}UNION ALL
     {% endif -%}
-    SELECT sample, {{ segment_label(seg) }} AS segment, has_production, has_shadow, p, s,
+    SELECT sample, {{ segment_label(seg, segment_pools) }} AS segment, has_production, has_shadow, p, s,
            has_production AND has_shadow AND p IS NOT NULL AND s IS NOT NULL AS paired
     FROM pairs
     {%- endfor %}

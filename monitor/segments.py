@@ -1,0 +1,96 @@
+"""The segment budget: a slice over a column with many values (a user id, a long tail
+of countries) would give a check one segment per value, and a run, its rows, the
+report and the messages would grow with them. Each slice of a check may have at most
+the monitor's `max_segments` segments: past that, the `max_segments` − 1 largest by
+volume (rows in the window and the baseline) keep their own and the rest are pooled
+as `col=<other>` (docs/configuration.md, "Segment budget").
+
+The runner asks the warehouse which slices are over the budget with one query
+(sql/macros/segment_volumes.sql) and hands the labels kept to the check as
+`segment_pools`, which the label macros read (sql/macros/segment_label.sql).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from monitor.checks import Check, parse_sql, render_helper, transpile
+from monitor.config import Config, MonitorConfig
+from monitor.warehouse import Warehouse
+from monitor.windows import BaselineSpec, Window
+
+SLICE_PARAM_TYPE = "list[list[str]]"
+
+
+@dataclass
+class SegmentBudget:
+    """The slices over budget: {slice key: labels kept}, and a note for each, for people."""
+
+    pools: dict[str, list[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def slice_key(cols: list[str]) -> str:
+    """How `segment_pools` names a slice: its columns joined by ',', in order."""
+    return ",".join(cols)
+
+
+def check_slices(check: Check, params: dict[str, Any], model_slices: list[str]) -> list[list[str]]:
+    """The slices a check groups by: the values of its slice params (type
+    list[list[str]]), an empty `slices` param standing for each of the model's slices
+    alone, as the built-in checks read it."""
+    found: list[list[str]] = []
+    for name, param in check.params.items():
+        if param.type != SLICE_PARAM_TYPE:
+            continue
+        value = params.get(name) or ([[s] for s in model_slices] if name == "slices" else [])
+        found += [cols for cols in value if cols and cols not in found]
+    return found
+
+
+def segment_budget(
+    config: Config,
+    check: Check,
+    monitor: MonitorConfig,
+    params: dict[str, Any],
+    window: Window,
+    baseline: BaselineSpec | None,
+    wh: Warehouse,
+) -> SegmentBudget:
+    """Which of the check's slices have more than `max_segments` segments in the
+    window and the baseline ranges, and the labels each keeps, counted in the model's
+    predictions table."""
+    model = config.models[monitor.model]
+    slices = check_slices(check, params, model.slices)
+    if not slices:
+        return SegmentBudget()
+    ranges = [window] + (list(baseline.ranges) if baseline is not None else [])
+    sql = render_helper(
+        config.check_dirs, "macros/segment_volumes.sql", "segment_volumes",
+        model.predictions, config.model_rows_name(monitor.model),
+        [{"start": r.start, "end": r.end} for r in ranges],
+        monitor.role, slices, monitor.max_segments,
+    )  # fmt: skip
+    rows = wh.execute(transpile(parse_sql(sql, check), wh.dialect, check))
+    budget = SegmentBudget()
+    totals: dict[int, tuple[int, int, int]] = {}  # slice: segments, rows, rows kept
+    for row in rows:
+        index = int(row["slice"])
+        budget.pools.setdefault(slice_key(slices[index]), []).append(str(row["segment"]))
+        segments, total, kept = totals.get(index, (int(row["segments"]), int(row["total_rows"]), 0))
+        totals[index] = (segments, total, kept + int(row["n"]))
+    for index, (segments, total, kept) in sorted(totals.items()):
+        cols = slices[index]
+        pooled = segments - len(budget.pools[slice_key(cols)])
+        budget.notes.append(
+            f"slice [{', '.join(cols)}] has {segments:,} segments, over max_segments "
+            f"{monitor.max_segments:,}: the {segments - pooled:,} largest kept, {pooled:,} "
+            f"({total - kept:,} rows) pooled as {other_label(cols)}"
+        )
+    return budget
+
+
+def other_label(cols: list[str]) -> str:
+    """The pooled segment's label (as sql/macros/segment_label.sql writes it)."""
+    return ",".join(f"{c}=<other>" for c in cols)

@@ -1,0 +1,198 @@
+"""The segment budget: a slice over more values than a monitor's `max_segments` keeps
+the largest segments by volume and pools the rest as `col=<other>` (monitor/segments.py,
+sql/macros/segment_label.sql); the run, its messages and the report stay bounded."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from monitor.cli import app
+from monitor.config import load_config
+from monitor.notify.message import MAX_ITEMS, Message, plain_text
+from monitor.report import page
+from monitor.runner import Runner
+from tests.conftest import RUN_AT, World, read_db
+
+# Countries by volume (baseline + current rows): A 60, B 40, then a tail of five.
+# With max_segments 3, A and B keep their segments and the tail is pooled.
+VOLUMES = {"A": 30, "B": 20, "C": 4, "D": 3, "E": 2, "F": 2, "G": 1}
+TAIL = ("C", "D", "E", "F", "G")
+
+
+def _rows(day_seed: int, pool_by_hand: bool) -> dict[str, list[Any]]:
+    """One day's rows: per country, its VOLUMES count; scores, labels and features
+    drawn from a seeded generator, so both days differ but every run sees the same."""
+    rnd = random.Random(day_seed)
+    cols: dict[str, list[Any]] = {k: [] for k in ("country", "x", "cat", "score", "label")}
+    for country, n in VOLUMES.items():
+        for _ in range(n):
+            score = rnd.random()
+            cols["country"].append("<other>" if pool_by_hand and country in TAIL else country)
+            cols["x"].append(rnd.gauss(0, 1) if rnd.random() > 0.1 else None)
+            cols["cat"].append(rnd.choice("pqr"))
+            cols["score"].append(score)
+            cols["label"].append(float(rnd.random() < score))
+    return cols
+
+
+SLICED = [
+    ("row_count", {"by": [["country"]]}),
+    ("null_rate", {"columns": ["x"], "by": [["country"]]}),
+    ("numeric_drift", {"columns": ["x", "score"], "by": [["country"]], "bins": 3}),
+    ("categorical_drift", {"columns": ["cat"], "by": [["country"]]}),
+    ("classification", {"by": [["country"]]}),
+    ("regression", {"by": [["country"]]}),
+    ("slice_metrics", {"slices": [["country"]], "metrics": ["positive_rate", "recall", "auc"]}),
+]
+
+
+def _run(world: World, check: str, params: dict[str, Any], max_segments: int) -> dict:
+    monitor = {"name": "s", "check": check, "params": params, "max_segments": max_segments}
+    (result,) = world.run([monitor])
+    assert result.status == "ok", result.error
+    return {
+        (r.segment, r.feature, r.metric): (r.value, r.sample_size, r.baseline_value, r.p_value)
+        for r in result.rows
+    }
+
+
+@pytest.mark.parametrize(("check", "params"), SLICED, ids=[c for c, _ in SLICED])
+def test_pooled_segments_are_the_tail_computed_as_one(tmp_path, check, params) -> None:
+    """Every check that slices gives the pooled segment what it gives rows whose
+    country was set to '<other>' by hand (the reference), and the kept segments and
+    'all' are untouched: pooling is a relabelling, not an approximation."""
+    pooled = World(tmp_path / "pooled")
+    pooled.root.mkdir()
+    pooled.load(_rows(1, False), _rows(2, False))
+    by_hand = World(tmp_path / "by_hand")
+    by_hand.root.mkdir()
+    by_hand.load(_rows(1, True), _rows(2, True))
+    got = _run(pooled, check, params, max_segments=3)
+    want = _run(by_hand, check, params, max_segments=1000)
+    assert {k[0] for k in got} == {"all", "country=A", "country=B", "country=<other>"}
+    # Equal up to summation order: DuckDB adds in parallel, so a sum may differ in
+    # its last bits between two runs of one query (1e-12 relative is ~4,500 ulps).
+    assert got.keys() == want.keys()
+    for key, values in got.items():
+        for a, b in zip(values, want[key], strict=True):
+            assert (a is None and b is None) or a == pytest.approx(b, rel=1e-12, abs=1e-15), key
+
+
+def test_a_slice_within_the_budget_is_not_pooled(world) -> None:
+    world.load(_rows(1, False), _rows(2, False))
+    rows = _run(world, "row_count", {"by": [["country"]]}, max_segments=8)  # 7 countries
+    assert {k[0] for k in rows} == {"all", *(f"country={c}" for c in VOLUMES)}
+
+
+def test_a_slice_of_two_columns_is_pooled_as_a_whole(world) -> None:
+    """The budget counts a slice's segments, so a pair of columns is capped too: its
+    largest pairs keep their label, the rest become `country=<other>,device=<other>`."""
+    base, cur = _rows(1, False), _rows(2, False)
+    for part in (base, cur):
+        part["device"] = ["ios" if i % 3 else "web" for i in range(len(part["country"]))]
+    world.load(base, cur)
+    (result,) = world.run(
+        [{"name": "s", "check": "row_count", "max_segments": 4,
+          "params": {"by": [["country", "device"]]}}]
+    )  # fmt: skip
+    counts = {r.segment: r.value for r in result.rows if r.metric == "row_count"}
+    pairs = {}
+    for c, d in zip(cur["country"], cur["device"], strict=True):
+        pairs[f"country={c},device={d}"] = pairs.get(f"country={c},device={d}", 0) + 1
+    volume = dict(pairs)
+    for c, d in zip(base["country"], base["device"], strict=True):
+        volume[f"country={c},device={d}"] = volume.get(f"country={c},device={d}", 0) + 1
+    kept = sorted(volume, key=lambda k: (-volume[k], k))[:3]
+    assert set(counts) == {"all", *kept, "country=<other>,device=<other>"}
+    assert counts["country=<other>,device=<other>"] == sum(
+        n for k, n in pairs.items() if k not in kept
+    )
+    assert any("country=<other>,device=<other>" in note for note in result.notes)
+
+
+def test_a_hundred_thousand_values_make_a_bounded_run_message_and_report(world) -> None:
+    """The probe's case: a row_count slice over 100,000 distinct values. The run keeps
+    the default budget's 999 largest segments plus `country=<other>`, says what it
+    pooled, queues a message of bounded size and builds a bounded report."""
+    n = 100_000
+    rnd = random.Random(7)
+    # The first 50 countries are big (and halve in the current window: alerts); the
+    # long tail has one row per country per day.
+    base = [f"c{i:06d}" for i in range(n)] + [f"c{i:06d}" for i in range(50) for _ in range(20)]
+    cur = [f"c{i:06d}" for i in range(n)] + [f"c{i:06d}" for i in range(50) for _ in range(8)]
+    rnd.shuffle(cur)
+    world.load({"country": base}, {"country": cur})
+    rules = [{"metric": "row_count_ratio", "direction": "below", "warn": 0.6, "alert": 0.5}]
+    config = load_config(
+        world.config([{"name": "wide", "check": "row_count", "params": {"by": [["country"]]},
+                       "rules": rules}])
+    )  # fmt: skip
+    at = datetime.fromisoformat(RUN_AT).replace(tzinfo=UTC)
+    (result,) = Runner(config).run(at=at).runs
+    assert result.status == "ok", result.error
+    segments = {r.segment for r in result.rows}
+    assert len(segments) == 1000 + 1  # 999 kept, <other>, all
+    other = {r.metric: r.value for r in result.rows if r.segment == "country=<other>"}
+    assert other["row_count"] == n - 999  # one current row for each pooled country
+    (note,) = result.notes
+    assert "100,000 segments" in note and "99,001" in note, note
+    breaching = [r for r in result.rows if r.status == "alert"]
+    assert len(breaching) == 50
+    (payload,) = read_db(world.db, "SELECT payload FROM monitor.outbox")
+    message = json.loads(payload[0])
+    assert len(message["items"]) <= 50 and len(payload[0]) < 100_000
+    report = page.build(config, now=at, read_only=True)
+    section = report.monitors[0]
+    assert len(section.cards) == 30 and section.more_cards == 20
+    assert len(report.alerts) + report.more_alerts == 50
+    series = set()
+    for layer in report.charts["ts:wide:row_count_ratio:value"]["layer"]:
+        data = layer["data"]["values"]
+        if isinstance(data, str):  # charts.table: CSV text
+            series |= {row["s"] for row in csv.DictReader(io.StringIO(data)) if "s" in row}
+    assert len(series) == page.MAX_GREY_SERIES + page.MAX_HIGHLIGHTED + 1  # + 'all'
+
+
+def test_validate_warns_of_a_slice_over_the_budget(world) -> None:
+    world.load(_rows(1, False), _rows(2, False))
+    path = world.config(
+        [{"name": "s", "check": "row_count", "params": {"by": [["country"]]}, "max_segments": 3}]
+    )
+    out = CliRunner().invoke(app, ["validate", "--config", str(path)])
+    assert out.exit_code == 0, out.output
+    lines = [line for line in out.output.splitlines() if "max_segments" in line]
+    assert len(lines) == 1 and "[country] has 7 segments" in lines[0], out.output
+    assert f"{Path(path).name}:" in lines[0]  # file:line of the monitor's params
+
+
+def test_a_message_carries_the_worst_items_and_counts_the_rest(world, capsys) -> None:
+    """300 breaching segments (and 'all') queue one message of MAX_ITEMS items: its
+    title and "+N more" line count all 301, and the worst are the ones it lists."""
+    countries = [f"k{i:03d}" for i in range(300)]
+    # Country k000 drops the most, k299 the least (to 0.10 .. 0.39 of the baseline;
+    # 'all' to 0.245): the message lists k000..k049.
+    base = [c for c in countries for _ in range(100)]
+    cur = [c for i, c in enumerate(countries) for _ in range(10 + i // 10)]
+    world.load({"country": base}, {"country": cur})
+    rules = [{"metric": "row_count_ratio", "direction": "below", "alert": 0.5}]
+    (result,) = world.run(
+        [{"name": "many", "check": "row_count", "params": {"by": [["country"]]}, "rules": rules}]
+    )
+    assert sum(r.status == "alert" for r in result.rows) == 301
+    (payload,) = read_db(world.db, "SELECT payload FROM monitor.outbox")
+    message = Message.from_json(payload[0])
+    assert len(message.items) == MAX_ITEMS and message.more == 301 - MAX_ITEMS
+    assert message.title() == "ALERT many: 301 breaching"
+    listed = sorted(i.segment for i in message.items)
+    assert listed == [f"country=k{i:03d}" for i in range(MAX_ITEMS)]
+    text = plain_text(message, top_k=10)
+    assert "+291 more" in text, text
