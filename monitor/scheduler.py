@@ -396,6 +396,12 @@ class Daemon:
             self.cursor = {}  # schedules may have changed: look over the horizon again
             if self.health.role == "leader":
                 self._schedule(config)
+                # A monitor added or renamed runs its latest window now, as at start,
+                # rather than at its next fire time (until then /healthz calls it
+                # overdue); the others find nothing missing in the ledger.
+                self.scheduler.add_job(
+                    self._catch_up, id="0:catch-up", name="catch-up", replace_existing=True
+                )
         self.telemetry.reloads.labels("applied").inc()
         log.info(
             "reloaded %s: %d monitors", self.config_path, len(config.monitors),

@@ -539,6 +539,23 @@ def test_sighup_reloads_and_keeps_the_old_config_when_the_new_one_is_invalid(dae
     assert_once_each(daemons.runs())
 
 
+def test_a_monitor_added_by_a_reload_runs_at_once_and_healthz_stays_200(daemons) -> None:
+    """An hourly monitor added by SIGHUP runs its latest window in the reload's
+    catch-up, not at the next hour: /healthz does not call it overdue meanwhile."""
+    path = daemons.config([volume()])
+    d = daemons.start()
+    d.wait_for(lambda: d.get("/healthz")[0] == 200, 30, "healthy")
+    spec = yaml.safe_load(path.read_text())
+    spec["monitors"].append(volume("hourly", schedule="0 * * * *", window="1h"))
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    d.signal(signal.SIGHUP)
+    d.wait_for(lambda: d.events("reloaded"), 10, "the reload")
+    d.wait_for(lambda: d.runs_of("hourly"), 20, "the added monitor's latest window")
+    status, body = d.get("/healthz")
+    assert status == 200, body
+    assert d.stop() == 0
+
+
 def test_invalid_config_or_busy_port_fail_at_start_with_a_clear_error(daemons) -> None:
     path = daemons.config([volume()])
     path.write_text(path.read_text().replace("window: 2s", "window: 2 seconds"))
