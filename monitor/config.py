@@ -830,8 +830,9 @@ def load_config(path: str | Path) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
         raise ConfigError([
-            f"{path.name}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+            f"{path.name}:{line}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
             f"{exc.start}): save the file as UTF-8"
         ]) from None  # fmt: skip
     try:
@@ -898,8 +899,12 @@ def _yaml_structure_problems(root: yaml.Node, name: str) -> list[str]:
         return sizes[id(node)]
 
     if size(root) > MAX_YAML_VALUES:
+        where = name
+        if isinstance(root, yaml.MappingNode) and root.value:  # the key that holds the most
+            key, _ = max(root.value, key=lambda pair: size(pair[1]))
+            where = f"{name}:{key.start_mark.line + 1}: key {key.value!r}"
         return [
-            f"{name}: its aliases (&name / *name) expand to more than {MAX_YAML_VALUES:,} "
+            f"{where}: its aliases (&name / *name) expand to more than {MAX_YAML_VALUES:,} "
             "values: refusing to read it (an alias bomb?)"
         ]
     problems = []

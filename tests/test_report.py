@@ -8,9 +8,11 @@ Screenshots go to tests/output/<test>/ for a person to look at.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -355,6 +357,57 @@ def test_monitor_report_reads_beside_a_process_that_holds_the_store(hostile, tmp
     finally:
         holder.kill()
         holder.wait()
+
+
+@contextlib.contextmanager
+def read_only_folder(folder: Path) -> Iterator[Path]:
+    """`folder` seen through a read-only mount (root: a read-only bind mount, as read-only
+    media are) or with its write bits off (anyone else); skipped where neither holds."""
+    if os.geteuid() != 0:
+        modes = {p: p.stat().st_mode for p in [folder, *folder.iterdir()]}
+        for p in modes:
+            p.chmod(0o555 if p.is_dir() else 0o444)
+        try:
+            yield folder
+        finally:
+            for p, mode in modes.items():
+                p.chmod(mode)
+        return
+    mount = folder.parent / (folder.name + "-ro")
+    mount.mkdir()
+    bound = subprocess.run(["mount", "--bind", str(folder), str(mount)], capture_output=True)
+    if bound.returncode != 0:
+        pytest.skip(f"cannot make a read-only mount here: {bound.stderr.decode().strip()}")
+    try:
+        ro = subprocess.run(["mount", "-o", "remount,ro,bind", str(mount)], capture_output=True)
+        if ro.returncode != 0:
+            pytest.skip(f"cannot make a read-only mount here: {ro.stderr.decode().strip()}")
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_monitor_report_reads_a_store_on_read_only_media(hostile, tmp_path) -> None:
+    """The state store on read-only media (a snapshot, a read-only volume): `monitor
+    report` and `monitor alerts` read it; neither writes a byte (no WAL, no lock)."""
+    world, path = hostile
+    media = tmp_path / "media"
+    media.mkdir()
+    shutil.copy(world.db, media / "wh.duckdb")
+    before = hashlib.sha256((media / "wh.duckdb").read_bytes()).hexdigest()
+    with read_only_folder(media) as ro:
+        with pytest.raises(OSError):
+            (ro / "probe").write_text("x")  # the media are read-only indeed
+        config = tmp_path / "ro.yaml"
+        config.write_text(path.read_text().replace(str(world.db), str(ro / "wh.duckdb")))
+        out = tmp_path / "r.html"
+        done = CliRunner().invoke(app, ["report", "--config", str(config), "--out", str(out)])
+        assert done.exit_code == 0, (done.output, done.exception)
+        assert "<title>" in out.read_text()
+        alerts = CliRunner().invoke(app, ["alerts", "--config", str(config), "--json"])
+        assert alerts.exit_code == 0, (alerts.output, alerts.exception)
+        assert sorted(p.name for p in ro.iterdir()) == ["wh.duckdb"]
+    assert hashlib.sha256((media / "wh.duckdb").read_bytes()).hexdigest() == before
 
 
 def test_a_report_before_any_run_says_so(world: World, tmp_path) -> None:

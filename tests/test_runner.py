@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from monitor.cli import app
 from monitor.config import load_config
-from monitor.errors import WarehouseLockedError
+from monitor.errors import WarehouseError, WarehouseLockedError
 from monitor.evidence import MetricRow
 from monitor.execute import RunResult
 from monitor.runner import Runner
@@ -402,23 +402,61 @@ def test_a_monitor_with_an_unknown_check_fails_alone(world) -> None:
     ]  # fmt: skip
 
 
-def test_a_dropped_state_table_is_an_error_not_a_silent_restart(world) -> None:
+@pytest.mark.parametrize(
+    "table", ["alerts", "runs", "bin_specs", "run_ledger", "outbox", "silences", "alert_watermarks"]
+)
+def test_a_dropped_state_table_is_an_error_not_a_silent_restart(world, table) -> None:
     """Dropping monitor.alerts used to be recovered silently (an empty table again):
     firing alerts never resolved and the same episode was announced again. Now the
-    next run stops and names the table and how to restore it; an empty store is still
-    created on its own."""
+    next run stops and names the table and how to restore it, whichever state table
+    it was; an empty store is still created on its own."""
     scored_days(world, range(1, 5))
     monitors = [{"name": "count", "check": "row_count"}]
     world.run(monitors)  # creates the store
     con = duckdb.connect(str(world.db))
-    con.execute("DROP TABLE monitor.alerts")
+    con.execute(f"DROP TABLE monitor.{table}")
     con.close()
     with pytest.raises(
-        Exception,
-        match=r"has monitor\.alert_events but not monitor\.alerts: it was dropped or lost",
+        WarehouseError,
+        match=rf"the state store lost monitor\.{table} \(it has .*\): it was dropped.*"
+        r"Restore it from a backup",
     ):
         world.run(monitors)
     (found,) = read_db(
-        world.db, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'alerts'"
+        world.db, f"SELECT count(*) FROM information_schema.tables WHERE table_name = '{table}'"
     )
     assert found == (0,)  # not recreated behind the user's back
+
+
+def test_a_state_table_from_before_the_list_is_still_judged_by_its_group(world) -> None:
+    """A store made before monitor.state_tables existed has no list: a table missing
+    beside the rest of its group (alerts beside alert_events) is still an error, and a
+    table a newer version adds (the list itself, here) is created."""
+    scored_days(world, range(1, 5))
+    monitors = [{"name": "count", "check": "row_count"}]
+    world.run(monitors)
+    con = duckdb.connect(str(world.db))
+    con.execute("DROP TABLE monitor.state_tables")
+    con.execute("DROP TABLE monitor.alerts")
+    con.close()
+    with pytest.raises(WarehouseError, match=r"lost monitor\.alerts"):
+        world.run(monitors)
+    con = duckdb.connect(str(world.db))
+    con.execute("DROP TABLE monitor.state_tables")
+    con.execute("DROP TABLE monitor.alert_events")  # the whole alerts group: a fresh start
+    con.close()
+    world.run(monitors)
+    assert read_db(world.db, "SELECT count(*) FROM monitor.state_tables")[0][0] >= 9
+
+
+def test_a_state_table_missing_a_column_is_an_error_that_names_it(world) -> None:
+    scored_days(world, range(1, 5))
+    monitors = [{"name": "count", "check": "row_count"}]
+    world.run(monitors)
+    con = duckdb.connect(str(world.db))
+    con.execute("ALTER TABLE monitor.alerts DROP COLUMN peak_value")
+    con.close()
+    with pytest.raises(
+        WarehouseError, match=r"the state table monitor\.alerts lacks column\(s\) peak_value"
+    ):
+        world.run(monitors)

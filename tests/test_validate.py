@@ -5,8 +5,11 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from monitor.checks import parse_check
 from monitor.config import load_config
+from monitor.errors import ConfigError
 from monitor.validate import undeclared_names, validate
 from tests.conftest import REPO
 from tests.test_cli import monitor
@@ -305,3 +308,90 @@ def test_an_unknown_check_or_param_names_its_line(world) -> None:
         p.startswith(f"alerts.yaml:{params_line}: monitor 'param': ") and "unknown param 'bns'" in p
         for p in problems
     ), problems
+
+
+# The configs a hostile-but-fair probe tried, each a change to PROBE_BASE: what
+# `monitor validate` must say of it, and where. `mark` is a text on the line the
+# problem names (in alerts.yaml, or in the check file for `huge_loop`).
+PROBE_BASE = """\
+warehouse: {type: duckdb, path: WH}
+sql_dirs: [SQL, EXTRA]
+models:
+  m: {predictions: preds}
+monitors:
+  - name: count
+    model: m
+    check: row_count
+    params: {by: [[country]]}
+    rules: [{metric: row_count_ratio, direction: below, alert: 0.5}]
+"""
+RULES = "    rules: [{metric: row_count_ratio, direction: below, alert: 0.5}]\n"
+HUGE_LOOP = HEADER.format(name="huge_loop") + (
+    "SELECT 'all' AS segment, '' AS feature, 'n' AS metric, 1.0 AS value, 1 AS sample_size\n"
+    "{% for i in range(10**7) %}{% endfor %}\n"
+)
+PROBE_CASES = [
+    # (id, replace this, with that, mark, what the problem says)
+    ("duplicate_key", "    check: row_count\n", "    check: row_count\n    check: null_rate\n",
+     "check: null_rate", "key 'check' is given twice"),
+    ("nan_threshold", "alert: 0.5", "alert: .nan", "rules:", "finite number"),
+    ("inf_threshold", "alert: 0.5", "alert: .inf", "rules:", "finite number"),
+    ("misspelt_rule_metric", "metric: row_count_ratio", "metric: row_count_ration", "rules:",
+     "emits no metric 'row_count_ration' — did you mean 'row_count_ratio'?"),
+    ("missing_dbt_folder", "models:", "dbt: {project_dir: no_such_folder}\nmodels:", "dbt:",
+     "no folder"),
+    ("not_utf8", "  m: {predictions: preds}", "  m: {predictions: pr\xe4ds}", "pr\xe4ds",
+     "not UTF-8 text"),
+    ("alias_bomb", "models:", "bomb: BOMB\nmodels:", "bomb:", "alias bomb"),
+    ("on_key", RULES, "    rules: [{metric: row_count_ratio, on: delta, alert: 0.5}]\n", "rules:",
+     "a key written on/off/yes/no is read by YAML as True"),
+    ("unknown_check", "check: row_count", "check: row_cuont", "check:",
+     "unknown check 'row_cuont'"),
+    ("unknown_param", "{by: [[country]]}", "{by: [[country]], bins: 3}", "params:",
+     "unknown param 'bins'"),
+    ("unknown_key", "    model: m\n", "    model: m\n    windw: 1h\n", "windw",
+     "did you mean 'window'"),
+    ("bad_cron", "    model: m\n", "    model: m\n    schedule: '61 * * * *'\n", "schedule:",
+     "invalid cron expression"),
+    ("unknown_model", "    model: m\n", "    model: n\n", "model: n", "unknown model 'n'"),
+    ("tiny_budget", "    model: m\n", "    model: m\n    max_segments: 1\n", "max_segments",
+     "greater than or equal to 2"),
+    ("broken_yaml", "    model: m\n", "    model: m\n   bad indent: 1\n", "bad indent",
+     "invalid YAML"),
+    ("huge_loop", "check: row_count\n    params: {by: [[country]]}", "check: huge_loop",
+     "range(10**7)", "Range too big"),
+]  # fmt: skip
+
+
+def _alias_bomb() -> str:
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 10)]
+    return "\n" + "".join(f"  {line}\n" for line in levels).rstrip("\n")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "mark", "says"),
+    [case[1:] for case in PROBE_CASES],
+    ids=[case[0] for case in PROBE_CASES],
+)
+def test_the_probes_broken_configs_each_name_file_and_line(world, old, new, mark, says) -> None:
+    world.load({"country": ["FR"]}, {"country": ["FR"]})
+    extra = world.root / "extra"
+    extra.mkdir()
+    (extra / "huge_loop.sql").write_text(HUGE_LOOP)
+    text = PROBE_BASE.replace("WH", str(world.db)).replace("SQL", str(REPO / "sql"))
+    text = text.replace("EXTRA", str(extra))
+    assert old in text, old
+    text = text.replace(old, new.replace("BOMB", _alias_bomb()), 1)
+    path = world.root / "alerts.yaml"
+    path.write_bytes(text.encode("latin-1" if "\xe4" in text else "utf-8"))
+    try:
+        problems, _ = validate(load_config(path))
+    except ConfigError as exc:
+        problems = exc.problems
+    found = [p for p in problems if says in p]
+    assert found, problems
+    source = extra / "huge_loop.sql" if mark == "range(10**7)" else path
+    lines = source.read_text(encoding="latin-1").splitlines()
+    line = next(i for i, t in enumerate(lines, 1) if mark in t)
+    assert f"{source.name}:{line}" in found[0], found[0]

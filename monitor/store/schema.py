@@ -1,4 +1,5 @@
-"""The run tables' DDL: `runs`, `metrics`, `bin_specs`, `run_ledger`.
+"""The run tables' DDL: `runs`, `metrics`, `bin_specs`, `run_ledger`; and
+`state_tables`, the list of every state table a store ever created.
 
 One place for their columns and types (docs/data-model.md describes them for
 readers). `CREATE ... IF NOT EXISTS` and `ADD COLUMN IF NOT EXISTS` make opening a
@@ -7,6 +8,11 @@ The alert tables are monitor/alerts/persistence.py's.
 """
 
 from __future__ import annotations
+
+import functools
+
+import sqlglot
+from sqlglot import exp
 
 from monitor import sqltext
 from monitor.checks import RESULT_COLUMNS
@@ -102,3 +108,34 @@ def run_tables(schema: str) -> list[str]:
             PRIMARY KEY (monitor, window_start, window_end)
         )""",
     ]
+
+
+def state_tables_ddl(schema: str) -> list[str]:
+    """The list of every state table the store ever created: a table on it that is
+    gone was dropped, not never made (StateStore.ensure_tables)."""
+    s = sqltext.ident(schema)
+    return [
+        f"CREATE SCHEMA IF NOT EXISTS {s}",
+        f"CREATE TABLE IF NOT EXISTS {s}.state_tables ("
+        "table_name VARCHAR PRIMARY KEY, created_at TIMESTAMP NOT NULL)",
+    ]
+
+
+@functools.lru_cache(maxsize=16)
+def created_tables(statements: tuple[str, ...]) -> dict[str, list[str]]:
+    """The tables a group's DDL creates, each with every column its CREATE TABLE and
+    later ADD COLUMNs give (read from the DDL itself, so the two cannot drift; parsed
+    once per DDL, not at every open)."""
+    tables: dict[str, list[str]] = {}
+    for statement in statements:
+        tree = sqlglot.parse_one(statement, read="duckdb")
+        if isinstance(tree, exp.Create) and tree.args.get("kind") == "TABLE":
+            schema = tree.this
+            tables[schema.this.name] = [
+                c.name for c in schema.expressions if isinstance(c, exp.ColumnDef)
+            ]
+        elif isinstance(tree, exp.Alter):
+            for action in tree.args.get("actions") or []:
+                if isinstance(action, exp.ColumnDef) and action.name not in tables[tree.this.name]:
+                    tables[tree.this.name].append(action.name)
+    return tables

@@ -29,7 +29,14 @@ from monitor import sqltext
 from monitor.checks import RESULT_COLUMNS
 from monitor.errors import WarehouseError
 from monitor.ledger import LedgerEntry
-from monitor.store.schema import BIN_SPEC_COLUMNS, METRIC_COLUMNS, RUN_COLUMNS, run_tables
+from monitor.store.schema import (
+    BIN_SPEC_COLUMNS,
+    METRIC_COLUMNS,
+    RUN_COLUMNS,
+    created_tables,
+    run_tables,
+    state_tables_ddl,
+)
 from monitor.warehouse import Warehouse, in_state_dialect
 from monitor.windows import Window, to_utc
 
@@ -104,27 +111,69 @@ class StateStore:
     ) -> None:
         """Create (and migrate) one table group once per open store, unless read-only:
         each group's owner gives its DDL (monitor/store/schema.py for the run tables,
-        monitor/alerts/persistence.py for the alert tables). A group is created whole on
-        an empty store; one that has some of its `core` tables but not all was damaged
-        (a table dropped or lost), and recreating the missing one empty would lose its
-        state silently (alerts that never resolve, episodes announced again): an error
-        that names it and says how to restore."""
+        monitor/alerts/persistence.py for the alert tables).
+
+        A table is created on its own only when it never existed: on an empty store, or
+        one a newer version adds. `monitor.state_tables` lists every table the store
+        ever created, so one listed there but gone was dropped or lost, and recreating
+        it empty would lose its state silently (alerts that never resolve, episodes
+        announced again, silences gone): an error that names it and says how to
+        restore. (A store from before that list is judged by the group's `core`
+        tables: some present and some not.) A table that lacks a column its DDL gives
+        is an error too, rather than a failed query later."""
         if not self.create or group in self._ensured:
             return
-        present = [t for t in core if self.exists(t)]
-        missing = [t for t in core if t not in present]
-        if present and missing:
-            names = ", ".join(f"{self.schema}.{t}" for t in missing)
+        for statement in state_tables_ddl(self.schema):
+            self.wh.execute(statement)
+        wanted = created_tables(tuple(statements))
+        # The list before the catalog: another process creates a table before listing
+        # it, so a table listed here is in the catalog read after, unless it was dropped.
+        known = {r["table_name"] for r in self.wh.execute(
+            f"SELECT table_name FROM {self.table('state_tables')}"
+        )}  # fmt: skip
+        columns = self._columns()
+        lost = [t for t in wanted if t in known and t not in columns]
+        present = [t for t in core if t in columns]
+        lost += [t for t in core if present and t not in columns and t not in lost]
+        if lost:
             raise WarehouseError(
-                f"the state store has {', '.join(f'{self.schema}.{t}' for t in present)} "
-                f"but not {names}: it was dropped or lost, and recreating it empty would "
-                "lose the state it held. Restore it from a backup of the state database; or, "
-                f"to start over, drop the whole schema (DROP SCHEMA {self.schema} CASCADE: "
-                "every run, metric and alert state goes) and run again"
+                f"the state store lost {', '.join(f'{self.schema}.{t}' for t in lost)} "
+                f"(it has {', '.join(f'{self.schema}.{t}' for t in sorted(columns)) or 'none'}): "
+                "it was dropped, and recreating it empty would lose the state it held. "
+                "Restore it from a backup of the state database; or, to start over, drop "
+                f"the whole schema (DROP SCHEMA {self.schema} CASCADE: every run, metric "
+                "and alert state goes) and run again"
             )
         for statement in statements:
             self.wh.execute(statement)
+        columns = self._columns()
+        for table, expected in wanted.items():
+            missing = [c for c in expected if c not in columns.get(table, set())]
+            if missing:
+                raise WarehouseError(
+                    f"the state table {self.schema}.{table} lacks column(s) "
+                    f"{', '.join(missing)}: it was altered or recreated by hand. Restore it "
+                    "from a backup of the state database; or, to start over, drop the "
+                    f"whole schema (DROP SCHEMA {self.schema} CASCADE) and run again"
+                )
+        for table in (t for t in wanted if t not in known):
+            self.wh.execute(  # two processes opening a new store may both list it
+                f"INSERT INTO {self.table('state_tables')} (table_name, created_at) "
+                "VALUES (?, ?) ON CONFLICT DO NOTHING",
+                [table, naive_utc(datetime.now(UTC))],
+            )
         self._ensured.add(group)
+
+    def _columns(self) -> dict[str, set[str]]:
+        """The state schema's tables and their columns, in one catalog query."""
+        rows = self.wh.execute(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = ?",
+            [self.schema],
+        )
+        found: dict[str, set[str]] = {}
+        for r in rows:
+            found.setdefault(str(r["table_name"]), set()).add(str(r["column_name"]))
+        return found
 
     def exists(self, table: str = "metrics") -> bool:
         rows = self.wh.execute(
