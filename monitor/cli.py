@@ -323,11 +323,19 @@ def backfill(
 def daemon(
     config: ConfigOpt = Path("alerts.yaml"),
     host: Annotated[
-        str | None, typer.Option(help="Address for /healthz and /metrics (default: daemon.host).")
+        str | None,
+        typer.Option(
+            help="Address of the HTTP endpoint (probes, /metrics, /report, /api; default: "
+            "daemon.host). Beyond loopback, set daemon.api_token_env or put an "
+            "authenticating proxy in front."
+        ),
     ] = None,
     port: Annotated[
         int | None,
-        typer.Option(help="Port for /healthz and /metrics (default: daemon.port; 0: any free)."),
+        typer.Option(
+            help="Port of the HTTP endpoint (probes, /metrics, /report, /api; default: "
+            "daemon.port; 0: any free)."
+        ),
     ] = None,
 ) -> None:
     """Run every monitor on its schedule until SIGTERM/SIGINT (SIGHUP reloads alerts.yaml).

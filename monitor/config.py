@@ -681,6 +681,14 @@ class DaemonConfig(Strict):
     """The address the HTTP endpoint listens on."""
     port: int = Field(9464, ge=0, le=65535)
     """The HTTP endpoint's port (0: any free port, logged at start)."""
+    api_token_env: str | None = None
+    """The environment variable holding a token that `/report` and `/api` then require
+    (`Authorization: Bearer <token>`); the probes and `/metrics` stay open.
+    """
+    http_workers: int = Field(16, ge=1, le=1024)
+    """Requests the endpoint serves at once; a connection beyond them is closed at once."""
+    http_idle_timeout: PositiveDuration = timedelta(seconds=10)
+    """A connection that sends nothing for this long is closed (it holds a worker)."""
     catch_up_horizon: PositiveDuration = timedelta(days=3)
     """After downtime, missed windows are run at start, oldest first, back to this far."""
     stop_timeout: PositiveDuration = timedelta(seconds=20)

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import functools
 import gzip
+import hmac
 import json
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -159,6 +160,41 @@ class Health:
         return healthy, body
 
 
+class BoundedHTTPServer(HTTPServer):
+    """An HTTP server that serves at most `workers` connections at once, each in a
+    thread of its own: one more is closed at once rather than given a thread, so
+    hundreds of idle or half-open connections cannot pile up threads (the handler's
+    timeout closes an idle one)."""
+
+    request_queue_size = 128  # connections the kernel holds until accepted (default 5)
+
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], workers: int
+    ):
+        super().__init__(address, handler)
+        self.slots = threading.BoundedSemaphore(workers)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            log.debug("http: every worker busy, connection from %s closed", client_address)
+            self.shutdown_request(request)
+            return
+        threading.Thread(target=self._serve, args=(request, client_address), daemon=True).start()
+
+    def _serve(self, request: Any, client_address: Any) -> None:
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
+            self.slots.release()
+
+
+# What /report and /api may show without a token: anyone who can reach the port.
+OPEN_PATHS = ("/livez", "/readyz", "/healthz", "/metrics")
+
+
 class Endpoint:
     """A small threaded HTTP server on `host:port` (port 0: any free port)."""
 
@@ -169,14 +205,20 @@ class Endpoint:
         health: Health,
         telemetry: Telemetry,
         config: Callable[[], Config] | None = None,
+        token: str | None = None,
+        workers: int = 16,
+        idle_timeout: timedelta = timedelta(seconds=10),
     ):
         self.health, self.telemetry = health, telemetry
         self.config = config  # the daemon's current config (it may be reloaded)
+        self.token = token  # /report and /api need `Authorization: Bearer <token>`
         self._report_lock = threading.Lock()  # one report built at a time, then cached
         self._report_cache: tuple[Any, bytes] | None = None
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
+            timeout = idle_timeout.total_seconds()  # an idle connection frees its worker
+
             def do_GET(self) -> None:
                 endpoint.answer(self)
 
@@ -184,13 +226,12 @@ class Endpoint:
                 log.debug("http " + format, *args)
 
         try:
-            self.server = ThreadingHTTPServer((host, port), Handler)
+            self.server = BoundedHTTPServer((host, port), Handler, workers)
         except OSError as exc:
             raise MonitorError(
                 f"cannot listen on {host}:{port}: {exc.strerror} (another daemon on this "
                 "port? set daemon.port in alerts.yaml or pass --port)"
             ) from None
-        self.server.daemon_threads = True
         self.host, self.port = self.server.server_address[0], self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -204,7 +245,12 @@ class Endpoint:
     def answer(self, request: BaseHTTPRequestHandler) -> None:
         path = request.path.split("?")[0]
         now = datetime.now(UTC)
-        if path in ("/healthz", "/livez", "/readyz"):
+        if self.token and path not in OPEN_PATHS and not self._authorized(request):
+            payload = b"unauthorized: send Authorization: Bearer <daemon.api_token_env's token>\n"
+            request.send_response(401)
+            request.send_header("WWW-Authenticate", 'Bearer realm="sql-drift-monitor"')
+            request.send_header("Content-Type", "text/plain")
+        elif path in ("/healthz", "/livez", "/readyz"):
             if path == "/livez":
                 healthy, body = self.health.liveness()
             elif path == "/readyz":
@@ -244,6 +290,14 @@ class Endpoint:
         request.send_header("Content-Length", str(len(payload)))
         request.end_headers()
         request.wfile.write(payload)
+
+    def _authorized(self, request: BaseHTTPRequestHandler) -> bool:
+        """The request carries the token (compared in constant time)."""
+        assert self.token is not None
+        scheme, _, given = (request.headers.get("Authorization") or "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            given.strip().encode(), self.token.encode()
+        )
 
     def readiness(self) -> tuple[bool, dict[str, Any]]:
         """Ready: the scheduler runs (or this daemon stands by for the leader lock) and

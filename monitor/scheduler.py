@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import ipaddress
 import logging
 import os
 import signal
@@ -137,14 +138,25 @@ class Daemon:
 
     def serve(self) -> int:
         """Run until SIGTERM/SIGINT; 0 on a clean stop."""
+        settings = self.config.daemon
+        token = api_token(settings.api_token_env)
         endpoint = Endpoint(
-            self.host, self.port, self.health, self.telemetry, config=lambda: self.config
-        )
+            self.host, self.port, self.health, self.telemetry, config=lambda: self.config,
+            token=token, workers=settings.http_workers, idle_timeout=settings.http_idle_timeout,
+        )  # fmt: skip
         endpoint.start()
         log.info(
             "listening on http://%s:%s", endpoint.host, endpoint.port,
             extra=_fields("listening", host=endpoint.host, port=endpoint.port, pid=os.getpid()),
         )  # fmt: skip
+        if not token and not is_loopback(self.host):
+            log.warning(
+                "serving /report and /api on %s:%s without a token: anyone who can reach "
+                "this port reads every alert and metric. Set daemon.api_token_env, or put "
+                "an authenticating proxy in front (docs/operations.md, \"Exposure\")",
+                endpoint.host, endpoint.port,
+                extra=_fields("exposed", host=endpoint.host, port=endpoint.port),
+            )  # fmt: skip
         signal.signal(signal.SIGTERM, self._on_stop)
         signal.signal(signal.SIGINT, self._on_stop)
         signal.signal(signal.SIGHUP, self._on_reload)
@@ -434,6 +446,30 @@ def _deadman(
             f"{clock(due[0])} and {clock(due[1])} UTC)"
         ),
     )
+
+
+def api_token(env: str | None) -> str | None:
+    """The token `/report` and `/api` require, from the variable `daemon.api_token_env`
+    names: a name given but unset is an error at start, never an open endpoint."""
+    if env is None:
+        return None
+    token = os.environ.get(env, "").strip()
+    if not token:
+        raise MonitorError(
+            f"daemon.api_token_env names ${env}, which is not set (or empty) here: set it, "
+            "or remove daemon.api_token_env to serve /report and /api without a token"
+        )
+    return token
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is this machine only (127.0.0.0/8, ::1, localhost)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to anything
 
 
 def run_daemon(config_path: Path, host: str | None, port: int | None) -> int:

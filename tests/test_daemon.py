@@ -575,3 +575,32 @@ def test_invalid_config_or_busy_port_fail_at_start_with_a_clear_error(daemons) -
     assert busy.returncode == 1
     assert f"cannot listen on 127.0.0.1:{d.port}" in busy.stderr and "--port" in busy.stderr
     assert d.stop() == 0
+
+
+def test_binding_beyond_loopback_warns_and_a_named_token_must_be_set(daemons) -> None:
+    """On 0.0.0.0 without a token the daemon says, once, that anyone who can reach the
+    port reads /report and /api; a token variable named but unset stops the start."""
+    daemons.config([volume()], daemon={"host": "0.0.0.0"})
+    d = daemons.start()
+    (exposed,) = d.wait_for(lambda: d.events("exposed"), 20, "the exposure warning")
+    assert exposed["level"] == "warning" and "daemon.api_token_env" in exposed["message"]
+    assert d.stop() == 0
+
+    path = daemons.config([volume()], daemon={"host": "0.0.0.0", "api_token_env": "NO_SUCH_VAR"})
+    env = {k: v for k, v in os.environ.items() if k != "NO_SUCH_VAR"}
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "daemon", "--config", str(path), "--port", "0"],
+        capture_output=True, text=True, cwd=REPO, timeout=60, env=env,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "daemon.api_token_env names $NO_SUCH_VAR, which is not set" in done.stderr
+
+    daemons.config([volume()], daemon={"host": "0.0.0.0", "api_token_env": "MONITOR_API_TOKEN"})
+    os.environ["MONITOR_API_TOKEN"] = "t0ken"
+    try:
+        d = daemons.start("b")
+    finally:
+        del os.environ["MONITOR_API_TOKEN"]
+    assert d.get("/api/alerts")[0] == 401 and d.get("/livez")[0] == 200
+    assert not d.events("exposed")
+    assert d.stop() == 0

@@ -4,9 +4,13 @@ DuckDB state store that real runs wrote."""
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -79,3 +83,75 @@ def test_api_mistakes_get_a_clear_error(api, query, status, error) -> None:
     _, base = api
     got, body = get(base + query)
     assert got == status and error in body["error"]
+
+
+def test_a_token_guards_report_and_api_but_not_the_probes(world: World) -> None:
+    """With daemon.api_token_env set, /report and /api answer 401 without the token
+    (or with a wrong one) and 200 with it; probes and /metrics stay open for the
+    orchestrator and Prometheus."""
+    write_days(world, {3: 50.0})
+    path = world.config([{**DRIFT, "owners": []}])
+    run_day(path, 2)
+    config = load_config(path)
+    endpoint = Endpoint(
+        "127.0.0.1", 0, Health(), Telemetry(), config=lambda: config, token="s3cret"
+    )
+    endpoint.start()
+    base = f"http://127.0.0.1:{endpoint.port}"
+
+    def status(path: str, token: str | None = None) -> int:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        try:
+            with urllib.request.urlopen(
+                urllib.request.Request(base + path, headers=headers), timeout=10
+            ) as r:
+                return r.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    try:
+        for guarded in ("/api/alerts", "/api/metrics?monitor=drift", "/report", "/nope"):
+            assert status(guarded) == 401, guarded
+            assert status(guarded, "wrong") == 401, guarded
+        assert status("/api/alerts", "s3cret") == 200
+        assert status("/report", "s3cret") == 200
+        assert status("/metrics") == 200 and status("/livez") == 200
+        assert status("/healthz") in (200, 503)  # judged, not refused
+    finally:
+        endpoint.stop()
+
+
+def test_idle_connections_neither_pile_up_threads_nor_block_the_probes(world: World) -> None:
+    """300 connections that send nothing (the probe's half-open clients): the endpoint
+    holds at most `workers` of them, closes the rest at once and the idle ones after the
+    idle timeout, and a probe is answered once they are gone."""
+    config = load_config(world.config([DRIFT]))
+    endpoint = Endpoint(
+        "127.0.0.1", 0, Health(), Telemetry(), config=lambda: config,
+        workers=4, idle_timeout=timedelta(seconds=1),
+    )  # fmt: skip
+    endpoint.start()
+    before = threading.active_count()
+    idle = []
+    try:
+        for _ in range(300):
+            idle.append(socket.create_connection(("127.0.0.1", endpoint.port)))
+        time.sleep(0.5)
+        assert threading.active_count() - before <= 4
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # the idle ones time out, the rest were closed
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{endpoint.port}/livez", timeout=2
+                ) as r:
+                    assert r.status == 200
+                    break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.2)
+        else:
+            raise AssertionError("/livez never answered after the idle connections")
+        assert threading.active_count() - before <= 4
+    finally:
+        for s in idle:
+            s.close()
+        endpoint.stop()
