@@ -417,7 +417,8 @@ def _monitors(p: Plan, key: str, maturity: str) -> list[str]:
                         {"columns": p.numeric + p.categorical}, [(nulls, "")])  # fmt: skip
     out += _monitor(
         f"{key}-freshness", key, "freshness", None,
-        [({"metric": "freshness", "warn": 28800, "alert": 43200}, "seconds since the newest prediction")],
+        [({"metric": "freshness", "warn": 28800, "alert": 43200}, "seconds since the newest prediction"),
+         ({"metric": "future_rows", "warn": 0}, "predictions dated after the run: a clock is off")],
     )  # fmt: skip
     if p.feedback:
         late = {"window": "7d", "lag": maturity}

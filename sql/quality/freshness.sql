@@ -10,17 +10,25 @@ description: |
     alert: 7200} for "nothing for two hours".
   No prediction at all before the reference time is NULL with a reason (no_data). The
   row has no sample size: min_samples does not apply.
-params: {}
-metrics: [freshness]
+  - future_rows: predictions dated more than `future_tolerance` seconds after the run's
+    time T, which no window reaches until the clock does (a producer's clock or time
+    zone is off). Alert on any, e.g. {metric: future_rows, warn: 0}. A backfill
+    replays the past, where later rows are not from the future: NULL with a reason.
+params:
+  future_tolerance: {type: int, default: 300, description: "whole seconds a prediction may be dated after T (clock skew) before it counts as future_rows"}
+metrics: [freshness, future_rows]
 returns: [segment, feature, metric, value, sample_size, reason, detail]
 --- */
+{%- if future_tolerance < 0 %}{{ fail("freshness: future_tolerance must be at least 0 seconds") }}{% endif %}
 {%- set reference = run_at if live else window.end %}
 WITH newest AS (
-    -- The newest prediction of the model and role before the reference time.
-    SELECT MAX(ts) AS newest_ts
+    -- In one scan of the model and role's rows: the newest before the reference time,
+    -- and those dated more than future_tolerance after T, with the latest of them.
+    SELECT MAX(CASE WHEN ts < {{ reference | literal }} THEN ts END) AS newest_ts,
+           COUNT(CASE WHEN ts > {{ run_at | literal }} + INTERVAL {{ (future_tolerance | string) | literal }} SECOND THEN 1 END) AS future_rows,
+           MAX(ts) AS latest_ts
     FROM {{ model.predictions | table }}
     WHERE {{ 'model_name' | ident }} = {{ model.name | literal }} AND {{ 'role' | ident }} = {{ role | literal }}
-      AND ts < {{ reference | literal }}
 )
 SELECT 'all' AS segment,
        '' AS feature,
@@ -32,4 +40,14 @@ SELECT 'all' AS segment,
        END AS reason,
        JSON_OBJECT('newest', CAST(newest_ts AS VARCHAR),
                    'reference', {{ reference.isoformat() | literal }}) AS detail
+FROM newest
+UNION ALL
+SELECT 'all',
+       '',
+       'future_rows',
+       {% if live %}CAST(future_rows AS DOUBLE){% else %}CAST(NULL AS DOUBLE){% endif %},
+       CAST(NULL AS BIGINT),
+       {% if live %}CAST(NULL AS VARCHAR){% else %}'a backfill replays the past: rows after it are not from the future'{% endif %},
+       JSON_OBJECT('latest', CAST(latest_ts AS VARCHAR),
+                   'run_at', {{ run_at.isoformat() | literal }})
 FROM newest

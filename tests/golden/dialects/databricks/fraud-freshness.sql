@@ -1,12 +1,18 @@
 WITH newest AS (
-  /* The newest prediction of the model and role before the reference time. */
+  /* In one scan of the model and role's rows: the newest before the reference time, */
+  /* and those dated more than future_tolerance after T, with the latest of them. */
   SELECT
-    MAX(ts) AS newest_ts
+    MAX(CASE WHEN ts < CAST('2026-10-22 06:00:00.000000' AS TIMESTAMP_NTZ) THEN ts END) AS newest_ts,
+    COUNT(
+      CASE
+        WHEN ts > CAST('2026-10-22 06:00:00.000000' AS TIMESTAMP_NTZ) + INTERVAL '300' SECOND
+        THEN 1
+      END
+    ) AS future_rows,
+    MAX(ts) AS latest_ts
   FROM `prediction_outcomes`
   WHERE
-    `model_name` = 'fraud'
-    AND `role` = 'production'
-    AND ts < CAST('2026-10-22 06:00:00.000000' AS TIMESTAMP_NTZ)
+    `model_name` = 'fraud' AND `role` = 'production'
 )
 SELECT
   'all' AS segment,
@@ -22,4 +28,17 @@ SELECT
     NAMED_STRUCT('newest', CAST(newest_ts AS STRING), 'reference', '2026-10-22T06:00:00+00:00'),
     MAP('ignoreNullFields', 'false')
   ) AS detail
+FROM newest
+UNION ALL
+SELECT
+  'all',
+  '',
+  'future_rows',
+  CAST(future_rows AS DOUBLE),
+  CAST(NULL AS BIGINT),
+  CAST(NULL AS STRING),
+  TO_JSON(
+    NAMED_STRUCT('latest', CAST(latest_ts AS STRING), 'run_at', '2026-10-22T06:00:00+00:00'),
+    MAP('ignoreNullFields', 'false')
+  )
 FROM newest

@@ -1,12 +1,18 @@
 WITH newest AS (
-  /* The newest prediction of the model and role before the reference time. */
+  /* In one scan of the model and role's rows: the newest before the reference time, */
+  /* and those dated more than future_tolerance after T, with the latest of them. */
   SELECT
-    MAX(ts) AS newest_ts
+    MAX(CASE WHEN ts < CAST('2026-10-22 06:00:00.000000' AS TIMESTAMP) THEN ts END) AS newest_ts,
+    COUNT(
+      CASE
+        WHEN ts > CAST('2026-10-22 06:00:00.000000' AS TIMESTAMP) + INTERVAL '300' SECOND
+        THEN 1
+      END
+    ) AS future_rows,
+    MAX(ts) AS latest_ts
   FROM "prediction_outcomes"
   WHERE
-    "model_name" = 'fraud'
-    AND "role" = 'production'
-    AND ts < CAST('2026-10-22 06:00:00.000000' AS TIMESTAMP)
+    "model_name" = 'fraud' AND "role" = 'production'
 )
 SELECT
   'all' AS segment,
@@ -23,4 +29,14 @@ SELECT
     THEN 'no prediction of this model before 2026-10-22T06:00:00+00:00'
   END AS reason,
   JSON_OBJECT('newest': CAST(newest_ts AS VARCHAR), 'reference': '2026-10-22T06:00:00+00:00') AS detail
+FROM newest
+UNION ALL
+SELECT
+  'all',
+  '',
+  'future_rows',
+  CAST(future_rows AS DOUBLE),
+  CAST(NULL AS BIGINT),
+  CAST(NULL AS VARCHAR),
+  JSON_OBJECT('latest': CAST(latest_ts AS VARCHAR), 'run_at': '2026-10-22T06:00:00+00:00')
 FROM newest
