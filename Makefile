@@ -45,6 +45,9 @@ $(BENCH_STAMP): bench/requirements-peers.txt bench/constraints-peers.txt
 # The overhead bench measures this checkout against main before the overhead work
 # (bench/RESULTS.md, "Overhead on small data"), in the same session.
 OVERHEAD_BASELINE ?= acbd113
+# The wide-slices bench measures this checkout against main before the segment budget
+# (bench/RESULTS.md, "A slice of many values").
+WIDE_BASELINE ?= c6385af
 
 bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python -m bench.run --peer-python $(BENCH_VENV)/bin/python $(BENCH_ARGS)
@@ -52,6 +55,7 @@ bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python -m bench.outcomes --write
 	$(BIN)/python -m bench.overhead --baseline $(OVERHEAD_BASELINE)
 	$(BIN)/python -m bench.scale
+	$(BIN)/python -m bench.wide_slices --baseline $(WIDE_BASELINE)
 
 # The wheel a team installs (README, "On your own data"; deploy/Dockerfile builds its own).
 wheel: $(STAMP)

@@ -7,8 +7,11 @@ of each on a baseline day and on the current day, then in a process of its own t
 one live run of a `row_count` monitor by country with a rule that fires on ~40% of
 the segments (recorded rows, the alert stage, the outbox), then `monitor report`'s
 build. Prints the run's seconds, its metric rows, the largest outbox row, the report's
-seconds and size. With `--baseline REV` the same runs on a checkout of REV (a
-temporary worktree) on a copy of the same file, in the same session: compare the two.
+seconds and size: for this checkout with its default segment budget, and with
+`max_segments` above the values (every segment its own: what bounds the run's
+messages and report then is their own limits). With `--baseline REV` the same runs on
+a checkout of REV (a temporary worktree) on a copy of the same file, in the same
+session: compare them.
 """
 
 from __future__ import annotations
@@ -16,12 +19,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import shutil
 import subprocess
 import sys
 import tempfile
-from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -58,19 +59,19 @@ print(json.dumps({
 
 def write_world(root: Path, values: int) -> Path:
     """The predictions file and a config watching it; returns the config's path."""
-    rnd = random.Random(1)
-    countries = [f"c{i:06d}" for i in range(values)]
-    rows = []
-    for day, keep in (("2026-09-01", 1.0), ("2026-09-08", 0.6)):
-        for c in countries:  # 40% of the countries halve their volume on the current day
-            n = 3 if keep == 1.0 or rnd.random() < keep else 1
-            rows += [(c, datetime.fromisoformat(f"{day}T12:00:00"))] * n
     db = root / "wh.duckdb"
     con = duckdb.connect(str(db))
-    con.execute("CREATE TABLE preds (country VARCHAR, ts TIMESTAMP)")
-    con.executemany("INSERT INTO preds VALUES (?, ?)", rows)
-    con.execute("ALTER TABLE preds ADD COLUMN model_name VARCHAR DEFAULT 'm'")
-    con.execute("ALTER TABLE preds ADD COLUMN role VARCHAR DEFAULT 'production'")
+    # Three rows per country on the baseline day; on the current day three again, or
+    # one for the 40% of countries whose volume drops (a fixed pseudo-random pick).
+    con.execute(
+        f"""
+        CREATE TABLE preds AS
+        SELECT 'm' AS model_name, 'production' AS role, printf('c%06d', c) AS country,
+               TIMESTAMP '2026-09-01 12:00' + INTERVAL (d * 7) DAY AS ts
+        FROM range({values}) AS countries(c), range(2) AS days(d), range(3) AS copies(k)
+        WHERE d = 0 OR k = 0 OR hash(c) % 10 >= 4
+        """
+    )
     con.close()
     config = {
         "warehouse": {"type": "duckdb", "path": str(db)},
@@ -96,6 +97,18 @@ def measure(checkout: Path, config: Path) -> dict[str, object]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def copy_world(root: Path, config: Path, name: str, **settings: object) -> Path:
+    """A copy of the untouched file and its config in `root/name`, with monitor
+    settings changed: each measurement starts from no state at all."""
+    (root / name).mkdir()
+    shutil.copy(config.parent / "wh.duckdb", root / name / "wh.duckdb")
+    spec = yaml.safe_load(config.read_text().replace(str(config.parent), str(root / name)))
+    spec["monitors"][0].update(settings)
+    path = root / name / "alerts.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--values", type=int, default=10_000)
@@ -103,25 +116,23 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        (root / "this").mkdir()
-        config = write_world(root / "this", args.values)
+        (root / "world").mkdir()
+        world = write_world(root / "world", args.values)
+        this = copy_world(root, world, "this")
+        wide = copy_world(root, world, "wide", max_segments=args.values + 1)
         if args.baseline:
-            (root / "base").mkdir()
-            shutil.copy(root / "this" / "wh.duckdb", root / "base" / "wh.duckdb")
-            base_config = root / "base" / "alerts.yaml"
-            base_config.write_text(
-                config.read_text().replace(str(root / "this"), str(root / "base"))
-            )
+            base = copy_world(root, world, "base")
             tree = root / "tree"
             subprocess.run(
                 ["git", "worktree", "add", "--detach", str(tree), args.baseline],
                 cwd=ROOT, check=True, capture_output=True,
             )  # fmt: skip
             try:
-                print(json.dumps({"checkout": args.baseline, **measure(tree, base_config)}))
+                print(json.dumps({"checkout": args.baseline, **measure(tree, base)}))
             finally:
                 subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT)
-        print(json.dumps({"checkout": "this", **measure(ROOT, config)}))
+        print(json.dumps({"checkout": "this", **measure(ROOT, this)}))
+        print(json.dumps({"checkout": "this, no budget", **measure(ROOT, wide)}))
 
 
 if __name__ == "__main__":

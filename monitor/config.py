@@ -686,9 +686,10 @@ class DaemonConfig(Strict):
     (`Authorization: Bearer <token>`); the probes and `/metrics` stay open.
     """
     http_workers: int = Field(16, ge=1, le=1024)
-    """Requests the endpoint serves at once; a connection beyond them is closed at once."""
+    """Requests the endpoint serves at once (a connection waits without a thread until its
+    request arrives)."""
     http_idle_timeout: PositiveDuration = timedelta(seconds=10)
-    """A connection that sends nothing for this long is closed (it holds a worker)."""
+    """A connection that sends nothing for this long is closed."""
     catch_up_horizon: PositiveDuration = timedelta(days=3)
     """After downtime, missed windows are run at start, oldest first, back to this far."""
     stop_timeout: PositiveDuration = timedelta(seconds=20)

@@ -23,8 +23,12 @@ import gzip
 import hmac
 import json
 import logging
+import selectors
+import socket
 import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -161,25 +165,63 @@ class Health:
 
 
 class BoundedHTTPServer(HTTPServer):
-    """An HTTP server that serves at most `workers` connections at once, each in a
-    thread of its own: one more is closed at once rather than given a thread, so
-    hundreds of idle or half-open connections cannot pile up threads (the handler's
-    timeout closes an idle one)."""
+    """An HTTP server whose idle connections cost a socket, not a thread.
+
+    An accepted connection waits in a selector until its request starts to arrive (or
+    `idle_timeout` passes: it is closed); only then does one of `workers` threads
+    serve it. Hundreds of idle or half-open connections hold no thread and do not keep
+    the probes waiting; at most MAX_WAITING wait at once (the oldest is closed first).
+    """
 
     request_queue_size = 128  # connections the kernel holds until accepted (default 5)
+    MAX_WAITING = 1024
 
     def __init__(
-        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], workers: int
+        self,
+        address: tuple[str, int],
+        handler: type[BaseHTTPRequestHandler],
+        workers: int,
+        idle_timeout: float,
     ):
+        # Set before binding: a failed bind closes the server at once.
+        self.idle_timeout = idle_timeout
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="http")
+        self.waiting: dict[socket.socket, tuple[Any, float]] = {}  # socket: address, since
+        self.selector = selectors.DefaultSelector()
+        self.lock = threading.Lock()
+        self.closed = threading.Event()
         super().__init__(address, handler)
-        self.slots = threading.BoundedSemaphore(workers)
+        threading.Thread(target=self._wait_for_requests, daemon=True, name="http-wait").start()
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        if not self.slots.acquire(blocking=False):
-            log.debug("http: every worker busy, connection from %s closed", client_address)
-            self.shutdown_request(request)
-            return
-        threading.Thread(target=self._serve, args=(request, client_address), daemon=True).start()
+        with self.lock:
+            if len(self.waiting) >= self.MAX_WAITING:  # the oldest idle one makes room
+                oldest = min(self.waiting, key=lambda s: self.waiting[s][1])
+                self._drop(oldest)
+            self.waiting[request] = (client_address, time.monotonic())
+            self.selector.register(request, selectors.EVENT_READ)
+
+    def _wait_for_requests(self) -> None:
+        while not self.closed.is_set():
+            # epoll sees sockets registered while it waits: a request is served at once.
+            events = self.selector.select(timeout=0.05)
+            with self.lock:
+                for key, _ in events:
+                    sock = key.fileobj
+                    if sock not in self.waiting:
+                        continue  # closed meanwhile
+                    address, _ = self.waiting.pop(sock)  # type: ignore[call-overload]
+                    self.selector.unregister(sock)
+                    self.pool.submit(self._serve, sock, address)
+                cutoff = time.monotonic() - self.idle_timeout
+                for sock in [s for s, (_, since) in self.waiting.items() if since < cutoff]:
+                    self._drop(sock)
+
+    def _drop(self, sock: socket.socket) -> None:
+        """Close a waiting connection (caller holds the lock)."""
+        self.waiting.pop(sock, None)
+        self.selector.unregister(sock)
+        self.shutdown_request(sock)
 
     def _serve(self, request: Any, client_address: Any) -> None:
         try:
@@ -188,7 +230,14 @@ class BoundedHTTPServer(HTTPServer):
             self.handle_error(request, client_address)
         finally:
             self.shutdown_request(request)
-            self.slots.release()
+
+    def server_close(self) -> None:
+        self.closed.set()
+        super().server_close()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        with self.lock:
+            for sock in list(self.waiting):
+                self._drop(sock)
 
 
 # What /report and /api may show without a token: anyone who can reach the port.
@@ -217,7 +266,8 @@ class Endpoint:
         endpoint = self
 
         class Handler(BaseHTTPRequestHandler):
-            timeout = idle_timeout.total_seconds()  # an idle connection frees its worker
+            # A request that stops half way frees its worker after this long.
+            timeout = idle_timeout.total_seconds()
 
             def do_GET(self) -> None:
                 endpoint.answer(self)
@@ -226,7 +276,9 @@ class Endpoint:
                 log.debug("http " + format, *args)
 
         try:
-            self.server = BoundedHTTPServer((host, port), Handler, workers)
+            self.server = BoundedHTTPServer(
+                (host, port), Handler, workers, idle_timeout.total_seconds()
+            )
         except OSError as exc:
             raise MonitorError(
                 f"cannot listen on {host}:{port}: {exc.strerror} (another daemon on this "

@@ -23,7 +23,7 @@ import math
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from monitor import stats
@@ -98,6 +98,7 @@ def check_context(
     table_schema: dict[str, Any] | None = None,
     fits: dict[str, dict[str, Any]] | None = None,
     segment_pools: dict[str, list[str]] | None = None,
+    wall_clock: datetime | None = None,
 ) -> dict[str, Any]:
     """Everything a check template can use (see docs/writing-checks.md)."""
     model = config.models[monitor.model]
@@ -126,6 +127,9 @@ def check_context(
             "ranges": [{"start": r.start, "end": r.end} for r in baseline.ranges],
         },
         "run_at": run_at,
+        # When the run executes: T itself for a run on time, later for a catch-up or a
+        # job that waited (what is "the future" is judged against the later of the two).
+        "wall_clock": wall_clock or run_at,
         # A prediction is mature at T when ts + label_maturity <= T (docs/configuration.md, "Time").
         "mature_before": run_at - model.label_maturity,
         # A live run looks at the data as it is now; a backfill replays a past window.
@@ -291,6 +295,7 @@ def compile_parts(
     previous_schema: dict[str, str] | None = None,
     cache: CompileCache | None = None,
     fit: bool = True,
+    wall_clock: datetime | None = None,
 ) -> list[CompiledCheck]:
     """The queries to run: one, or one per item of the check's `split` param. A
     check that reads `table_schema` gets the columns from `wh` (or from a short
@@ -324,13 +329,17 @@ def compile_parts(
             # Unpooled, the check reports it better: its own error for a missing table
             # or column, or none (a shadow check reads its slices from shadow_pairs;
             # `monitor render` without the warehouse prints the SQL unpooled).
-            log.debug("segment budget of %s not known: %s", monitor.name, exc)
+            log.warning(
+                "segment budget of %s not known, its slices run unpooled: %s", monitor.name, exc,
+                extra={"fields": {"event": "segment_budget_failed", "monitor": monitor.name,
+                                  "error": str(exc)}},
+            )  # fmt: skip
     fits: dict[str, dict[str, Any]] = {}
     new_fits: dict[str, dict[str, Any]] = {}
     if check.fit:
         context = check_context(
             config, monitor, params, window, base, run_at, frozen, live,
-            segment_pools=budget.pools,
+            segment_pools=budget.pools, wall_clock=wall_clock,
         )  # fmt: skip
         fits, new_fits = fit_baseline(config, check, params, context, frozen, dialect, wh, fit)
     param_sets = [params]
@@ -339,8 +348,9 @@ def compile_parts(
     parts = []
     for p in param_sets:
         context = check_context(
-            config, monitor, p, window, base, run_at, frozen, live, columns, fits, budget.pools
-        )
+            config, monitor, p, window, base, run_at, frozen, live, columns, fits, budget.pools,
+            wall_clock,
+        )  # fmt: skip
 
         if cache is None:
             compiled = compile_check(check, context, config.check_dirs, dialect)
@@ -463,6 +473,7 @@ def compute(
     frozen_bins: dict[str, dict[str, Any]] | None = None,
     previous_schema: dict[str, str] | None = None,
     cache: CompileCache | None = None,
+    wall_clock: datetime | None = None,
 ) -> tuple[list[MetricRow], CompiledCheck]:
     """A check's rows for one window, with p-values, not yet judged or recorded
     (`monitor compare` reads checks this way without writing anything; `monitor
@@ -471,6 +482,7 @@ def compute(
     parts = compile_parts(
         config, checks, monitor, window, run_at, wh.dialect, store=store, live=live, wh=wh,
         frozen_bins=frozen_bins, previous_schema=previous_schema, cache=cache,
+        wall_clock=wall_clock,
     )  # fmt: skip
     rows = []
     for part in parts:
@@ -509,6 +521,7 @@ def execute_monitor(
             rows, compiled = compute(
                 config, checks, wh, monitor, window, run_at,
                 store=store, live=trigger != "backfill", guard=guard, cache=cache,
+                wall_clock=max(run_at, datetime.now(UTC)),
             )  # fmt: skip
         for note in compiled.notes:
             log.warning(

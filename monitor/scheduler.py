@@ -394,14 +394,16 @@ class Daemon:
                 extra=_fields("reload_rejected", error=str(exc)),
             )  # fmt: skip
             return
-        if (config.daemon.host, config.daemon.port) != (
-            self.config.daemon.host,
-            self.config.daemon.port,
-        ):
+        endpoint_keys = ("host", "port", "api_token_env", "http_workers", "http_idle_timeout")
+        changed = [
+            k for k in endpoint_keys if getattr(config.daemon, k) != getattr(self.config.daemon, k)
+        ]
+        if changed:
             log.warning(
-                "daemon.host/port changes take effect at the next start",
-                extra=_fields("reload_note"),
-            )
+                "daemon.%s: changes take effect at the next start (the endpoint keeps its "
+                "settings until then)", ", daemon.".join(changed),
+                extra=_fields("reload_note", keys=changed),
+            )  # fmt: skip
         runner = Runner(config, stopping=self.runner.stopping)
         with self._busy:
             self.config, self.runner = config, runner

@@ -12,10 +12,14 @@ The runner asks the warehouse which slices are over the budget with one query
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor.checks import Check, parse_sql, render_helper, transpile
+import jinja2
+from jinja2 import nodes
+
+from monitor.checks import Check, parse_sql, render_helper, template_body, transpile
 from monitor.config import Config, MonitorConfig
 from monitor.warehouse import Warehouse
 from monitor.windows import BaselineSpec, Window
@@ -38,15 +42,31 @@ def slice_key(cols: list[str]) -> str:
 
 def check_slices(check: Check, params: dict[str, Any], model_slices: list[str]) -> list[list[str]]:
     """The slices a check groups by: the values of its slice params (type
-    list[list[str]]), an empty `slices` param standing for each of the model's slices
-    alone, as the built-in checks read it."""
+    list[list[str]]); an empty `slices` param stands for each of the model's slices
+    alone in a check whose template reads `model.slices` (the shadow and guardrail
+    checks' default), and for nothing in one that does not."""
     found: list[list[str]] = []
     for name, param in check.params.items():
         if param.type != SLICE_PARAM_TYPE:
             continue
-        value = params.get(name) or ([[s] for s in model_slices] if name == "slices" else [])
+        value = params.get(name) or []
+        if not value and name == "slices" and _reads_model_slices(template_body(check)):
+            value = [[s] for s in model_slices]
         found += [cols for cols in value if cols and cols not in found]
     return found
+
+
+@functools.lru_cache(maxsize=128)
+def _reads_model_slices(source: str) -> bool:
+    """Whether a template reads `model.slices` (its own text, not the macros')."""
+    try:
+        tree = jinja2.Environment().parse(source)
+    except jinja2.TemplateSyntaxError:
+        return False  # rendering reports it, with its line
+    return any(
+        node.attr == "slices" and isinstance(node.node, nodes.Name) and node.node.name == "model"
+        for node in tree.find_all(nodes.Getattr)
+    )
 
 
 def segment_budget(
@@ -76,6 +96,8 @@ def segment_budget(
     budget = SegmentBudget()
     totals: dict[int, tuple[int, int, int]] = {}  # slice: segments, rows, rows kept
     for row in rows:
+        if "\x00" in str(row["segment"]):
+            continue  # no SQL literal holds a NUL: such a segment is pooled
         index = int(row["slice"])
         budget.pools.setdefault(slice_key(slices[index]), []).append(str(row["segment"]))
         segments, total, kept = totals.get(index, (int(row["segments"]), int(row["total_rows"]), 0))

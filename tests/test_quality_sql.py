@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 import pytest
@@ -92,6 +92,30 @@ def test_freshness_live_and_backfill(world) -> None:
     (backfilled,) = Runner(config).backfill(date(2026, 9, 8), date(2026, 9, 8)).runs
     # A backfill measures at the window end, 2026-09-09 00:00: 12 hours.
     assert metric_map(backfilled)[("all", "", "freshness")]["value"] == 12 * 3600
+
+
+def test_future_rows_are_judged_against_the_clock_not_a_caught_up_t(world) -> None:
+    """A catch-up runs a past T now: a row logged between T and now is not from the
+    future (judging it against T paged on every catch-up). A row dated after the real
+    clock is."""
+    world.load({"x": [1.0]}, {"x": [1.0]})  # the current row: 2026-09-08 12:00
+    monitor = [{"name": "fresh", "check": "freshness",
+                "rules": [{"metric": "future_rows", "warn": 0}]}]  # fmt: skip
+    config = load_config(world.config(monitor))
+    caught_up = datetime(2026, 9, 8, 6, tzinfo=UTC)  # before the row, run long after
+    (result,) = Runner(config).run(at=caught_up).runs
+    row = metric_map(result)[("all", "", "future_rows")]
+    assert row["value"] == 0 and row["status"] == "ok"
+
+    tomorrow = datetime.now(UTC).replace(tzinfo=None) + timedelta(days=1)
+    con = duckdb.connect(str(world.db))
+    con.execute("INSERT INTO preds (x, ts, model_name, role) VALUES (1, ?, 'm', 'production')",
+                [tomorrow])  # fmt: skip
+    con.close()
+    (result,) = Runner(config).run(at=caught_up).runs
+    row = metric_map(result)[("all", "", "future_rows")]
+    assert row["value"] == 1 and row["status"] == "warn"
+    assert json.loads(row["detail"])["latest"].startswith(tomorrow.strftime("%Y-%m-%d %H:%M"))
 
 
 def test_freshness_without_any_prediction(world) -> None:

@@ -8,19 +8,21 @@ import csv
 import io
 import json
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+from monitor.checks import discover_checks
 from monitor.cli import app
 from monitor.config import load_config
 from monitor.notify.message import MAX_ITEMS, Message, plain_text
 from monitor.report import page
 from monitor.runner import Runner
-from tests.conftest import RUN_AT, World, read_db
+from monitor.segments import check_slices
+from tests.conftest import BASE_DAY, CUR_DAY, REPO, RUN_AT, World, read_db, write_table
 
 # Countries by volume (baseline + current rows): A 60, B 40, then a tail of five.
 # With max_segments 3, A and B keep their segments and the tail is pooled.
@@ -153,6 +155,9 @@ def test_a_hundred_thousand_values_make_a_bounded_run_message_and_report(world) 
     report = page.build(config, now=at, read_only=True)
     section = report.monitors[0]
     assert len(section.cards) == 30 and section.more_cards == 20
+    # The cards kept are the worst: every big country fell to 8/20 of its baseline,
+    # so each card is one of them, and all pass the threshold by the same.
+    assert {c.segment for c in section.cards} <= {f"country=c{i:06d}" for i in range(50)}
     assert len(report.alerts) + report.more_alerts == 50
     series = set()
     for layer in report.charts["ts:wide:row_count_ratio:value"]["layer"]:
@@ -174,19 +179,33 @@ def test_validate_warns_of_a_slice_over_the_budget(world) -> None:
     assert f"{Path(path).name}:" in lines[0]  # file:line of the monitor's params
 
 
-def test_a_message_carries_the_worst_items_and_counts_the_rest(world, capsys) -> None:
+def test_a_message_carries_the_worst_items_and_threads_them_all(world) -> None:
     """300 breaching segments (and 'all') queue one message of MAX_ITEMS items: its
-    title and "+N more" line count all 301, and the worst are the ones it lists."""
+    title and "+N more" line count all 301, and the worst are the ones it lists. The
+    unlisted ones still belong to its thread: when all recover the next day, the reply
+    counts 301 resolutions and the post's update reads RESOLVED for all 301."""
     countries = [f"k{i:03d}" for i in range(300)]
     # Country k000 drops the most, k299 the least (to 0.10 .. 0.39 of the baseline;
-    # 'all' to 0.245): the message lists k000..k049.
-    base = [c for c in countries for _ in range(100)]
-    cur = [c for i, c in enumerate(countries) for _ in range(10 + i // 10)]
-    world.load({"country": base}, {"country": cur})
+    # 'all' to 0.245): the message lists k000..k049. The day after, all are back.
+    days = {
+        BASE_DAY: [c for c in countries for _ in range(100)],
+        CUR_DAY: [c for i, c in enumerate(countries) for _ in range(10 + i // 10)],
+        "2026-09-09": [c for c in countries for _ in range(100)],
+    }
+    rows = [(c, datetime.fromisoformat(f"{day}T12:00:00")) for day, cs in days.items() for c in cs]
+    write_table(world.db, "preds", {
+        "country": [c for c, _ in rows], "ts": [t for _, t in rows],
+        "model_name": ["m"] * len(rows), "role": ["production"] * len(rows),
+    })  # fmt: skip
     rules = [{"metric": "row_count_ratio", "direction": "below", "alert": 0.5}]
-    (result,) = world.run(
-        [{"name": "many", "check": "row_count", "params": {"by": [["country"]]}, "rules": rules}]
-    )
+    config = load_config(
+        world.config(
+            [{"name": "many", "check": "row_count", "params": {"by": [["country"]]},
+              "rules": rules}]
+        )
+    )  # fmt: skip
+    first = datetime.fromisoformat(RUN_AT).replace(tzinfo=UTC)
+    (result,) = Runner(config).run(at=first).runs
     assert sum(r.status == "alert" for r in result.rows) == 301
     (payload,) = read_db(world.db, "SELECT payload FROM monitor.outbox")
     message = Message.from_json(payload[0])
@@ -194,5 +213,33 @@ def test_a_message_carries_the_worst_items_and_counts_the_rest(world, capsys) ->
     assert message.title() == "ALERT many: 301 breaching"
     listed = sorted(i.segment for i in message.items)
     assert listed == [f"country=k{i:03d}" for i in range(MAX_ITEMS)]
-    text = plain_text(message, top_k=10)
-    assert "+291 more" in text, text
+    assert "+291 more" in plain_text(message, top_k=10)
+    threaded = read_db(world.db, "SELECT count(*) FROM monitor.alerts WHERE message_key <> ''")
+    assert threaded == [(301,)]
+    # The report's cards are the worst too, ranked as the message ranks its items.
+    cards = page.build(config, now=first, read_only=True).monitors[0].cards
+    assert sorted(c.segment for c in cards) == [f"country=k{i:03d}" for i in range(30)]
+
+    Runner(config).run(at=first + timedelta(days=1))
+    later = read_db(world.db, "SELECT action, payload FROM monitor.outbox WHERE id > 1 ORDER BY id")
+    by_action = {action: Message.from_json(text) for action, text in later}
+    assert set(by_action) == {"reply", "update"}, list(by_action)
+    reply, update = by_action["reply"], by_action["update"]
+    assert reply.title() == f"{MAX_ITEMS} resolved, +{301 - MAX_ITEMS} more"
+    assert update.title() == "RESOLVED many: all 301 clear"
+
+
+def test_only_a_check_that_defaults_to_the_models_slices_is_budgeted_for_them() -> None:
+    """An empty `slices` means the model's slices for the checks whose template says so
+    (slice_metrics, the shadow checks), and nothing for estimated_performance, whose
+    empty `slices` slices nothing: no extra scan, no false warning."""
+    checks = discover_checks([REPO / "sql"])
+
+    def slices_of(name: str) -> list[list[str]]:
+        defaults = {k: p.default for k, p in checks[name].params.items()}
+        return check_slices(checks[name], defaults, ["country", "device"])
+
+    assert slices_of("slice_metrics") == [["country"], ["device"]]
+    assert slices_of("paired_outcomes") == [["country"], ["device"]]
+    assert slices_of("estimated_performance") == []
+    assert slices_of("row_count") == []

@@ -15,7 +15,7 @@ import shlex
 from collections.abc import Callable
 from datetime import datetime
 
-from monitor.alerts.lifecycle import AlertState, Decision, episode_level
+from monitor.alerts.lifecycle import ACTIVE, AlertState, Decision, episode_level
 from monitor.alerts.routing import ALERT_ACTIONS, route, severity_for
 from monitor.config import Config, MonitorConfig
 from monitor.cron import cron_schedule
@@ -106,7 +106,7 @@ def _post(
     channel: str,
 ) -> Message:
     window = windows.get(monitor.name)
-    items, more = worst(items)
+    items, unlisted = worst(items)
     return Message(
         key=key,
         action="post",
@@ -124,7 +124,8 @@ def _post(
         render_command=render_command(monitor.check, monitor.name, run_at),
         report_url=config.notify.report_url,
         renew_within=renew_within(monitor, run_at),
-        more=more,
+        unlisted=[i.fingerprint for i in unlisted],
+        unlisted_firing=len(unlisted),  # every announced item is pending or firing
     )
 
 
@@ -189,13 +190,14 @@ def thread_messages(
         parent = dataclasses.replace(
             parent, render_command=render_command(parent.check, parent.monitor, run_at)
         )
-        reply_items, reply_more = worst(replies[parent_key])
+        reply_items, reply_unlisted = worst(replies[parent_key])
         reply = dataclasses.replace(
             parent,
             key=f"{parent_key}/reply@{stamp}",
             action="reply",
             items=reply_items,
-            more=reply_more,
+            unlisted=[i.fingerprint for i in reply_unlisted],
+            unlisted_firing=sum(i.action != "resolve" for i in reply_unlisted),
             parent_key=parent_key,
             run_at=run_at,
             mention=[],
@@ -214,6 +216,13 @@ def thread_messages(
                 key=f"{parent_key}/update@{stamp}",
                 action="update",
                 items=items,
+                unlisted_firing=sum(
+                    1
+                    for f in parent.unlisted
+                    if f in latest
+                    and latest[f].message_key == parent_key
+                    and latest[f].state in ACTIVE
+                ),
                 parent_key=parent_key,
                 run_at=run_at,
                 mention=[],

@@ -92,9 +92,16 @@ class Message:
     # recovery, grace): how long a receiver that forgets silent alerts (Alertmanager)
     # should keep one.
     renew_within: float | None = None
-    # Items left out to keep a message bounded (MAX_ITEMS, the worst kept): counted in
-    # the title and the "+N more" line, not listed.
-    more: int = 0
+    # The fingerprints of items left out to keep a message bounded (MAX_ITEMS, the worst
+    # listed): counted in the title and the "+N more" line, and still part of the
+    # post's thread. `unlisted_firing`: how many of them are still active (an update
+    # tracks them from the alert states).
+    unlisted: list[str] = field(default_factory=list)
+    unlisted_firing: int = 0
+
+    @property
+    def more(self) -> int:
+        return len(self.unlisted)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), default=_iso, sort_keys=True)
@@ -126,15 +133,15 @@ class Message:
         firing = [i for i in self.items if i.state not in ("resolved", "ok")]
         more = f", +{self.more:,} more" if self.more else ""
         if self.action == "update":
-            # An update tracks the items its post listed; the ones left out are counted.
-            shown = len(self.items)
-            if not firing:
-                return f"RESOLVED {self.monitor}: all {shown} clear" + (
-                    f" (+{self.more:,} more not listed)" if self.more else ""
-                )
+            # Every item of the post: the listed ones as they are now, and the unlisted
+            # ones counted from their alert states.
+            total = len(self.items) + self.more
+            breaching = len(firing) + self.unlisted_firing
+            if not breaching:
+                return f"RESOLVED {self.monitor}: all {total:,} clear"
             return (
-                f"{self.level.upper()} {self.monitor}: {len(firing)} breaching"
-                f" ({shown - len(firing)} of {shown} resolved{more})"
+                f"{self.level.upper()} {self.monitor}: {breaching:,} breaching"
+                f" ({total - breaching:,} of {total:,} resolved)"
             )
         if self.action == "reply":
             counts: dict[str, int] = {}
@@ -142,7 +149,9 @@ class Message:
                 counts[i.action] = counts.get(i.action, 0) + 1
             words = {"remind": "still firing", "escalate": "escalated", "resolve": "resolved"}
             return ", ".join(f"{n} {words[a]}" for a, n in sorted(counts.items())) + more
-        return f"{self.level.upper()} {self.monitor}: {len(firing) + self.more:,} breaching"
+        return (
+            f"{self.level.upper()} {self.monitor}: {len(firing) + self.unlisted_firing:,} breaching"
+        )
 
 
 def _known(kind: type, raw: dict[str, Any]) -> dict[str, Any]:
@@ -231,21 +240,21 @@ def report_link(message: Message, item: Item | None = None) -> str | None:
 
 
 # The most items one message carries: a run with thousands of breaching segments
-# still queues a message of bounded size (the rest are counted in `Message.more`).
+# still queues a message of bounded size (the rest are counted, `Message.unlisted`).
 MAX_ITEMS = 50
 
 
-def worst(items: list[Item], limit: int = MAX_ITEMS) -> tuple[list[Item], int]:
-    """The `limit` worst items, worst first, and how many were left out."""
+def worst(items: list[Item], limit: int = MAX_ITEMS) -> tuple[list[Item], list[Item]]:
+    """The `limit` worst items, worst first, and the ones left out."""
     ordered = sorted(items, key=Item.sort_key)
-    return ordered[:limit], max(0, len(ordered) - limit)
+    return ordered[:limit], ordered[limit:]
 
 
 def shown(message: Message, top_k: int) -> tuple[list[Item], int]:
     """The top-k items of a message, worst first, and how many more there are (those
     beyond top-k and those the message left out)."""
-    items, more = worst(message.items, top_k)
-    return items, more + message.more
+    items, rest = worst(message.items, top_k)
+    return items, len(rest) + message.more
 
 
 def plain_text(message: Message, top_k: int = 10) -> str:

@@ -535,9 +535,9 @@ def _highlighted(points: list[dict[str, Any]]) -> list[str]:
 
 
 def _card_order(a: StoredAlert) -> tuple[Any, ...]:
-    s = a.state
-    return (not s.active, s.level != "alert", s.fingerprint.metric, s.fingerprint.segment,
-            s.fingerprint.feature)  # fmt: skip
+    """Active before ended, then worst first as messages rank their items (state,
+    level, how far past the threshold), so the cards kept are the worst."""
+    return (not a.state.active, item_of(a.state, "status").sort_key())
 
 
 def _card(

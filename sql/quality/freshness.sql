@@ -10,10 +10,11 @@ description: |
     alert: 7200} for "nothing for two hours".
   No prediction at all before the reference time is NULL with a reason (no_data). The
   row has no sample size: min_samples does not apply.
-  - future_rows: predictions dated more than `future_tolerance` seconds after the run's
-    time T, which no window reaches until the clock does (a producer's clock or time
-    zone is off). Alert on any, e.g. {metric: future_rows, warn: 0}. A backfill
-    replays the past, where later rows are not from the future: NULL with a reason.
+  - future_rows: predictions dated more than `future_tolerance` seconds after the
+    wall clock when the run executes (T, or later for a catch-up), which no window
+    reaches until the clock does (a producer's clock or time zone is off). Alert on
+    any, e.g. {metric: future_rows, warn: 0}. A backfill replays the past, where later
+    rows are not from the future: NULL with a reason.
 params:
   future_tolerance: {type: int, default: 300, description: "whole seconds a prediction may be dated after T (clock skew) before it counts as future_rows"}
 metrics: [freshness, future_rows]
@@ -21,11 +22,13 @@ returns: [segment, feature, metric, value, sample_size, reason, detail]
 --- */
 {%- if future_tolerance < 0 %}{{ fail("freshness: future_tolerance must be at least 0 seconds") }}{% endif %}
 {%- set reference = run_at if live else window.end %}
+{#- A catch-up runs a past T now: rows logged since T are not from the future. #}
+{%- set now = [run_at, wall_clock] | max %}
 WITH newest AS (
     -- In one scan of the model and role's rows: the newest before the reference time,
-    -- and those dated more than future_tolerance after T, with the latest of them.
+    -- and those dated more than future_tolerance after now, with the latest of them.
     SELECT MAX(CASE WHEN ts < {{ reference | literal }} THEN ts END) AS newest_ts,
-           COUNT(CASE WHEN ts > {{ run_at | literal }} + INTERVAL {{ (future_tolerance | string) | literal }} SECOND THEN 1 END) AS future_rows,
+           COUNT(CASE WHEN ts > {{ now | literal }} + INTERVAL {{ (future_tolerance | string) | literal }} SECOND THEN 1 END) AS future_rows,
            MAX(ts) AS latest_ts
     FROM {{ model.predictions | table }}
     WHERE {{ 'model_name' | ident }} = {{ model.name | literal }} AND {{ 'role' | ident }} = {{ role | literal }}
@@ -49,5 +52,5 @@ SELECT 'all',
        CAST(NULL AS BIGINT),
        {% if live %}CAST(NULL AS VARCHAR){% else %}'a backfill replays the past: rows after it are not from the future'{% endif %},
        JSON_OBJECT('latest', CAST(latest_ts AS VARCHAR),
-                   'run_at', {{ run_at.isoformat() | literal }})
+                   'now', {{ now.isoformat() | literal }})
 FROM newest
