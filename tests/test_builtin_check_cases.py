@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import jinja2
-from jinja2.defaults import DEFAULT_NAMESPACE
 import pytest
 from jinja2 import nodes
+from jinja2.defaults import DEFAULT_NAMESPACE
 
 from monitor.check_tests import collect_cases, run_check_tests
 from monitor.checks import discover_checks
