@@ -686,8 +686,10 @@ class DaemonConfig(Strict):
     (`Authorization: Bearer <token>`); the probes and `/metrics` stay open.
     """
     http_workers: int = Field(16, ge=1, le=1024)
-    """Requests the endpoint serves at once (a connection waits without a thread until its
-    request arrives)."""
+    """Requests the endpoint serves at once (a connection holds no thread until its request
+    has arrived whole)."""
+    http_connections: int = Field(256, ge=1, le=100_000)
+    """Connections open at once; beyond them new ones wait in the kernel's backlog."""
     http_idle_timeout: PositiveDuration = timedelta(seconds=10)
     """A connection that sends nothing for this long is closed."""
     catch_up_horizon: PositiveDuration = timedelta(days=3)

@@ -14,6 +14,10 @@ overdue. A standby daemon is healthy. Bodies say why, as JSON. `/metrics` is Pro
 runs by monitor and status, run duration, last success and last run per monitor,
 jobs that could not run at all, alerts by state and severity, the outbox backlog,
 config reloads, leadership and overdue monitors.
+
+`/report` and `/api` can require a bearer token (`daemon.api_token_env`). The server
+is waitress: requests are read by its event loop, so idle and slow connections hold
+no thread, and at most `daemon.http_workers` requests are served at once.
 """
 
 from __future__ import annotations
@@ -23,20 +27,17 @@ import gzip
 import hmac
 import json
 import logging
-import selectors
-import socket
 import threading
-import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from waitress import wasyncore
+from waitress.server import create_server
 
 from monitor.config import Config
 from monitor.cron import CronSchedule
@@ -164,88 +165,17 @@ class Health:
         return healthy, body
 
 
-class BoundedHTTPServer(HTTPServer):
-    """An HTTP server whose idle connections cost a socket, not a thread.
-
-    An accepted connection waits in a selector until its request starts to arrive (or
-    `idle_timeout` passes: it is closed); only then does one of `workers` threads
-    serve it. Hundreds of idle or half-open connections hold no thread and do not keep
-    the probes waiting; at most MAX_WAITING wait at once (the oldest is closed first).
-    """
-
-    request_queue_size = 128  # connections the kernel holds until accepted (default 5)
-    MAX_WAITING = 1024
-
-    def __init__(
-        self,
-        address: tuple[str, int],
-        handler: type[BaseHTTPRequestHandler],
-        workers: int,
-        idle_timeout: float,
-    ):
-        # Set before binding: a failed bind closes the server at once.
-        self.idle_timeout = idle_timeout
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="http")
-        self.waiting: dict[socket.socket, tuple[Any, float]] = {}  # socket: address, since
-        self.selector = selectors.DefaultSelector()
-        self.lock = threading.Lock()
-        self.closed = threading.Event()
-        super().__init__(address, handler)
-        threading.Thread(target=self._wait_for_requests, daemon=True, name="http-wait").start()
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self.lock:
-            if len(self.waiting) >= self.MAX_WAITING:  # the oldest idle one makes room
-                oldest = min(self.waiting, key=lambda s: self.waiting[s][1])
-                self._drop(oldest)
-            self.waiting[request] = (client_address, time.monotonic())
-            self.selector.register(request, selectors.EVENT_READ)
-
-    def _wait_for_requests(self) -> None:
-        while not self.closed.is_set():
-            # epoll sees sockets registered while it waits: a request is served at once.
-            events = self.selector.select(timeout=0.05)
-            with self.lock:
-                for key, _ in events:
-                    sock = key.fileobj
-                    if sock not in self.waiting:
-                        continue  # closed meanwhile
-                    address, _ = self.waiting.pop(sock)  # type: ignore[call-overload]
-                    self.selector.unregister(sock)
-                    self.pool.submit(self._serve, sock, address)
-                cutoff = time.monotonic() - self.idle_timeout
-                for sock in [s for s, (_, since) in self.waiting.items() if since < cutoff]:
-                    self._drop(sock)
-
-    def _drop(self, sock: socket.socket) -> None:
-        """Close a waiting connection (caller holds the lock)."""
-        self.waiting.pop(sock, None)
-        self.selector.unregister(sock)
-        self.shutdown_request(sock)
-
-    def _serve(self, request: Any, client_address: Any) -> None:
-        try:
-            self.finish_request(request, client_address)
-        except Exception:
-            self.handle_error(request, client_address)
-        finally:
-            self.shutdown_request(request)
-
-    def server_close(self) -> None:
-        self.closed.set()
-        super().server_close()
-        self.pool.shutdown(wait=False, cancel_futures=True)
-        with self.lock:
-            for sock in list(self.waiting):
-                self._drop(sock)
-
-
 # What /report and /api may show without a token: anyone who can reach the port.
 OPEN_PATHS = ("/livez", "/readyz", "/healthz", "/metrics")
+STATUS_TEXT = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
+               405: "Method Not Allowed", 503: "Service Unavailable"}  # fmt: skip
 
 
 class Endpoint:
-    """A small threaded HTTP server on `host:port` (port 0: any free port)."""
+    """The daemon's HTTP endpoint on `host:port` (port 0: any free port), served by
+    waitress: requests are read by its event loop and only complete ones reach one of
+    `workers` threads, so idle or slow connections hold no thread; a connection idle
+    for `idle_timeout` is closed, and at most `connections` are open at once."""
 
     def __init__(
         self,
@@ -257,96 +187,113 @@ class Endpoint:
         token: str | None = None,
         workers: int = 16,
         idle_timeout: timedelta = timedelta(seconds=10),
+        connections: int = 256,
     ):
         self.health, self.telemetry = health, telemetry
         self.config = config  # the daemon's current config (it may be reloaded)
         self.token = token  # /report and /api need `Authorization: Bearer <token>`
         self._report_lock = threading.Lock()  # one report built at a time, then cached
         self._report_cache: tuple[Any, bytes] | None = None
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            # A request that stops half way frees its worker after this long.
-            timeout = idle_timeout.total_seconds()
-
-            def do_GET(self) -> None:
-                endpoint.answer(self)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                log.debug("http " + format, *args)
-
+        idle = max(1, round(idle_timeout.total_seconds()))
         try:
-            self.server = BoundedHTTPServer(
-                (host, port), Handler, workers, idle_timeout.total_seconds()
-            )
+            self.server = create_server(
+                self.wsgi, host=host, port=port, threads=workers, channel_timeout=idle,
+                cleanup_interval=max(1, idle // 2), connection_limit=connections,
+                ident="sql-drift-monitor", expose_tracebacks=False,
+                asyncore_loop_timeout=0.25,  # how soon a stop ends the event loop
+            )  # fmt: skip
         except OSError as exc:
             raise MonitorError(
                 f"cannot listen on {host}:{port}: {exc.strerror} (another daemon on this "
                 "port? set daemon.port in alerts.yaml or pass --port)"
             ) from None
-        self.host, self.port = self.server.server_address[0], self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # One listening socket, or several for a name such as localhost (IPv4 and IPv6).
+        bound = getattr(self.server, "effective_port", None)
+        if bound is None:
+            bound = self.server.effective_listen[0][1]  # type: ignore[union-attr]
+        self.host, self.port = host, int(bound)
+        self.thread = threading.Thread(target=self.server.run, daemon=True, name="http")
 
     def start(self) -> None:
         self.thread.start()
 
     def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        """Stop listening and answering: requests not started are dropped, open
+        connections closed, and the event loop ends."""
+        self.server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
+        sockets = getattr(self.server, "map", None) or getattr(self.server, "_map", {})
+        wasyncore.close_all(sockets)
+        self.thread.join(timeout=5)
 
-    def answer(self, request: BaseHTTPRequestHandler) -> None:
-        path = request.path.split("?")[0]
+    def wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        """The WSGI application: every answer, headers and body."""
+        status, headers, payload = self.answer(
+            environ.get("REQUEST_METHOD", "GET"),
+            environ.get("PATH_INFO", "/"),
+            environ.get("QUERY_STRING", ""),
+            environ.get("HTTP_AUTHORIZATION", ""),
+            environ.get("HTTP_ACCEPT_ENCODING", ""),
+        )
+        headers = [*headers, ("Content-Length", str(len(payload)))]
+        start_response(f"{status} {STATUS_TEXT.get(status, '')}".strip(), headers)
+        return [payload]
+
+    def answer(
+        self, method: str, path: str, query_string: str, authorization: str, encodings: str
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        """(status, headers, body) of one request."""
         now = datetime.now(UTC)
-        if self.token and path not in OPEN_PATHS and not self._authorized(request):
-            payload = b"unauthorized: send Authorization: Bearer <daemon.api_token_env's token>\n"
-            request.send_response(401)
-            request.send_header("WWW-Authenticate", 'Bearer realm="sql-drift-monitor"')
-            request.send_header("Content-Type", "text/plain")
-        elif path in ("/healthz", "/livez", "/readyz"):
+        query = parse_qs(query_string)
+        if method not in ("GET", "HEAD"):
+            return 405, [("Allow", "GET"), ("Content-Type", "text/plain")], b"GET only\n"
+        if self.token and path not in OPEN_PATHS and not self._authorized(authorization):
+            return (
+                401,
+                [("WWW-Authenticate", 'Bearer realm="sql-drift-monitor"'),
+                 ("Content-Type", "text/plain")],
+                b"unauthorized: send Authorization: Bearer <daemon.api_token_env's token>\n",
+            )  # fmt: skip
+        if path in ("/healthz", "/livez", "/readyz"):
             if path == "/livez":
                 healthy, body = self.health.liveness()
             elif path == "/readyz":
                 healthy, body = self.readiness()
             else:
                 healthy, body = self.health.report(now)
-            payload = json.dumps(body).encode()
-            request.send_response(200 if healthy else 503)
-            request.send_header("Content-Type", "application/json")
-        elif path == "/metrics":
+            return (
+                200 if healthy else 503,
+                [("Content-Type", "application/json")],
+                json.dumps(body).encode(),
+            )
+        if path == "/metrics":
             late = self.health.overdue(now) if self.health.role == "leader" else {}
             for name in self.health.schedules:
                 self.telemetry.overdue.labels(name).set(1 if name in late else 0)
             self.telemetry.scheduler_up.set(1 if self.health.scheduler_running() else 0)
             payload = generate_latest(self.telemetry.registry)
-            request.send_response(200)
-            request.send_header("Content-Type", CONTENT_TYPE_PLAIN_0_0_4)
-        elif path in ("/report", "/report.html") and self.config is not None:
-            status, payload, ctype = self.report(parse_qs(urlsplit(request.path).query))
-            request.send_response(status)
-            request.send_header("Content-Type", ctype)
-            if status == 200 and "gzip" in (request.headers.get("Accept-Encoding") or ""):
+            return 200, [("Content-Type", CONTENT_TYPE_PLAIN_0_0_4)], payload
+        if path in ("/report", "/report.html") and self.config is not None:
+            status, payload, ctype = self.report(query)
+            headers = [("Content-Type", ctype)]
+            if status == 200 and "gzip" in encodings:
                 payload = gzip.compress(payload, compresslevel=6)
-                request.send_header("Content-Encoding", "gzip")
-        elif path.startswith("/api/") and self.config is not None:
-            status, body = self.api(path, parse_qs(urlsplit(request.path).query))
+                headers.append(("Content-Encoding", "gzip"))
+            return status, headers, payload
+        if path.startswith("/api/") and self.config is not None:
+            status, body = self.api(path, query)
             payload = json.dumps(body, default=json_value).encode()
-            request.send_response(status)
-            request.send_header("Content-Type", "application/json")
-        else:
-            payload = (
-                b"not found: try /livez, /readyz, /healthz, /metrics, /report, /api/alerts "
-                b"or /api/metrics\n"
-            )
-            request.send_response(404)
-            request.send_header("Content-Type", "text/plain")
-        request.send_header("Content-Length", str(len(payload)))
-        request.end_headers()
-        request.wfile.write(payload)
+            return status, [("Content-Type", "application/json")], payload
+        return (
+            404,
+            [("Content-Type", "text/plain")],
+            b"not found: try /livez, /readyz, /healthz, /metrics, /report, /api/alerts "
+            b"or /api/metrics\n",
+        )
 
-    def _authorized(self, request: BaseHTTPRequestHandler) -> bool:
+    def _authorized(self, authorization: str) -> bool:
         """The request carries the token (compared in constant time)."""
         assert self.token is not None
-        scheme, _, given = (request.headers.get("Authorization") or "").partition(" ")
+        scheme, _, given = authorization.partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(
             given.strip().encode(), self.token.encode()
         )

@@ -143,6 +143,7 @@ class Daemon:
         endpoint = Endpoint(
             self.host, self.port, self.health, self.telemetry, config=lambda: self.config,
             token=token, workers=settings.http_workers, idle_timeout=settings.http_idle_timeout,
+            connections=settings.http_connections,
         )  # fmt: skip
         endpoint.start()
         log.info(
@@ -394,7 +395,10 @@ class Daemon:
                 extra=_fields("reload_rejected", error=str(exc)),
             )  # fmt: skip
             return
-        endpoint_keys = ("host", "port", "api_token_env", "http_workers", "http_idle_timeout")
+        endpoint_keys = (
+            "host", "port", "api_token_env", "http_workers", "http_connections",
+            "http_idle_timeout",
+        )  # fmt: skip
         changed = [
             k for k in endpoint_keys if getattr(config.daemon, k) != getattr(self.config.daemon, k)
         ]

@@ -5,6 +5,7 @@ sql/macros/segment_label.sql); the run, its messages and the report stay bounded
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import random
@@ -18,7 +19,7 @@ from typer.testing import CliRunner
 from monitor.checks import discover_checks
 from monitor.cli import app
 from monitor.config import load_config
-from monitor.notify.message import MAX_ITEMS, Message, plain_text
+from monitor.notify.message import MAX_ITEMS, Item, Message, plain_text
 from monitor.report import page
 from monitor.runner import Runner
 from monitor.segments import check_slices
@@ -243,3 +244,22 @@ def test_only_a_check_that_defaults_to_the_models_slices_is_budgeted_for_them() 
     assert slices_of("paired_outcomes") == [["country"], ["device"]]
     assert slices_of("estimated_performance") == []
     assert slices_of("row_count") == []
+
+
+def test_an_update_with_unlisted_alerts_still_firing_is_not_resolved() -> None:
+    """The post's listed items all cleared while 3 unlisted ones still fire: the update
+    says so, and Slack gets no ✅ (Message.resolved)."""
+    item = Item(
+        fingerprint="f", kind="metric", segment="all", feature="", metric="m",
+        state="resolved", level="alert", action="status",
+    )  # fmt: skip
+    update = Message(
+        key="k/update", action="update", parent_key="k", monitor="many", check="row_count",
+        model="m", severity="ticket", channel="#ml", run_at=datetime(2026, 9, 9, tzinfo=UTC),
+        window_start=None, window_end=None, items=[item], more=5, more_firing=3,
+    )  # fmt: skip
+    assert not update.resolved
+    assert update.title() == "ALERT many: 3 breaching (3 of 6 resolved)"
+    cleared = dataclasses.replace(update, more_firing=0)
+    assert cleared.resolved and cleared.title() == "RESOLVED many: all 6 clear"
+    assert "members" not in json.loads(update.to_json())

@@ -286,7 +286,7 @@ def test_a_rule_on_a_metric_the_check_never_emits(world) -> None:
     line = path.read_text().splitlines().index("  - metric: freshnes") + 1
     assert problem == (
         f"alerts.yaml:{line}: monitor 'fresh': rules[0]: check freshness emits no metric "
-        "'freshnes' — did you mean 'freshness'?; it emits freshness"
+        "'freshnes' — did you mean 'freshness'?; it emits freshness, future_rows"
     )
 
 

@@ -124,8 +124,9 @@ def _post(
         render_command=render_command(monitor.check, monitor.name, run_at),
         report_url=config.notify.report_url,
         renew_within=renew_within(monitor, run_at),
-        unlisted=[i.fingerprint for i in unlisted],
-        unlisted_firing=len(unlisted),  # every announced item is pending or firing
+        more=len(unlisted),
+        more_firing=len(unlisted),  # every announced item is pending or firing
+        members=tuple(i.fingerprint for i in items + unlisted),
     )
 
 
@@ -196,14 +197,15 @@ def thread_messages(
             key=f"{parent_key}/reply@{stamp}",
             action="reply",
             items=reply_items,
-            unlisted=[i.fingerprint for i in reply_unlisted],
-            unlisted_firing=sum(i.action != "resolve" for i in reply_unlisted),
+            more=len(reply_unlisted),
+            more_firing=sum(i.action != "resolve" for i in reply_unlisted),
             parent_key=parent_key,
             run_at=run_at,
             mention=[],
         )
         out.append((reply, threads))
         if parent_key in changed_threads:
+            listed = {i.fingerprint for i in parent.items}
             # Each item as it is now; one that has moved on to a later episode ended here.
             items = [
                 item_of(latest[i.fingerprint], "status", monitor_of.get(i.fingerprint))
@@ -216,12 +218,12 @@ def thread_messages(
                 key=f"{parent_key}/update@{stamp}",
                 action="update",
                 items=items,
-                unlisted_firing=sum(
+                # The post's unlisted alerts, from their states: those of this
+                # thread that are still active.
+                more_firing=sum(
                     1
-                    for f in parent.unlisted
-                    if f in latest
-                    and latest[f].message_key == parent_key
-                    and latest[f].state in ACTIVE
+                    for f, st in latest.items()
+                    if st.message_key == parent_key and st.state in ACTIVE and f not in listed
                 ),
                 parent_key=parent_key,
                 run_at=run_at,

@@ -307,12 +307,7 @@ def _settle(
         config, store.thread, decided, latest, monitor_of, run_at, windows, enabled, key_tag
     )
     alert_events = alert_messages(config, decided, monitor_of, run_at, windows, enabled, key_tag)
-    post_of = {
-        fid: m.key
-        for m, _ in messages
-        if m.action == "post"
-        for fid in [*(i.fingerprint for i in m.items), *m.unlisted]
-    }
+    post_of = {fid: m.key for m, _ in messages if m.action == "post" for fid in m.members}
     for fid, (state, decision) in list(decided.items()):
         decided[fid] = (notified(state, decision, run_at, post_of.get(fid, "")), decision)
     summary.messages = [m for m, _ in messages]

@@ -92,19 +92,19 @@ class Message:
     # recovery, grace): how long a receiver that forgets silent alerts (Alertmanager)
     # should keep one.
     renew_within: float | None = None
-    # The fingerprints of items left out to keep a message bounded (MAX_ITEMS, the worst
-    # listed): counted in the title and the "+N more" line, and still part of the
-    # post's thread. `unlisted_firing`: how many of them are still active (an update
-    # tracks them from the alert states).
-    unlisted: list[str] = field(default_factory=list)
-    unlisted_firing: int = 0
-
-    @property
-    def more(self) -> int:
-        return len(self.unlisted)
+    # Items left out to keep a message bounded (MAX_ITEMS, the worst listed): counted
+    # in the title and the "+N more" line. `more_firing`: how many of them are still
+    # pending or firing (an update counts them from the alert states).
+    more: int = 0
+    more_firing: int = 0
+    # Every alert a post announces, listed or not: the alert stage gives each the
+    # post's key as its thread. Not stored (the alert states keep it).
+    members: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), default=_iso, sort_keys=True)
+        fields = dataclasses.asdict(self)
+        del fields["members"]
+        return json.dumps(fields, default=_iso, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> Message:
@@ -122,7 +122,7 @@ class Message:
 
     @property
     def resolved(self) -> bool:
-        return all(i.state in ("resolved", "ok") for i in self.items)
+        return self.more_firing == 0 and all(i.state in ("resolved", "ok") for i in self.items)
 
     @property
     def level(self) -> str:
@@ -136,7 +136,7 @@ class Message:
             # Every item of the post: the listed ones as they are now, and the unlisted
             # ones counted from their alert states.
             total = len(self.items) + self.more
-            breaching = len(firing) + self.unlisted_firing
+            breaching = len(firing) + self.more_firing
             if not breaching:
                 return f"RESOLVED {self.monitor}: all {total:,} clear"
             return (
@@ -149,9 +149,7 @@ class Message:
                 counts[i.action] = counts.get(i.action, 0) + 1
             words = {"remind": "still firing", "escalate": "escalated", "resolve": "resolved"}
             return ", ".join(f"{n} {words[a]}" for a, n in sorted(counts.items())) + more
-        return (
-            f"{self.level.upper()} {self.monitor}: {len(firing) + self.unlisted_firing:,} breaching"
-        )
+        return f"{self.level.upper()} {self.monitor}: {len(firing) + self.more_firing:,} breaching"
 
 
 def _known(kind: type, raw: dict[str, Any]) -> dict[str, Any]:
@@ -240,7 +238,7 @@ def report_link(message: Message, item: Item | None = None) -> str | None:
 
 
 # The most items one message carries: a run with thousands of breaching segments
-# still queues a message of bounded size (the rest are counted, `Message.unlisted`).
+# still queues a message of bounded size (the rest are counted in `Message.more`).
 MAX_ITEMS = 50
 
 

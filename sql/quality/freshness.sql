@@ -51,6 +51,6 @@ SELECT 'all',
        {% if live %}CAST(future_rows AS DOUBLE){% else %}CAST(NULL AS DOUBLE){% endif %},
        CAST(NULL AS BIGINT),
        {% if live %}CAST(NULL AS VARCHAR){% else %}'a backfill replays the past: rows after it are not from the future'{% endif %},
-       JSON_OBJECT('latest', CAST(latest_ts AS VARCHAR),
-                   'now', {{ now.isoformat() | literal }})
+       -- Not the wall clock itself: a run's rows must not depend on when it ran.
+       JSON_OBJECT('latest', CAST(latest_ts AS VARCHAR))
 FROM newest

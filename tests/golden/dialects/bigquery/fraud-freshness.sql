@@ -1,6 +1,6 @@
 WITH newest AS (
   /* In one scan of the model and role's rows: the newest before the reference time, */
-  /* and those dated more than future_tolerance after T, with the latest of them. */
+  /* and those dated more than future_tolerance after now, with the latest of them. */
   SELECT
     MAX(CASE WHEN ts < CAST('2026-10-22 06:00:00.000000' AS DATETIME) THEN ts END) AS newest_ts,
     COUNT(
@@ -36,7 +36,5 @@ SELECT
   CAST(future_rows AS FLOAT64),
   CAST(NULL AS INT64),
   CAST(NULL AS STRING),
-  TO_JSON_STRING(
-    JSON_OBJECT('latest', CAST(latest_ts AS STRING), 'run_at', '2026-10-22T06:00:00+00:00')
-  )
+  TO_JSON_STRING(JSON_OBJECT('latest', CAST(latest_ts AS STRING)))
 FROM newest

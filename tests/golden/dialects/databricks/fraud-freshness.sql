@@ -1,6 +1,6 @@
 WITH newest AS (
   /* In one scan of the model and role's rows: the newest before the reference time, */
-  /* and those dated more than future_tolerance after T, with the latest of them. */
+  /* and those dated more than future_tolerance after now, with the latest of them. */
   SELECT
     MAX(CASE WHEN ts < CAST('2026-10-22 06:00:00.000000' AS TIMESTAMP_NTZ) THEN ts END) AS newest_ts,
     COUNT(
@@ -38,7 +38,7 @@ SELECT
   CAST(NULL AS BIGINT),
   CAST(NULL AS STRING),
   TO_JSON(
-    NAMED_STRUCT('latest', CAST(latest_ts AS STRING), 'run_at', '2026-10-22T06:00:00+00:00'),
+    NAMED_STRUCT('latest', CAST(latest_ts AS STRING)),
     MAP('ignoreNullFields', 'false')
   )
 FROM newest

@@ -1,6 +1,6 @@
 WITH newest AS (
   /* In one scan of the model and role's rows: the newest before the reference time, */
-  /* and those dated more than future_tolerance after T, with the latest of them. */
+  /* and those dated more than future_tolerance after now, with the latest of them. */
   SELECT
     MAX(CASE WHEN ts < CAST('2026-10-22 06:00:00.000000' AS TIMESTAMPNTZ) THEN ts END) AS newest_ts,
     COUNT(
@@ -36,7 +36,5 @@ SELECT
   CAST(future_rows AS DOUBLE),
   CAST(NULL AS BIGINT),
   CAST(NULL AS VARCHAR),
-  TO_JSON(
-    OBJECT_CONSTRUCT_KEEP_NULL('latest', CAST(latest_ts AS VARCHAR), 'run_at', '2026-10-22T06:00:00+00:00')
-  )
+  TO_JSON(OBJECT_CONSTRUCT_KEEP_NULL('latest', CAST(latest_ts AS VARCHAR)))
 FROM newest
