@@ -37,7 +37,7 @@ from urllib.parse import parse_qs
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from waitress import wasyncore
-from waitress.server import create_server
+from waitress.server import MultiSocketServer, create_server
 
 from monitor.config import Config
 from monitor.cron import CronSchedule
@@ -200,7 +200,6 @@ class Endpoint:
                 self.wsgi, host=host, port=port, threads=workers, channel_timeout=idle,
                 cleanup_interval=max(1, idle // 2), connection_limit=connections,
                 ident="sql-drift-monitor", expose_tracebacks=False,
-                asyncore_loop_timeout=0.25,  # how soon a stop ends the event loop
             )  # fmt: skip
         except OSError as exc:
             raise MonitorError(
@@ -212,18 +211,34 @@ class Endpoint:
         if bound is None:
             bound = self.server.effective_listen[0][1]  # type: ignore[union-attr]
         self.host, self.port = host, int(bound)
-        self.thread = threading.Thread(target=self.server.run, daemon=True, name="http")
+        # One socket map, or one shared by several listening sockets (MultiSocketServer).
+        if isinstance(self.server, MultiSocketServer):
+            self._sockets = self.server.map
+        else:
+            self._sockets = self.server._map  # type: ignore[attr-defined]  # a dispatcher's map
+        self._stopping = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True, name="http")
 
     def start(self) -> None:
         self.thread.start()
 
+    def _loop(self) -> None:
+        """waitress's event loop, one poll at a time until `stop`; the sockets are closed
+        here, in the loop's own thread (closing them under a running poll from another
+        thread makes it fail on a bad descriptor)."""
+        while not self._stopping.is_set() and self._sockets:
+            wasyncore.loop(timeout=0.25, map=self._sockets, count=1)
+        wasyncore.close_all(self._sockets)
+
     def stop(self) -> None:
-        """Stop listening and answering: requests not started are dropped, open
-        connections closed, and the event loop ends."""
+        """Stop listening and answering: the event loop ends and closes every socket,
+        requests not started are dropped, and the worker threads end."""
+        self._stopping.set()
+        if self.thread.is_alive():
+            self.thread.join(timeout=5)
+        else:
+            wasyncore.close_all(self._sockets)
         self.server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
-        sockets = getattr(self.server, "map", None) or getattr(self.server, "_map", {})
-        wasyncore.close_all(sockets)
-        self.thread.join(timeout=5)
 
     def wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
         """The WSGI application: every answer, headers and body."""
