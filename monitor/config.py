@@ -730,6 +730,9 @@ class Config(Strict):
 
     # Set by load_config, not by the YAML.
     path: SkipJsonSchema[Path] = Field(Path("alerts.yaml"), exclude=True)
+    # The file's line of every key path, e.g. ("monitors", 0, "params"): for messages
+    # that point at a line after loading (`monitor validate`).
+    lines: SkipJsonSchema[dict[tuple[Any, ...], int]] = Field(default_factory=dict, exclude=True)
 
     def monitor(self, name: str) -> MonitorConfig:
         for m in self.monitors:
@@ -877,7 +880,9 @@ def load_config(path: str | Path) -> Config:
         # A bad key in `defaults:` is inherited by every monitor: report it once.
         raise ConfigError(list(dict.fromkeys(problems)))
     base = path.resolve().parent
-    config = config.model_copy(update={"path": path.resolve(), **_resolved_paths(config, base)})
+    config = config.model_copy(
+        update={"path": path.resolve(), "lines": lines, **_resolved_paths(config, base)}
+    )
     project = config.dbt.project_dir if config.dbt is not None else None
     if project is not None and not project.is_dir():
         where = locate.where(("dbt", "project_dir"))

@@ -129,7 +129,7 @@ def check_context(
         "run_at": run_at,
         # When the run executes: T itself for a run on time, later for a catch-up or a
         # job that waited (what is "the future" is judged against the later of the two).
-        "wall_clock": wall_clock or run_at,
+        "wall_clock": max(run_at, wall_clock) if wall_clock is not None else run_at,
         # A prediction is mature at T when ts + label_maturity <= T (docs/configuration.md, "Time").
         "mature_before": run_at - model.label_maturity,
         # A live run looks at the data as it is now; a backfill replays a past window.
@@ -318,12 +318,13 @@ def compile_parts(
     if "table_schema" in context_names(check, config.check_dirs):
         columns = table_schema(config, monitor, window, store, wh, previous_schema)
     budget = SegmentBudget()
-    if fit and check_slices(check, params, config.models[monitor.model].slices):
+    slices = check_slices(check, params, config.models[monitor.model].slices)
+    if fit and slices:
         try:
             budget = with_warehouse(
                 config,
                 wh,
-                lambda w: segment_budget(config, check, monitor, params, window, base, w),
+                lambda w: segment_budget(config, check, monitor, slices, window, base, w),
             )
         except WarehouseError as exc:
             # Unpooled, the check reports it better: its own error for a missing table
@@ -521,7 +522,7 @@ def execute_monitor(
             rows, compiled = compute(
                 config, checks, wh, monitor, window, run_at,
                 store=store, live=trigger != "backfill", guard=guard, cache=cache,
-                wall_clock=max(run_at, datetime.now(UTC)),
+                wall_clock=datetime.now(UTC),
             )  # fmt: skip
         for note in compiled.notes:
             log.warning(

@@ -73,24 +73,28 @@ def segment_budget(
     config: Config,
     check: Check,
     monitor: MonitorConfig,
-    params: dict[str, Any],
+    slices: list[list[str]],
     window: Window,
     baseline: BaselineSpec | None,
     wh: Warehouse,
 ) -> SegmentBudget:
-    """Which of the check's slices have more than `max_segments` segments in the
-    window and the baseline ranges, and the labels each keeps, counted in the model's
-    predictions table."""
-    model = config.models[monitor.model]
-    slices = check_slices(check, params, model.slices)
+    """Which of `slices` (the check's, check_slices) have more than `max_segments`
+    segments in the window and the baseline ranges, and the labels each keeps,
+    counted in the model's predictions table."""
     if not slices:
         return SegmentBudget()
+    model = config.models[monitor.model]
     ranges = [window] + (list(baseline.ranges) if baseline is not None else [])
+    # Each slice's label as the checks write it (segment_label, unpooled).
+    labels = [
+        render_helper(config.check_dirs, "macros/segment_label.sql", "segment_label", cols)
+        for cols in slices
+    ]
     sql = render_helper(
         config.check_dirs, "macros/segment_volumes.sql", "segment_volumes",
         model.predictions, config.model_rows_name(monitor.model),
         [{"start": r.start, "end": r.end} for r in ranges],
-        monitor.role, slices, monitor.max_segments,
+        monitor.role, sorted({c for cols in slices for c in cols}), labels, monitor.max_segments,
     )  # fmt: skip
     rows = wh.execute(transpile(parse_sql(sql, check), wh.dialect, check))
     budget = SegmentBudget()

@@ -19,10 +19,8 @@ import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import sqlglot
-import yaml
 from jinja2 import meta, nodes
 from sqlglot import exp
 from sqlglot.errors import OptimizeError, SqlglotError
@@ -32,7 +30,7 @@ from monitor import bundled
 from monitor import checks as checks_mod
 from monitor.check_tests import read_cases
 from monitor.checks import MACRO_DIR, RESERVED_NAMES, Check, discover_checks, find_check
-from monitor.config import Config, MonitorConfig, yaml_lines
+from monitor.config import Config, MonitorConfig
 from monitor.errors import MonitorError, did_you_mean
 from monitor.execute import baseline, compile_monitor
 from monitor.segments import check_slices, segment_budget
@@ -84,17 +82,15 @@ def _validate(
     problems: list[str] = []
     now = datetime.now(UTC)
     dialect = config.warehouse.type
-    compiled: list[tuple[MonitorConfig, Check, str]] = []
+    compiled: list[tuple[int, MonitorConfig, Check, str]] = []
     undeclared: dict[str, list[str]] = {}
-    lines = config_lines(config)
-    for m in config.monitors:
-        at = config.monitors.index(m)
+    for at, m in enumerate(config.monitors):
         try:
             check = find_check(checks, m.check)
         except MonitorError as exc:
-            problems.append(f"{_at(config, lines, at, 'check')}monitor {m.name!r}: {exc}")
+            problems.append(f"{_at(config, at, 'check')}monitor {m.name!r}: {exc}")
             continue
-        problems += _unknown_rule_metrics(config, m, check, lines)
+        problems += _unknown_rule_metrics(config, at, m, check)
         if check.name not in undeclared:
             undeclared[check.name] = undeclared_names(check, config.check_dirs)
             problems += undeclared[check.name]
@@ -107,10 +103,10 @@ def _validate(
                 config, checks, m, window_for(now, m), now, dialect, wh=wh, fit=False
             )
         except MonitorError as exc:  # an unknown or mistyped param, a fail() of the check
-            where = _at(config, lines, at, "params") if "param" in str(exc) else ""
+            where = _at(config, at, "params") if "param" in str(exc) else ""
             problems.append(f"{where}monitor {m.name!r}: {exc}")
             continue
-        compiled.append((m, check, part.sql))
+        compiled.append((at, m, check, part.sql))
     unused = sorted(set(checks) - set(undeclared))
     problems += _unused_checks(config, checks, unused, wh, now, notes)
     problems += read_cases(config, checks=checks)[1]  # as `monitor test` reads them
@@ -123,63 +119,50 @@ def _validate(
     if wh is None:
         return problems, notes
     problems += _model_columns(config, wh, notes)
-    for m, check, sql in compiled:
+    for at, m, check, sql in compiled:
         found = _against_warehouse(check, sql, wh, config, notes)
         problems += [f"monitor {m.name!r}: {p}" for p in found]
         if not found:
-            notes += _segment_notes(config, m, check, wh, now, lines)
+            notes += _segment_notes(config, at, m, check, wh, now)
     return list(dict.fromkeys(problems)), list(dict.fromkeys(notes))
 
 
 def _segment_notes(
-    config: Config,
-    m: MonitorConfig,
-    check: Check,
-    wh: Warehouse,
-    now: datetime,
-    lines: dict[tuple[Any, ...], int],
+    config: Config, at: int, m: MonitorConfig, check: Check, wh: Warehouse, now: datetime
 ) -> list[str]:
     """A warning per slice of the monitor with more segments than its max_segments in
     the latest window and its baseline: a run pools the smallest as `col=<other>`."""
     params = checks_mod.resolve_params(check, m.params)
-    if not check_slices(check, params, config.models[m.model].slices):
+    slices = check_slices(check, params, config.models[m.model].slices)
+    if not slices:
         return []
     window = window_for(now, m)
     try:
-        budget = segment_budget(config, check, m, params, window, baseline(m, window, None), wh)
+        budget = segment_budget(config, check, m, slices, window, baseline(m, window, None), wh)
     except MonitorError:
         return []  # the dry run above reports what is wrong with the table
-    where = _at(config, lines, config.monitors.index(m), "params")
+    where = _at(config, at, "params")
     return [f"{where}monitor {m.name!r}: {note}" for note in budget.notes]
 
 
-def config_lines(config: Config) -> dict[tuple[Any, ...], int]:
-    """The line of every key of the config's file (empty when it has no file)."""
-    if not config.path.exists():
-        return {}
-    node = yaml.compose(config.path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
-    return yaml_lines(node) if node is not None else {}
-
-
-def _at(config: Config, lines: dict[tuple[Any, ...], int], index: int, key: str) -> str:
+def _at(config: Config, index: int, key: str) -> str:
     """`alerts.yaml:LINE: ` of monitor `index`'s `key` (else of the monitor), or ''."""
-    line = lines.get(("monitors", index, key)) or lines.get(("monitors", index))
+    line = config.lines.get(("monitors", index, key)) or config.lines.get(("monitors", index))
     return f"{config.path.name}:{line}: " if line else ""
 
 
 def _unknown_rule_metrics(
-    config: Config, monitor: MonitorConfig, check: Check, lines: dict[tuple[Any, ...], int]
+    config: Config, index: int, monitor: MonitorConfig, check: Check
 ) -> list[str]:
     """Rules on a metric the check never emits (a misspelt `freshnes`): they could
     never fire. Only for a check that declares its metrics."""
     if not check.metrics:
         return []
-    index = config.monitors.index(monitor)
     problems = []
     for j, rule in enumerate(monitor.rules):
         if rule.metric in check.metrics:
             continue
-        line = lines.get(("monitors", index, "rules", j, "metric")) or lines.get(
+        line = config.lines.get(("monitors", index, "rules", j, "metric")) or config.lines.get(
             ("defaults", "rules", j, "metric")
         )
         where = f"{config.path.name}:{line}: " if line else ""

@@ -253,13 +253,14 @@ def _fill_from_store(
         wanted |= {e.fingerprint for e in in_period if e.monitor == monitor.name}
         ordered = sorted((f for f in wanted if f in stored), key=lambda f: _card_order(stored[f]))
         # Each card reads its own rows: indexed once, so cards cost the rows they show.
-        rows_of: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        rows_of: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+        binned_of: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for r in rows:
             rows_of.setdefault((r["segment"], r["feature"], r["metric"]), []).append(r)
             if r.get("histogram"):
-                rows_of.setdefault((r["segment"], r["feature"]), []).append(r)
+                binned_of.setdefault((r["segment"], r["feature"]), []).append(r)
         cards = [
-            _card(report, monitor, stored[fid], rows_of, eps_by_alert.get(fid, []))
+            _card(report, monitor, stored[fid], rows_of, binned_of, eps_by_alert.get(fid, []))
             for fid in ordered[:MAX_CARDS]
         ]
         slice_rows = _slice_table(monitor, rows) if monitor.check == "slice_metrics" else None
@@ -544,11 +545,12 @@ def _card(
     report: Report,
     monitor: MonitorConfig,
     alert: StoredAlert,
-    rows_of: dict[tuple[str, ...], list[dict[str, Any]]],
+    rows_of: dict[tuple[str, str, str], list[dict[str, Any]]],
+    binned_of: dict[tuple[str, str], list[dict[str, Any]]],
     eps: list[Episode],
 ) -> AlertCard:
-    """An alert's card; `rows_of`: the monitor's rows by (segment, feature, metric),
-    and those with a histogram by (segment, feature), in time order."""
+    """An alert's card; `rows_of`: the monitor's rows by (segment, feature, metric);
+    `binned_of`: those with a histogram by (segment, feature); both in time order."""
     s = alert.state
     fp = s.fingerprint
     card = AlertCard(
@@ -581,7 +583,7 @@ def _card(
                     height=140, width=CARD_CHART_WIDTH,
                 ),
             )  # fmt: skip
-    binned = rows_of.get((fp.segment, fp.feature), [])
+    binned = binned_of.get((fp.segment, fp.feature), [])
     card.distribution = _distribution(report, monitor, binned, fp.segment, fp.feature, eps)
     return card
 

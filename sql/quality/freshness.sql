@@ -16,19 +16,19 @@ description: |
     any, e.g. {metric: future_rows, warn: 0}. A backfill replays the past, where later
     rows are not from the future: NULL with a reason.
 params:
-  future_tolerance: {type: int, default: 300, description: "whole seconds a prediction may be dated after T (clock skew) before it counts as future_rows"}
+  future_tolerance: {type: int, default: 300, description: "whole seconds a prediction may be dated after the clock (clock skew) before it counts as future_rows"}
 metrics: [freshness, future_rows]
 returns: [segment, feature, metric, value, sample_size, reason, detail]
 --- */
 {%- if future_tolerance < 0 %}{{ fail("freshness: future_tolerance must be at least 0 seconds") }}{% endif %}
 {%- set reference = run_at if live else window.end %}
-{#- A catch-up runs a past T now: rows logged since T are not from the future. #}
-{%- set now = [run_at, wall_clock] | max %}
 WITH newest AS (
     -- In one scan of the model and role's rows: the newest before the reference time,
-    -- and those dated more than future_tolerance after now, with the latest of them.
+    -- and those dated more than future_tolerance after the clock (wall_clock: T, or
+    -- later for a catch-up, whose rows logged since T are not from the future), with
+    -- the latest of them.
     SELECT MAX(CASE WHEN ts < {{ reference | literal }} THEN ts END) AS newest_ts,
-           COUNT(CASE WHEN ts > {{ now | literal }} + INTERVAL {{ (future_tolerance | string) | literal }} SECOND THEN 1 END) AS future_rows,
+           COUNT(CASE WHEN ts > {{ wall_clock | literal }} + INTERVAL {{ (future_tolerance | string) | literal }} SECOND THEN 1 END) AS future_rows,
            MAX(ts) AS latest_ts
     FROM {{ model.predictions | table }}
     WHERE {{ 'model_name' | ident }} = {{ model.name | literal }} AND {{ 'role' | ident }} = {{ role | literal }}

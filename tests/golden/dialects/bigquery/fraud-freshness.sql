@@ -1,6 +1,8 @@
 WITH newest AS (
   /* In one scan of the model and role's rows: the newest before the reference time, */
-  /* and those dated more than future_tolerance after now, with the latest of them. */
+  /* and those dated more than future_tolerance after the clock (wall_clock: T, or */
+  /* later for a catch-up, whose rows logged since T are not from the future), with */
+  /* the latest of them. */
   SELECT
     MAX(CASE WHEN ts < CAST('2026-10-22 06:00:00.000000' AS DATETIME) THEN ts END) AS newest_ts,
     COUNT(
