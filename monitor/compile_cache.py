@@ -54,12 +54,17 @@ def context_times(value: Any, out: list[datetime] | None = None) -> list[datetim
     return out
 
 
+# Any text a time prints as (`sqltext.literal`'s and isoformat's): one pattern compiled
+# once, each match looked up among the window's own times (compiling an alternation of
+# every window's texts cost a millisecond a run).
+TIME_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:[+-]\d{2}:\d{2})?")
+
+
 @dataclasses.dataclass(frozen=True)
 class _Timed:
     """Where a window's times stand in a text: `blank` puts numbered placeholders there,
     `_fill` puts another window's times back."""
 
-    pattern: re.Pattern[str]
     slots: dict[str, int]  # a time's text -> its slot
 
     @classmethod
@@ -71,11 +76,14 @@ class _Timed:
             literal, iso = _texts(t)
             slots.setdefault(literal, 2 * k)
             slots.setdefault(iso, 2 * k + 1)
-        ordered = sorted(slots, key=len, reverse=True)  # the longest text wins an overlap
-        return cls(re.compile("|".join(re.escape(s) for s in ordered)), slots)
+        return cls(slots)
 
     def blank(self, text: str) -> str:
-        return self.pattern.sub(lambda m: f"\x00{self.slots[m.group(0)]}\x00", text)
+        def slot(m: re.Match[str]) -> str:
+            k = self.slots.get(m.group(0))
+            return m.group(0) if k is None else f"\x00{k}\x00"
+
+        return TIME_TEXT.sub(slot, text)
 
 
 def _fill(text: str, times: list[datetime]) -> str:

@@ -48,7 +48,7 @@ from monitor.errors import CheckError, MonitorError, WarehouseError
 from monitor.evaluate import judge
 from monitor.evidence import MetricRow
 from monitor.fit import fit_segments
-from monitor.segments import SegmentBudget, check_slices, segment_budget
+from monitor.segments import SegmentBudget, SpanBudgets, check_slices, segment_budget
 from monitor.store import BinSpec, StateStore
 from monitor.warehouse import Warehouse, connect
 from monitor.windows import BaselineSpec, Window, baseline_for
@@ -296,6 +296,7 @@ def compile_parts(
     cache: CompileCache | None = None,
     fit: bool = True,
     wall_clock: datetime | None = None,
+    budgets: SpanBudgets | None = None,
 ) -> list[CompiledCheck]:
     """The queries to run: one, or one per item of the check's `split` param. A
     check that reads `table_schema` gets the columns from `wh` (or from a short
@@ -306,7 +307,8 @@ def compile_parts(
     give (the bins earlier runs froze, the columns at the last snapshot), so a
     check's unit tests (monitor/check_tests.py) can state them without a store.
     With a `cache`, a window whose rendering differs from an earlier one's only in its
-    times reuses that one's parsed and transpiled SQL (monitor/compile_cache.py)."""
+    times reuses that one's parsed and transpiled SQL (monitor/compile_cache.py); with
+    `budgets`, the segment budget is asked once per monitor's span (monitor/segments.py)."""
     check = find_check(checks, monitor.check)
     params = resolve_params(check, monitor.params)
     base = baseline(monitor, window, store)
@@ -324,7 +326,7 @@ def compile_parts(
             budget = with_warehouse(
                 config,
                 wh,
-                lambda w: segment_budget(config, check, monitor, slices, window, base, w),
+                lambda w: segment_budget(config, check, monitor, slices, window, base, w, budgets),
             )
         except WarehouseError as exc:
             # Unpooled, the check reports it better: its own error for a missing table
@@ -475,6 +477,7 @@ def compute(
     previous_schema: dict[str, str] | None = None,
     cache: CompileCache | None = None,
     wall_clock: datetime | None = None,
+    budgets: SpanBudgets | None = None,
 ) -> tuple[list[MetricRow], CompiledCheck]:
     """A check's rows for one window, with p-values, not yet judged or recorded
     (`monitor compare` reads checks this way without writing anything; `monitor
@@ -483,7 +486,7 @@ def compute(
     parts = compile_parts(
         config, checks, monitor, window, run_at, wh.dialect, store=store, live=live, wh=wh,
         frozen_bins=frozen_bins, previous_schema=previous_schema, cache=cache,
-        wall_clock=wall_clock,
+        wall_clock=wall_clock, budgets=budgets,
     )  # fmt: skip
     rows = []
     for part in parts:
@@ -505,6 +508,7 @@ def execute_monitor(
     trigger: str,
     guard: QueryGuard,
     cache: CompileCache | None = None,
+    budgets: SpanBudgets | None = None,
 ) -> RunResult:
     """One monitor's run, judged, not recorded: `ok`/`no_data` with its rows and the
     bins worth freezing, `error` with the reason, or `aborted` when the guard was
@@ -522,7 +526,7 @@ def execute_monitor(
             rows, compiled = compute(
                 config, checks, wh, monitor, window, run_at,
                 store=store, live=trigger != "backfill", guard=guard, cache=cache,
-                wall_clock=datetime.now(UTC),
+                wall_clock=datetime.now(UTC), budgets=budgets,
             )  # fmt: skip
         for note in compiled.notes:
             log.warning(

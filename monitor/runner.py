@@ -34,6 +34,7 @@ from monitor.execute import QueryGuard, RunResult, execute_monitor
 from monitor.ledger import OWNER, LedgerEntry, settled
 from monitor.notify import Notifier, notifiers_for
 from monitor.plan import TICK, Planned
+from monitor.segments import SpanBudgets
 from monitor.store import LedgerMark, RunRecord, StateStore
 from monitor.warehouse import Warehouse, connect, state_database
 from monitor.windows import Window
@@ -238,6 +239,7 @@ class Runner:
         report = PassReport()
         ledgered = trigger in ("schedule", "backfill")
         cache = CompileCache()  # a monitor's later windows reuse its first one's SQL
+        budgets = SpanBudgets.of([(p.monitor, p.window) for p in runs])
         with (
             connect(self.config.warehouse) as wh,
             state_database(self.config, warehouse=wh) as db,
@@ -256,7 +258,7 @@ class Runner:
                     else:
                         claimed = claim
                         result = self._run_one(
-                            wh, store, monitor, window, run_at, trigger, build_error, cache
+                            wh, store, monitor, window, run_at, trigger, build_error, cache, budgets
                         )
                         if not result.recorded:  # cancelled, or its results not written
                             self._abort(store, monitor, window, run_at, mark, claimed, result)
@@ -296,6 +298,7 @@ class Runner:
         trigger: str,
         build_error: str | None,
         cache: CompileCache,
+        budgets: SpanBudgets,
     ) -> RunResult:
         """Execute and record one monitor (a failed dbt build fails every monitor)."""
         started = time.time()
@@ -304,7 +307,7 @@ class Runner:
         else:
             result = execute_monitor(
                 self.config, self.checks, wh, store, monitor, window, run_at, trigger, self.guard,
-                cache,
+                cache, budgets,
             )  # fmt: skip
             if result.status == "aborted":
                 return result

@@ -22,7 +22,7 @@ from jinja2 import nodes
 from monitor.checks import Check, parse_sql, render_helper, template_body, transpile
 from monitor.config import Config, MonitorConfig
 from monitor.warehouse import Warehouse
-from monitor.windows import BaselineSpec, Window
+from monitor.windows import BaselineSpec, Window, baseline_for
 
 SLICE_PARAM_TYPE = "list[list[str]]"
 
@@ -33,6 +33,36 @@ class SegmentBudget:
 
     pools: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SpanBudgets:
+    """For one pass or backfill: each monitor's span (from the start of the earliest
+    range any of its windows reads to the end of the latest), and whether each of its
+    slices stays within the budget over all of it. A slice within the budget over the
+    span is within it in every window inside, so those windows need no query of their
+    own: a backfill asks once per monitor instead of once per window."""
+
+    spans: dict[str, Window]
+    within: dict[tuple[str, str], bool] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, planned: list[tuple[MonitorConfig, Window]]) -> SpanBudgets:
+        """Spans for the monitors with two windows or more (one window asks alone)."""
+        ranges: dict[str, list[Window]] = {}
+        windows: dict[str, int] = {}
+        for monitor, window in planned:
+            base = baseline_for(window, monitor)
+            ranges.setdefault(monitor.name, []).append(window)
+            ranges[monitor.name] += list(base.ranges) if base is not None else []
+            windows[monitor.name] = windows.get(monitor.name, 0) + 1
+        return cls(
+            {
+                name: Window(min(r.start for r in rs), max(r.end for r in rs))
+                for name, rs in ranges.items()
+                if windows[name] > 1
+            }
+        )
 
 
 def slice_key(cols: list[str]) -> str:
@@ -77,26 +107,31 @@ def segment_budget(
     window: Window,
     baseline: BaselineSpec | None,
     wh: Warehouse,
+    budgets: SpanBudgets | None = None,
 ) -> SegmentBudget:
     """Which of `slices` (the check's, check_slices) have more than `max_segments`
     segments in the window and the baseline ranges, and the labels each keeps,
-    counted in the model's predictions table."""
+    counted in the model's predictions table. With `budgets`, slices known to stay
+    within the budget over the monitor's span are not asked about again."""
+    ranges = [window] + (list(baseline.ranges) if baseline is not None else [])
+    span = budgets.spans.get(monitor.name) if budgets else None
+    if (
+        budgets is not None
+        and span is not None
+        and all(span.start <= r.start and r.end <= span.end for r in ranges)
+    ):
+        unknown = [c for c in slices if (monitor.name, slice_key(c)) not in budgets.within]
+        if unknown:
+            over = {
+                slice_key(unknown[int(row["slice"])])
+                for row in _volumes(config, check, monitor, unknown, [span], wh)
+            }
+            for cols in unknown:
+                budgets.within[(monitor.name, slice_key(cols))] = slice_key(cols) not in over
+        slices = [c for c in slices if not budgets.within[(monitor.name, slice_key(c))]]
     if not slices:
         return SegmentBudget()
-    model = config.models[monitor.model]
-    ranges = [window] + (list(baseline.ranges) if baseline is not None else [])
-    # Each slice's label as the checks write it (segment_label, unpooled).
-    labels = [
-        render_helper(config.check_dirs, "macros/segment_label.sql", "segment_label", cols)
-        for cols in slices
-    ]
-    sql = render_helper(
-        config.check_dirs, "macros/segment_volumes.sql", "segment_volumes",
-        model.predictions, config.model_rows_name(monitor.model),
-        [{"start": r.start, "end": r.end} for r in ranges],
-        monitor.role, sorted({c for cols in slices for c in cols}), labels, monitor.max_segments,
-    )  # fmt: skip
-    rows = wh.execute(transpile(parse_sql(sql, check), wh.dialect, check))
+    rows = _volumes(config, check, monitor, slices, ranges, wh)
     budget = SegmentBudget()
     totals: dict[int, tuple[int, int, int]] = {}  # slice: segments, rows, rows kept
     for row in rows:
@@ -115,6 +150,31 @@ def segment_budget(
             f"({total - kept:,} rows) pooled as {other_label(cols)}"
         )
     return budget
+
+
+def _volumes(
+    config: Config,
+    check: Check,
+    monitor: MonitorConfig,
+    slices: list[list[str]],
+    ranges: list[Window],
+    wh: Warehouse,
+) -> list[dict[str, Any]]:
+    """The segment_volumes query's rows: the kept segments of each slice over budget in
+    `ranges` (none for a slice within it)."""
+    model = config.models[monitor.model]
+    # Each slice's label as the checks write it (segment_label, unpooled).
+    labels = [
+        render_helper(config.check_dirs, "macros/segment_label.sql", "segment_label", cols)
+        for cols in slices
+    ]
+    sql = render_helper(
+        config.check_dirs, "macros/segment_volumes.sql", "segment_volumes",
+        model.predictions, config.model_rows_name(monitor.model),
+        [{"start": r.start, "end": r.end} for r in ranges],
+        monitor.role, sorted({c for cols in slices for c in cols}), labels, monitor.max_segments,
+    )  # fmt: skip
+    return wh.execute(transpile(parse_sql(sql, check), wh.dialect, check, consume=True))
 
 
 def other_label(cols: list[str]) -> str:

@@ -7,6 +7,7 @@ quote characters are re-escaped correctly for each target engine.
 
 from __future__ import annotations
 
+import functools
 import math
 from datetime import UTC, date, datetime
 from typing import Any
@@ -20,7 +21,19 @@ def ident(name: object) -> str:
         raise ValueError(f"an identifier must be a non-empty string, got {name!r}")
     if "\x00" in name:
         raise ValueError("an identifier cannot contain a NUL character")
-    return exp.to_identifier(name, quoted=True).sql(dialect="duckdb")
+    return _quoted_identifier(name)
+
+
+# Memoised: a check renders the same few names and strings in every window, and
+# sqlglot's generator (a tree copy and a dialect per call) was a tenth of a small run.
+@functools.lru_cache(maxsize=4096)
+def _quoted_identifier(name: str) -> str:
+    return exp.to_identifier(name, quoted=True).sql(dialect="duckdb", copy=False)
+
+
+@functools.lru_cache(maxsize=4096)
+def _string_literal(value: str) -> str:
+    return exp.Literal.string(value).sql(dialect="duckdb", copy=False)
 
 
 def table(name: object) -> str:
@@ -50,7 +63,7 @@ def literal(value: Any) -> str:
     if isinstance(value, str):
         if "\x00" in value:
             raise ValueError("a string literal cannot contain a NUL character")
-        return exp.Literal.string(value).sql(dialect="duckdb")
+        return _string_literal(value)
     if isinstance(value, (list, tuple)):
         return "(" + ", ".join(literal(v) for v in value) + ")"
     raise ValueError(f"cannot write {type(value).__name__} value {value!r} as a SQL literal")

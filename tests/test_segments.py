@@ -9,7 +9,7 @@ import dataclasses
 import io
 import json
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from monitor.notify.message import MAX_ITEMS, Item, Message, plain_text
 from monitor.report import page
 from monitor.runner import Runner
 from monitor.segments import check_slices
+from monitor.warehouse.duckdb import DuckDBWarehouse
 from tests.conftest import BASE_DAY, CUR_DAY, REPO, RUN_AT, World, read_db, write_table
 
 # Countries by volume (baseline + current rows): A 60, B 40, then a tail of five.
@@ -263,3 +264,58 @@ def test_an_update_with_unlisted_alerts_still_firing_is_not_resolved() -> None:
     cleared = dataclasses.replace(update, more_firing=0)
     assert cleared.resolved and cleared.title() == "RESOLVED many: all 6 clear"
     assert "members" not in json.loads(update.to_json())
+
+
+def test_a_backfill_asks_once_per_span_and_pools_only_the_windows_over_budget(
+    world, monkeypatch
+) -> None:
+    """A backfill asks the budget once over each monitor's span: a slice within it
+    there is within it in every window, and the windows ask nothing more. A slice over
+    it in the span is asked about window by window, so a window within the budget
+    keeps all its segments although another window of the span pooled."""
+    days = {  # day: countries with their rows (the baseline day has A and B only)
+        "2026-09-01": {"A": 5, "B": 5},
+        "2026-09-08": VOLUMES,
+        "2026-09-09": {"A": 4, "B": 3},
+    }
+    cols: dict[str, list[Any]] = {"ts": [], "country": [], "model_name": [], "role": []}
+    for day, volumes in days.items():
+        for country, n in volumes.items():
+            cols["ts"] += [datetime.fromisoformat(f"{day}T12:00:00")] * n
+            cols["country"] += [country] * n
+    cols["model_name"] = ["m"] * len(cols["ts"])
+    cols["role"] = ["production"] * len(cols["ts"])
+    write_table(world.db, "preds", cols)
+    asked: list[str] = []
+    execute = DuckDBWarehouse.execute
+
+    def counting(self, sql, params=None):  # the real query, counted
+        if "segments > " in sql:
+            asked.append(sql)
+        return execute(self, sql, params)
+
+    monkeypatch.setattr(DuckDBWarehouse, "execute", counting)
+
+    def backfill(max_segments: int) -> dict[str, set[str]]:
+        monitor = {"name": "s", "check": "row_count", "schedule": "0 6 * * *",
+                   "params": {"by": [["country"]]}, "max_segments": max_segments}  # fmt: skip
+        runner = Runner(load_config(world.config([monitor])), notifiers=[])
+        report = runner.backfill(date(2026, 9, 8), date(2026, 9, 9), build=False)
+        assert [r.status for r in report.runs] == ["ok", "ok"], [r.error for r in report.runs]
+        return {
+            r.window.start.date().isoformat(): {row.segment for row in r.rows} for r in report.runs
+        }
+
+    assert backfill(max_segments=8) == {  # 7 countries in the span: within the budget
+        "2026-09-08": {"all", *(f"country={c}" for c in VOLUMES)},
+        "2026-09-09": {"all", "country=A", "country=B"},
+    }
+    assert len(asked) == 1  # the span, and no window
+    asked.clear()
+    world.db.unlink()
+    write_table(world.db, "preds", cols)
+    assert backfill(max_segments=3) == {
+        "2026-09-08": {"all", "country=A", "country=B", "country=<other>"},
+        "2026-09-09": {"all", "country=A", "country=B"},  # within the budget on its own
+    }
+    assert len(asked) == 3  # the span, then each window
