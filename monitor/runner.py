@@ -246,22 +246,41 @@ class Runner:
         ):
             store = StateStore(db, self.config.state.schema_)
             for run_at, group in itertools.groupby(runs, key=lambda p: p.run_at):
-                outcomes = []
-                ran: list[tuple[str, Window, LedgerMark, str, str]] = []
+                # Each monitor claims and computes in turn; then the pass's runs are
+                # recorded in one write (_record).
+                slots: list[_Slot] = []
                 for monitor, window, _ in group:
                     mark = LedgerMark(run_at, trigger, OWNER) if ledgered else None
-                    claimed = False
                     if self.stopping.is_set():
-                        result = self._abort(store, monitor, window, run_at, mark, claimed)
+                        result = self._abort(store, monitor, window, run_at, mark, False)
+                        slots.append(_Slot(monitor, window, mark, False, result))
                     elif claim and (taken := self._claim(store, monitor, window, mark, force)):
                         result = RunResult(monitor.name, window, "skipped", taken)
+                        slots.append(_Slot(monitor, window, mark, False, result))
                     else:
-                        claimed = claim
-                        result = self._run_one(
+                        started = time.time()
+                        result = self._compute(
                             wh, store, monitor, window, run_at, trigger, build_error, cache, budgets
                         )
-                        if not result.recorded:  # cancelled, or its results not written
-                            self._abort(store, monitor, window, run_at, mark, claimed, result)
+                        slots.append(_Slot(monitor, window, mark, claim, result, started))
+                # A cancelled run (aborted) is not recorded.
+                done = [s for s in slots if s.started is not None and s.result.status != "aborted"]
+                runs_done = [(s.result, s.monitor, s.started or 0.0) for s in done]
+                recorded = self._record(store, runs_done, run_at, trigger)
+                for slot, result in zip(done, recorded, strict=True):
+                    slot.result = result
+                outcomes = []
+                ran: list[tuple[str, Window, LedgerMark, str, str]] = []
+                for slot in slots:
+                    monitor, window, mark, result = (
+                        slot.monitor,
+                        slot.window,
+                        slot.mark,
+                        slot.result,
+                    )
+                    if slot.started is not None and not result.recorded:
+                        # cancelled, or its results not written: the window runs again
+                        self._abort(store, monitor, window, run_at, mark, slot.claimed, result)
                     result.run_at = run_at
                     report.runs.append(result)
                     if result.recorded:
@@ -288,7 +307,7 @@ class Runner:
                 report.delivery = self.deliver(store)
         return report
 
-    def _run_one(
+    def _compute(
         self,
         wh: Warehouse,
         store: StateStore,
@@ -300,18 +319,16 @@ class Runner:
         cache: CompileCache,
         budgets: SpanBudgets,
     ) -> RunResult:
-        """Execute and record one monitor (a failed dbt build fails every monitor)."""
+        """Execute one monitor, not recorded yet (a failed dbt build fails every monitor)."""
         started = time.time()
         if build_error:
-            result = RunResult(monitor.name, window, "error", build_error)
-        else:
-            result = execute_monitor(
-                self.config, self.checks, wh, store, monitor, window, run_at, trigger, self.guard,
-                cache, budgets,
-            )  # fmt: skip
-            if result.status == "aborted":
-                return result
-        return self._record(store, result, run_at, trigger, started, monitor)
+            return RunResult(monitor.name, window, "error", build_error)
+        result = execute_monitor(
+            self.config, self.checks, wh, store, monitor, window, run_at, trigger, self.guard,
+            cache, budgets,
+        )  # fmt: skip
+        result.seconds = time.time() - started
+        return result
 
     def _matured(
         self, store: StateStore, results: list[RunResult], run_at: datetime
@@ -357,6 +374,7 @@ class Runner:
             self.config, self.checks, wh, store, monitor, window, run_at, trigger, self.guard,
             cache,
         )  # fmt: skip
+        result.seconds = time.time() - started
         result.rerun = True
         if result.status == "error":
             log.warning("%s: the matured window %s was not run again: %s",
@@ -364,7 +382,7 @@ class Runner:
             result.status = "unrecorded"
             result.error = f"the matured window was not run again (its rows kept): {result.error}"
         elif result.status != "aborted":
-            result = self._record(store, result, run_at, trigger, started, monitor)
+            (result,) = self._record(store, [(result, monitor, started)], run_at, trigger)
             result.rerun = True
         result.run_at = run_at
         return result
@@ -443,75 +461,99 @@ class Runner:
     def _record(
         self,
         store: StateStore,
-        result: RunResult,
+        runs: list[tuple[RunResult, MonitorConfig, float]],
         run_at: datetime,
         trigger: str,
-        started: float,
-        monitor: MonitorConfig | None = None,
-    ) -> RunResult:
-        """Record the run and log its line; if the write fails, say so and go on: the
-        result comes back `unrecorded` (its claim is then aborted, so it runs again)."""
-        run_id = uuid.uuid4().hex
-        finished = time.time()
-        result.seconds = finished - started
-        metric_rows = None
-        if result.status != "error" and monitor is not None:
-            metric_rows = [
-                {
-                    **row.as_dict(),
-                    "run_id": run_id,
-                    "monitor": monitor.name,
-                    "check": monitor.check,
-                    "model": monitor.model,
-                    "window_start": result.window.start,
-                    "window_end": result.window.end,
-                }
-                for row in result.rows
-            ]
-        try:
-            store.record_run(
-                RunRecord(
-                    run_id=run_id,
-                    monitor=result.monitor,
-                    window_start=result.window.start,
-                    window_end=result.window.end,
-                    started_at=datetime.fromtimestamp(started, UTC),
-                    finished_at=datetime.fromtimestamp(finished, UTC),
-                    status=result.status,
-                    error=result.error,
-                    trigger=trigger,
-                    row_count=len(result.rows),
-                    run_at=run_at,
-                ),
-                metric_rows,
-                result.bin_specs if metric_rows is not None else (),
+    ) -> list[RunResult]:
+        """Record runs (result, monitor, start time) in one write and log their lines. If
+        the write fails, each run is written on its own, so one bad run leaves the others
+        recorded; one that still fails comes back `unrecorded` (its claim is then
+        aborted, so it runs again)."""
+        if not runs:
+            return []
+        writes = []
+        for result, monitor, started in runs:
+            run_id = uuid.uuid4().hex
+            metric_rows = None
+            if result.status != "error":
+                metric_rows = [
+                    {
+                        **row.as_dict(),
+                        "run_id": run_id,
+                        "monitor": monitor.name,
+                        "check": monitor.check,
+                        "model": monitor.model,
+                        "window_start": result.window.start,
+                        "window_end": result.window.end,
+                    }
+                    for row in result.rows
+                ]
+            record = RunRecord(
+                run_id=run_id,
+                monitor=result.monitor,
+                window_start=result.window.start,
+                window_end=result.window.end,
+                started_at=datetime.fromtimestamp(started, UTC),
+                finished_at=datetime.fromtimestamp(started + result.seconds, UTC),
+                status=result.status,
+                error=result.error,
+                trigger=trigger,
+                row_count=len(result.rows),
+                run_at=run_at,
             )
+            writes.append(
+                (record, metric_rows, result.bin_specs if metric_rows is not None else [])
+            )
+        try:
+            store.record_runs(writes)
         except MonitorError as exc:
-            log.error("monitor %s: could not write results: %s", result.monitor, exc)
-            return RunResult(
-                result.monitor, result.window, "unrecorded", f"could not write results: {exc}",
-                result.rows, result.seconds,
-            )  # fmt: skip
-        result.run_id = run_id
-        fields = {
-            "event": "run",
-            "monitor": result.monitor,
-            "window_start": result.window.start.isoformat(),
-            "window_end": result.window.end.isoformat(),
-            "run_at": run_at.isoformat(),
-            "trigger": trigger,
-            "status": result.status,
-            "rows": len(result.rows),
-            "duration_s": round(result.seconds, 3),
-            "started_at": datetime.fromtimestamp(started, UTC).isoformat(),
-            "error": result.error,
-        }
-        log.info(
-            "run monitor=%s window=%s status=%s rows=%d seconds=%.3f",
-            result.monitor, result.window, result.status, len(result.rows), result.seconds,
-            extra={"fields": fields},
-        )  # fmt: skip
-        return result
+            if len(runs) > 1:
+                return [r for run in runs for r in self._record(store, [run], run_at, trigger)]
+            failed = runs[0][0]
+            log.error("monitor %s: could not write results: %s", failed.monitor, exc)
+            error = f"could not write results: {exc}"
+            unrecorded = RunResult(failed.monitor, failed.window, "unrecorded", error)
+            unrecorded.rows, unrecorded.seconds = failed.rows, failed.seconds
+            return [unrecorded]
+        for (result, _, started), (record, _, _) in zip(runs, writes, strict=True):
+            result.run_id = record.run_id
+            _log_run(result, run_at, trigger, started)
+        return [result for result, _, _ in runs]
+
+
+@dataclass
+class _Slot:
+    """One planned run of a pass: computed (`started` set) or settled without running
+    (stopped, or skipped as claimed elsewhere); `result` is replaced once recorded."""
+
+    monitor: MonitorConfig
+    window: Window
+    mark: LedgerMark | None
+    claimed: bool
+    result: RunResult
+    started: float | None = None
+
+
+def _log_run(result: RunResult, run_at: datetime, trigger: str, started: float) -> None:
+    """The run's log line (event `run`), once it is recorded."""
+    fields = {
+        "event": "run",
+        "monitor": result.monitor,
+        "window_start": result.window.start.isoformat(),
+        "window_end": result.window.end.isoformat(),
+        "run_at": run_at.isoformat(),
+        "trigger": trigger,
+        "status": result.status,
+        "rows": len(result.rows),
+        "duration_s": round(result.seconds, 3),
+        "started_at": datetime.fromtimestamp(started, UTC).isoformat(),
+        "error": result.error,
+    }
+    log.info(
+        "run monitor=%s window=%s status=%s rows=%d seconds=%.3f",
+        result.monitor, result.window, result.status, len(result.rows), result.seconds,
+        extra={"fields": fields},
+    )  # fmt: skip
 
 
 def _taken(entry: LedgerEntry) -> str:

@@ -23,6 +23,7 @@ from monitor.evidence import MetricRow
 from monitor.execute import RunResult
 from monitor.runner import Runner
 from monitor.warehouse import connect
+from monitor.warehouse.duckdb import DuckDBWarehouse
 from monitor.windows import Window
 from tests.conftest import BROKEN_CHECK, read_db, write_table
 from tests.test_drift_sql import histogram
@@ -80,6 +81,55 @@ def test_a_failing_check_does_not_stop_the_others(world, tmp_path) -> None:
     assert runs == {"broken": "error", "drift": "ok", "missing-col": "error"}
     errors = read_db(world.db, "SELECT error FROM monitor.runs WHERE monitor = 'broken'")
     assert "no_such_column" in errors[0][0]
+
+
+# A row the state cannot hold: a sample size beyond BIGINT.
+UNWRITABLE_CHECK = """\
+/* ---
+name: unwritable
+description: Returns a sample size too large for the metrics table.
+returns: [segment, feature, metric, value, sample_size]
+--- */
+SELECT 'all' AS segment, '' AS feature, 'm' AS metric, 1.0 AS value,
+       CAST(1e30 AS HUGEINT) AS sample_size
+"""
+
+
+def test_a_pass_is_written_at_once_and_a_run_that_cannot_be_is_alone_unrecorded(
+    world, tmp_path, monkeypatch
+) -> None:
+    """A pass's runs are written in one transaction, one INSERT per table; if that
+    write fails, each run is written on its own: the one the state cannot hold comes
+    back unrecorded, the others are recorded as usual."""
+    small_world(world)
+    extra = tmp_path / "extra"
+    (extra / "custom").mkdir(parents=True)
+    (extra / "custom" / "unwritable.sql").write_text(UNWRITABLE_CHECK)
+    world.sql_dirs.append(str(extra))
+    inserts: list[str] = []
+    insert_rows = DuckDBWarehouse.insert_rows
+
+    def counting(self, table, columns, rows):  # the real insert, counted
+        inserts.append(table)
+        return insert_rows(self, table, columns, rows)
+
+    monkeypatch.setattr(DuckDBWarehouse, "insert_rows", counting)
+    nulls = {"name": "nulls", "check": "null_rate", "params": {"columns": ["x"]}}
+    results = {r.monitor: r for r in world.run([DRIFT, nulls])}
+    assert [results[m].status for m in ("drift", "nulls")] == ["ok", "ok"]
+    # Both runs at once (the alert stage writes its own tables after).
+    assert [t for t in inserts if t in ("monitor.metrics", "monitor.runs")] == [
+        "monitor.metrics",
+        "monitor.runs",
+    ]
+    inserts.clear()
+    results = {r.monitor: r for r in world.run([DRIFT, {"name": "bad", "check": "unwritable"}])}
+    assert results["drift"].status == "ok" and results["drift"].run_id
+    assert results["bad"].status == "unrecorded"
+    assert "could not write results" in results["bad"].error
+    runs = sorted(read_db(world.db, "SELECT monitor, status FROM monitor.runs"))
+    assert runs == [("drift", "ok"), ("drift", "ok"), ("nulls", "ok")]
+    assert read_db(world.db, "SELECT count(*) FROM monitor.metrics WHERE monitor = 'bad'") == [(0,)]
 
 
 def test_missing_table_is_an_error_run(world) -> None:
