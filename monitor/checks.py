@@ -543,8 +543,8 @@ def transpile(tree: exp.Expr, dialect: str, check: Check, consume: bool = False)
     """The tree in `dialect`. With `consume` the caller does not read the tree again, so
     the generator may work on it in place instead of on a deep copy (for a check of a
     few hundred lines, the copy was half of the transpile)."""
-    prepared = dialects.prepare(tree, dialect)  # a copy already, unless DuckDB's own
     try:
+        prepared = dialects.prepare(tree, dialect)  # a copy already, unless DuckDB's own
         return prepared.sql(
             dialect=dialect,
             pretty=True,

@@ -81,7 +81,15 @@ class Strict(BaseModel):
     )
 
 
-class DuckDBWarehouse(Strict):
+class _Warehouse(Strict):
+    """Settings every engine has."""
+
+    connections: int = Field(default=1, ge=1, le=64)
+    """How many monitors of a pass run their queries at once, each on a connection of its
+    own (1: one after another)."""
+
+
+class DuckDBWarehouse(_Warehouse):
     type: Literal["duckdb"] = "duckdb"
     """The engine: duckdb (the embedded default; may be left out)."""
     path: Path
@@ -98,7 +106,7 @@ class DuckDBWarehouse(Strict):
     """
 
 
-class PostgresWarehouse(Strict):
+class PostgresWarehouse(_Warehouse):
     """PostgreSQL through psycopg 3 (docs/engines.md)."""
 
     type: Literal["postgres"]
@@ -111,7 +119,7 @@ class PostgresWarehouse(Strict):
     """How long to wait for a connection before failing."""
 
 
-class SparkWarehouse(Strict):
+class SparkWarehouse(_Warehouse):
     """Spark SQL through pyspark: a local session, or a cluster via Spark Connect."""
 
     type: Literal["spark"]
@@ -124,7 +132,7 @@ class SparkWarehouse(Strict):
     """Extra spark.* settings for the session."""
 
 
-class SnowflakeWarehouse(Strict):
+class SnowflakeWarehouse(_Warehouse):
     """Snowflake (extra `snowflake`: snowflake-connector-python)."""
 
     type: Literal["snowflake"]
@@ -145,7 +153,7 @@ class SnowflakeWarehouse(Strict):
     """The role to assume."""
 
 
-class BigQueryWarehouse(Strict):
+class BigQueryWarehouse(_Warehouse):
     """BigQuery (extra `bigquery`: google-cloud-bigquery); credentials from ADC."""
 
     type: Literal["bigquery"]
@@ -158,7 +166,7 @@ class BigQueryWarehouse(Strict):
     """The location of the datasets, e.g. EU."""
 
 
-class TrinoWarehouse(Strict):
+class TrinoWarehouse(_Warehouse):
     """Trino (extra `trino`: the trino client)."""
 
     type: Literal["trino"]
@@ -179,7 +187,7 @@ class TrinoWarehouse(Strict):
     """The environment variable holding the password (basic authentication over https)."""
 
 
-class DatabricksWarehouse(Strict):
+class DatabricksWarehouse(_Warehouse):
     """Databricks SQL (extra `databricks`: databricks-sql-connector)."""
 
     type: Literal["databricks"]

@@ -200,15 +200,21 @@ def fitted_bin_specs(
 
 
 class QueryGuard:
-    """Stops a monitor's queries: when they outlast its `query_timeout`, or at once
-    when `cancel()` is called from another thread (the daemon's stop deadline passed).
-    After a cancel, no query starts again."""
+    """Stops monitors' queries: each when it outlasts its monitor's `query_timeout`, and
+    all at once when `cancel()` is called from another thread (the daemon's stop
+    deadline passed). After a cancel, no query starts again. Several threads may each
+    watch their own queries (a pass running monitors at once): `timed_out` is the
+    calling thread's."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._in_query: Warehouse | None = None
+        self._running: dict[int, Warehouse] = {}  # thread: the warehouse it waits on
+        self._timed_out: set[int] = set()  # threads whose latest watch timed out
         self.cancelled = False
-        self.timed_out = False
+
+    @property
+    def timed_out(self) -> bool:
+        return threading.get_ident() in self._timed_out
 
     @property
     def stopped(self) -> bool:
@@ -217,16 +223,17 @@ class QueryGuard:
     @contextlib.contextmanager
     def watch(self, wh: Warehouse, timeout: timedelta) -> Iterator[None]:
         """Interrupt `wh` if the block takes longer than `timeout`."""
+        me = threading.get_ident()
         with self._lock:
-            self._in_query, self.timed_out = wh, False
+            self._timed_out.discard(me)
             if self.cancelled:
-                self._in_query = None
                 raise MonitorError("cancelled before it started")
+            self._running[me] = wh
 
         def expire() -> None:
             with self._lock:
-                if self._in_query is wh:
-                    self.timed_out = True
+                if self._running.get(me) is wh:
+                    self._timed_out.add(me)
                     wh.interrupt()
 
         timer = threading.Timer(timeout.total_seconds(), expire)
@@ -237,14 +244,14 @@ class QueryGuard:
         finally:
             timer.cancel()
             with self._lock:
-                self._in_query = None
+                self._running.pop(me, None)
 
     def cancel(self) -> None:
-        """Stop the running query now, and every later one."""
+        """Stop the running queries now, and every later one."""
         with self._lock:
             self.cancelled = True
-            if self._in_query is not None:
-                self._in_query.interrupt()
+            for wh in self._running.values():
+                wh.interrupt()
 
 
 def baseline(

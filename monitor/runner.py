@@ -13,12 +13,15 @@ others. The CLI and the daemon only call this module.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import itertools
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -243,10 +246,12 @@ class Runner:
         with (
             connect(self.config.warehouse) as wh,
             state_database(self.config, warehouse=wh) as db,
+            contextlib.closing(_Workers(self.config, wh)) as workers,
         ):
             store = StateStore(db, self.config.state.schema_)
             for run_at, group in itertools.groupby(runs, key=lambda p: p.run_at):
-                # Each monitor claims and computes in turn; then the pass's runs are
+                # Each window is claimed in turn; the claimed ones are computed, one after
+                # another or `warehouse.connections` at a time; then the pass's runs are
                 # recorded in one write (_record).
                 slots: list[_Slot] = []
                 for monitor, window, _ in group:
@@ -258,16 +263,22 @@ class Runner:
                         result = RunResult(monitor.name, window, "skipped", taken)
                         slots.append(_Slot(monitor, window, mark, False, result))
                     else:
-                        started = time.time()
-                        result = self._compute(
-                            wh, store, monitor, window, run_at, trigger, build_error, cache, budgets
-                        )
-                        slots.append(_Slot(monitor, window, mark, claim, result, started))
+                        slots.append(_Slot(monitor, window, mark, claim, None))
+
+                compute = functools.partial(
+                    self._compute, store=store, run_at=run_at, trigger=trigger,
+                    build_error=build_error, cache=cache, budgets=budgets,
+                )  # fmt: skip
+                workers.run(compute, [s for s in slots if s.result is None])
+                settled = [(s, s.outcome) for s in slots]
                 # A cancelled run (aborted) is not recorded.
-                done = [s for s in slots if s.started is not None and s.result.status != "aborted"]
-                runs_done = [(s.result, s.monitor, s.started or 0.0) for s in done]
-                recorded = self._record(store, runs_done, run_at, trigger)
-                for slot, result in zip(done, recorded, strict=True):
+                done = [
+                    (s, r) for s, r in settled if s.started is not None and r.status != "aborted"
+                ]
+                recorded = self._record(
+                    store, [(r, s.monitor, s.started or 0.0) for s, r in done], run_at, trigger
+                )
+                for (slot, _), result in zip(done, recorded, strict=True):
                     slot.result = result
                 outcomes = []
                 ran: list[tuple[str, Window, LedgerMark, str, str]] = []
@@ -276,7 +287,7 @@ class Runner:
                         slot.monitor,
                         slot.window,
                         slot.mark,
-                        slot.result,
+                        slot.outcome,
                     )
                     if slot.started is not None and not result.recorded:
                         # cancelled, or its results not written: the window runs again
@@ -309,26 +320,38 @@ class Runner:
 
     def _compute(
         self,
-        wh: Warehouse,
+        slot: _Slot,
+        warehouse: Callable[[], Warehouse],
+        *,
         store: StateStore,
-        monitor: MonitorConfig,
-        window: Window,
         run_at: datetime,
         trigger: str,
         build_error: str | None,
         cache: CompileCache,
         budgets: SpanBudgets,
-    ) -> RunResult:
-        """Execute one monitor, not recorded yet (a failed dbt build fails every monitor)."""
-        started = time.time()
+    ) -> None:
+        """Execute a slot's monitor, not recorded yet, on the warehouse it is given (a
+        failed dbt build fails every monitor; a stop before it starts aborts it)."""
+        slot.started = time.time()
+        monitor, window = slot.monitor, slot.window
+        if self.stopping.is_set():
+            error = "the daemon stopped before this window ran"
+            slot.result = RunResult(monitor.name, window, "aborted", error)
+            return
         if build_error:
-            return RunResult(monitor.name, window, "error", build_error)
+            slot.result = RunResult(monitor.name, window, "error", build_error)
+            return
+        try:
+            wh = warehouse()
+        except MonitorError as exc:  # a worker's own connection
+            slot.result = RunResult(monitor.name, window, "error", str(exc))
+            return
         result = execute_monitor(
             self.config, self.checks, wh, store, monitor, window, run_at, trigger, self.guard,
             cache, budgets,
         )  # fmt: skip
-        result.seconds = time.time() - started
-        return result
+        result.seconds = time.time() - slot.started
+        slot.result = result
 
     def _matured(
         self, store: StateStore, results: list[RunResult], run_at: datetime
@@ -530,8 +553,54 @@ class _Slot:
     window: Window
     mark: LedgerMark | None
     claimed: bool
-    result: RunResult
+    result: RunResult | None  # None until computed
     started: float | None = None
+
+    @property
+    def outcome(self) -> RunResult:
+        assert self.result is not None, "a slot read before it was computed"
+        return self.result
+
+
+class _Workers:
+    """Computes a pass's claimed windows: one after another on the pass's connection, or
+    `warehouse.connections` at a time, each thread on a connection of its own (opened on
+    its first window, closed with the pass). Their store reads take turns
+    (StateStore._reads); claims and writes stay on the calling thread."""
+
+    def __init__(self, config: Config, wh: Warehouse):
+        self.config = config
+        self.wh = wh
+        self.size = config.warehouse.connections
+        self._local = threading.local()
+        self._opened: list[Warehouse] = []
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def run(self, fn: Callable[[_Slot, Callable[[], Warehouse]], None], slots: list[_Slot]) -> None:
+        if self.size == 1 or len(slots) < 2:
+            for slot in slots:
+                fn(slot, lambda: self.wh)
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.size, thread_name_prefix="monitor-run")
+        for future in [self._pool.submit(fn, slot, self._connection) for slot in slots]:
+            future.result()  # a bug in one raises here, as it would have inline
+
+    def _connection(self) -> Warehouse:
+        wh: Warehouse | None = getattr(self._local, "wh", None)
+        if wh is None:
+            wh = connect(self.config.warehouse)
+            self._local.wh = wh
+            with self._lock:
+                self._opened.append(wh)
+        return wh
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        for wh in self._opened:
+            wh.close()
 
 
 def _log_run(result: RunResult, run_at: datetime, trigger: str, started: float) -> None:

@@ -6,6 +6,7 @@ import contextlib
 import json
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -26,6 +27,7 @@ from monitor.warehouse import connect
 from monitor.warehouse.duckdb import DuckDBWarehouse
 from monitor.windows import Window
 from tests.conftest import BROKEN_CHECK, read_db, write_table
+from tests.test_daemon import SPIN, spin_rate
 from tests.test_drift_sql import histogram
 
 DRIFT = {
@@ -130,6 +132,67 @@ def test_a_pass_is_written_at_once_and_a_run_that_cannot_be_is_alone_unrecorded(
     runs = sorted(read_db(world.db, "SELECT monitor, status FROM monitor.runs"))
     assert runs == [("drift", "ok"), ("drift", "ok"), ("nulls", "ok")]
     assert read_db(world.db, "SELECT count(*) FROM monitor.metrics WHERE monitor = 'bad'") == [(0,)]
+
+
+def test_a_pass_runs_its_monitors_at_once_with_the_same_results(world, monkeypatch) -> None:
+    """With warehouse.connections 2 the pass's checks run on two threads, each on its own
+    connection, and give the rows, statuses and alerts one connection gives."""
+    small_world(world)
+    monitors = [
+        DRIFT,
+        {"name": "nulls", "check": "null_rate", "params": {"columns": ["x"]}},
+        {"name": "volume", "check": "row_count"},
+        {"name": "cats", "check": "numeric_drift", "params": {"columns": ["x"], "bins": 3}},
+    ]
+    threads: set[int] = set()
+    execute = DuckDBWarehouse.execute
+
+    def noting(self, sql, params=None):  # the real query; which thread sent a check's
+        if 'FROM "preds"' in sql:
+            threads.add(threading.get_ident())
+        return execute(self, sql, params)
+
+    monkeypatch.setattr(DuckDBWarehouse, "execute", noting)
+
+    def rows(connections: int) -> dict[str, Any]:
+        results = world.run(monitors, warehouse={"path": str(world.db), "connections": connections})
+        got = {
+            (r.monitor, row.segment, row.feature, row.metric): (row.value, row.status)
+            for r in results
+            for row in r.rows
+        }
+        alerts = read_db(world.db, "SELECT monitor, state FROM monitor.alerts ORDER BY ALL")
+        return {"statuses": [r.status for r in results], "rows": got, "alerts": alerts}
+
+    one = rows(1)
+    assert len(threads) == 1
+    threads.clear()
+    world.db.unlink()
+    small_world(world)
+    two = rows(2)
+    assert len(threads) == 2
+    assert one == two and one["statuses"] == ["ok"] * 4
+
+
+def test_a_timeout_on_one_connection_leaves_the_others_running(world, tmp_path) -> None:
+    """Each connection's query has its own query_timeout: a stuck check is cancelled and
+    recorded as an error while the one beside it finishes."""
+    small_world(world)
+    extra = tmp_path / "extra"
+    (extra / "custom").mkdir(parents=True)
+    (extra / "custom" / "spin.sql").write_text(SPIN)
+    world.sql_dirs.append(str(extra))
+    stuck = {"name": "stuck", "check": "spin", "params": {"n": int(spin_rate() * 60)},
+             "query_timeout": "1s"}  # fmt: skip
+    started = time.monotonic()
+    results = {
+        r.monitor: r
+        for r in world.run([stuck, DRIFT], warehouse={"path": str(world.db), "connections": 2})
+    }
+    assert time.monotonic() - started < 30
+    assert results["stuck"].status == "error"
+    assert "query cancelled after 1s" in results["stuck"].error
+    assert results["drift"].status == "ok"
 
 
 def test_missing_table_is_an_error_run(world) -> None:

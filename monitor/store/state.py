@@ -20,6 +20,7 @@ in step with what the store itself records, instead of one query per run.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -104,6 +105,9 @@ class StateStore:
         # windows in which any of its rows was in alert.
         self._specs: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
         self._alerting: dict[str, set[Window]] = {}
+        # The reads a run makes while it computes come from several threads when a
+        # pass runs monitors at once (warehouse.connections): one at a time.
+        self._reads = threading.Lock()
         self.ensure_tables("runs", run_tables(schema), core=("runs", "metrics"))
 
     def ensure_tables(
@@ -302,6 +306,10 @@ class StateStore:
 
     def bin_specs(self, monitor: str, spec_key: str) -> dict[str, dict[str, Any]]:
         """The frozen specs of a monitor's binning settings: {feature: {segment: items}}."""
+        with self._reads:
+            return self._bin_specs(monitor, spec_key)
+
+    def _bin_specs(self, monitor: str, spec_key: str) -> dict[str, dict[str, Any]]:
         # A store opened read-only may be older than bin specs; one we opened has them.
         if not self.create and not self.exists("bin_specs"):
             return {}
@@ -324,27 +332,29 @@ class StateStore:
         that ended before `before`, {column: type}; None when there is none. A removed
         column's row records no type, so it is not part of the snapshot."""
         metrics = self.table("metrics")
-        rows = self.wh.execute(
-            f"SELECT feature, detail FROM {metrics} WHERE monitor = ? AND metric = 'schema' "
-            f"AND value IS NOT NULL AND window_end = (SELECT MAX(window_end) FROM {metrics} "
-            "WHERE monitor = ? AND metric = 'schema' AND value IS NOT NULL AND window_end < ?)",
-            [monitor, monitor, naive_utc(before)],
-        )
+        with self._reads:
+            rows = self.wh.execute(
+                f"SELECT feature, detail FROM {metrics} WHERE monitor = ? AND metric = 'schema' "
+                f"AND value IS NOT NULL AND window_end = (SELECT MAX(window_end) FROM {metrics} "
+                "WHERE monitor = ? AND metric = 'schema' AND value IS NOT NULL AND window_end < ?)",
+                [monitor, monitor, naive_utc(before)],
+            )
         types = {r["feature"]: json.loads(r["detail"] or "{}").get("type") for r in rows}
         snapshot = {column: kind for column, kind in types.items() if kind is not None}
         return snapshot or None
 
     def alert_windows(self, monitor: str, span: Window) -> list[Window]:
         """Earlier windows of `monitor` within `span` in which any row was in `alert`."""
-        if monitor not in self._alerting:
-            rows = self.wh.execute(
-                f"SELECT DISTINCT window_start, window_end FROM {self.table('metrics')} "
-                "WHERE monitor = ? AND status = 'alert'",
-                [monitor],
-            )
-            self._alerting[monitor] = {
-                Window(to_utc(r["window_start"]), to_utc(r["window_end"])) for r in rows
-            }
+        with self._reads:
+            if monitor not in self._alerting:
+                rows = self.wh.execute(
+                    f"SELECT DISTINCT window_start, window_end FROM {self.table('metrics')} "
+                    "WHERE monitor = ? AND status = 'alert'",
+                    [monitor],
+                )
+                self._alerting[monitor] = {
+                    Window(to_utc(r["window_start"]), to_utc(r["window_end"])) for r in rows
+                }
         return sorted(
             (w for w in self._alerting[monitor] if w.start < span.end and w.end > span.start),
             key=lambda w: (w.start, w.end),
