@@ -57,7 +57,10 @@ def context_times(value: Any, out: list[datetime] | None = None) -> list[datetim
 # Any text a time prints as (`sqltext.literal`'s and isoformat's): one pattern compiled
 # once, each match looked up among the window's own times (compiling an alternation of
 # every window's texts cost a millisecond a run).
-TIME_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:[+-]\d{2}:\d{2})?")
+TIME_TEXT = re.compile(
+    r"\d{1,4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?"
+    r"(?:[+-]\d{2}:\d{2}(?::\d{2}(?:\.\d{6})?)?)?"  # an offset, to the second or microsecond
+)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -131,6 +131,16 @@ class SparkWarehouse(_Warehouse):
     conf: dict[str, str] = Field(default_factory=dict)
     """Extra spark.* settings for the session."""
 
+    @field_validator("connections")
+    @classmethod
+    def _one_session(cls, value: int) -> int:
+        if value > 1:
+            raise ValueError(
+                "Spark runs one monitor at a time (connections: 1): every connection is "
+                "the same session, and a query_timeout cancels all of its jobs"
+            )
+        return value
+
 
 class SnowflakeWarehouse(_Warehouse):
     """Snowflake (extra `snowflake`: snowflake-connector-python)."""

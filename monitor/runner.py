@@ -246,52 +246,40 @@ class Runner:
         with (
             connect(self.config.warehouse) as wh,
             state_database(self.config, warehouse=wh) as db,
-            contextlib.closing(_Workers(self.config, wh)) as workers,
+            contextlib.closing(_Workers(self.config, wh, self.cancel)) as workers,
         ):
             store = StateStore(db, self.config.state.schema_)
             for run_at, group in itertools.groupby(runs, key=lambda p: p.run_at):
-                # Each window is claimed in turn; the claimed ones are computed, one after
-                # another or `warehouse.connections` at a time; then the pass's runs are
-                # recorded in one write (_record).
-                slots: list[_Slot] = []
-                for monitor, window, _ in group:
-                    mark = LedgerMark(run_at, trigger, OWNER) if ledgered else None
-                    if self.stopping.is_set():
-                        result = self._abort(store, monitor, window, run_at, mark, False)
-                        slots.append(_Slot(monitor, window, mark, False, result))
-                    elif claim and (taken := self._claim(store, monitor, window, mark, force)):
-                        result = RunResult(monitor.name, window, "skipped", taken)
-                        slots.append(_Slot(monitor, window, mark, False, result))
-                    else:
-                        slots.append(_Slot(monitor, window, mark, claim, None))
-
-                compute = functools.partial(
-                    self._compute, store=store, run_at=run_at, trigger=trigger,
-                    build_error=build_error, cache=cache, budgets=budgets,
-                )  # fmt: skip
-                workers.run(compute, [s for s in slots if s.result is None])
-                settled = [(s, s.outcome) for s in slots]
-                # A cancelled run (aborted) is not recorded.
-                done = [
-                    (s, r) for s, r in settled if s.started is not None and r.status != "aborted"
+                # Each window is claimed and computed, one after another or
+                # `warehouse.connections` at a time; then the pass's runs are recorded in
+                # one write (_record).
+                slots = [
+                    _Slot(m, w, LedgerMark(run_at, trigger, OWNER) if ledgered else None)
+                    for m, w, _ in group
                 ]
+                compute = functools.partial(
+                    self._compute, store=store, run_at=run_at, trigger=trigger, claim=claim,
+                    force=force, build_error=build_error, cache=cache, budgets=budgets,
+                )  # fmt: skip
+                workers.run(compute, slots)
+                # A cancelled run (aborted) is not recorded.
+                done = [s for s in slots if s.started is not None and s.outcome.status != "aborted"]
                 recorded = self._record(
-                    store, [(r, s.monitor, s.started or 0.0) for s, r in done], run_at, trigger
+                    store, [(s.outcome, s.monitor, s.started or 0.0) for s in done], run_at, trigger
                 )
-                for (slot, _), result in zip(done, recorded, strict=True):
+                for slot, result in zip(done, recorded, strict=True):
                     slot.result = result
                 outcomes = []
                 ran: list[tuple[str, Window, LedgerMark, str, str]] = []
                 for slot in slots:
-                    monitor, window, mark, result = (
-                        slot.monitor,
-                        slot.window,
-                        slot.mark,
-                        slot.outcome,
-                    )
-                    if slot.started is not None and not result.recorded:
-                        # cancelled, or its results not written: the window runs again
-                        self._abort(store, monitor, window, run_at, mark, slot.claimed, result)
+                    monitor, window, mark = slot.monitor, slot.window, slot.mark
+                    if slot.result is None:  # stopped before it was claimed
+                        result = self._abort(store, monitor, window, run_at, mark, False)
+                    else:
+                        result = slot.result
+                        if slot.started is not None and not result.recorded:
+                            # cancelled, or its results not written: it runs again
+                            self._abort(store, monitor, window, run_at, mark, slot.claimed, result)
                     result.run_at = run_at
                     report.runs.append(result)
                     if result.recorded:
@@ -326,25 +314,35 @@ class Runner:
         store: StateStore,
         run_at: datetime,
         trigger: str,
+        claim: bool,
+        force: bool,
         build_error: str | None,
         cache: CompileCache,
         budgets: SpanBudgets,
     ) -> None:
-        """Execute a slot's monitor, not recorded yet, on the warehouse it is given (a
-        failed dbt build fails every monitor; a stop before it starts aborts it)."""
-        slot.started = time.time()
+        """Claim a slot's window (with `claim`) and execute its monitor on the warehouse
+        it is given, not recorded yet. A stop leaves it unclaimed (result None); a
+        window taken elsewhere is skipped; a failed dbt build fails every monitor; a
+        connection of its own that cannot be opened aborts it (it runs again)."""
         monitor, window = slot.monitor, slot.window
         if self.stopping.is_set():
-            error = "the daemon stopped before this window ran"
-            slot.result = RunResult(monitor.name, window, "aborted", error)
             return
+        if claim:
+            with store.lock:  # claims from several threads take turns
+                taken = self._claim(store, monitor, window, slot.mark, force)
+            if taken:
+                slot.result = RunResult(monitor.name, window, "skipped", taken)
+                return
+            slot.claimed = True
+        slot.started = time.time()
         if build_error:
             slot.result = RunResult(monitor.name, window, "error", build_error)
             return
         try:
             wh = warehouse()
-        except MonitorError as exc:  # a worker's own connection
-            slot.result = RunResult(monitor.name, window, "error", str(exc))
+        except MonitorError as exc:
+            error = f"no connection of its own to run on: {exc}"
+            slot.result = RunResult(monitor.name, window, "aborted", error)
             return
         result = execute_monitor(
             self.config, self.checks, wh, store, monitor, window, run_at, trigger, self.guard,
@@ -546,31 +544,32 @@ class Runner:
 
 @dataclass
 class _Slot:
-    """One planned run of a pass: computed (`started` set) or settled without running
-    (stopped, or skipped as claimed elsewhere); `result` is replaced once recorded."""
+    """One planned run of a pass: `result` None while not run (or when a stop came
+    first), `started` set once it was claimed and computed."""
 
     monitor: MonitorConfig
     window: Window
     mark: LedgerMark | None
-    claimed: bool
-    result: RunResult | None  # None until computed
+    claimed: bool = False
+    result: RunResult | None = None
     started: float | None = None
 
     @property
     def outcome(self) -> RunResult:
-        assert self.result is not None, "a slot read before it was computed"
+        assert self.result is not None, "a slot read before it ran"
         return self.result
 
 
 class _Workers:
     """Computes a pass's claimed windows: one after another on the pass's connection, or
     `warehouse.connections` at a time, each thread on a connection of its own (opened on
-    its first window, closed with the pass). Their store reads take turns
-    (StateStore._reads); claims and writes stay on the calling thread."""
+    its first window, closed with the pass). Their claims and store reads take turns
+    (StateStore.lock); recording and the alert stage stay on the calling thread."""
 
-    def __init__(self, config: Config, wh: Warehouse):
+    def __init__(self, config: Config, wh: Warehouse, interrupt: Callable[[], None]):
         self.config = config
         self.wh = wh
+        self.interrupt = interrupt  # stops the queries running (Ctrl-C, the daemon's stop)
         self.size = config.warehouse.connections
         self._local = threading.local()
         self._opened: list[Warehouse] = []
@@ -584,8 +583,16 @@ class _Workers:
             return
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.size, thread_name_prefix="monitor-run")
-        for future in [self._pool.submit(fn, slot, self._connection) for slot in slots]:
-            future.result()  # a bug in one raises here, as it would have inline
+        futures = [self._pool.submit(fn, slot, self._connection) for slot in slots]
+        try:
+            for future in futures:
+                future.result()  # a bug in one raises here, as it would have inline
+        except BaseException as exc:
+            for future in futures:
+                future.cancel()  # the ones not started yet
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                self.interrupt()  # and the queries running, as inline
+            raise
 
     def _connection(self) -> Warehouse:
         wh: Warehouse | None = getattr(self._local, "wh", None)
@@ -598,7 +605,7 @@ class _Workers:
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True)
+            self._pool.shutdown(wait=True, cancel_futures=True)
         for wh in self._opened:
             wh.close()
 

@@ -21,6 +21,7 @@ from jinja2 import nodes
 
 from monitor.checks import Check, parse_sql, render_helper, template_body, transpile
 from monitor.config import Config, MonitorConfig
+from monitor.errors import MonitorError
 from monitor.warehouse import Warehouse
 from monitor.windows import BaselineSpec, Window, baseline_for
 
@@ -37,13 +38,13 @@ class SegmentBudget:
 
 @dataclass
 class SpanBudgets:
-    """For one pass or backfill: each monitor's span (from the start of the earliest
-    range any of its windows reads to the end of the latest), and whether each of its
-    slices stays within the budget over all of it. A slice within the budget over the
-    span is within it in every window inside, so those windows need no query of their
-    own: a backfill asks once per monitor instead of once per window."""
+    """For one pass or backfill: each monitor's span (every range any of its windows
+    reads: the windows and their baselines, overlapping ones merged), and whether each
+    of its slices stays within the budget over all of it. A slice within the budget
+    over the span is within it in every window inside, so those windows need no query
+    of their own: a backfill asks once per monitor instead of once per window."""
 
-    spans: dict[str, Window]
+    spans: dict[str, list[Window]]
     within: dict[tuple[str, str], bool] = field(default_factory=dict)
 
     @classmethod
@@ -56,13 +57,22 @@ class SpanBudgets:
             ranges.setdefault(monitor.name, []).append(window)
             ranges[monitor.name] += list(base.ranges) if base is not None else []
             windows[monitor.name] = windows.get(monitor.name, 0) + 1
-        return cls(
-            {
-                name: Window(min(r.start for r in rs), max(r.end for r in rs))
-                for name, rs in ranges.items()
-                if windows[name] > 1
-            }
-        )
+        return cls({name: _merged(rs) for name, rs in ranges.items() if windows[name] > 1})
+
+    def covers(self, monitor: str, ranges: list[Window]) -> bool:
+        span = self.spans.get(monitor, [])
+        return all(any(s.start <= r.start and r.end <= s.end for s in span) for r in ranges)
+
+
+def _merged(ranges: list[Window]) -> list[Window]:
+    """The ranges in order, overlapping or touching ones as one."""
+    out: list[Window] = []
+    for r in sorted(ranges, key=lambda w: (w.start, w.end)):
+        if out and r.start <= out[-1].end:
+            out[-1] = Window(out[-1].start, max(out[-1].end, r.end))
+        else:
+            out.append(r)
+    return out
 
 
 def slice_key(cols: list[str]) -> str:
@@ -114,21 +124,20 @@ def segment_budget(
     counted in the model's predictions table. With `budgets`, slices known to stay
     within the budget over the monitor's span are not asked about again."""
     ranges = [window] + (list(baseline.ranges) if baseline is not None else [])
-    span = budgets.spans.get(monitor.name) if budgets else None
-    if (
-        budgets is not None
-        and span is not None
-        and all(span.start <= r.start and r.end <= span.end for r in ranges)
-    ):
+    if budgets is not None and budgets.covers(monitor.name, ranges):
         unknown = [c for c in slices if (monitor.name, slice_key(c)) not in budgets.within]
-        if unknown:
+        try:
+            span = budgets.spans[monitor.name]
             over = {
                 slice_key(unknown[int(row["slice"])])
-                for row in _volumes(config, check, monitor, unknown, [span], wh)
+                for row in (_volumes(config, check, monitor, unknown, span, wh) if unknown else [])
             }
+        except MonitorError:  # too long or refused: count window by window from now on
+            del budgets.spans[monitor.name]
+        else:
             for cols in unknown:
                 budgets.within[(monitor.name, slice_key(cols))] = slice_key(cols) not in over
-        slices = [c for c in slices if not budgets.within[(monitor.name, slice_key(c))]]
+            slices = [c for c in slices if not budgets.within[(monitor.name, slice_key(c))]]
     if not slices:
         return SegmentBudget()
     rows = _volumes(config, check, monitor, slices, ranges, wh)

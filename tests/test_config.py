@@ -237,3 +237,18 @@ def test_a_dbt_project_folder_that_does_not_exist_is_named(write_config) -> None
     (problem,) = problems(path)
     assert problem.startswith("dbt.project_dir (alerts.yaml:18): no folder ")
     assert "no_such_folder" in problem and "bundled project" in problem
+
+
+def test_connections_must_be_positive_and_spark_takes_one(write_config) -> None:
+    """warehouse.connections: a count of at least 1; Spark's connections would be one
+    session whose cancel stops every job, so it takes 1 only."""
+    duckdb_two = MINIMAL.replace("path: data/wh.duckdb}", "path: data/wh.duckdb, connections: 2}")
+    assert load_config(write_config(duckdb_two)).warehouse.connections == 2
+    zero = MINIMAL.replace("path: data/wh.duckdb}", "path: data/wh.duckdb, connections: 0}")
+    assert any("connections" in p for p in problems(write_config(zero)))
+    spark = MINIMAL.replace(
+        "warehouse: {type: duckdb, path: data/wh.duckdb}",
+        "warehouse: {type: spark, connections: 2}\nstate: {database: {path: data/state.duckdb}}",
+    )
+    (problem,) = problems(write_config(spark))
+    assert "Spark runs one monitor at a time" in problem

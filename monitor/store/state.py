@@ -105,9 +105,10 @@ class StateStore:
         # windows in which any of its rows was in alert.
         self._specs: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
         self._alerting: dict[str, set[Window]] = {}
-        # The reads a run makes while it computes come from several threads when a
-        # pass runs monitors at once (warehouse.connections): one at a time.
-        self._reads = threading.Lock()
+        # A pass running monitors at once (warehouse.connections) claims and reads from
+        # several threads: one caller at a time on the store's connection (the reads
+        # below take it; the runner takes it around a claim).
+        self.lock = threading.RLock()
         self.ensure_tables("runs", run_tables(schema), core=("runs", "metrics"))
 
     def ensure_tables(
@@ -209,6 +210,8 @@ class StateStore:
         table, not per run (a statement and a commit cost DuckDB about a millisecond each,
         a tenth of a small run).
         """
+        keys = [(run.monitor, run.window_start, run.window_end) for run, _, _ in writes]
+        assert len(set(keys)) == len(keys), "one write per monitor and window"
         replaced = [(run, rows) for run, rows, _ in writes if rows is not None]
         raced: set[str] = set()
         with self.wh.transaction():
@@ -306,7 +309,7 @@ class StateStore:
 
     def bin_specs(self, monitor: str, spec_key: str) -> dict[str, dict[str, Any]]:
         """The frozen specs of a monitor's binning settings: {feature: {segment: items}}."""
-        with self._reads:
+        with self.lock:
             return self._bin_specs(monitor, spec_key)
 
     def _bin_specs(self, monitor: str, spec_key: str) -> dict[str, dict[str, Any]]:
@@ -332,7 +335,7 @@ class StateStore:
         that ended before `before`, {column: type}; None when there is none. A removed
         column's row records no type, so it is not part of the snapshot."""
         metrics = self.table("metrics")
-        with self._reads:
+        with self.lock:
             rows = self.wh.execute(
                 f"SELECT feature, detail FROM {metrics} WHERE monitor = ? AND metric = 'schema' "
                 f"AND value IS NOT NULL AND window_end = (SELECT MAX(window_end) FROM {metrics} "
@@ -345,7 +348,7 @@ class StateStore:
 
     def alert_windows(self, monitor: str, span: Window) -> list[Window]:
         """Earlier windows of `monitor` within `span` in which any row was in `alert`."""
-        with self._reads:
+        with self.lock:
             if monitor not in self._alerting:
                 rows = self.wh.execute(
                     f"SELECT DISTINCT window_start, window_end FROM {self.table('metrics')} "
