@@ -17,6 +17,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
+from monitor import runner as runner_module
 from monitor.cli import app
 from monitor.config import load_config
 from monitor.errors import WarehouseError, WarehouseLockedError
@@ -177,7 +178,32 @@ def test_a_pass_runs_its_monitors_at_once_with_the_same_results(world, monkeypat
     small_world(world)
     two = rows(2)
     assert len(threads) == 2
-    assert one == two and one["statuses"] == ["ok"] * 4
+    assert one["statuses"] == two["statuses"] == ["ok"] * 4
+    assert one["alerts"] == two["alerts"]
+    # Equal up to summation order (DuckDB may add a sum's parts in another order).
+    assert one["rows"].keys() == two["rows"].keys()
+    for key, (value, status) in one["rows"].items():
+        assert two["rows"][key][1] == status, key
+        assert two["rows"][key][0] == pytest.approx(value, rel=1e-12, abs=1e-15), key
+
+
+def test_a_window_whose_connection_cannot_open_is_aborted_not_failed(world, monkeypatch) -> None:
+    """A worker that cannot open its own connection (a warehouse at its connection
+    limit) aborts its window, which runs again later: no error run, no error alert."""
+    small_world(world)
+    opened = runner_module.connect
+
+    def refused_off_the_main_thread(config, read_only=False):  # the real one on the main
+        if threading.current_thread() is not threading.main_thread():
+            raise WarehouseError('too many connections for role "monitor"')
+        return opened(config, read_only)
+
+    monkeypatch.setattr(runner_module, "connect", refused_off_the_main_thread)
+    nulls = {"name": "nulls", "check": "null_rate", "params": {"columns": ["x"]}}
+    results = world.run([DRIFT, nulls], warehouse={"path": str(world.db), "connections": 2})
+    assert [r.status for r in results] == ["aborted", "aborted"]
+    assert all("no connection of its own to run on: too many" in (r.error or "") for r in results)
+    assert read_db(world.db, "SELECT count(*) FROM monitor.runs") == [(0,)]
 
 
 def test_a_timeout_on_one_connection_leaves_the_others_running(world, tmp_path) -> None:
