@@ -112,9 +112,15 @@ class Daemons:
         monitors: list[dict[str, Any]],
         daemon: dict[str, Any] | None = None,
         lock_timeout: str = "20s",
+        connections: int = 1,
     ) -> Path:
         doc = {
-            "warehouse": {"type": "duckdb", "path": str(self.db), "lock_timeout": lock_timeout},
+            "warehouse": {
+                "type": "duckdb",
+                "path": str(self.db),
+                "lock_timeout": lock_timeout,
+                "connections": connections,
+            },
             "sql_dirs": [str(REPO / "sql"), str(self.root / "extra")],
             "daemon": {
                 "catch_up_horizon": "2m",
@@ -430,6 +436,32 @@ def test_stop_deadline_cancels_the_query_and_marks_the_window_aborted(daemons) -
     runs = daemons.runs()
     assert_once_each(runs)
     assert [r[3] for r in runs if r[1] == window] == ["ok"]
+
+
+def test_the_stop_deadline_cancels_the_query_on_every_connection(daemons) -> None:
+    """Two monitors of a pass run at once (warehouse.connections 2); the stop deadline
+    cancels both queries, and both windows are aborted in the ledger, none recorded."""
+    slow = [
+        {"name": name, "model": "m", "check": "spin", "params": {"n": 10**13},
+         "schedule": "*/3 * * * * *", "window": "3s"}
+        for name in ("slow-a", "slow-b")
+    ]  # fmt: skip
+    daemons.config(slow, daemon={"stop_timeout": "1s"}, connections=2)
+    d = daemons.start()
+
+    def both_started() -> dict[str, Any] | None:
+        starts = {e["monitor"]: e for e in d.events("run_start")}
+        return starts if len(starts) == 2 else None
+
+    started = d.wait_for(both_started, 30, "both monitors' runs")
+    t0 = time.monotonic()
+    assert d.stop() == 0
+    assert time.monotonic() - t0 < 8
+    assert daemons.runs() == []  # nothing half-recorded
+    ledger = {(row[0], row[1]): row for row in daemons.ledger()}
+    for name, event in started.items():
+        window = datetime.fromisoformat(event["window_start"]).replace(tzinfo=None)
+        assert ledger[(name, window)][2] == "aborted", ledger
 
 
 def test_a_stop_that_has_to_force_its_way_out_exits_non_zero(daemons) -> None:
