@@ -191,15 +191,6 @@ class StateStore:
     def table(self, name: str) -> str:
         return f"{sqltext.ident(self.schema)}.{sqltext.ident(name)}"
 
-    def record_run(
-        self,
-        run: RunRecord,
-        metric_rows: Sequence[dict[str, Any]] | None,
-        bin_specs: Sequence[BinSpec] = (),
-    ) -> None:
-        """Write one run (record_runs of one)."""
-        self.record_runs([(run, metric_rows, bin_specs)])
-
     def record_runs(
         self, writes: Sequence[tuple[RunRecord, Sequence[dict[str, Any]] | None, Sequence[BinSpec]]]
     ) -> None:
@@ -310,24 +301,21 @@ class StateStore:
     def bin_specs(self, monitor: str, spec_key: str) -> dict[str, dict[str, Any]]:
         """The frozen specs of a monitor's binning settings: {feature: {segment: items}}."""
         with self.lock:
-            return self._bin_specs(monitor, spec_key)
-
-    def _bin_specs(self, monitor: str, spec_key: str) -> dict[str, dict[str, Any]]:
-        # A store opened read-only may be older than bin specs; one we opened has them.
-        if not self.create and not self.exists("bin_specs"):
-            return {}
-        if monitor not in self._specs:
-            rows = self.wh.execute(
-                f"SELECT spec_key, segment, feature, spec FROM {self.table('bin_specs')} "
-                "WHERE monitor = ?",
-                [monitor],
-            )
-            specs: dict[str, dict[str, dict[str, Any]]] = {}
-            for r in rows:
-                keyed = specs.setdefault(r["spec_key"], {})
-                keyed.setdefault(r["feature"], {})[r["segment"]] = json.loads(r["spec"])
-            self._specs[monitor] = specs
-        stored = self._specs[monitor].get(spec_key, {})
+            # A store opened read-only may be older than bin specs; one we opened has them.
+            if not self.create and not self.exists("bin_specs"):
+                return {}
+            if monitor not in self._specs:
+                rows = self.wh.execute(
+                    f"SELECT spec_key, segment, feature, spec FROM {self.table('bin_specs')} "
+                    "WHERE monitor = ?",
+                    [monitor],
+                )
+                specs: dict[str, dict[str, dict[str, Any]]] = {}
+                for r in rows:
+                    keyed = specs.setdefault(r["spec_key"], {})
+                    keyed.setdefault(r["feature"], {})[r["segment"]] = json.loads(r["spec"])
+                self._specs[monitor] = specs
+            stored = self._specs[monitor].get(spec_key, {})
         return {feature: dict(segments) for feature, segments in stored.items()}
 
     def schema_snapshot(self, monitor: str, before: datetime) -> dict[str, str] | None:
