@@ -16,6 +16,8 @@ AUC's ordering). Slices: [country], [device], [country, device] (31 segments wit
 - classification:  performance/classification with those slices, through the product
                    path (`Runner.run`: render, execute, rules, state writes);
 - slice_metrics:   guardrails/slice_metrics, compare baseline, all 8 metrics, z-tests;
+- slice_metrics, rates only: the same without auc (positive_rate, precision, recall,
+                   the demo's kind of guardrail), which needs no score order;
 - sklearn:         fetch the current window's rows into numpy, then per segment
                    accuracy, precision, recall, f1, AUC, log loss and Brier with
                    scikit-learn (what a Python monitor does; no baseline, no tests).
@@ -186,6 +188,13 @@ def main() -> None:
                         "metrics": ["accuracy", "precision", "recall", "fpr", "positive_rate",
                                     "base_rate", "label_coverage", "auc"],
                     },
+                )
+            ),
+            "slice_metrics, rates only": timed(
+                lambda: product(
+                    root,
+                    "slice_metrics",
+                    {"slices": SLICES, "metrics": ["positive_rate", "precision", "recall"]},
                 )
             ),
             "sklearn (current window only)": timed(lambda: sklearn_path(db)),

@@ -50,6 +50,10 @@ returns: [segment, feature, metric, value, sample_size, baseline_value, baseline
 {%- set slice_sets = slices or (model.slices | batch(1) | list) %}
 {%- set testable = ['accuracy', 'precision', 'recall', 'fpr', 'positive_rate', 'base_rate', 'label_coverage', 'auc'] %}
 {%- set untested = metrics | reject('in', testable) | list %}
+{#- AUC needs every distinct score in order within its segment (a sort); the rates need
+    only which side of the threshold a score falls on. Without auc the rows group to
+    a few (sample, segment, flagged) counts and nothing is sorted. #}
+{%- set ranks = 'auc' in metrics %}
 {%- if untested %}{{ fail("slice_metrics tests rates and auc only; not " ~ untested | join(', ') ~ " (use performance/classification for them)") }}{% endif %}
 {%- if not metrics %}{{ fail("slice_metrics needs at least one metric") }}{% endif %}
 {{- distinct_slices(slice_sets) }}
@@ -109,29 +113,32 @@ scored AS (
           {{- slice_projection(slice_sets, segment_pools) }}
            {{ finite_double(score) }} AS score,
            CAST({{ cut | literal }} AS DOUBLE) AS cut,
+           {{ finite_double(score) }} >= CAST({{ cut | literal }} AS DOUBLE) AS flagged,
            CAST({{ label_column | ident }} AS DOUBLE) AS label,
            ts <= {{ mature_before | literal }} AS mature
     FROM {{ source }}
     {%- endfor %}
 ),
--- One GROUP BY GROUPING SETS pass reduces the rows to (sample, segment, distinct score)
--- with counts; every metric below is a sum over these groups, so each slice and metric
--- costs no extra scan. Label 1 is a positive, 0 a negative; only mature rows count as
+-- One GROUP BY GROUPING SETS pass reduces the rows to (sample, segment, flagged, and
+-- with auc, distinct score) with counts; every metric below is a sum over these groups,
+-- so each slice and metric costs no extra scan. Label 1 is a positive, 0 a negative; only mature rows count as
 -- labelled; any other label (NULL: no feedback yet) is unlabelled.
 score_groups AS (
     SELECT sample,
            {{ grouping_segment(slice_sets, segment_pools) }} AS segment,
            cut,
-           score,
+           flagged,
+           {% if ranks %}score{% else %}CAST(NULL AS DOUBLE) AS score{% endif %},
            COUNT(*) AS n_rows,
            COUNT(CASE WHEN mature THEN 1 END) AS n_mature,
            COUNT(CASE WHEN mature AND label = 1 THEN 1 END) AS n_pos,
            COUNT(CASE WHEN mature AND label = 0 THEN 1 END) AS n_neg,
            COUNT(CASE WHEN mature AND label NOT IN (0, 1) THEN 1 END) AS n_other
     FROM scored
-    GROUP BY {{ grouping_sets(slice_sets, ['sample', 'cut', 'score'], segment_pools) }}
+    GROUP BY {{ grouping_sets(slice_sets, ['sample', 'cut', 'flagged'] + (['score'] if ranks else []), segment_pools) }}
 ),
 ranked AS (
+    {%- if ranks %}
     -- Negatives scored strictly below each distinct score. AUC is the Mann–Whitney
     -- statistic: the share of (positive, negative) pairs ranked right, a tie counting
     -- ½, which is the ROC curve's trapezoid area (mid-ranks for ties).
@@ -139,6 +146,10 @@ ranked AS (
            COALESCE(SUM(n_neg) OVER (
                PARTITION BY sample, segment ORDER BY score NULLS LAST
                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS neg_below
+    {%- else %}
+    -- auc is not asked for: no ranks.
+    SELECT *, 0 AS neg_below
+    {%- endif %}
     FROM score_groups
 ),
 -- Per sample and segment, the sums every metric is written over. A prediction is
@@ -146,17 +157,17 @@ ranked AS (
 -- a score.
 segment_stats AS (
     SELECT sample, segment,
-           SUM(CASE WHEN score IS NOT NULL THEN n_rows ELSE 0 END) AS scored,
-           SUM(CASE WHEN score >= cut THEN n_rows ELSE 0 END) AS flagged,
+           SUM(CASE WHEN flagged IS NOT NULL THEN n_rows ELSE 0 END) AS scored,
+           SUM(CASE WHEN flagged THEN n_rows ELSE 0 END) AS flagged,
            SUM(n_mature) AS mature,
            SUM(n_pos + n_neg) AS labelled,
            SUM(n_other) AS other_labels,
-           SUM(CASE WHEN score IS NOT NULL THEN n_pos ELSE 0 END) AS pos,
-           SUM(CASE WHEN score IS NOT NULL THEN n_neg ELSE 0 END) AS neg,
-           SUM(CASE WHEN score >= cut THEN n_pos ELSE 0 END) AS tp,
-           SUM(CASE WHEN score >= cut THEN n_neg ELSE 0 END) AS fp,
+           SUM(CASE WHEN flagged IS NOT NULL THEN n_pos ELSE 0 END) AS pos,
+           SUM(CASE WHEN flagged IS NOT NULL THEN n_neg ELSE 0 END) AS neg,
+           SUM(CASE WHEN flagged THEN n_pos ELSE 0 END) AS tp,
+           SUM(CASE WHEN flagged THEN n_neg ELSE 0 END) AS fp,
            -- Σ over positives of the negatives ranked below them (ties ½).
-           SUM(CASE WHEN score IS NOT NULL THEN n_pos * (neg_below + 0.5 * n_neg) ELSE 0 END) AS auc_pairs
+           SUM(CASE WHEN flagged IS NOT NULL THEN n_pos * (neg_below + 0.5 * n_neg) ELSE 0 END) AS auc_pairs
     FROM ranked
     GROUP BY sample, segment
 ),

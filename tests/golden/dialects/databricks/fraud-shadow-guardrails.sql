@@ -29,6 +29,12 @@ WITH pairs AS (
       THEN CAST(`shadow_score` AS DOUBLE)
     END AS score,
     CAST(CAST(0.5 AS DOUBLE) AS DOUBLE) AS cut,
+    CASE
+      WHEN (
+        NOT CAST(`shadow_score` AS DOUBLE) IN (CAST('Infinity' AS DOUBLE), CAST('-Infinity' AS DOUBLE), CAST('NaN' AS DOUBLE))
+      )
+      THEN CAST(`shadow_score` AS DOUBLE)
+    END >= CAST(CAST(0.5 AS DOUBLE) AS DOUBLE) AS flagged,
     CAST(`label` AS DOUBLE) AS label,
     ts <= CAST('2026-10-08 06:00:00.000000' AS TIMESTAMP_NTZ) AS mature
   FROM pairs
@@ -44,10 +50,16 @@ WITH pairs AS (
       THEN CAST(`prod_score` AS DOUBLE)
     END AS score,
     CAST(CAST(0.5 AS DOUBLE) AS DOUBLE) AS cut,
+    CASE
+      WHEN (
+        NOT CAST(`prod_score` AS DOUBLE) IN (CAST('Infinity' AS DOUBLE), CAST('-Infinity' AS DOUBLE), CAST('NaN' AS DOUBLE))
+      )
+      THEN CAST(`prod_score` AS DOUBLE)
+    END >= CAST(CAST(0.5 AS DOUBLE) AS DOUBLE) AS flagged,
     CAST(`label` AS DOUBLE) AS label,
     ts <= CAST('2026-10-08 06:00:00.000000' AS TIMESTAMP_NTZ) AS mature
   FROM pairs
-), score_groups /* One GROUP BY GROUPING SETS pass reduces the rows to (sample, segment, distinct score) */ /* with counts; every metric below is a sum over these groups, so each slice and metric */ /* costs no extra scan. Label 1 is a positive, 0 a negative; only mature rows count as */ /* labelled; any other label (NULL: no feedback yet) is unlabelled. */ AS (
+), score_groups /* One GROUP BY GROUPING SETS pass reduces the rows to (sample, segment, flagged, and */ /* with auc, distinct score) with counts; every metric below is a sum over these groups, */ /* so each slice and metric costs no extra scan. Label 1 is a positive, 0 a negative; only mature rows count as */ /* labelled; any other label (NULL: no feedback yet) is unlabelled. */ AS (
   SELECT
     sample,
     CASE
@@ -58,7 +70,8 @@ WITH pairs AS (
       ELSE 'all'
     END AS segment,
     cut,
-    score,
+    flagged,
+    CAST(NULL AS DOUBLE) AS score,
     COUNT(*) AS n_rows,
     COUNT(CASE WHEN mature THEN 1 END) AS n_mature,
     COUNT(CASE WHEN mature AND label = 1 THEN 1 END) AS n_pos,
@@ -67,41 +80,32 @@ WITH pairs AS (
   FROM scored
   GROUP BY
     GROUPING SETS (
-      (sample, cut, score),
-      (`country`, sample, cut, score),
-      (`device`, sample, cut, score)
+      (sample, cut, flagged),
+      (`country`, sample, cut, flagged),
+      (`device`, sample, cut, flagged)
     )
 ), ranked AS (
-  /* Negatives scored strictly below each distinct score. AUC is the Mann–Whitney */
-  /* statistic: the share of (positive, negative) pairs ranked right, a tie counting */
-  /* ½, which is the ROC curve's trapezoid area (mid-ranks for ties). */
+  /* auc is not asked for: no ranks. */
   SELECT
     *,
-    COALESCE(
-      SUM(n_neg) OVER (
-        PARTITION BY sample, segment
-        ORDER BY score NULLS LAST
-        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-      ),
-      0
-    ) AS neg_below
+    0 AS neg_below
   FROM score_groups
 ), segment_stats /* Per sample and segment, the sums every metric is written over. A prediction is */ /* positive (flagged) when score >= cut; pos and neg count the labelled ones that have */ /* a score. */ AS (
   SELECT
     sample,
     segment,
-    SUM(CASE WHEN NOT score IS NULL THEN n_rows ELSE 0 END) AS scored,
-    SUM(CASE WHEN score >= cut THEN n_rows ELSE 0 END) AS flagged,
+    SUM(CASE WHEN NOT flagged IS NULL THEN n_rows ELSE 0 END) AS scored,
+    SUM(CASE WHEN flagged THEN n_rows ELSE 0 END) AS flagged,
     SUM(n_mature) AS mature,
     SUM(n_pos + n_neg) AS labelled,
     SUM(n_other) AS other_labels,
-    SUM(CASE WHEN NOT score IS NULL THEN n_pos ELSE 0 END) AS pos,
-    SUM(CASE WHEN NOT score IS NULL THEN n_neg ELSE 0 END) AS neg,
-    SUM(CASE WHEN score >= cut THEN n_pos ELSE 0 END) AS tp,
-    SUM(CASE WHEN score >= cut THEN n_neg ELSE 0 END) AS fp,
+    SUM(CASE WHEN NOT flagged IS NULL THEN n_pos ELSE 0 END) AS pos,
+    SUM(CASE WHEN NOT flagged IS NULL THEN n_neg ELSE 0 END) AS neg,
+    SUM(CASE WHEN flagged THEN n_pos ELSE 0 END) AS tp,
+    SUM(CASE WHEN flagged THEN n_neg ELSE 0 END) AS fp,
     SUM(
       CASE
-        WHEN NOT score IS NULL
+        WHEN NOT flagged IS NULL
         THEN n_pos * (
           neg_below + CAST(0.5 AS DOUBLE) * n_neg
         )

@@ -26,6 +26,10 @@ WITH pairs AS (
       THEN CAST("shadow_score" AS DOUBLE)
     END AS score,
     CAST(0.5 AS DOUBLE) AS cut,
+    CASE
+      WHEN IS_FINITE(CAST("shadow_score" AS DOUBLE))
+      THEN CAST("shadow_score" AS DOUBLE)
+    END >= CAST(0.5 AS DOUBLE) AS flagged,
     CAST("label" AS DOUBLE) AS label,
     ts <= CAST('2026-10-08 06:00:00.000000' AS TIMESTAMP) AS mature
   FROM pairs
@@ -38,10 +42,14 @@ WITH pairs AS (
       THEN CAST("prod_score" AS DOUBLE)
     END AS score,
     CAST(0.5 AS DOUBLE) AS cut,
+    CASE
+      WHEN IS_FINITE(CAST("prod_score" AS DOUBLE))
+      THEN CAST("prod_score" AS DOUBLE)
+    END >= CAST(0.5 AS DOUBLE) AS flagged,
     CAST("label" AS DOUBLE) AS label,
     ts <= CAST('2026-10-08 06:00:00.000000' AS TIMESTAMP) AS mature
   FROM pairs
-), score_groups /* One GROUP BY GROUPING SETS pass reduces the rows to (sample, segment, distinct score) */ /* with counts; every metric below is a sum over these groups, so each slice and metric */ /* costs no extra scan. Label 1 is a positive, 0 a negative; only mature rows count as */ /* labelled; any other label (NULL: no feedback yet) is unlabelled. */ AS (
+), score_groups /* One GROUP BY GROUPING SETS pass reduces the rows to (sample, segment, flagged, and */ /* with auc, distinct score) with counts; every metric below is a sum over these groups, */ /* so each slice and metric costs no extra scan. Label 1 is a positive, 0 a negative; only mature rows count as */ /* labelled; any other label (NULL: no feedback yet) is unlabelled. */ AS (
   SELECT
     sample,
     CASE
@@ -53,6 +61,7 @@ WITH pairs AS (
       ELSE 'all'
     END AS segment,
     cut,
+    flagged,
     score,
     COUNT(*) AS n_rows,
     COUNT(CASE WHEN mature THEN 1 END) AS n_mature,
@@ -62,8 +71,8 @@ WITH pairs AS (
   FROM scored
   GROUP BY
     GROUPING SETS (
-      (sample, cut, score),
-      ("country", sample, cut, score)
+      (sample, cut, flagged, score),
+      ("country", sample, cut, flagged, score)
     )
 ), ranked AS (
   /* Negatives scored strictly below each distinct score. AUC is the Mann–Whitney */
@@ -84,17 +93,17 @@ WITH pairs AS (
   SELECT
     sample,
     segment,
-    SUM(CASE WHEN NOT score IS NULL THEN n_rows ELSE 0 END) AS scored,
-    SUM(CASE WHEN score >= cut THEN n_rows ELSE 0 END) AS flagged,
+    SUM(CASE WHEN NOT flagged IS NULL THEN n_rows ELSE 0 END) AS scored,
+    SUM(CASE WHEN flagged THEN n_rows ELSE 0 END) AS flagged,
     SUM(n_mature) AS mature,
     SUM(n_pos + n_neg) AS labelled,
     SUM(n_other) AS other_labels,
-    SUM(CASE WHEN NOT score IS NULL THEN n_pos ELSE 0 END) AS pos,
-    SUM(CASE WHEN NOT score IS NULL THEN n_neg ELSE 0 END) AS neg,
-    SUM(CASE WHEN score >= cut THEN n_pos ELSE 0 END) AS tp,
-    SUM(CASE WHEN score >= cut THEN n_neg ELSE 0 END) AS fp,
+    SUM(CASE WHEN NOT flagged IS NULL THEN n_pos ELSE 0 END) AS pos,
+    SUM(CASE WHEN NOT flagged IS NULL THEN n_neg ELSE 0 END) AS neg,
+    SUM(CASE WHEN flagged THEN n_pos ELSE 0 END) AS tp,
+    SUM(CASE WHEN flagged THEN n_neg ELSE 0 END) AS fp,
     SUM(
-      CASE WHEN NOT score IS NULL THEN n_pos * (
+      CASE WHEN NOT flagged IS NULL THEN n_pos * (
         neg_below + 0.5 * n_neg
       ) ELSE 0 END
     ) AS auc_pairs /* Σ over positives of the negatives ranked below them (ties ½). */
