@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from monitor.checks import discover_checks
 from monitor.cli import app
 from monitor.config import load_config
+from monitor.errors import WarehouseError
 from monitor.notify.message import MAX_ITEMS, Item, Message, plain_text
 from monitor.report import page
 from monitor.runner import Runner
@@ -266,13 +267,16 @@ def test_an_update_with_unlisted_alerts_still_firing_is_not_resolved() -> None:
     assert "members" not in json.loads(update.to_json())
 
 
+@pytest.mark.parametrize("span_fails", [False, True], ids=["span", "span_refused"])
 def test_a_backfill_asks_once_per_span_and_pools_only_the_windows_over_budget(
-    world, monkeypatch
+    world, monkeypatch, span_fails: bool
 ) -> None:
     """A backfill asks the budget once over each monitor's span: a slice within it
     there is within it in every window, and the windows ask nothing more. A slice over
     it in the span is asked about window by window, so a window within the budget
-    keeps all its segments although another window of the span pooled."""
+    keeps all its segments although another window of the span pooled. When the
+    warehouse refuses the span's query (a statement timeout, say), every window asks on
+    its own and the segments are the same."""
     days = {  # day: countries with their rows (the baseline day has A and B only)
         "2026-09-01": {"A": 5, "B": 5},
         "2026-09-08": VOLUMES,
@@ -292,6 +296,8 @@ def test_a_backfill_asks_once_per_span_and_pools_only_the_windows_over_budget(
     def counting(self, sql, params=None):  # the real query, counted
         if "segments > " in sql:
             asked.append(sql)
+            if span_fails and len(asked) == 1:  # a backfill's first: the span's
+                raise WarehouseError("canceling statement due to statement timeout")
         return execute(self, sql, params)
 
     monkeypatch.setattr(DuckDBWarehouse, "execute", counting)
@@ -310,7 +316,7 @@ def test_a_backfill_asks_once_per_span_and_pools_only_the_windows_over_budget(
         "2026-09-08": {"all", *(f"country={c}" for c in VOLUMES)},
         "2026-09-09": {"all", "country=A", "country=B"},
     }
-    assert len(asked) == 1  # the span, and no window
+    assert len(asked) == (3 if span_fails else 1)  # the span, and no window unless it failed
     asked.clear()
     world.db.unlink()
     write_table(world.db, "preds", cols)
@@ -318,4 +324,4 @@ def test_a_backfill_asks_once_per_span_and_pools_only_the_windows_over_budget(
         "2026-09-08": {"all", "country=A", "country=B", "country=<other>"},
         "2026-09-09": {"all", "country=A", "country=B"},  # within the budget on its own
     }
-    assert len(asked) == 3  # the span, then each window
+    assert len(asked) == 3  # the span (refused or not), then each window
