@@ -94,11 +94,16 @@ def test_rate_z_and_p_values_match_chi2_contingency(world, with_auc: bool) -> No
     """Every rate metric of every slice: value and sizes from the raw rows, the statistic
     is the pooled two-proportion z, its p-value the 2×2 χ² test without continuity
     correction (χ² = z²) and 2·Φ(−|z|). Without auc the check groups rows by the side
-    of the threshold instead of by score (nothing sorted): the same references hold."""
+    of the threshold instead of by score (nothing sorted): the same references hold.
+    Some scores are NaN, ±inf or NULL: not scored, and not among the labelled rates'
+    rows either (the references keep finite scores only)."""
     rng = np.random.default_rng(21)
     sizes = {"PT": 500, "BR": 450, "US": 400}
     base = window(rng, sizes, {})
     cur = window(rng, sizes, {"PT": 0.08, "US": -0.03})
+    for sample in (base, cur):
+        for i in range(0, len(sample["score"]), 37):
+            sample["score"][i] = [math.nan, math.inf, -math.inf, None][(i // 37) % 4]
     world.load(base, cur)
     metrics = [*RATES, "auc"] if with_auc else RATES
     (result,) = world.run([slice_monitor(slices=[["country"]], metrics=metrics)])

@@ -50,12 +50,12 @@ returns: [segment, feature, metric, value, sample_size, baseline_value, baseline
 {%- set slice_sets = slices or (model.slices | batch(1) | list) %}
 {%- set testable = ['accuracy', 'precision', 'recall', 'fpr', 'positive_rate', 'base_rate', 'label_coverage', 'auc'] %}
 {%- set untested = metrics | reject('in', testable) | list %}
-{#- AUC needs every distinct score in order within its segment (a sort); the rates need
-    only which side of the threshold a score falls on. Without auc the rows group to
-    a few (sample, segment, flagged) counts and nothing is sorted. #}
-{%- set ranks = 'auc' in metrics %}
 {%- if untested %}{{ fail("slice_metrics tests rates and auc only; not " ~ untested | join(', ') ~ " (use performance/classification for them)") }}{% endif %}
 {%- if not metrics %}{{ fail("slice_metrics needs at least one metric") }}{% endif %}
+{#- AUC needs every distinct score in order within its segment (a sort); the rates need
+    only which side of the threshold a score falls on. Without auc the rows group to
+    a few (sample, segment, above_cut) counts and no window sorts the scores. #}
+{%- set ranks = 'auc' in metrics %}
 {{- distinct_slices(slice_sets) }}
 {%- if compare == 'champion' %}
 {%- if not model.shadow_pairs %}{{ fail("compare: champion needs the model's shadow_pairs table") }}{% endif %}
@@ -113,29 +113,32 @@ scored AS (
           {{- slice_projection(slice_sets, segment_pools) }}
            {{ finite_double(score) }} AS score,
            CAST({{ cut | literal }} AS DOUBLE) AS cut,
-           {{ finite_double(score) }} >= CAST({{ cut | literal }} AS DOUBLE) AS flagged,
+           {{ finite_double(score) }} >= CAST({{ cut | literal }} AS DOUBLE) AS above_cut,
            CAST({{ label_column | ident }} AS DOUBLE) AS label,
            ts <= {{ mature_before | literal }} AS mature
     FROM {{ source }}
     {%- endfor %}
 ),
--- One GROUP BY GROUPING SETS pass reduces the rows to (sample, segment, flagged, and
+-- One GROUP BY GROUPING SETS pass reduces the rows to (sample, segment, above_cut, and
 -- with auc, distinct score) with counts; every metric below is a sum over these groups,
--- so each slice and metric costs no extra scan. Label 1 is a positive, 0 a negative; only mature rows count as
--- labelled; any other label (NULL: no feedback yet) is unlabelled.
+-- so each slice and metric costs no extra scan. Label 1 is a positive, 0 a negative;
+-- only mature rows count as labelled; any other label (NULL: no feedback yet) is
+-- unlabelled.
 score_groups AS (
     SELECT sample,
            {{ grouping_segment(slice_sets, segment_pools) }} AS segment,
            cut,
-           flagged,
-           {% if ranks %}score{% else %}CAST(NULL AS DOUBLE) AS score{% endif %},
+           above_cut,
+           {%- if ranks %}
+           score,
+           {%- endif %}
            COUNT(*) AS n_rows,
            COUNT(CASE WHEN mature THEN 1 END) AS n_mature,
            COUNT(CASE WHEN mature AND label = 1 THEN 1 END) AS n_pos,
            COUNT(CASE WHEN mature AND label = 0 THEN 1 END) AS n_neg,
            COUNT(CASE WHEN mature AND label NOT IN (0, 1) THEN 1 END) AS n_other
     FROM scored
-    GROUP BY {{ grouping_sets(slice_sets, ['sample', 'cut', 'flagged'] + (['score'] if ranks else []), segment_pools) }}
+    GROUP BY {{ grouping_sets(slice_sets, ['sample', 'cut', 'above_cut'] + (['score'] if ranks else []), segment_pools) }}
 ),
 ranked AS (
     {%- if ranks %}
@@ -157,17 +160,17 @@ ranked AS (
 -- a score.
 segment_stats AS (
     SELECT sample, segment,
-           SUM(CASE WHEN flagged IS NOT NULL THEN n_rows ELSE 0 END) AS scored,
-           SUM(CASE WHEN flagged THEN n_rows ELSE 0 END) AS flagged,
+           SUM(CASE WHEN above_cut IS NOT NULL THEN n_rows ELSE 0 END) AS scored,
+           SUM(CASE WHEN above_cut THEN n_rows ELSE 0 END) AS flagged,
            SUM(n_mature) AS mature,
            SUM(n_pos + n_neg) AS labelled,
            SUM(n_other) AS other_labels,
-           SUM(CASE WHEN flagged IS NOT NULL THEN n_pos ELSE 0 END) AS pos,
-           SUM(CASE WHEN flagged IS NOT NULL THEN n_neg ELSE 0 END) AS neg,
-           SUM(CASE WHEN flagged THEN n_pos ELSE 0 END) AS tp,
-           SUM(CASE WHEN flagged THEN n_neg ELSE 0 END) AS fp,
+           SUM(CASE WHEN above_cut IS NOT NULL THEN n_pos ELSE 0 END) AS pos,
+           SUM(CASE WHEN above_cut IS NOT NULL THEN n_neg ELSE 0 END) AS neg,
+           SUM(CASE WHEN above_cut THEN n_pos ELSE 0 END) AS tp,
+           SUM(CASE WHEN above_cut THEN n_neg ELSE 0 END) AS fp,
            -- Σ over positives of the negatives ranked below them (ties ½).
-           SUM(CASE WHEN flagged IS NOT NULL THEN n_pos * (neg_below + 0.5 * n_neg) ELSE 0 END) AS auc_pairs
+           SUM(CASE WHEN above_cut IS NOT NULL THEN n_pos * (neg_below + 0.5 * n_neg) ELSE 0 END) AS auc_pairs
     FROM ranked
     GROUP BY sample, segment
 ),

@@ -43,7 +43,7 @@ WITH current_window AS (
     "device",
     CASE WHEN IS_FINITE(CAST("score" AS DOUBLE)) THEN CAST("score" AS DOUBLE) END AS score,
     CAST(0.5 AS DOUBLE) AS cut,
-    CASE WHEN IS_FINITE(CAST("score" AS DOUBLE)) THEN CAST("score" AS DOUBLE) END >= CAST(0.5 AS DOUBLE) AS flagged,
+    CASE WHEN IS_FINITE(CAST("score" AS DOUBLE)) THEN CAST("score" AS DOUBLE) END >= CAST(0.5 AS DOUBLE) AS above_cut,
     CAST("label" AS DOUBLE) AS label,
     ts <= CAST('2026-10-08 06:00:00.000000' AS TIMESTAMP) AS mature
   FROM current_window
@@ -54,11 +54,11 @@ WITH current_window AS (
     "device",
     CASE WHEN IS_FINITE(CAST("score" AS DOUBLE)) THEN CAST("score" AS DOUBLE) END AS score,
     CAST(0.5 AS DOUBLE) AS cut,
-    CASE WHEN IS_FINITE(CAST("score" AS DOUBLE)) THEN CAST("score" AS DOUBLE) END >= CAST(0.5 AS DOUBLE) AS flagged,
+    CASE WHEN IS_FINITE(CAST("score" AS DOUBLE)) THEN CAST("score" AS DOUBLE) END >= CAST(0.5 AS DOUBLE) AS above_cut,
     CAST("label" AS DOUBLE) AS label,
     ts <= CAST('2026-10-08 06:00:00.000000' AS TIMESTAMP) AS mature
   FROM baseline_window
-), score_groups /* One GROUP BY GROUPING SETS pass reduces the rows to (sample, segment, flagged, and */ /* with auc, distinct score) with counts; every metric below is a sum over these groups, */ /* so each slice and metric costs no extra scan. Label 1 is a positive, 0 a negative; only mature rows count as */ /* labelled; any other label (NULL: no feedback yet) is unlabelled. */ AS (
+), score_groups /* One GROUP BY GROUPING SETS pass reduces the rows to (sample, segment, above_cut, and */ /* with auc, distinct score) with counts; every metric below is a sum over these groups, */ /* so each slice and metric costs no extra scan. Label 1 is a positive, 0 a negative; */ /* only mature rows count as labelled; any other label (NULL: no feedback yet) is */ /* unlabelled. */ AS (
   SELECT
     sample,
     CASE
@@ -82,8 +82,7 @@ WITH current_window AS (
       ELSE 'all'
     END AS segment,
     cut,
-    flagged,
-    CAST(NULL AS DOUBLE) AS score,
+    above_cut,
     COUNT(*) AS n_rows,
     COUNT(CASE WHEN mature THEN 1 END) AS n_mature,
     COUNT(CASE WHEN mature AND label = 1 THEN 1 END) AS n_pos,
@@ -92,10 +91,10 @@ WITH current_window AS (
   FROM scored
   GROUP BY
     GROUPING SETS (
-      (sample, cut, flagged),
-      ("country", sample, cut, flagged),
-      ("device", sample, cut, flagged),
-      ("country", "device", sample, cut, flagged)
+      (sample, cut, above_cut),
+      ("country", sample, cut, above_cut),
+      ("device", sample, cut, above_cut),
+      ("country", "device", sample, cut, above_cut)
     )
 ), ranked AS (
   /* auc is not asked for: no ranks. */
@@ -107,19 +106,23 @@ WITH current_window AS (
   SELECT
     sample,
     segment,
-    SUM(CASE WHEN NOT flagged IS NULL THEN n_rows ELSE 0 END) AS scored,
-    SUM(CASE WHEN flagged THEN n_rows ELSE 0 END) AS flagged,
+    SUM(CASE WHEN NOT above_cut IS NULL THEN n_rows ELSE 0 END) AS scored,
+    SUM(CASE WHEN above_cut THEN n_rows ELSE 0 END) AS flagged,
     SUM(n_mature) AS mature,
     SUM(n_pos + n_neg) AS labelled,
     SUM(n_other) AS other_labels,
-    SUM(CASE WHEN NOT flagged IS NULL THEN n_pos ELSE 0 END) AS pos,
-    SUM(CASE WHEN NOT flagged IS NULL THEN n_neg ELSE 0 END) AS neg,
-    SUM(CASE WHEN flagged THEN n_pos ELSE 0 END) AS tp,
-    SUM(CASE WHEN flagged THEN n_neg ELSE 0 END) AS fp,
+    SUM(CASE WHEN NOT above_cut IS NULL THEN n_pos ELSE 0 END) AS pos,
+    SUM(CASE WHEN NOT above_cut IS NULL THEN n_neg ELSE 0 END) AS neg,
+    SUM(CASE WHEN above_cut THEN n_pos ELSE 0 END) AS tp,
+    SUM(CASE WHEN above_cut THEN n_neg ELSE 0 END) AS fp,
     SUM(
-      CASE WHEN NOT flagged IS NULL THEN n_pos * (
-        neg_below + 0.5 * n_neg
-      ) ELSE 0 END
+      CASE
+        WHEN NOT above_cut IS NULL
+        THEN n_pos * (
+          neg_below + 0.5 * n_neg
+        )
+        ELSE 0
+      END
     ) AS auc_pairs /* Σ over positives of the negatives ranked below them (ties ½). */
   FROM ranked
   GROUP BY
