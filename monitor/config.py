@@ -252,6 +252,17 @@ class StateConfig(Strict):
     warehouse cannot hold it (Spark, Snowflake, BigQuery, Trino, Databricks).
     """
 
+    @field_validator("database")
+    @classmethod
+    def _no_connections(cls, value: StateDatabase | None) -> StateDatabase | None:
+        # The state store writes on one connection; the key is the warehouse's.
+        if value is not None and "connections" in value.model_fields_set:
+            raise ValueError(
+                "connections has no use here (the state store writes on one connection): "
+                "set warehouse.connections instead"
+            )
+        return value
+
 
 class DbtConfig(Strict):
     project_dir: Path | None = None

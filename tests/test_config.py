@@ -252,3 +252,10 @@ def test_connections_must_be_positive_and_spark_takes_one(write_config) -> None:
     )
     (problem,) = problems(write_config(spark))
     assert "Spark runs one monitor at a time" in problem
+    # The state store writes on one connection: the key there is a mistake, not a no-op.
+    state_two = MINIMAL.replace(
+        "path: data/wh.duckdb}",
+        "path: data/wh.duckdb}\nstate: {database: {path: data/state.duckdb, connections: 2}}",
+    )
+    (problem,) = problems(write_config(state_two))
+    assert "state.database" in problem and "set warehouse.connections instead" in problem
