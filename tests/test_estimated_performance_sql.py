@@ -95,19 +95,26 @@ def monitor(**params: object) -> dict:
     return {"name": "cbpe", "check": "estimated_performance", "params": params}
 
 
+@pytest.mark.parametrize("with_auc", [True, False], ids=["with_auc", "without_auc"])
 @pytest.mark.parametrize("bins, cut", [(20, 0.5), (7, 0.35)])
-def test_matches_an_explicit_cbpe(world, bins, cut) -> None:
+def test_matches_an_explicit_cbpe(world, bins, cut, with_auc) -> None:
+    """Every metric against CBPE written out; without auc (nothing ranked by score) the
+    other four hold to the same references."""
     rng = np.random.default_rng(bins)
     base, cur = calibrated_world(rng, 4000, 0.0), calibrated_world(rng, 2500, 1.5)
     world.load(base, cur)
-    (result,) = world.run([monitor(bins=bins, threshold=cut)])
+    metrics = list(METRICS) if with_auc else [m for m in METRICS if m != "auc"]
+    (result,) = world.run([monitor(bins=bins, threshold=cut, metrics=metrics)])
     rows = metric_map(result)
+    assert {m for _, _, m in rows} == {
+        f"{k}_{m}" for k in ("estimated", "realized") for m in metrics
+    }
     score = np.array(cur["score"])
     p = calibration(base, bins).predict(score)
     expected = cbpe(p, score, cut)
     truth = realized(score, np.array(cur["label"]), cut)
     on_base = realized(np.array(base["score"]), np.array(base["label"]), cut)
-    for metric in METRICS:
+    for metric in metrics:
         row = rows[("all", "", f"estimated_{metric}")]
         assert row["value"] == pytest.approx(expected[metric], rel=RTOL), metric
         assert row["baseline_value"] == pytest.approx(on_base[metric], rel=RTOL), metric

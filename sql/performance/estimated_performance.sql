@@ -213,8 +213,10 @@ calibrated AS (
 -- Two weightings of each score group, ranked in one sort: the estimate, where every
 -- scored prediction counts p as a positive and 1 − p as a negative (window only), and
 -- the realized one, the mature labelled predictions as they are. *_below: the
--- negatives' weight strictly below the group's score, for the AUC.
+-- negatives' weight strictly below the group's score, for the AUC (only auc needs
+-- the scores in order: without it nothing is sorted).
 ranked AS (
+    {%- if 'auc' in metrics %}
     SELECT *,
            COALESCE(SUM(n_rows * (1 - p)) OVER (
                PARTITION BY sample, segment ORDER BY score
@@ -222,6 +224,9 @@ ranked AS (
            COALESCE(SUM(n_neg) OVER (
                PARTITION BY sample, segment ORDER BY score
                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS r_neg_below
+    {%- else %}
+    SELECT *, 0 AS e_neg_below, 0 AS r_neg_below
+    {%- endif %}
     FROM calibrated
 ),
 -- Per sample and segment, the sums every metric is written over. A prediction is

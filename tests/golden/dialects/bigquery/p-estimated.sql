@@ -73,7 +73,7 @@ WITH current_window AS (
   FROM score_groups
   WHERE
     NOT score IS NULL
-), ranked /* Two weightings of each score group, ranked in one sort: the estimate, where every */ /* scored prediction counts p as a positive and 1 − p as a negative (window only), and */ /* the realized one, the mature labelled predictions as they are. *_below: the */ /* negatives' weight strictly below the group's score, for the AUC. */ AS (
+), ranked /* Two weightings of each score group, ranked in one sort: the estimate, where every */ /* scored prediction counts p as a positive and 1 − p as a negative (window only), and */ /* the realized one, the mature labelled predictions as they are. *_below: the */ /* negatives' weight strictly below the group's score, for the AUC (only auc needs */ /* the scores in order: without it nothing is sorted). */ AS (
   SELECT
     *,
     COALESCE(
