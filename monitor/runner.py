@@ -533,9 +533,10 @@ class Runner:
             failed = runs[0][0]
             log.error("monitor %s: could not write results: %s", failed.monitor, exc)
             error = f"could not write results: {exc}"
-            unrecorded = RunResult(failed.monitor, failed.window, "unrecorded", error)
-            unrecorded.rows, unrecorded.seconds = failed.rows, failed.seconds
-            return [unrecorded]
+            return [
+                RunResult(failed.monitor, failed.window, "unrecorded", error,
+                          rows=failed.rows, seconds=failed.seconds)
+            ]  # fmt: skip
         for (result, _, started), (record, _, _) in zip(runs, writes, strict=True):
             result.run_id = record.run_id
             _log_run(result, run_at, trigger, started)
