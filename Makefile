@@ -56,6 +56,7 @@ bench: $(STAMP) $(BENCH_STAMP)
 	$(BIN)/python -m bench.overhead --baseline $(OVERHEAD_BASELINE)
 	$(BIN)/python -m bench.scale
 	$(BIN)/python -m bench.wide_slices --baseline $(WIDE_BASELINE)
+	$(BIN)/python -m bench.day_counts
 
 # The wheel a team installs (README, "On your own data"; deploy/Dockerfile builds its own).
 wheel: $(STAMP)

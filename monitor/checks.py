@@ -99,6 +99,10 @@ class Check:
     # its end), so the metrics it computes from matured labels fill in beside those it
     # computed without them (estimated_performance's realized_*).
     rerun_when_mature: bool = False
+    # A macro `name(days)` of the check: per whole UTC day of `days`, the counts its
+    # statistics sum over the baseline's rows (day, segment, feature, item, n), which
+    # the runner stores so later runs read them instead of the rows (monitor/day_counts.py).
+    day_counts: str | None = None
     # The built-in check of the same name this one replaces (validate names the winner).
     overrides: Path | None = None
 
@@ -182,7 +186,7 @@ def parse_check(path: Path, root: Path) -> Check:
         return CheckError(f"{path}:{line}: {msg}")
 
     known = {"name", "description", "family", "params", "returns", "metrics", "split", "fit",
-             "rerun_when_mature"}  # fmt: skip
+             "rerun_when_mature", "day_counts"}  # fmt: skip
     for key in header:
         if key not in known:
             raise fail(f"unknown header key {key!r}{did_you_mean(str(key), known)}", key)
@@ -262,6 +266,23 @@ def parse_check(path: Path, root: Path) -> Check:
                 "fit",
                 "query",
             )
+    day_counts = header.get("day_counts")
+    if day_counts is not None:
+        if not isinstance(day_counts, str):
+            raise fail(
+                "'day_counts' must name a macro of this check: day_counts: <name>", "day_counts"
+            )
+        if split is not None:
+            raise fail(
+                "'day_counts' and 'split' do not combine: one query counts every column",
+                "day_counts",
+            )
+        if not re.search(rf"{{%-?\s*macro\s+{re.escape(day_counts)}\s*\(", source):
+            raise fail(
+                f"'day_counts' query {day_counts!r} must be a macro the check defines: "
+                f"{{% macro {day_counts}(days) %}}",
+                "day_counts",
+            )
     metrics = header.get("metrics", [])
     if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
         raise fail("'metrics' must be a list of metric names", "metrics")
@@ -282,6 +303,7 @@ def parse_check(path: Path, root: Path) -> Check:
         split=split,
         fit=dict(fit) if fit else None,
         rerun_when_mature=rerun_when_mature,
+        day_counts=day_counts,
     )
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from monitor import stats
+from monitor import day_counts, stats
 from monitor.checks import (
     RESULT_COLUMNS,
     Check,
@@ -43,6 +43,7 @@ from monitor.checks import (
 )
 from monitor.compile_cache import CompileCache
 from monitor.config import Config, MonitorConfig
+from monitor.day_counts import StoredDays
 from monitor.durations import format_duration
 from monitor.errors import CheckError, MonitorError, WarehouseError
 from monitor.evaluate import judge
@@ -50,6 +51,7 @@ from monitor.evidence import MetricRow
 from monitor.fit import fit_segments
 from monitor.segments import SegmentBudget, SpanBudgets, check_slices, segment_budget
 from monitor.store import BinSpec, StateStore
+from monitor.store.day_counts import DayCounts
 from monitor.warehouse import Warehouse, connect
 from monitor.windows import BaselineSpec, Window, baseline_for
 
@@ -99,6 +101,7 @@ def check_context(
     fits: dict[str, dict[str, Any]] | None = None,
     segment_pools: dict[str, list[str]] | None = None,
     wall_clock: datetime | None = None,
+    stored_days: StoredDays | None = None,
 ) -> dict[str, Any]:
     """Everything a check template can use (see docs/writing-checks.md)."""
     model = config.models[monitor.model]
@@ -125,6 +128,14 @@ def check_context(
             "kind": baseline.kind,
             "table": baseline.table,
             "ranges": [{"start": r.start, "end": r.end} for r in baseline.ranges],
+            # A check with `day_counts:` reads the whole days an earlier run stored the
+            # counts of from `stored` ({table, monitor, key, days}, or none) and the
+            # rest of the ranges, `unstored`, from the rows (monitor/day_counts.py).
+            "stored": stored_days.stored if stored_days else None,
+            "unstored": [
+                {"start": r.start, "end": r.end}
+                for r in (stored_days.unstored if stored_days else baseline.ranges)
+            ],
         },
         "run_at": run_at,
         # When the run executes: T itself for a run on time, later for a catch-up or a
@@ -352,6 +363,11 @@ def compile_parts(
             segment_pools=budget.pools, wall_clock=wall_clock,
         )  # fmt: skip
         fits, new_fits = fit_baseline(config, check, params, context, frozen, dialect, wh, fit)
+    stored_days = None
+    if check.day_counts and base is not None and store is not None and wh is not None and fit:
+        stored_days = plan_stored_days(
+            config, check, monitor, params, window, base, run_at, frozen, live, budget, store, wh
+        )
     param_sets = [params]
     if split and check.split and len(params[check.split]) > 1:
         param_sets = [{**params, check.split: [item]} for item in params[check.split]]
@@ -359,7 +375,7 @@ def compile_parts(
     for p in param_sets:
         context = check_context(
             config, monitor, p, window, base, run_at, frozen, live, columns, fits, budget.pools,
-            wall_clock,
+            wall_clock, stored_days,
         )  # fmt: skip
 
         if cache is None:
@@ -375,6 +391,34 @@ def compile_parts(
             dataclasses.replace(compiled, spec_key=spec_key, new_fits=new_fits, notes=budget.notes)
         )
     return parts
+
+
+def plan_stored_days(
+    config: Config,
+    check: Check,
+    monitor: MonitorConfig,
+    params: dict[str, Any],
+    window: Window,
+    base: BaselineSpec,
+    run_at: datetime,
+    frozen: dict[str, dict[str, Any]],
+    live: bool,
+    budget: SegmentBudget,
+    store: StateStore,
+    wh: Warehouse,
+) -> StoredDays:
+    """Which whole baseline days a `day_counts:` check reads from stored counts: only
+    where the state store is the warehouse itself (the check's SQL joins the counts)."""
+    if config.state.database is not None:
+        return day_counts.unused(base)
+    context = check_context(
+        config, monitor, params, window, base, run_at, frozen, live, segment_pools=budget.pools
+    )
+    counts = DayCounts(store)
+    return day_counts.plan(
+        config, check, monitor, base, context,
+        lambda key: counts.stored(monitor.name, key), counts.write, wh,
+    )  # fmt: skip
 
 
 def with_warehouse(config: Config, wh: Warehouse | None, read: Callable[[Warehouse], T]) -> T:
@@ -544,8 +588,8 @@ def execute_monitor(
         specs = fitted_bin_specs(judged, monitor, compiled.spec_key, window)
         specs += new_fit_specs(compiled, monitor, window)
         return RunResult(
-            monitor.name, window, status, None, judged, bin_specs=specs, notes=compiled.notes
-        )
+            monitor.name, window, status, None, judged, bin_specs=specs, notes=compiled.notes,
+        )  # fmt: skip
     except MonitorError as exc:
         if guard.cancelled:  # the daemon is stopping: this window runs again at start
             return RunResult(monitor.name, window, "aborted", "cancelled: the daemon stopped")

@@ -21,6 +21,7 @@ from monitor.config import (
 from monitor.cron import cron_schedule
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+DAY = timedelta(days=1)
 
 
 def clock(t: datetime) -> str:
@@ -83,6 +84,34 @@ class BaselineSpec:
         if not self.ranges:
             return None
         return Window(min(r.start for r in self.ranges), max(r.end for r in self.ranges))
+
+
+def whole_days(ranges: tuple[Window, ...]) -> tuple[list[Window], list[Window]]:
+    """The ranges cut at UTC midnights: the whole days they cover, and what is left
+    (the parts of a day at either end of a range, and ranges shorter than a day).
+
+    Stored per-day counts (monitor/day_counts.py) stand in for whole days only.
+    """
+    days: list[Window] = []
+    rest: list[Window] = []
+    for r in ranges:
+        first = floor_time(r.start, DAY)
+        if first < r.start:
+            first += DAY
+        last = floor_time(r.end, DAY)
+        if last - first < DAY:
+            rest.append(r)
+            continue
+        if r.start < first:
+            rest.append(Window(r.start, first))
+        days += [Window(d, d + DAY) for d in _steps(first, last)]
+        if last < r.end:
+            rest.append(Window(last, r.end))
+    return days, rest
+
+
+def _steps(first: datetime, last: datetime) -> list[datetime]:
+    return [first + k * DAY for k in range((last - first) // DAY)]
 
 
 def to_utc(value: datetime) -> datetime:

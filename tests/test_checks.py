@@ -69,6 +69,11 @@ def test_unknown_check_suggests_nearest(tmp_path: Path) -> None:
         (GOOD.replace("params:", "params: [oops"), r"tiny.sql:\d+: invalid YAML in the header"),
         (GOOD.replace("returns:", "split: limit\nreturns:"), "'split' must name a list\\[str\\] param"),
         (GOOD.replace("returns:", "metrics: psi\nreturns:"), "'metrics' must be a list"),
+        (GOOD.replace("returns:", "day_counts: [counts]\nreturns:"), "'day_counts' must name a macro"),
+        (GOOD.replace("returns:", "day_counts: counts\nreturns:"),
+         r"'day_counts' query 'counts' must be a macro the check defines: \{% macro counts\(days\) %\}"),
+        (GOOD.replace("returns:", "day_counts: counts\nsplit: columns\nreturns:") + "{% macro counts(days) %}{% endmacro %}",
+         "'day_counts' and 'split' do not combine"),
     ],
 )  # fmt: skip
 def test_header_validation(tmp_path: Path, text: str, message: str) -> None:

@@ -26,6 +26,7 @@ import duckdb
 import pytest
 import yaml
 
+from monitor import day_counts
 from monitor.checks import discover_checks
 from monitor.config import Config, PostgresWarehouse, SparkWarehouse, load_config
 from monitor.dbt import build
@@ -61,6 +62,10 @@ EXTRA_MONITORS = [
      "window": "7d", "lag": "14d", "params": {"by": [["device"]]}},
     {"name": "p-cat-by", "model": "fraud", "check": "categorical_drift",
      "params": {"columns": ["merchant_category"], "by": [["device"]]}},
+    # Rolling: the second day reads six days the first one stored (monitor/day_counts.py).
+    {"name": "p-cat-rolling", "model": "fraud", "check": "categorical_drift",
+     "baseline": {"kind": "rolling", "days": 7},
+     "params": {"columns": ["merchant_category", "country"], "by": [["device"]]}},
     {"name": "p-drift-rolling", "model": "fraud", "check": "numeric_drift",
      "baseline": {"kind": "rolling", "days": 7},
      "params": {"columns": ["amount", "distance_km"]}},
@@ -257,11 +262,13 @@ def _recorded(results) -> dict[str, Any]:
     return {r.monitor: (r.status, r.error, [row.as_dict() for row in r.rows]) for r in results}
 
 
-def test_runs_record_the_same_on_every_engine(engines, tmp_path) -> None:
+def test_runs_record_the_same_on_every_engine(engines, tmp_path, monkeypatch) -> None:
     """Whole runs, state included: on PostgreSQL the state store lives in the same
     database (its SQL transpiled from DuckDB's); Spark's lives in a separate DuckDB
     file. Two days in a row, so the second run uses the bins the first one froze and
-    the schema check compares with the first run's snapshot."""
+    the schema check compares with the first run's snapshot, and reads the baseline
+    days' counts the first one stored (the demo's small days stored as if large)."""
+    monkeypatch.setattr(day_counts, "MIN_BASELINE_ROWS", 1)
     base = engines["config"].model_copy(update={"dbt": None})
     duck = tmp_path / "duck.duckdb"
     shutil.copy(engines["duckdb"].path, duck)
@@ -293,6 +300,15 @@ def test_runs_record_the_same_on_every_engine(engines, tmp_path) -> None:
                 problems += [f"day {day} {name}: {p}" for p in _compare(rows, other[2], engine)]
     assert recorded["duckdb"][1]["p-schema"][0] == "ok"
     assert not problems, "\n".join(problems[:40])
+    # Where the state is the warehouse's own, the baseline days' counts were stored
+    # (and the second day read six of them); Spark's state is elsewhere: none.
+    with connect(engines["postgres"]) as pg:
+        (stored,) = pg.execute(
+            "SELECT count(*) AS n FROM monitor.day_count_days WHERE monitor = 'p-cat-rolling'"
+        )
+    # The first day's seven, less the oldest (out of the second day's baseline), plus
+    # the one day the second read from its rows (the first day's window).
+    assert stored["n"] == 7
 
 
 def _metrics(state: Path) -> dict[str, list[dict[str, Any]]]:

@@ -8,7 +8,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from monitor.config import MonitorSettings
-from monitor.windows import BaselineSpec, Window, baseline_for, grain, scheduled_windows, window_for
+from monitor.windows import (
+    BaselineSpec,
+    Window,
+    baseline_for,
+    grain,
+    scheduled_windows,
+    whole_days,
+    window_for,
+)
 
 
 def settings(**kw: object) -> MonitorSettings:
@@ -205,3 +213,31 @@ def test_backfill_across_a_dst_change() -> None:
         window="1d",
     )
     assert got == [("10-23 00:00", "10-24 00:00", "10-24 04:00")]
+
+
+def _t(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("ranges", "days", "rest"),
+    [
+        # A rolling baseline of a daily window: whole days only.
+        ([("2026-09-01", "2026-09-04")], ["2026-09-01", "2026-09-02", "2026-09-03"], []),
+        # Of an hourly window: the part days at both ends are read from rows.
+        ([("2026-09-01T14:00", "2026-09-03T14:00")], ["2026-09-02"],
+         [("2026-09-01T14:00", "2026-09-02"), ("2026-09-03", "2026-09-03T14:00")]),
+        # A seasonal baseline of an hourly window: no whole day at all.
+        ([("2026-09-01T06:00", "2026-09-01T07:00"), ("2026-09-08T06:00", "2026-09-08T07:00")], [],
+         [("2026-09-01T06:00", "2026-09-01T07:00"), ("2026-09-08T06:00", "2026-09-08T07:00")]),
+        # Under a day across midnight: no whole day either.
+        ([("2026-09-01T18:00", "2026-09-02T06:00")], [], [("2026-09-01T18:00", "2026-09-02T06:00")]),
+        # Alerting windows cut out: the pieces' whole days.
+        ([("2026-09-01", "2026-09-02"), ("2026-09-03", "2026-09-05")],
+         ["2026-09-01", "2026-09-03", "2026-09-04"], []),
+    ],
+)  # fmt: skip
+def test_whole_days(ranges, days, rest) -> None:
+    got_days, got_rest = whole_days(tuple(Window(_t(a), _t(b)) for a, b in ranges))
+    assert got_days == [Window(_t(d), _t(d) + timedelta(days=1)) for d in days]
+    assert got_rest == [Window(_t(a), _t(b)) for a, b in rest]

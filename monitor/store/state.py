@@ -169,6 +169,17 @@ class StateStore:
             )
         self._ensured.add(group)
 
+    def create_once(self, group: str, statements: Sequence[str]) -> None:
+        """Run a group's `CREATE ... IF NOT EXISTS` once per open store, unless read-only,
+        for tables that are a cache (monitor/store/day_counts.py): not listed in
+        `state_tables`, since one that was dropped is simply made again."""
+        with self.lock:
+            if not self.create or group in self._ensured:
+                return
+            for statement in statements:
+                self.wh.execute(statement)
+            self._ensured.add(group)
+
     def _columns(self) -> dict[str, set[str]]:
         """The state schema's tables and their columns, in one catalog query."""
         rows = self.wh.execute(

@@ -21,18 +21,53 @@ description: |
   - null_rate: NULL share of the current window (baseline_value: the baseline's).
   - row_count: rows in the window (baseline_value/baseline_size: the baseline's).
   An undefined value is NULL with a `reason`; the evaluator reports it as no_data.
+  Every statistic is a function of the per-category counts, which add up day by day:
+  the counts of whole baseline days are stored once (`day_counts`) and read back
+  while those days' rows are unchanged (baseline.stored).
 params:
   columns: {type: list[str], required: true, description: categorical columns to compare}
   top_k: {type: int, default: 50, description: baseline categories kept as their own bin}
   by: {type: list[list[str]], default: [], description: "slices, e.g. [[device], [country, device]]"}
 metrics: [psi, js_distance, chi2, linf, unseen_share, new_categories, null_rate, row_count]
 returns: [segment, feature, metric, value, sample_size, baseline_value, baseline_size, p_value, test, dof, reason, histogram]
+day_counts: day_counts
 --- */
 {#- Helpers (sql/macros/): the model's rows in a time range, segment labels, and the
     top-k lists an earlier run froze. Everything else is below. -#}
 {%- from 'macros/model_rows.sql' import model_rows %}
 {%- from 'macros/segment_label.sql' import segment_label %}
 {%- from 'macros/frozen_spec.sql' import frozen_spec %}
+{%- from 'macros/day_of.sql' import day_of %}
+{#- One column's observations in `source`, for every slice of `by` ('all' first): a
+    row per row and slice, with its segment and its value as text (NULL: the NULL
+    bin), after `lead` (the sample, or the day). -#}
+{%- macro observations(col, source, lead) %}
+{%- for slice in [[]] + by %}
+        {% if not loop.first %}UNION ALL {% endif -%}
+        SELECT {{ lead }}, {{ segment_label(slice, segment_pools) }} AS segment, CAST({{ col | ident }} AS VARCHAR) AS v
+        FROM {{ source }}
+{%- endfor %}
+{%- endmacro %}
+{#- The counts the runner stores per whole baseline day (`day_counts:` in the header):
+    per day, segment, column and value, as value_counts counts the baseline. A later
+    run reads a stored day's counts instead of its rows (baseline.stored). -#}
+{%- macro day_counts(days) %}
+WITH day_rows AS (
+    -- `*`, not the columns counted: DuckDB then reads this CTE in each branch below
+    -- instead of materialising it, which measured 1.5x faster (28M rows, 4 columns).
+    SELECT {{ day_of() }} AS day, *
+    FROM ({{ model_rows(model.predictions, model.name, days, role) }}) AS model_rows
+)
+{%- for col in columns %}
+{% if not loop.first %}UNION ALL
+{% endif -%}
+SELECT day, segment, {{ col | literal }} AS feature, v AS item, COUNT(*) AS n
+FROM (
+    {{- observations(col, 'day_rows', 'day') }}
+) AS observations
+GROUP BY day, segment, v
+{%- endfor %}
+{%- endmacro %}
 {%- if top_k < 1 %}{{ fail("categorical_drift: top_k must be at least 1") }}{% endif %}
 {%- if baseline is none %}{{ fail("categorical_drift needs a baseline: set `baseline:` on the monitor (fixed, rolling, seasonal or table)") }}{% endif %}
 WITH
@@ -43,7 +78,7 @@ baseline_window AS (
     {%- if baseline.table %}
     SELECT * FROM {{ baseline.table | table }}
     {%- else %}
-    {{ model_rows(model.predictions, model.name, baseline.ranges, role) }}
+    {{ model_rows(model.predictions, model.name, baseline.unstored, role) }}
     {%- endif %}
 ),
 -- Per segment, column and distinct value v: its count in the current window (n_cur)
@@ -52,7 +87,7 @@ baseline_window AS (
 -- values) and the columns are stacked: one long-form relation of every column is
 -- several times slower and needs far more memory. A row of sample 'none' (counted in
 -- neither) makes the 'all' segment exist even when both windows are empty.
-value_counts AS (
+row_counts AS (
     {%- for col in columns %}
     {% if not loop.first %}UNION ALL
     {% endif -%}
@@ -60,18 +95,32 @@ value_counts AS (
            COUNT(CASE WHEN sample = 'cur' THEN 1 END) AS n_cur,
            COUNT(CASE WHEN sample = 'base' THEN 1 END) AS n_base
     FROM (
-        {%- for slice in [[]] + by %}{% set first_slice = loop.first %}
-        {%- for sample, source in [('cur', 'current_window'), ('base', 'baseline_window')] %}
-        {% if not (first_slice and loop.first) %}UNION ALL {% endif -%}
-        SELECT {{ sample | literal }} AS sample, {{ segment_label(slice, segment_pools) }} AS segment,
-               CAST({{ col | ident }} AS VARCHAR) AS v
-        FROM {{ source }}
-        {%- endfor %}
-        {%- endfor %}
+        {{- observations(col, 'current_window', "'cur' AS sample") }}
+        UNION ALL
+        {{- observations(col, 'baseline_window', "'base' AS sample") }}
         UNION ALL SELECT 'none' AS sample, 'all' AS segment, CAST(NULL AS VARCHAR) AS v
     ) AS observations
     GROUP BY segment, v
     {%- endfor %}
+),
+value_counts AS (
+    {%- if baseline.stored %}
+    -- The baseline days whose counts an earlier run stored (their rows unchanged since)
+    -- are read from the store; the rest of the baseline from its rows, above.
+    SELECT segment, feature, v, CAST(SUM(n_cur) AS BIGINT) AS n_cur, CAST(SUM(n_base) AS BIGINT) AS n_base
+    FROM (
+        SELECT segment, feature, v, n_cur, n_base FROM row_counts
+        UNION ALL
+        SELECT segment, feature, item AS v, 0 AS n_cur, n AS n_base
+        FROM {{ baseline.stored.table | table }}
+        WHERE monitor = {{ baseline.stored.monitor | literal }}
+          AND counts_key = {{ baseline.stored.key | literal }}
+          AND day IN ({% for d in baseline.stored.days %}{{ ', ' if not loop.first }}{{ d | literal }}{% endfor %})
+    ) AS counts
+    GROUP BY segment, feature, v
+    {%- else %}
+    SELECT segment, feature, v, n_cur, n_base FROM row_counts
+    {%- endif %}
 ),
 totals AS (
     SELECT segment, feature,

@@ -36,7 +36,7 @@ WITH current_window AS (
         AND ts < CAST('2026-10-15 00:00:00.000000' AS TIMESTAMPNTZ)
       )
     )
-), value_counts /* Per segment, column and distinct value v: its count in the current window (n_cur) */ /* and in the baseline (n_base), for every slice of `by` ('all' first); v NULL is the */ /* NULL bin. Each column is grouped on its own (a small hash table keyed by its */ /* values) and the columns are stacked: one long-form relation of every column is */ /* several times slower and needs far more memory. A row of sample 'none' (counted in */ /* neither) makes the 'all' segment exist even when both windows are empty. */ AS (
+), row_counts /* Per segment, column and distinct value v: its count in the current window (n_cur) */ /* and in the baseline (n_base), for every slice of `by` ('all' first); v NULL is the */ /* NULL bin. Each column is grouped on its own (a small hash table keyed by its */ /* values) and the columns are stacked: one long-form relation of every column is */ /* several times slower and needs far more memory. A row of sample 'none' (counted in */ /* neither) makes the 'all' segment exist even when both windows are empty. */ AS (
   SELECT
     segment,
     'merchant_category' AS feature,
@@ -120,6 +120,14 @@ WITH current_window AS (
   GROUP BY
     segment,
     v
+), value_counts AS (
+  SELECT
+    segment,
+    feature,
+    v,
+    n_cur,
+    n_base
+  FROM row_counts
 ), totals AS (
   SELECT
     segment,

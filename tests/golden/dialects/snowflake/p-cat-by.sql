@@ -36,7 +36,7 @@ WITH current_window AS (
         AND ts < CAST('2026-10-15 00:00:00.000000' AS TIMESTAMPNTZ)
       )
     )
-), value_counts /* Per segment, column and distinct value v: its count in the current window (n_cur) */ /* and in the baseline (n_base), for every slice of `by` ('all' first); v NULL is the */ /* NULL bin. Each column is grouped on its own (a small hash table keyed by its */ /* values) and the columns are stacked: one long-form relation of every column is */ /* several times slower and needs far more memory. A row of sample 'none' (counted in */ /* neither) makes the 'all' segment exist even when both windows are empty. */ AS (
+), row_counts /* Per segment, column and distinct value v: its count in the current window (n_cur) */ /* and in the baseline (n_base), for every slice of `by` ('all' first); v NULL is the */ /* NULL bin. Each column is grouped on its own (a small hash table keyed by its */ /* values) and the columns are stacked: one long-form relation of every column is */ /* several times slower and needs far more memory. A row of sample 'none' (counted in */ /* neither) makes the 'all' segment exist even when both windows are empty. */ AS (
   SELECT
     segment,
     'merchant_category' AS feature,
@@ -51,16 +51,16 @@ WITH current_window AS (
     FROM current_window
     UNION ALL
     SELECT
-      'base' AS sample,
-      'all' AS segment,
-      CAST("merchant_category" AS VARCHAR) AS v
-    FROM baseline_window
-    UNION ALL
-    SELECT
       'cur' AS sample,
       'device=' || COALESCE(CAST("device" AS VARCHAR), '<null>') AS segment,
       CAST("merchant_category" AS VARCHAR) AS v
     FROM current_window
+    UNION ALL
+    SELECT
+      'base' AS sample,
+      'all' AS segment,
+      CAST("merchant_category" AS VARCHAR) AS v
+    FROM baseline_window
     UNION ALL
     SELECT
       'base' AS sample,
@@ -76,6 +76,14 @@ WITH current_window AS (
   GROUP BY
     segment,
     v
+), value_counts AS (
+  SELECT
+    segment,
+    feature,
+    v,
+    n_cur,
+    n_base
+  FROM row_counts
 ), totals AS (
   SELECT
     segment,
