@@ -5,10 +5,9 @@
 Writes a DuckDB file of `--days` + `--runs` days of `--rows` predictions a day (four
 categorical columns of 3 to 1,000 categories, NULLs included, slices by device), then
 runs a `categorical_drift` monitor with a `--days` rolling baseline on consecutive
-days, twice over: with the model's `changed_at` (the first run reads every baseline
-day from its rows and stores their counts; each later run reads one new day from
-rows and the rest from the store) and with `changed_at: null` (every run reads all
-its rows). Prints each run's seconds for both, and checks that the two recorded the
+days, twice over: with the model's `changed_at` (the first run counts and stores
+every baseline day, then reads them from the store; each later run counts the one new
+day) and with `changed_at: null` (every run reads all its rows). Prints each run's seconds for both, and checks that the two recorded the
 same rows (rel 1e-12).
 """
 

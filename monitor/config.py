@@ -493,11 +493,12 @@ class ModelConfig(Strict):
     """Columns that split the traffic into segments (country, device, ...)."""
     label_maturity: Duration = timedelta(0)
     """How long labels take to arrive: a prediction is mature (labelled or never to be) after it."""
-    changed_at: str | None = "built_at"
+    changed_at: str | None = None
     """A column of `predictions` that every change of a row sets to the time of the change
-    (the marts' `built_at`). With it, the counts a check such as categorical_drift sums over
-    whole baseline days are stored once and reused while a day's rows and their latest
-    change are unchanged; null: a baseline is always read from its rows.
+    (the marts' `built_at`, or their `loaded_at` for the predictions' own columns). With it,
+    the counts categorical_drift sums over a large baseline's whole days are stored once and
+    reused while a day's rows and their latest change are unchanged; null: a baseline is
+    always read from its rows.
     """
     thresholds: dict[Literal["production", "shadow", "canary"], float] = Field(default_factory=dict)
     """The operating threshold per role (a prediction is positive when score >= it); unset

@@ -24,14 +24,14 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from monitor.checks import Check, parse_sql, render_helper, render_macro, transpile
 from monitor.config import Config, MonitorConfig
 from monitor.errors import WarehouseError
 from monitor.warehouse import Warehouse
-from monitor.windows import BaselineSpec, Window, whole_days
+from monitor.windows import BaselineSpec, Window, merged, to_utc, whole_days
 
 log = logging.getLogger(__name__)
 # Below this many rows in a baseline's whole days, reading them costs no more than the
@@ -129,14 +129,15 @@ def plan(
             valid, missing = days, []
     return StoredDays(
         {
-            "table": f"{config.state.schema_}.day_counts",
+            "counts": f"{config.state.schema_}.day_counts",
+            "guards": f"{config.state.schema_}.day_count_days",
             "monitor": monitor.name,
             "key": key,
             "days": [d.start for d in valid],
         }
         if valid
         else None,
-        _merged(rest + missing),
+        tuple(merged(rest + missing)),
     )
 
 
@@ -144,7 +145,8 @@ def counts_key(check: Check, context: dict[str, Any], config: Config) -> str:
     """What the counts depend on: the check's day-count query without its days (the
     columns, slices and pooled segments, the table, model and role). A change of any
     of them is a new key, so counts taken under other settings are never read."""
-    sql = render_macro(check, context, config.check_dirs, check.day_counts or "", [])
+    assert check.day_counts is not None
+    sql = render_macro(check, context, config.check_dirs, check.day_counts, [])
     return hashlib.sha256(f"{check.name}\n{sql}".encode()).hexdigest()[:16]
 
 
@@ -165,7 +167,7 @@ def day_guard(
     )  # fmt: skip
     rows = wh.execute(transpile(parse_sql(sql, check), wh.dialect, check, consume=True))
     found = {
-        _utc(r["day"]): DayGuard(
+        to_utc(r["day"]): DayGuard(
             int(r["row_count"]), None if r["changed"] is None else str(r["changed"])
         )
         for r in rows
@@ -174,21 +176,6 @@ def day_guard(
     return {d.start: found.get(d.start, DayGuard(0, None)) for d in days}
 
 
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _ranges(days: list[Window]) -> list[dict[str, datetime]]:
     """Days as the macros take them: consecutive days as one range (a shorter filter)."""
-    return [{"start": r.start, "end": r.end} for r in _merged(days)]
-
-
-def _merged(ranges: list[Window]) -> tuple[Window, ...]:
-    """The ranges in order, touching ones as one (a shorter filter for the rows)."""
-    out: list[Window] = []
-    for r in sorted(ranges, key=lambda w: w.start):
-        if out and r.start <= out[-1].end:
-            out[-1] = Window(out[-1].start, max(out[-1].end, r.end))
-        else:
-            out.append(r)
-    return tuple(out)
+    return [{"start": r.start, "end": r.end} for r in merged(days)]

@@ -128,9 +128,10 @@ def check_context(
             "kind": baseline.kind,
             "table": baseline.table,
             "ranges": [{"start": r.start, "end": r.end} for r in baseline.ranges],
-            # A check with `day_counts:` reads the whole days an earlier run stored the
-            # counts of from `stored` ({table, monitor, key, days}, or none) and the
-            # rest of the ranges, `unstored`, from the rows (monitor/day_counts.py).
+            # A check with `day_counts:` reads the whole days whose counts are stored
+            # from `stored` ({counts, guards, monitor, key, days}, or none; the helper
+            # stored_counts) and the rest of the ranges, `unstored`, from the rows
+            # (monitor/day_counts.py).
             "stored": stored_days.stored if stored_days else None,
             "unstored": [
                 {"start": r.start, "end": r.end}
@@ -364,7 +365,11 @@ def compile_parts(
         )  # fmt: skip
         fits, new_fits = fit_baseline(config, check, params, context, frozen, dialect, wh, fit)
     stored_days = None
-    if check.day_counts and base is not None and store is not None and wh is not None and fit:
+    if check.day_counts and not fit:  # `monitor validate`: the day-count query must compile
+        context = check_context(config, monitor, params, window, base, run_at, frozen, live)
+        sql = render_macro(check, context, config.check_dirs, check.day_counts, [])
+        transpile(parse_sql(sql, check), dialect, check, consume=True)
+    elif check.day_counts and base is not None and store is not None and wh is not None:
         stored_days = plan_stored_days(
             config, check, monitor, params, window, base, run_at, frozen, live, budget, store, wh
         )
@@ -414,11 +419,20 @@ def plan_stored_days(
     context = check_context(
         config, monitor, params, window, base, run_at, frozen, live, segment_pools=budget.pools
     )
-    counts = DayCounts(store)
-    return day_counts.plan(
-        config, check, monitor, base, context,
-        lambda key: counts.stored(monitor.name, key), counts.write, wh,
-    )  # fmt: skip
+    try:
+        counts = DayCounts(store)
+        return day_counts.plan(
+            config, check, monitor, base, context,
+            lambda key: counts.stored(monitor.name, key),
+            lambda fill: counts.write(fill, wh), wh,
+        )  # fmt: skip
+    except MonitorError as exc:  # a cache: the rows give the same results
+        log.warning(
+            "%s reads its baseline from rows: its stored day counts failed: %s", monitor.name, exc,
+            extra={"fields": {"event": "day_counts_failed", "monitor": monitor.name,
+                              "error": str(exc)}},
+        )  # fmt: skip
+        return day_counts.unused(base)
 
 
 def with_warehouse(config: Config, wh: Warehouse | None, read: Callable[[Warehouse], T]) -> T:

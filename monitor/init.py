@@ -347,6 +347,10 @@ def render(plan: Plan) -> str:
             f"    shadow_pairs: {'shadow_pairs' if p.shadow else 'null'}",
             f"    features: {_flow(features)}",
             f"    slices: {_flow(p.slices)}",
+            # The marts carry the log's ingestion column, which only a new delivery of a
+            # prediction moves; built_at moves with every rebuild (labels, maturity) too.
+            f"    changed_at: {_flow(p.loaded_at or 'built_at')}   # large baselines: "
+            "categorical_drift reuses the counts of days whose rows did not change",
         ]
         if p.feedback:
             how = (

@@ -23,7 +23,7 @@ from monitor.checks import Check, parse_sql, render_helper, template_body, trans
 from monitor.config import Config, MonitorConfig
 from monitor.errors import MonitorError
 from monitor.warehouse import Warehouse
-from monitor.windows import BaselineSpec, Window, baseline_for
+from monitor.windows import BaselineSpec, Window, baseline_for, merged
 
 SLICE_PARAM_TYPE = "list[list[str]]"
 
@@ -57,22 +57,11 @@ class SpanBudgets:
             ranges.setdefault(monitor.name, []).append(window)
             ranges[monitor.name] += list(base.ranges) if base is not None else []
             windows[monitor.name] = windows.get(monitor.name, 0) + 1
-        return cls({name: _merged(rs) for name, rs in ranges.items() if windows[name] > 1})
+        return cls({name: merged(rs) for name, rs in ranges.items() if windows[name] > 1})
 
     def covers(self, monitor: str, ranges: list[Window]) -> bool:
         span = self.spans.get(monitor, [])
         return all(any(s.start <= r.start and r.end <= s.end for s in span) for r in ranges)
-
-
-def _merged(ranges: list[Window]) -> list[Window]:
-    """The ranges in order, overlapping or touching ones as one."""
-    out: list[Window] = []
-    for r in sorted(ranges, key=lambda w: (w.start, w.end)):
-        if out and r.start <= out[-1].end:
-            out[-1] = Window(out[-1].start, max(out[-1].end, r.end))
-        else:
-            out.append(r)
-    return out
 
 
 def slice_key(cols: list[str]) -> str:

@@ -86,15 +86,28 @@ class BaselineSpec:
         return Window(min(r.start for r in self.ranges), max(r.end for r in self.ranges))
 
 
-def whole_days(ranges: tuple[Window, ...]) -> tuple[list[Window], list[Window]]:
+def merged(ranges: list[Window] | tuple[Window, ...]) -> list[Window]:
+    """The ranges in order, overlapping or touching ones as one."""
+    out: list[Window] = []
+    for r in sorted(ranges, key=lambda w: (w.start, w.end)):
+        if out and r.start <= out[-1].end:
+            out[-1] = Window(out[-1].start, max(out[-1].end, r.end))
+        else:
+            out.append(r)
+    return out
+
+
+def whole_days(ranges: list[Window] | tuple[Window, ...]) -> tuple[list[Window], list[Window]]:
     """The ranges cut at UTC midnights: the whole days they cover, and what is left
     (the parts of a day at either end of a range, and ranges shorter than a day).
+    Overlapping ranges are merged first, so no time is in both (a row in two ranges
+    is one row of the baseline).
 
     Stored per-day counts (monitor/day_counts.py) stand in for whole days only.
     """
     days: list[Window] = []
     rest: list[Window] = []
-    for r in ranges:
+    for r in merged(ranges):
         first = floor_time(r.start, DAY)
         if first < r.start:
             first += DAY

@@ -26,8 +26,10 @@ from monitor.config import load_config
 from monitor.execute import compile_parts
 from monitor.runner import Runner
 from monitor.store import StateStore
+from monitor.validate import validate
 from monitor.warehouse import connect
 from monitor.windows import Window
+from tests.conftest import REPO
 
 
 @pytest.fixture(autouse=True)
@@ -74,7 +76,12 @@ def make_logs(db: Path, seed: int = 1) -> None:
 
 
 def write_config(
-    root: Path, db: Path, schema: str, changed_at: str | None, baseline: dict[str, Any]
+    root: Path,
+    db: Path,
+    schema: str,
+    changed_at: str | None,
+    baseline: dict[str, Any],
+    window: str = "1d",
 ) -> Path:
     doc = {
         "warehouse": {"type": "duckdb", "path": str(db)},
@@ -86,7 +93,7 @@ def write_config(
                 "model": "m",
                 "check": "categorical_drift",
                 "schedule": "0 6 * * *",
-                "window": "1d",
+                "window": window,
                 "params": {"columns": ["k", "device"], "by": [["device"]]},
                 "baseline": baseline,
                 "min_samples": 1,
@@ -231,7 +238,7 @@ def test_a_changed_day_is_read_from_its_rows_again(tmp_path: Path, change: str) 
 
 
 def test_without_a_change_column_the_baseline_is_read_from_rows(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A predictions table without the `changed_at` column: the guard cannot be read,
     so the runs read their rows (one warning per monitor), and store nothing."""
@@ -244,14 +251,14 @@ def test_without_a_change_column_the_baseline_is_read_from_rows(
         con.close()
     stored = write_config(tmp_path, db, "stored", "no_such_column", ROLLING)
     rows = write_config(tmp_path, db, "from_rows", None, ROLLING)
+    monkeypatch.setattr(day_counts, "_unguarded", set())  # other tests' monitor "c" warned
     with caplog.at_level(logging.WARNING, logger="monitor.day_counts"):
         backfill(stored, date(2026, 9, 15), date(2026, 9, 16))
     backfill(rows, date(2026, 9, 15), date(2026, 9, 16))
     assert_same(metrics(db, "stored"), metrics(db, "from_rows"))
     assert stored_days(db, "stored") == []
-    warnings = [r for r in caplog.records if "day counts cannot be checked" in r.getMessage()]
-    assert len(warnings) <= 1  # once per monitor and process (another test may have warned)
-    assert all("no_such_column" in r.getMessage() for r in warnings)
+    (warning,) = [r for r in caplog.records if "day counts cannot be checked" in r.getMessage()]
+    assert "no_such_column" in warning.getMessage()
 
 
 def test_counts_that_cannot_be_stored_lose_nothing(
@@ -283,8 +290,9 @@ def test_counts_that_cannot_be_stored_lose_nothing(
 
 
 def test_changed_settings_start_new_counts(tmp_path: Path) -> None:
-    """Counts taken for other columns are never read: the key changes, and the old
-    key's rows go with the first store under the new one."""
+    """Counts taken for other columns are never read: the settings are in the key. The
+    old key's days stay until they leave the baseline (a window whose pooled segments
+    differ from the last one's does not undo its stores)."""
     db = tmp_path / "wh.duckdb"
     make_logs(db)
     stored = write_config(tmp_path, db, "stored", "built_at", ROLLING)
@@ -296,32 +304,81 @@ def test_changed_settings_start_new_counts(tmp_path: Path) -> None:
         config.write_text(yaml.safe_dump(doc), encoding="utf-8")
         backfill(config, date(2026, 9, 16), date(2026, 9, 16))
     assert_same(metrics(db, "stored"), metrics(db, "from_rows"))
-    con = duckdb.connect(str(db))
+    con = duckdb.connect(str(db), read_only=True)
     try:
         live = con.execute(
-            "SELECT DISTINCT counts_key FROM stored.day_count_days WHERE dropped_at IS NULL"
+            "SELECT counts_key, min(day), count(*) FROM stored.day_count_days "
+            "WHERE dropped_at IS NULL GROUP BY 1 ORDER BY 2"
         ).fetchall()
         features = con.execute(
-            "SELECT DISTINCT feature FROM stored.day_counts JOIN stored.day_count_days "
-            "USING (monitor, counts_key, day) WHERE dropped_at IS NULL"
+            "SELECT counts_key, list(DISTINCT feature ORDER BY feature) FROM stored.day_counts "
+            "GROUP BY 1"
         ).fetchall()
-        # The old key's days are dropped, kept readable for a day: then deleted.
-        assert con.execute("SELECT count(*) FROM stored.day_count_days").fetchone() == (10,)
+    finally:
+        con.close()
+    (old, old_first, old_days), (new, new_first, new_days) = live
+    assert (old_first, old_days) == (datetime(2026, 9, 11), 4)  # 09-10 left the baseline
+    assert (new_first, new_days) == (datetime(2026, 9, 11), 5)
+    assert dict(features) == {old: ["device", "k"], new: ["k"]}
+
+
+def test_dropped_days_are_deleted_a_grace_later(tmp_path: Path) -> None:
+    """A day out of the baseline is marked dropped (a run elsewhere may be reading it)
+    and deleted by the first store after GRACE."""
+    db = tmp_path / "wh.duckdb"
+    make_logs(db)
+    stored = write_config(tmp_path, db, "stored", "built_at", ROLLING)
+    backfill(stored, date(2026, 9, 15), date(2026, 9, 16))
+
+    def days(dropped: bool) -> list[datetime]:
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            return [r[0] for r in con.execute(
+                "SELECT DISTINCT g.day FROM stored.day_count_days AS g JOIN stored.day_counts "
+                f"USING (fill_id, day) WHERE (dropped_at IS NOT NULL) = {dropped} ORDER BY 1"
+            ).fetchall()]  # fmt: skip
+        finally:
+            con.close()
+
+    assert days(dropped=True) == [datetime(2026, 9, 10)]
+    con = duckdb.connect(str(db))
+    try:
         con.execute(
             "UPDATE stored.day_count_days SET dropped_at = dropped_at - INTERVAL 25 HOUR "
             "WHERE dropped_at IS NOT NULL"
         )
     finally:
         con.close()
-    assert len(live) == 1 and features == [("k",)]
     backfill(stored, date(2026, 9, 17), date(2026, 9, 17))
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        keys = con.execute("SELECT DISTINCT counts_key FROM stored.day_counts").fetchall()
-        days = con.execute("SELECT count(*) FROM stored.day_count_days").fetchone()
+    assert days(dropped=True) == [datetime(2026, 9, 11)]  # 09-10 deleted, 09-11 dropped now
+    assert days(dropped=False) == [datetime(2026, 9, d) for d in range(12, 17)]
+
+
+def test_two_fills_of_one_day_count_once(tmp_path: Path) -> None:
+    """Two processes storing one day at once leave two live fills of it: the check
+    reads one of them, never their sum."""
+    db = tmp_path / "wh.duckdb"
+    make_logs(db)
+    stored = write_config(tmp_path, db, "stored", "built_at", ROLLING)
+    rows = write_config(tmp_path, db, "from_rows", None, ROLLING)
+    for config in (stored, rows):
+        backfill(config, date(2026, 9, 16), date(2026, 9, 16))
+    con = duckdb.connect(str(db))
+    try:  # the other process's fill of 09-13: the same counts under another fill id
+        con.execute(
+            "INSERT INTO stored.day_counts SELECT * REPLACE ('other' AS fill_id) "
+            "FROM stored.day_counts WHERE day = '2026-09-13'"
+        )
+        con.execute(
+            "INSERT INTO stored.day_count_days SELECT * REPLACE ('other' AS fill_id, "
+            "stored_at + INTERVAL 1 SECOND AS stored_at) FROM stored.day_count_days "
+            "WHERE day = '2026-09-13'"
+        )
     finally:
         con.close()
-    assert keys == live and days == (6,)  # five live days, and the one just dropped
+    for config in (stored, rows):
+        backfill(config, date(2026, 9, 16), date(2026, 9, 16))
+    assert_same(metrics(db, "stored"), metrics(db, "from_rows"))
 
 
 def test_a_small_baseline_is_read_from_rows(
@@ -363,3 +420,70 @@ def test_a_dropped_day_is_counted_again(tmp_path: Path) -> None:
         backfill(config, date(2026, 9, 16), date(2026, 9, 16))
     assert_same(metrics(db, "stored"), metrics(db, "from_rows"))
     assert stored_days(db, "stored") == [datetime(2026, 9, d) for d in range(11, 16)]
+
+
+def test_overlapping_ranges_count_their_rows_once(tmp_path: Path) -> None:
+    """A seasonal baseline of a window longer than a week (here 193 hours, on the hour)
+    has ranges that overlap by a day and an hour: a row in both is one baseline row,
+    whether its day is stored or read."""
+    db = tmp_path / "wh.duckdb"
+    make_logs(db)
+    seasonal = {"kind": "seasonal", "weeks": 2}
+    stored = write_config(tmp_path, db, "stored", "built_at", seasonal, window="193h")
+    rows = write_config(tmp_path, db, "from_rows", None, seasonal, window="193h")
+    for config in (stored, rows):
+        report = Runner(load_config(config)).run(
+            at=datetime(2026, 9, 18, 7, tzinfo=UTC), build=False, notify=False
+        )
+        assert [r.status for r in report.runs] == ["ok"], [r.error for r in report.runs]
+    assert_same(metrics(db, "stored"), metrics(db, "from_rows"))
+    assert stored_days(db, "stored")  # some whole days were stored and read
+
+
+def test_monitors_on_two_connections_store_at_once(tmp_path: Path) -> None:
+    """`warehouse.connections: 2`: two monitors count and store their days at the same
+    time, each on its own connection to the one DuckDB file, with the rows' results."""
+    db = tmp_path / "wh.duckdb"
+    make_logs(db)
+    for schema, changed_at in (("stored", "built_at"), ("from_rows", None)):
+        config = write_config(tmp_path, db, schema, changed_at, ROLLING)
+        doc = yaml.safe_load(config.read_text())
+        doc["warehouse"]["connections"] = 2
+        first = doc["monitors"][0]
+        doc["monitors"] = [
+            {**first, "name": "c1"},
+            {**first, "name": "c2", "params": {"columns": ["k"], "by": [["device"]]}},
+        ]
+        config.write_text(yaml.safe_dump(doc), encoding="utf-8")
+        backfill(config, date(2026, 9, 14), date(2026, 9, 16))
+    assert_same(metrics(db, "stored"), metrics(db, "from_rows"))
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        live = con.execute(
+            "SELECT monitor, count(*) FROM stored.day_count_days WHERE dropped_at IS NULL "
+            "GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    finally:
+        con.close()
+    assert live == [("c1", 5), ("c2", 5)]
+
+
+def test_validate_compiles_the_day_count_query(tmp_path: Path) -> None:
+    """A check whose day-count macro does not compile is named by `monitor validate`,
+    before a run would fall back to its rows with a warning."""
+    own = tmp_path / "sql" / "drift"
+    own.mkdir(parents=True)
+    text = (REPO / "sql" / "drift" / "categorical_drift.sql").read_text()
+    broken = text.replace("GROUP BY day, segment, v", "GROUP BY day, segment, v HAVING")
+    assert broken != text
+    (own / "categorical_drift.sql").write_text(broken)
+    db = tmp_path / "wh.duckdb"
+    make_logs(db)
+    config = write_config(tmp_path, db, "stored", "built_at", ROLLING)
+    doc = yaml.safe_load(config.read_text())
+    doc["sql_dirs"] = [str(tmp_path / "sql")]
+    config.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    errors, _ = validate(load_config(config))
+    assert any("categorical_drift.sql" in e and "does not parse" in e for e in errors), errors
+    (own / "categorical_drift.sql").write_text(text)
+    assert validate(load_config(config))[0] == []

@@ -62,6 +62,8 @@ def test_init_writes_a_config_that_validates_and_runs(logs: Path, tmp_path: Path
         "categorical": ["merchant_category", "country", "device"],
     }
     assert model["slices"] == ["device", "country"]  # 3 and 7 values: the fewest first
+    # What stored day counts are guarded by: the log's load time, which the marts carry.
+    assert model["changed_at"] == "loaded_at"
     # The demo's labels arrive 1-30 days late: the 90th percentile, in whole days.
     assert 20 <= int(model["label_maturity"].removesuffix("d")) <= 30
     checks = {m["check"] for m in doc["monitors"]}

@@ -90,6 +90,7 @@ def parity_config(root: Path) -> Config:
     doc["models"]["fraud_raw"] = {**doc["models"]["fraud"], "predictions": "raw_predictions",
                                   "model_name": "fraud"}  # fmt: skip
     doc["models"]["fraud_raw"].pop("compare", None)
+    doc["models"]["fraud"]["changed_at"] = "built_at"  # stored day counts (test_runs_record...)
     doc["monitors"] += EXTRA_MONITORS
     path = root / "alerts.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
@@ -303,12 +304,13 @@ def test_runs_record_the_same_on_every_engine(engines, tmp_path, monkeypatch) ->
     # Where the state is the warehouse's own, the baseline days' counts were stored
     # (and the second day read six of them); Spark's state is elsewhere: none.
     with connect(engines["postgres"]) as pg:
-        (stored,) = pg.execute(
-            "SELECT count(*) AS n FROM monitor.day_count_days WHERE monitor = 'p-cat-rolling'"
+        stored = pg.execute(
+            "SELECT day FROM monitor.day_count_days WHERE monitor = 'p-cat-rolling' "
+            "AND dropped_at IS NULL ORDER BY day"
         )
-    # The first day's seven, less the oldest (out of the second day's baseline), plus
-    # the one day the second read from its rows (the first day's window).
-    assert stored["n"] == 7
+    # The second day's baseline: six days the first stored, and the first day's window.
+    last = datetime(2026, 10, 20)  # RUN_AT's window is 10-21; its baseline 10-14 .. 10-20
+    assert [r["day"] for r in stored] == [last - timedelta(days=k) for k in range(6, -1, -1)]
 
 
 def _metrics(state: Path) -> dict[str, list[dict[str, Any]]]:

@@ -38,6 +38,7 @@ day_counts: day_counts
 {%- from 'macros/segment_label.sql' import segment_label %}
 {%- from 'macros/frozen_spec.sql' import frozen_spec %}
 {%- from 'macros/day_of.sql' import day_of %}
+{%- from 'macros/stored_counts.sql' import stored_counts %}
 {#- One column's observations in `source`, for every slice of `by` ('all' first): a
     row per row and slice, with its segment and its value as text (NULL: the NULL
     bin), after `lead` (the sample, or the day). -#}
@@ -112,10 +113,7 @@ value_counts AS (
         SELECT segment, feature, v, n_cur, n_base FROM row_counts
         UNION ALL
         SELECT segment, feature, item AS v, 0 AS n_cur, n AS n_base
-        FROM {{ baseline.stored.table | table }}
-        WHERE monitor = {{ baseline.stored.monitor | literal }}
-          AND counts_key = {{ baseline.stored.key | literal }}
-          AND day IN ({% for d in baseline.stored.days %}{{ ', ' if not loop.first }}{{ d | literal }}{% endfor %})
+        FROM ({{ stored_counts(baseline.stored) | indent(8) }}) AS stored
     ) AS counts
     GROUP BY segment, feature, v
     {%- else %}
