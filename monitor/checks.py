@@ -259,7 +259,7 @@ def parse_check(path: Path, root: Path) -> Check:
                 "fit",
                 "method",
             )
-        if not re.search(rf"{{%-?\s*macro\s+{re.escape(fit['query'])}\s*\(", source):
+        if not defines_macro(source, fit["query"]):
             raise fail(
                 f"'fit' query {fit['query']!r} must be a macro the check defines: "
                 f"{{% macro {fit['query']}(skip) %}}",
@@ -277,7 +277,7 @@ def parse_check(path: Path, root: Path) -> Check:
                 "'day_counts' and 'split' do not combine: one query counts every column",
                 "day_counts",
             )
-        if not re.search(rf"{{%-?\s*macro\s+{re.escape(day_counts)}\s*\(", source):
+        if not defines_macro(source, day_counts):
             raise fail(
                 f"'day_counts' query {day_counts!r} must be a macro the check defines: "
                 f"{{% macro {day_counts}(days) %}}",
@@ -305,6 +305,11 @@ def parse_check(path: Path, root: Path) -> Check:
         rerun_when_mature=rerun_when_mature,
         day_counts=day_counts,
     )
+
+
+def defines_macro(source: str, name: str) -> bool:
+    """Whether a check's text defines the macro `name` (its `fit` or `day_counts` query)."""
+    return re.search(rf"{{%-?\s*macro\s+{re.escape(name)}\s*\(", source) is not None
 
 
 def _coerce(value: Any, ptype: str) -> Any:

@@ -29,7 +29,7 @@ from monitor.store import StateStore
 from monitor.validate import validate
 from monitor.warehouse import connect
 from monitor.windows import Window
-from tests.conftest import REPO
+from tests.conftest import REPO, read_db
 
 
 @pytest.fixture(autouse=True)
@@ -106,11 +106,7 @@ def write_config(
 
 
 def metrics(db: Path, schema: str) -> dict[tuple[Any, ...], tuple[Any, ...]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        rows = con.execute(f"SELECT {', '.join(COLUMNS)} FROM {schema}.metrics").fetchall()
-    finally:
-        con.close()
+    rows = read_db(db, f"SELECT {', '.join(COLUMNS)} FROM {schema}.metrics")
     return {r[:4]: r[4:] for r in rows}
 
 
@@ -128,14 +124,15 @@ def assert_same(
 
 
 def stored_days(db: Path, schema: str) -> list[datetime]:
-    con = duckdb.connect(str(db), read_only=True)
+    sql = f"SELECT day FROM {schema}.day_count_days WHERE dropped_at IS NULL ORDER BY day"
+    return [r[0] for r in read_db(db, sql)]
+
+
+def write_db(db: Path, *statements: str) -> None:
+    con = duckdb.connect(str(db))
     try:
-        return [
-            r[0]
-            for r in con.execute(
-                f"SELECT day FROM {schema}.day_count_days WHERE dropped_at IS NULL ORDER BY day"
-            ).fetchall()
-        ]
+        for statement in statements:
+            con.execute(statement)
     finally:
         con.close()
 
@@ -209,11 +206,7 @@ def test_a_changed_day_is_read_from_its_rows_again(tmp_path: Path, change: str) 
     for config in (stored, rows):
         backfill(config, date(2026, 9, 15), date(2026, 9, 16))
     before = metrics(db, "stored")
-    con = duckdb.connect(str(db))
-    try:
-        con.execute(change.format(later=LATER))
-    finally:
-        con.close()
+    write_db(db, change.format(later=LATER))
     for config in (stored, rows):
         backfill(config, date(2026, 9, 16), date(2026, 9, 16))
     after = metrics(db, "stored")
@@ -224,16 +217,8 @@ def test_a_changed_day_is_read_from_its_rows_again(tmp_path: Path, change: str) 
     assert changed
     # And the day was stored again with its new guard.
     assert stored_days(db, "stored") == [datetime(2026, 9, d) for d in range(11, 16)]
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        guards = dict(con.execute(
-            "SELECT day, row_count FROM stored.day_count_days"
-        ).fetchall())  # fmt: skip
-        actual = dict(con.execute(
-            "SELECT date_trunc('day', ts), count(*) FROM preds GROUP BY 1"
-        ).fetchall())  # fmt: skip
-    finally:
-        con.close()
+    guards = dict(read_db(db, "SELECT day, row_count FROM stored.day_count_days"))
+    actual = dict(read_db(db, "SELECT date_trunc('day', ts), count(*) FROM preds GROUP BY 1"))
     assert all(guards[d] == actual[d] for d in guards)
 
 
@@ -244,11 +229,7 @@ def test_without_a_change_column_the_baseline_is_read_from_rows(
     so the runs read their rows (one warning per monitor), and store nothing."""
     db = tmp_path / "wh.duckdb"
     make_logs(db)
-    con = duckdb.connect(str(db))
-    try:
-        con.execute("ALTER TABLE preds DROP COLUMN built_at")
-    finally:
-        con.close()
+    write_db(db, "ALTER TABLE preds DROP COLUMN built_at")
     stored = write_config(tmp_path, db, "stored", "no_such_column", ROLLING)
     rows = write_config(tmp_path, db, "from_rows", None, ROLLING)
     monkeypatch.setattr(day_counts, "_unguarded", set())  # other tests' monitor "c" warned
@@ -271,16 +252,14 @@ def test_counts_that_cannot_be_stored_lose_nothing(
     stored = write_config(tmp_path, db, "stored", "built_at", ROLLING)
     rows = write_config(tmp_path, db, "from_rows", None, ROLLING)
     backfill(stored, date(2026, 9, 14), date(2026, 9, 14))
-    con = duckdb.connect(str(db))
-    try:
-        con.execute("DROP TABLE stored.day_counts")
-        con.execute(
-            "CREATE VIEW stored.day_counts AS SELECT 'c' AS monitor, '' AS counts_key, "
-            "TIMESTAMP '2026-01-01' AS day, '' AS segment, '' AS feature, '' AS item, 0 AS n"
-        )
-        con.execute("DELETE FROM stored.day_count_days")
-    finally:
-        con.close()
+    write_db(
+        db,
+        "DROP TABLE stored.day_counts",
+        "CREATE VIEW stored.day_counts AS SELECT 'c' AS monitor, '' AS counts_key, "
+        "TIMESTAMP '2026-01-01' AS day, '' AS fill_id, '' AS segment, '' AS feature, "
+        "'' AS item, 0 AS n",
+        "DELETE FROM stored.day_count_days",
+    )
     with caplog.at_level(logging.WARNING, logger="monitor.store.day_counts"):
         backfill(stored, date(2026, 9, 15), date(2026, 9, 16))
     backfill(rows, date(2026, 9, 14), date(2026, 9, 16))
@@ -304,18 +283,16 @@ def test_changed_settings_start_new_counts(tmp_path: Path) -> None:
         config.write_text(yaml.safe_dump(doc), encoding="utf-8")
         backfill(config, date(2026, 9, 16), date(2026, 9, 16))
     assert_same(metrics(db, "stored"), metrics(db, "from_rows"))
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        live = con.execute(
-            "SELECT counts_key, min(day), count(*) FROM stored.day_count_days "
-            "WHERE dropped_at IS NULL GROUP BY 1 ORDER BY 2"
-        ).fetchall()
-        features = con.execute(
-            "SELECT counts_key, list(DISTINCT feature ORDER BY feature) FROM stored.day_counts "
-            "GROUP BY 1"
-        ).fetchall()
-    finally:
-        con.close()
+    live = read_db(
+        db,
+        "SELECT counts_key, min(day), count(*) FROM stored.day_count_days "
+        "WHERE dropped_at IS NULL GROUP BY 1 ORDER BY 2",
+    )
+    features = read_db(
+        db,
+        "SELECT counts_key, list(DISTINCT feature ORDER BY feature) FROM stored.day_counts "
+        "GROUP BY 1",
+    )
     (old, old_first, old_days), (new, new_first, new_days) = live
     assert (old_first, old_days) == (datetime(2026, 9, 11), 4)  # 09-10 left the baseline
     assert (new_first, new_days) == (datetime(2026, 9, 11), 5)
@@ -331,24 +308,18 @@ def test_dropped_days_are_deleted_a_grace_later(tmp_path: Path) -> None:
     backfill(stored, date(2026, 9, 15), date(2026, 9, 16))
 
     def days(dropped: bool) -> list[datetime]:
-        con = duckdb.connect(str(db), read_only=True)
-        try:
-            return [r[0] for r in con.execute(
-                "SELECT DISTINCT g.day FROM stored.day_count_days AS g JOIN stored.day_counts "
-                f"USING (fill_id, day) WHERE (dropped_at IS NOT NULL) = {dropped} ORDER BY 1"
-            ).fetchall()]  # fmt: skip
-        finally:
-            con.close()
+        return [r[0] for r in read_db(
+            db,
+            "SELECT DISTINCT g.day FROM stored.day_count_days AS g JOIN stored.day_counts "
+            f"USING (fill_id, day) WHERE (dropped_at IS NOT NULL) = {dropped} ORDER BY 1",
+        )]  # fmt: skip
 
     assert days(dropped=True) == [datetime(2026, 9, 10)]
-    con = duckdb.connect(str(db))
-    try:
-        con.execute(
-            "UPDATE stored.day_count_days SET dropped_at = dropped_at - INTERVAL 25 HOUR "
-            "WHERE dropped_at IS NOT NULL"
-        )
-    finally:
-        con.close()
+    write_db(
+        db,
+        "UPDATE stored.day_count_days SET dropped_at = dropped_at - INTERVAL 25 HOUR "
+        "WHERE dropped_at IS NOT NULL",
+    )
     backfill(stored, date(2026, 9, 17), date(2026, 9, 17))
     assert days(dropped=True) == [datetime(2026, 9, 11)]  # 09-10 deleted, 09-11 dropped now
     assert days(dropped=False) == [datetime(2026, 9, d) for d in range(12, 17)]
@@ -363,19 +334,14 @@ def test_two_fills_of_one_day_count_once(tmp_path: Path) -> None:
     rows = write_config(tmp_path, db, "from_rows", None, ROLLING)
     for config in (stored, rows):
         backfill(config, date(2026, 9, 16), date(2026, 9, 16))
-    con = duckdb.connect(str(db))
-    try:  # the other process's fill of 09-13: the same counts under another fill id
-        con.execute(
-            "INSERT INTO stored.day_counts SELECT * REPLACE ('other' AS fill_id) "
-            "FROM stored.day_counts WHERE day = '2026-09-13'"
-        )
-        con.execute(
-            "INSERT INTO stored.day_count_days SELECT * REPLACE ('other' AS fill_id, "
-            "stored_at + INTERVAL 1 SECOND AS stored_at) FROM stored.day_count_days "
-            "WHERE day = '2026-09-13'"
-        )
-    finally:
-        con.close()
+    write_db(  # the other process's fill of 09-13: the same counts under another fill id
+        db,
+        "INSERT INTO stored.day_counts SELECT * REPLACE ('other' AS fill_id) "
+        "FROM stored.day_counts WHERE day = '2026-09-13'",
+        "INSERT INTO stored.day_count_days SELECT * REPLACE ('other' AS fill_id, "
+        "stored_at + INTERVAL 1 SECOND AS stored_at) FROM stored.day_count_days "
+        "WHERE day = '2026-09-13'",
+    )
     for config in (stored, rows):
         backfill(config, date(2026, 9, 16), date(2026, 9, 16))
     assert_same(metrics(db, "stored"), metrics(db, "from_rows"))
@@ -407,15 +373,12 @@ def test_a_dropped_day_is_counted_again(tmp_path: Path) -> None:
     rows = write_config(tmp_path, db, "from_rows", None, ROLLING)
     for config in (stored, rows):
         backfill(config, date(2026, 9, 16), date(2026, 9, 16))
-    con = duckdb.connect(str(db))
-    try:
-        con.execute(  # 09-12 dropped two days ago; 09-13 lost, so the next run stores
-            "UPDATE stored.day_count_days SET dropped_at = now()::TIMESTAMP - INTERVAL 2 DAY "
-            "WHERE day = '2026-09-12'"
-        )
-        con.execute("DELETE FROM stored.day_count_days WHERE day = '2026-09-13'")
-    finally:
-        con.close()
+    write_db(  # 09-12 dropped two days ago; 09-13 lost, so the next run stores
+        db,
+        "UPDATE stored.day_count_days SET dropped_at = now()::TIMESTAMP - INTERVAL 2 DAY "
+        "WHERE day = '2026-09-12'",
+        "DELETE FROM stored.day_count_days WHERE day = '2026-09-13'",
+    )
     for config in (stored, rows):
         backfill(config, date(2026, 9, 16), date(2026, 9, 16))
     assert_same(metrics(db, "stored"), metrics(db, "from_rows"))
@@ -457,14 +420,11 @@ def test_monitors_on_two_connections_store_at_once(tmp_path: Path) -> None:
         config.write_text(yaml.safe_dump(doc), encoding="utf-8")
         backfill(config, date(2026, 9, 14), date(2026, 9, 16))
     assert_same(metrics(db, "stored"), metrics(db, "from_rows"))
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        live = con.execute(
-            "SELECT monitor, count(*) FROM stored.day_count_days WHERE dropped_at IS NULL "
-            "GROUP BY 1 ORDER BY 1"
-        ).fetchall()
-    finally:
-        con.close()
+    live = read_db(
+        db,
+        "SELECT monitor, count(*) FROM stored.day_count_days WHERE dropped_at IS NULL "
+        "GROUP BY 1 ORDER BY 1",
+    )
     assert live == [("c1", 5), ("c2", 5)]
 
 
