@@ -137,6 +137,15 @@ def write_db(db: Path, *statements: str) -> None:
         con.close()
 
 
+def two_configs(tmp_path: Path, baseline: dict[str, Any]) -> tuple[Path, Path, Path]:
+    """The logs, and two configs of one monitor on them: with stored day counts
+    (schema `stored`) and reading every row (schema `from_rows`)."""
+    db = tmp_path / "wh.duckdb"
+    make_logs(db)
+    stored = write_config(tmp_path, db, "stored", "built_at", baseline)
+    return db, stored, write_config(tmp_path, db, "from_rows", None, baseline)
+
+
 def backfill(config: Path, first: date, last: date) -> None:
     report = Runner(load_config(config)).backfill(first, last, build=False)
     assert report.runs and all(r.status == "ok" for r in report.runs), [
@@ -154,10 +163,7 @@ def backfill(config: Path, first: date, last: date) -> None:
     ids=["rolling", "seasonal", "fixed"],
 )
 def test_stored_days_give_the_results_of_the_rows(tmp_path: Path, baseline: dict[str, Any]) -> None:
-    db = tmp_path / "wh.duckdb"
-    make_logs(db)
-    stored = write_config(tmp_path, db, "stored", "built_at", baseline)
-    rows = write_config(tmp_path, db, "from_rows", None, baseline)
+    db, stored, rows = two_configs(tmp_path, baseline)
     backfill(stored, date(2026, 9, 15), date(2026, 9, 16))
     backfill(rows, date(2026, 9, 15), date(2026, 9, 16))
     assert_same(metrics(db, "stored"), metrics(db, "from_rows"))
@@ -198,10 +204,7 @@ LATER = "TIMESTAMP '2026-11-01 00:00:00'"  # a rebuild after the counts were sto
     ids=["late_row", "rebuilt_row", "deleted_row"],
 )
 def test_a_changed_day_is_read_from_its_rows_again(tmp_path: Path, change: str) -> None:
-    db = tmp_path / "wh.duckdb"
-    make_logs(db)
-    stored = write_config(tmp_path, db, "stored", "built_at", ROLLING)
-    rows = write_config(tmp_path, db, "from_rows", None, ROLLING)
+    db, stored, rows = two_configs(tmp_path, ROLLING)
     # Both alike up to the change (the first window freezes the top-k lists).
     for config in (stored, rows):
         backfill(config, date(2026, 9, 15), date(2026, 9, 16))
@@ -247,10 +250,7 @@ def test_counts_that_cannot_be_stored_lose_nothing(
 ) -> None:
     """A store that refuses the counts (here a view where the table was): the runs are
     recorded as before, from rows, and the failure is a warning."""
-    db = tmp_path / "wh.duckdb"
-    make_logs(db)
-    stored = write_config(tmp_path, db, "stored", "built_at", ROLLING)
-    rows = write_config(tmp_path, db, "from_rows", None, ROLLING)
+    db, stored, rows = two_configs(tmp_path, ROLLING)
     backfill(stored, date(2026, 9, 14), date(2026, 9, 14))
     write_db(
         db,
@@ -272,10 +272,7 @@ def test_changed_settings_start_new_counts(tmp_path: Path) -> None:
     """Counts taken for other columns are never read: the settings are in the key. The
     old key's days stay until they leave the baseline (a window whose pooled segments
     differ from the last one's does not undo its stores)."""
-    db = tmp_path / "wh.duckdb"
-    make_logs(db)
-    stored = write_config(tmp_path, db, "stored", "built_at", ROLLING)
-    rows = write_config(tmp_path, db, "from_rows", None, ROLLING)
+    db, stored, rows = two_configs(tmp_path, ROLLING)
     for config in (stored, rows):
         backfill(config, date(2026, 9, 15), date(2026, 9, 15))
         doc = yaml.safe_load(config.read_text())
@@ -328,10 +325,7 @@ def test_dropped_days_are_deleted_a_grace_later(tmp_path: Path) -> None:
 def test_two_fills_of_one_day_count_once(tmp_path: Path) -> None:
     """Two processes storing one day at once leave two live fills of it: the check
     reads one of them, never their sum."""
-    db = tmp_path / "wh.duckdb"
-    make_logs(db)
-    stored = write_config(tmp_path, db, "stored", "built_at", ROLLING)
-    rows = write_config(tmp_path, db, "from_rows", None, ROLLING)
+    db, stored, rows = two_configs(tmp_path, ROLLING)
     for config in (stored, rows):
         backfill(config, date(2026, 9, 16), date(2026, 9, 16))
     write_db(  # the other process's fill of 09-13: the same counts under another fill id
@@ -367,10 +361,7 @@ def test_a_dropped_day_is_counted_again(tmp_path: Path) -> None:
     """A day dropped from the store (out of an earlier baseline, or its settings
     changed) is not read: past GRACE the next store deletes it, maybe between a run
     finding it and reading it. It is counted and stored again instead."""
-    db = tmp_path / "wh.duckdb"
-    make_logs(db)
-    stored = write_config(tmp_path, db, "stored", "built_at", ROLLING)
-    rows = write_config(tmp_path, db, "from_rows", None, ROLLING)
+    db, stored, rows = two_configs(tmp_path, ROLLING)
     for config in (stored, rows):
         backfill(config, date(2026, 9, 16), date(2026, 9, 16))
     write_db(  # 09-12 dropped two days ago; 09-13 lost, so the next run stores
