@@ -602,8 +602,8 @@ def execute_monitor(
         specs = fitted_bin_specs(judged, monitor, compiled.spec_key, window)
         specs += new_fit_specs(compiled, monitor, window)
         return RunResult(
-            monitor.name, window, status, None, judged, bin_specs=specs, notes=compiled.notes,
-        )  # fmt: skip
+            monitor.name, window, status, None, judged, bin_specs=specs, notes=compiled.notes
+        )
     except MonitorError as exc:
         if guard.cancelled:  # the daemon is stopping: this window runs again at start
             return RunResult(monitor.name, window, "aborted", "cancelled: the daemon stopped")

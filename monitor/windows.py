@@ -117,14 +117,12 @@ def whole_days(ranges: list[Window] | tuple[Window, ...]) -> tuple[list[Window],
             continue
         if r.start < first:
             rest.append(Window(r.start, first))
-        days += [Window(d, d + DAY) for d in _steps(first, last)]
+        days += [
+            Window(first + k * DAY, first + (k + 1) * DAY) for k in range((last - first) // DAY)
+        ]
         if last < r.end:
             rest.append(Window(last, r.end))
     return days, rest
-
-
-def _steps(first: datetime, last: datetime) -> list[datetime]:
-    return [first + k * DAY for k in range((last - first) // DAY)]
 
 
 def to_utc(value: datetime) -> datetime:
